@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "vrrpd_packet",
+      "sources": ["packet.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,93 @@
+/*
+ * vrrpd_packet: the one thing Node and raw-socket cannot do for vrrpd, send a whole Ethernet frame
+ * (a gratuitous ARP) on an interface through an AF_PACKET socket. One function, synchronous: a
+ * GARP burst is a handful of 42-byte frames, each sendto() takes microseconds. See
+ * native-notes/garp.md for why this is an addon rather than a spawned arping.
+ *
+ *   sendFrames(ifname: string, frames: Uint8Array[]): number   // frames sent; throws on error
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, err == EPERM || err == EACCES ? "EPERM" : "EIO", msg);
+  return NULL;
+}
+
+static napi_value send_frames(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) {
+    napi_throw_type_error(env, NULL, "sendFrames(ifname, frames[])");
+    return NULL;
+  }
+  char ifname[IF_NAMESIZE + 1];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &len) != napi_ok || len == 0 || len >= IF_NAMESIZE) {
+    napi_throw_type_error(env, NULL, "ifname must be an interface name");
+    return NULL;
+  }
+  bool is_array = false;
+  napi_is_array(env, argv[1], &is_array);
+  if (!is_array) {
+    napi_throw_type_error(env, NULL, "frames must be an array of Uint8Array");
+    return NULL;
+  }
+  unsigned ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) return throw_errno(env, "if_nametoindex", errno);
+
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+
+  struct sockaddr_ll addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sll_family = AF_PACKET;
+  addr.sll_ifindex = (int)ifindex;
+  addr.sll_protocol = htons(ETH_P_ARP);
+  addr.sll_halen = ETH_ALEN;
+
+  uint32_t count = 0, sent = 0;
+  napi_get_array_length(env, argv[1], &count);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    napi_typedarray_type type;
+    size_t length;
+    void *data;
+    napi_value ab;
+    size_t offset;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok ||
+        napi_get_typedarray_info(env, item, &type, &length, &data, &ab, &offset) != napi_ok ||
+        type != napi_uint8_array || length < 14) {
+      close(fd);
+      napi_throw_type_error(env, NULL, "each frame must be a Uint8Array of at least 14 bytes");
+      return NULL;
+    }
+    memcpy(addr.sll_addr, data, ETH_ALEN); /* destination MAC from the frame itself */
+    if (sendto(fd, data, length, 0, (struct sockaddr *)&addr, sizeof addr) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, "sendto(AF_PACKET)", err);
+    }
+    sent++;
+  }
+  close(fd);
+  napi_value result;
+  napi_create_uint32(env, sent, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "sendFrames", NAPI_AUTO_LENGTH, send_frames, NULL, &fn);
+  napi_set_named_property(env, exports, "sendFrames", fn);
+  return exports;
+}
