@@ -1,0 +1,461 @@
+/**
+ * The VRRPv2 state machine of one virtual router instance, with keepalived 2.2.7's semantics.
+ *
+ * Theory of operation
+ * - Sans-IO: every input is a method call that carries `nowMs` (monotonic milliseconds) and returns
+ *   the list of actions the caller must perform, in order. The machine never touches a socket, an
+ *   interface or a clock. `nextDeadline()` says when the caller must call `handleTimeout`; calling it
+ *   early or twice is a harmless no-op.
+ * - Everything that changes protocol state lives here. The codec and the receive checks are pure
+ *   helpers; trackers only report results; the io layer only executes actions.
+ * - Rules follow RFC 3768 section 6.4; where keepalived 2.2.7 differs (start in BACKUP even with
+ *   `state MASTER`, TTL unchecked in unicast, preempt_delay, a MASTER that hears a lower priority
+ *   answers at once and re-sends GARP), keepalived wins, because mixed clusters must agree.
+ * - Bad packets are values: they are dropped, counted by reason and reported as a `drop` action.
+ *   Misuse of the API (an unknown tracker name, a start twice) throws.
+ */
+import { encodeAdvert } from './codec.js';
+import { checkAdvert } from './checks.js';
+import type { Ipv4 } from './ip.js';
+import { masterDownIntervalMs, skewTimeMs } from './timers.js';
+import {
+  DROP_REASONS,
+  type Action,
+  type DropReason,
+  type InstanceConfig,
+  type ReceiveExpectations,
+  type TrackerStatus,
+  type TransitionReason,
+  type VrrpState,
+} from './types.js';
+
+/** Priority of the address owner (RFC 3768 5.3.4). */
+export const OWNER_PRIORITY = 255;
+const NO_DEADLINE = Number.POSITIVE_INFINITY;
+
+export interface MachineStats {
+  advertsSent: number;
+  advertsReceived: number;
+  priorityZeroSent: number;
+  priorityZeroReceived: number;
+  garpBursts: number;
+  becameMaster: number;
+  /** A MASTER heard an advert from another MASTER (any priority): a dual master happened. */
+  dualMasterSeen: number;
+  dropped: Record<DropReason, number>;
+}
+
+export interface TransitionRecord {
+  atMs: number;
+  from: VrrpState;
+  to: VrrpState;
+  reason: TransitionReason;
+}
+
+interface Timers {
+  /** MASTER: next periodic advert (RFC 3768 Adver_Timer). */
+  advertMs: number;
+  /** BACKUP: Master_Down_Timer. */
+  masterDownMs: number;
+  /** MASTER: the second GARP burst, garp_master_delay after becoming MASTER. */
+  garpDelayMs: number;
+  /** MASTER: periodic GARP bursts when garp_master_refresh is set. */
+  garpRefreshMs: number;
+}
+
+function emptyDrops(): Record<DropReason, number> {
+  const drops = {} as Record<DropReason, number>;
+  for (const reason of DROP_REASONS) drops[reason] = 0;
+  return drops;
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}
+
+export class VrrpMachine {
+  readonly config: InstanceConfig;
+  private currentState: VrrpState = 'INIT';
+  private started = false;
+  private readonly timers: Timers = { advertMs: NO_DEADLINE, masterDownMs: NO_DEADLINE, garpDelayMs: NO_DEADLINE, garpRefreshMs: NO_DEADLINE };
+  /** keepalived's preempt_time: until then a BACKUP still accepts lower-priority adverts. */
+  private preemptUntilMs: number | undefined;
+  private readonly trackerStatus = new Map<string, TrackerStatus>();
+  private readonly externalFaults = new Set<string>();
+  private master: Ipv4 | undefined;
+  private lastMasterPriority: number | undefined;
+  private transition: TransitionRecord | undefined;
+  readonly stats: MachineStats = {
+    advertsSent: 0,
+    advertsReceived: 0,
+    priorityZeroSent: 0,
+    priorityZeroReceived: 0,
+    garpBursts: 0,
+    becameMaster: 0,
+    dualMasterSeen: 0,
+    dropped: emptyDrops(),
+  };
+
+  constructor(config: InstanceConfig) {
+    if (!Number.isInteger(config.priority) || config.priority < 1 || config.priority > OWNER_PRIORITY) {
+      throw new RangeError(`priority must be 1..255, got ${config.priority}`);
+    }
+    if (!Number.isInteger(config.advertIntervalSec) || config.advertIntervalSec < 1 || config.advertIntervalSec > 255) {
+      throw new RangeError(`advertIntervalSec must be 1..255, got ${config.advertIntervalSec}`);
+    }
+    this.config = config;
+    for (const tracker of config.trackers) {
+      if (this.trackerStatus.has(tracker.name)) throw new Error(`duplicate tracker ${tracker.name}`);
+      this.trackerStatus.set(tracker.name, 'unknown');
+    }
+  }
+
+  get state(): VrrpState {
+    return this.currentState;
+  }
+
+  /** The address of the current master: ours when MASTER, the last accepted advert's source in BACKUP. */
+  get masterAddress(): Ipv4 | undefined {
+    return this.currentState === 'MASTER' ? this.config.sourceAddress : this.master;
+  }
+
+  get lastTransition(): TransitionRecord | undefined {
+    return this.transition;
+  }
+
+  /** nopreempt is only honoured with `state BACKUP` and below 255 (keepalived clears it otherwise). */
+  get preempt(): boolean {
+    return !(this.config.nopreempt && this.config.initialState === 'BACKUP' && this.config.priority !== OWNER_PRIORITY);
+  }
+
+  /**
+   * Configured priority plus every weighted tracker's contribution, clamped to 1..254; the owner
+   * stays at 255 (weights at 255 are a configuration error the config layer refuses).
+   */
+  get effectivePriority(): number {
+    if (this.config.priority === OWNER_PRIORITY) return OWNER_PRIORITY;
+    let priority = this.config.priority;
+    for (const tracker of this.config.trackers) {
+      if (tracker.weight === 0) continue;
+      const status = this.trackerStatus.get(tracker.name);
+      if (status === 'unknown' || status === undefined) continue; // nothing until its first result
+      let contribution = 0;
+      if (tracker.weight < 0 && status === 'failed') contribution = tracker.weight;
+      if (tracker.weight > 0 && status === 'ok') contribution = tracker.weight;
+      priority += tracker.reverse ? -contribution : contribution;
+    }
+    return clamp(priority, 1, OWNER_PRIORITY - 1);
+  }
+
+  /** Causes that currently hold the instance in FAULT (external ones and failing weight-0 trackers). */
+  get faultCauses(): string[] {
+    const causes = [...this.externalFaults];
+    for (const tracker of this.config.trackers) {
+      if (tracker.weight !== 0) continue;
+      const status = this.trackerStatus.get(tracker.name);
+      const failing = tracker.reverse ? status === 'ok' : status === 'failed';
+      if (failing) causes.push(tracker.name);
+    }
+    return causes;
+  }
+
+  getTrackerStatus(name: string): TrackerStatus | undefined {
+    return this.trackerStatus.get(name);
+  }
+
+  /** When the caller must next call handleTimeout; Infinity when nothing is pending. */
+  nextDeadline(): number {
+    switch (this.currentState) {
+      case 'MASTER':
+        return Math.min(this.timers.advertMs, this.timers.garpDelayMs, this.timers.garpRefreshMs);
+      case 'BACKUP':
+        return this.timers.masterDownMs;
+      default:
+        return NO_DEADLINE;
+    }
+  }
+
+  /** Call once when the instance starts (after any setFault/setTrackerStatus known at startup). */
+  start(nowMs: number): Action[] {
+    if (this.started) throw new Error(`instance ${this.config.name} already started`);
+    this.started = true;
+    const actions: Action[] = [];
+    if (this.faultCauses.length > 0) {
+      this.moveTo(nowMs, 'FAULT', 'fault', actions);
+    } else if (this.config.priority === OWNER_PRIORITY) {
+      // RFC 3768 6.4.1: the address owner goes straight to MASTER.
+      this.becomeMaster(nowMs, 'address_owner', actions);
+    } else {
+      // keepalived 2.x: every other instance starts in BACKUP, even with `state MASTER`.
+      this.becomeBackup(nowMs, 'start', this.masterDownMs(), actions);
+    }
+    return actions;
+  }
+
+  /** Call with every IPv4 packet the dispatcher routed to this instance (header included). */
+  handlePacket(nowMs: number, packet: Uint8Array): Action[] {
+    const actions: Action[] = [];
+    if (this.currentState === 'FAULT' || this.currentState === 'INIT') {
+      this.drop('not_ready', undefined, actions);
+      return actions;
+    }
+    const result = checkAdvert(packet, this.expectations());
+    if (!result.ok) {
+      this.drop(result.reason, undefined, actions, result.detail);
+      return actions;
+    }
+    const { advert, ip } = result;
+    if (ip.source === this.config.sourceAddress) return actions; // our own advert looped back
+    this.stats.advertsReceived++;
+    if (advert.priority === 0) this.stats.priorityZeroReceived++;
+    if (this.currentState === 'BACKUP') this.backupReceive(nowMs, advert.priority, ip.source, actions);
+    else this.masterReceive(nowMs, advert.priority, ip.source, actions);
+    return actions;
+  }
+
+  /** Call at (or after) nextDeadline(); fires every timer that is due. */
+  handleTimeout(nowMs: number): Action[] {
+    const actions: Action[] = [];
+    if (this.currentState === 'BACKUP' && this.timers.masterDownMs <= nowMs) {
+      // RFC 3768 6.4.2: Master_Down_Timer fired.
+      this.becomeMaster(nowMs, 'master_down_timer', actions);
+      return actions;
+    }
+    if (this.currentState !== 'MASTER') return actions;
+    if (this.timers.advertMs <= nowMs) {
+      // RFC 3768 6.4.3: Adver_Timer fired.
+      this.sendAdvert(this.effectivePriority, actions);
+      this.timers.advertMs = nowMs + this.advertIntervalMs();
+    }
+    if (this.timers.garpDelayMs <= nowMs) {
+      this.garp('delayed', actions);
+      this.timers.garpDelayMs = NO_DEADLINE;
+    }
+    if (this.timers.garpRefreshMs <= nowMs) {
+      this.garp('refresh', actions);
+      this.timers.garpRefreshMs = nowMs + this.config.garpMasterRefreshMs;
+    }
+    return actions;
+  }
+
+  /**
+   * Call when a tracker's (already rise/fall-filtered) status changes. Weight 0 failing means
+   * FAULT; weighted trackers change the effective priority, used from the next advert on.
+   */
+  setTrackerStatus(nowMs: number, name: string, status: TrackerStatus): Action[] {
+    if (!this.trackerStatus.has(name)) throw new Error(`instance ${this.config.name} has no tracker ${name}`);
+    const before = this.effectivePriority;
+    this.trackerStatus.set(name, status);
+    const actions: Action[] = [];
+    const after = this.effectivePriority;
+    if (after !== before) {
+      actions.push({ type: 'log', level: 'info', event: 'priority_changed', detail: `${before} -> ${after} (${name} ${status})` });
+    }
+    this.reconcileFault(nowMs, actions);
+    return actions;
+  }
+
+  /** Call when an external fault cause appears or clears (e.g. `interface:ens32` link down). */
+  setFault(nowMs: number, cause: string, active: boolean): Action[] {
+    if (active) this.externalFaults.add(cause);
+    else this.externalFaults.delete(cause);
+    const actions: Action[] = [];
+    this.reconcileFault(nowMs, actions);
+    return actions;
+  }
+
+  /**
+   * Call when a MASTER finds one of its VIPs deleted behind its back. As keepalived: give the VIPs
+   * up (BACKUP) and come back after one Skew_Time unless a better master speaks first.
+   */
+  handleVirtualAddressesMissing(nowMs: number): Action[] {
+    const actions: Action[] = [];
+    if (this.currentState !== 'MASTER') return actions;
+    actions.push({ type: 'remove_vips' });
+    this.becomeBackup(nowMs, 'virtual_address_removed', skewTimeMs(this.effectivePriority), actions);
+    return actions;
+  }
+
+  /** Call on graceful stop: a MASTER says goodbye with priority 0 and removes its VIPs (RFC 3768 6.4.3). */
+  shutdown(nowMs: number): Action[] {
+    const actions: Action[] = [];
+    if (this.currentState === 'MASTER') {
+      this.sendAdvert(0, actions);
+      actions.push({ type: 'remove_vips' });
+    }
+    if (this.currentState !== 'INIT') this.moveTo(nowMs, 'INIT', 'shutdown', actions);
+    this.clearTimers();
+    this.started = false;
+    return actions;
+  }
+
+  // --- receive rules -------------------------------------------------------------------------
+
+  private backupReceive(nowMs: number, priority: number, source: Ipv4, actions: Action[]): void {
+    const ours = this.effectivePriority;
+    if (priority === 0) {
+      // RFC 3768 6.4.2: the master resigned; take over after Skew_Time (also with nopreempt).
+      this.timers.masterDownMs = nowMs + skewTimeMs(ours);
+      return;
+    }
+    const delay = this.config.preemptDelayMs;
+    if (delay > 0 && priority < ours && this.preempt && this.preemptUntilMs === undefined) {
+      this.preemptUntilMs = nowMs + delay; // first lower-priority advert seen: start the preempt delay
+      actions.push({ type: 'log', level: 'info', event: 'preempt_delay_started', detail: `${delay} ms` });
+    }
+    const withinPreemptDelay = this.preemptUntilMs !== undefined && nowMs < this.preemptUntilMs;
+    if (!this.preempt || priority >= ours || withinPreemptDelay) {
+      // Accept: reset Master_Down_Timer. With nopreempt every valid advert does (the nopreempt trap).
+      this.timers.masterDownMs = nowMs + this.masterDownMs();
+      this.master = source;
+      this.lastMasterPriority = priority;
+      if (delay > 0 && priority >= ours) this.preemptUntilMs = undefined;
+      return;
+    }
+    // Lower priority with preempt: ignore, so Master_Down runs out and we take over (RFC 3768 6.4.2).
+    actions.push({ type: 'log', level: 'debug', event: 'lower_priority_advert_ignored', detail: `priority ${priority}` });
+  }
+
+  private masterReceive(nowMs: number, priority: number, source: Ipv4, actions: Action[]): void {
+    const ours = this.effectivePriority;
+    if (priority === 0) {
+      // RFC 3768 6.4.3: answer a resigning router at once so backups hold.
+      this.sendAdvert(ours, actions);
+      this.timers.advertMs = nowMs + this.advertIntervalMs();
+      return;
+    }
+    this.stats.dualMasterSeen++;
+    const higher = priority > ours;
+    const equalButHigherAddress = priority === ours && source > this.config.sourceAddress;
+    if (higher || equalButHigherAddress) {
+      // RFC 3768 6.4.3: step down without a priority-0 advert.
+      actions.push({ type: 'remove_vips' });
+      this.master = source;
+      this.lastMasterPriority = priority;
+      this.becomeBackup(nowMs, higher ? 'higher_priority_advert' : 'equal_priority_higher_address', this.masterDownMs(), actions);
+      return;
+    }
+    // keepalived: a MASTER that hears a lower priority answers at once and re-teaches the network.
+    this.sendAdvert(ours, actions);
+    this.timers.advertMs = nowMs + this.advertIntervalMs();
+    this.garp('lower_priority_advert', actions);
+  }
+
+  // --- transitions ---------------------------------------------------------------------------
+
+  private reconcileFault(nowMs: number, actions: Action[]): void {
+    if (!this.started) return; // start() decides the first state
+    const faulty = this.faultCauses.length > 0;
+    if (faulty && this.currentState !== 'FAULT') {
+      if (this.currentState === 'MASTER') {
+        // Leaving MASTER for FAULT says goodbye, so a backup takes over in Skew_Time.
+        this.sendAdvert(0, actions);
+        actions.push({ type: 'remove_vips' });
+      }
+      this.clearTimers();
+      this.moveTo(nowMs, 'FAULT', 'fault', actions);
+    } else if (!faulty && this.currentState === 'FAULT') {
+      if (this.config.priority === OWNER_PRIORITY) this.becomeMaster(nowMs, 'fault_cleared', actions);
+      else this.becomeBackup(nowMs, 'fault_cleared', this.masterDownMs(), actions);
+    }
+  }
+
+  /** Order from behaviour.md: advert, VIPs, GARP burst (and one later), then notify. */
+  private becomeMaster(nowMs: number, reason: TransitionReason, actions: Action[]): void {
+    this.clearTimers();
+    this.sendAdvert(this.effectivePriority, actions);
+    actions.push({ type: 'add_vips' });
+    this.garp('become_master', actions);
+    this.timers.advertMs = nowMs + this.advertIntervalMs();
+    if (this.config.garpMasterDelayMs > 0) this.timers.garpDelayMs = nowMs + this.config.garpMasterDelayMs;
+    if (this.config.garpMasterRefreshMs > 0) this.timers.garpRefreshMs = nowMs + this.config.garpMasterRefreshMs;
+    this.stats.becameMaster++;
+    this.master = this.config.sourceAddress;
+    this.moveTo(nowMs, 'MASTER', reason, actions);
+  }
+
+  private becomeBackup(nowMs: number, reason: TransitionReason, masterDownInMs: number, actions: Action[]): void {
+    this.clearTimers();
+    this.timers.masterDownMs = nowMs + masterDownInMs;
+    if (reason === 'start' || reason === 'fault_cleared') {
+      this.master = undefined;
+      // keepalived sets preempt_time at startup and when leaving FAULT.
+      this.preemptUntilMs = this.config.preemptDelayMs > 0 ? nowMs + this.config.preemptDelayMs : undefined;
+    }
+    this.moveTo(nowMs, 'BACKUP', reason, actions);
+  }
+
+  private moveTo(nowMs: number, to: VrrpState, reason: TransitionReason, actions: Action[]): void {
+    const from = this.currentState;
+    this.currentState = to;
+    this.transition = { atMs: nowMs, from, to, reason };
+    actions.push({
+      type: 'transition',
+      from,
+      to,
+      reason,
+      effectivePriority: this.effectivePriority,
+      masterAddress: this.masterAddress,
+    });
+  }
+
+  // --- helpers -------------------------------------------------------------------------------
+
+  private sendAdvert(priority: number, actions: Action[]): void {
+    const payload = encodeAdvert({
+      version: 2,
+      type: 1,
+      virtualRouterId: this.config.virtualRouterId,
+      priority,
+      authType: this.config.authType,
+      advertIntervalSec: this.config.advertIntervalSec,
+      addresses: this.config.virtualAddresses,
+      authData: this.config.authData,
+    });
+    this.stats.advertsSent++;
+    if (priority === 0) this.stats.priorityZeroSent++;
+    actions.push({ type: 'send_advert', priority, payload });
+  }
+
+  private garp(why: 'become_master' | 'delayed' | 'refresh' | 'lower_priority_advert', actions: Action[]): void {
+    this.stats.garpBursts++;
+    actions.push({ type: 'garp', why });
+  }
+
+  private drop(reason: DropReason, source: Ipv4 | undefined, actions: Action[], detail?: string): void {
+    this.stats.dropped[reason]++;
+    actions.push(detail === undefined ? { type: 'drop', reason, source } : { type: 'drop', reason, source, detail });
+  }
+
+  private expectations(): ReceiveExpectations {
+    return {
+      authType: this.config.authType,
+      authData: this.config.authData,
+      advertIntervalSec: this.config.advertIntervalSec,
+      virtualAddresses: this.config.virtualAddresses,
+      unicastPeers: this.config.unicastPeers,
+      checkUnicastSrc: this.config.checkUnicastSrc,
+      checkAddressList: this.currentState === 'MASTER' || !this.config.skipCheckAdvAddr,
+    };
+  }
+
+  private clearTimers(): void {
+    this.timers.advertMs = NO_DEADLINE;
+    this.timers.masterDownMs = NO_DEADLINE;
+    this.timers.garpDelayMs = NO_DEADLINE;
+    this.timers.garpRefreshMs = NO_DEADLINE;
+  }
+
+  private advertIntervalMs(): number {
+    return this.config.advertIntervalSec * 1000;
+  }
+
+  private masterDownMs(): number {
+    return masterDownIntervalMs(this.config.advertIntervalSec, this.effectivePriority);
+  }
+
+  /** The priority of the last master whose advert we accepted (for status). */
+  get masterPriority(): number | undefined {
+    return this.currentState === 'MASTER' ? this.effectivePriority : this.lastMasterPriority;
+  }
+}

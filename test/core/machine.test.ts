@@ -1,0 +1,367 @@
+/**
+ * One focused test per rule of behaviour.md's "Timers", "States and transitions", "Becoming MASTER",
+ * "Tracking and effective priority" and "FAULT" sections. Each test names its rule.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeAdvert } from '../../src/core/codec.js';
+import { VrrpMachine } from '../../src/core/machine.js';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import type { Action, InstanceConfig } from '../../src/core/types.js';
+import { advertFrom, ip, seedConfig, types } from './helpers.js';
+
+function started(overrides: Partial<InstanceConfig> = {}, nowMs = 0): VrrpMachine {
+  const machine = new VrrpMachine(seedConfig(overrides));
+  machine.start(nowMs);
+  return machine;
+}
+
+/** Run a fresh BACKUP until its Master_Down fires, so it is MASTER at the returned time. */
+function asMaster(overrides: Partial<InstanceConfig> = {}): { machine: VrrpMachine; nowMs: number } {
+  const machine = started(overrides);
+  const nowMs = machine.nextDeadline();
+  machine.handleTimeout(nowMs);
+  expect(machine.state).toBe('MASTER');
+  return { machine, nowMs };
+}
+
+function sentPriorities(actions: Action[]): number[] {
+  return actions.flatMap((a) => (a.type === 'send_advert' ? [a.priority] : []));
+}
+
+describe('timers (RFC 3768 6.1)', () => {
+  it('Skew_Time is (256 - priority) / 256 s', () => {
+    expect(skewTimeMs(100)).toBe(609);
+    expect(skewTimeMs(255)).toBe(3);
+    expect(skewTimeMs(1)).toBe(996);
+  });
+  it('Master_Down_Interval is 3 x advert_int + Skew_Time: priority 100 at 1 s gives 3.609 s', () => {
+    expect(masterDownIntervalMs(1, 100)).toBe(3609);
+    expect(masterDownIntervalMs(2, 254)).toBe(6007);
+  });
+  it('the Master_Down timer uses the effective priority', () => {
+    const machine = new VrrpMachine(seedConfig({ trackers: [{ name: 'check', weight: -20, reverse: false }] }));
+    machine.setTrackerStatus(0, 'check', 'failed');
+    machine.start(0);
+    expect(machine.nextDeadline()).toBe(masterDownIntervalMs(1, 80));
+  });
+});
+
+describe('start', () => {
+  it('starts in BACKUP with a full Master_Down timer, also with state MASTER', () => {
+    for (const initialState of ['MASTER', 'BACKUP'] as const) {
+      const machine = new VrrpMachine(seedConfig({ initialState }));
+      const actions = machine.start(1000);
+      expect(machine.state).toBe('BACKUP');
+      expect(types(actions)).toEqual(['transition(INIT->BACKUP)']);
+      expect(machine.nextDeadline()).toBe(1000 + 3609);
+    }
+  });
+  it('an address owner (priority 255) goes to MASTER at once', () => {
+    const machine = new VrrpMachine(seedConfig({ priority: 255 }));
+    const actions = machine.start(0);
+    expect(machine.state).toBe('MASTER');
+    expect(types(actions)).toEqual(['send_advert(255)', 'add_vips', 'garp', 'transition(INIT->MASTER)']);
+    expect(machine.lastTransition?.reason).toBe('address_owner');
+  });
+  it('starting twice is API misuse and throws', () => {
+    const machine = started();
+    expect(() => machine.start(5)).toThrow(/already started/);
+  });
+});
+
+describe('becoming MASTER', () => {
+  it('Master_Down fires: advert, VIPs, GARP burst, then notify, in that order', () => {
+    const machine = started();
+    expect(machine.handleTimeout(3608)).toEqual([]); // not yet due: a no-op
+    const actions = machine.handleTimeout(3609);
+    expect(types(actions)).toEqual(['send_advert(100)', 'add_vips', 'garp', 'transition(BACKUP->MASTER)']);
+    expect(machine.lastTransition?.reason).toBe('master_down_timer');
+    expect(machine.masterAddress).toBe(ip('10.0.0.51'));
+  });
+  it('a second GARP burst follows garp_master_delay later', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 5000 });
+    const garps: string[] = [];
+    for (let t = nowMs + 1000; t <= nowMs + 10_000; t += 1000) {
+      for (const a of machine.handleTimeout(t)) if (a.type === 'garp') garps.push(`${t - nowMs}:${a.why}`);
+    }
+    expect(garps).toEqual(['5000:delayed']);
+  });
+  it('garp_master_refresh repeats bursts on its period', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0, garpMasterRefreshMs: 3000 });
+    const garps: number[] = [];
+    for (let t = nowMs + 1000; t <= nowMs + 9000; t += 1000) {
+      for (const a of machine.handleTimeout(t)) if (a.type === 'garp') garps.push(t - nowMs);
+    }
+    expect(garps).toEqual([3000, 6000, 9000]);
+  });
+  it('a MASTER sends an advert every advert_int (Adver_Timer)', () => {
+    const { machine, nowMs } = asMaster({ advertIntervalSec: 2, garpMasterDelayMs: 0 });
+    expect(machine.nextDeadline()).toBe(nowMs + 2000);
+    expect(types(machine.handleTimeout(nowMs + 2000))).toEqual(['send_advert(100)']);
+    expect(machine.nextDeadline()).toBe(nowMs + 4000);
+  });
+  it('the advert payload is a valid VRRPv2 advert with our VRID, priority, VIPs and password', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0 });
+    const [send] = machine.handleTimeout(nowMs + 1000);
+    expect(send?.type).toBe('send_advert');
+    if (send?.type !== 'send_advert') return;
+    const decoded = decodeAdvert(send.payload);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    expect(decoded.advert).toMatchObject({ version: 2, type: 1, virtualRouterId: 251, priority: 100, authType: 1, advertIntervalSec: 1, addresses: [ip('10.0.0.50')] });
+  });
+});
+
+describe('BACKUP receiving adverts', () => {
+  it('priority 0 sets the Master_Down timer to Skew_Time', () => {
+    const machine = started();
+    machine.handlePacket(1000, advertFrom({ priority: 0 }));
+    expect(machine.nextDeadline()).toBe(1000 + skewTimeMs(100));
+    expect(machine.stats.priorityZeroReceived).toBe(1);
+  });
+  it('priority 0 sets Skew_Time also with nopreempt', () => {
+    const machine = started({ initialState: 'BACKUP', nopreempt: true });
+    machine.handlePacket(1000, advertFrom({ priority: 0 }));
+    expect(machine.nextDeadline()).toBe(1000 + 609);
+  });
+  it('preempt: priority >= ours resets the Master_Down timer', () => {
+    const machine = started();
+    machine.handlePacket(2000, advertFrom({ priority: 100 }));
+    expect(machine.nextDeadline()).toBe(2000 + 3609);
+    machine.handlePacket(3000, advertFrom({ priority: 150 }));
+    expect(machine.nextDeadline()).toBe(3000 + 3609);
+    expect(machine.masterAddress).toBe(ip('10.0.0.52'));
+  });
+  it('preempt: a lower priority is ignored, so the timer keeps running and we take over after Master_Down', () => {
+    const machine = started();
+    for (let t = 1000; t < 3609; t += 1000) machine.handlePacket(t, advertFrom({ priority: 99 }));
+    expect(machine.nextDeadline()).toBe(3609);
+    machine.handleTimeout(3609);
+    expect(machine.state).toBe('MASTER');
+  });
+  it('nopreempt: every valid advert resets the timer, whatever its priority', () => {
+    const machine = started({ initialState: 'BACKUP', nopreempt: true });
+    for (let t = 1000; t <= 20_000; t += 1000) {
+      machine.handlePacket(t, advertFrom({ priority: 1 }));
+      machine.handleTimeout(t);
+    }
+    expect(machine.state).toBe('BACKUP');
+    expect(machine.nextDeadline()).toBe(20_000 + 3609);
+  });
+  it('nopreempt is only honoured with state BACKUP (cleared with state MASTER) and below 255', () => {
+    expect(new VrrpMachine(seedConfig({ initialState: 'MASTER', nopreempt: true })).preempt).toBe(true);
+    expect(new VrrpMachine(seedConfig({ initialState: 'BACKUP', nopreempt: true, priority: 255 })).preempt).toBe(true);
+    expect(new VrrpMachine(seedConfig({ initialState: 'BACKUP', nopreempt: true })).preempt).toBe(false);
+    const machine = started({ initialState: 'MASTER', nopreempt: true });
+    for (let t = 1000; t < 3609; t += 1000) machine.handlePacket(t, advertFrom({ priority: 99 }));
+    machine.handleTimeout(3609);
+    expect(machine.state).toBe('MASTER');
+  });
+  it('preempt_delay: lower-priority adverts are accepted until D after start, then ignored and Master_Down runs out', () => {
+    const machine = started({ preemptDelayMs: 10_000 });
+    let becameMasterAt: number | undefined;
+    for (let t = 500; t <= 30_000 && becameMasterAt === undefined; t += 500) {
+      if (t % 1000 === 0) machine.handlePacket(t, advertFrom({ priority: 99 }));
+      machine.handleTimeout(t);
+      if (machine.state === 'MASTER') becameMasterAt = t;
+    }
+    // The last accepted advert is the one at 9 s (the delay ends at 10 s); Master_Down runs out at
+    // 9 s + 3.609 s, noticed at the next 500 ms tick.
+    expect(becameMasterAt).toBe(13_000);
+  });
+  it('preempt_delay: the delay starts at the first lower-priority advert seen after a higher one stopped it', () => {
+    const machine = started({ preemptDelayMs: 5000 });
+    machine.handlePacket(1000, advertFrom({ priority: 200 })); // a better master: the delay stops
+    machine.handlePacket(2000, advertFrom({ priority: 99 })); // lower: starts a 5 s delay
+    machine.handlePacket(6500, advertFrom({ priority: 99 })); // within it: accepted
+    expect(machine.nextDeadline()).toBe(6500 + 3609);
+    machine.handlePacket(7500, advertFrom({ priority: 99 })); // past it: ignored
+    expect(machine.nextDeadline()).toBe(6500 + 3609);
+  });
+});
+
+describe('MASTER receiving adverts', () => {
+  it('priority 0: send an advert at once and stay MASTER', () => {
+    const { machine, nowMs } = asMaster();
+    const actions = machine.handlePacket(nowMs + 100, advertFrom({ priority: 0 }));
+    expect(types(actions)).toEqual(['send_advert(100)']);
+    expect(machine.state).toBe('MASTER');
+    expect(machine.nextDeadline()).toBe(nowMs + 1100);
+  });
+  it('higher priority: go BACKUP, remove VIPs, no priority-0 advert', () => {
+    const { machine, nowMs } = asMaster();
+    const actions = machine.handlePacket(nowMs + 100, advertFrom({ priority: 101 }));
+    expect(types(actions)).toEqual(['remove_vips', 'transition(MASTER->BACKUP)']);
+    expect(machine.lastTransition?.reason).toBe('higher_priority_advert');
+    expect(machine.nextDeadline()).toBe(nowMs + 100 + 3609);
+    expect(machine.masterAddress).toBe(ip('10.0.0.52'));
+  });
+  it('equal priority from a higher source address: go BACKUP', () => {
+    const { machine, nowMs } = asMaster();
+    machine.handlePacket(nowMs + 100, advertFrom({ priority: 100, source: '10.0.0.53' }));
+    expect(machine.state).toBe('BACKUP');
+    expect(machine.lastTransition?.reason).toBe('equal_priority_higher_address');
+  });
+  it('equal priority from a lower source address: answer at once with an advert and a GARP burst, stay MASTER', () => {
+    const { machine, nowMs } = asMaster({ sourceAddress: ip('10.0.0.53'), unicastPeers: [ip('10.0.0.51'), ip('10.0.0.52')] });
+    const actions = machine.handlePacket(nowMs + 100, advertFrom({ priority: 100, source: '10.0.0.51', destination: '10.0.0.53' }));
+    expect(types(actions)).toEqual(['send_advert(100)', 'garp']);
+    expect(machine.state).toBe('MASTER');
+  });
+  it('lower priority: answer at once with an advert and a GARP burst, stay MASTER, count the dual master', () => {
+    const { machine, nowMs } = asMaster();
+    const actions = machine.handlePacket(nowMs + 100, advertFrom({ priority: 99 }));
+    expect(types(actions)).toEqual(['send_advert(100)', 'garp']);
+    expect(actions.find((a) => a.type === 'garp')).toMatchObject({ why: 'lower_priority_advert' });
+    expect(machine.stats.dualMasterSeen).toBe(1);
+  });
+});
+
+describe('shutdown', () => {
+  it('a MASTER sends one advert with priority 0, then removes its VIPs', () => {
+    const { machine, nowMs } = asMaster();
+    const actions = machine.shutdown(nowMs + 10);
+    expect(types(actions)).toEqual(['send_advert(0)', 'remove_vips', 'transition(MASTER->INIT)']);
+    expect(machine.stats.priorityZeroSent).toBe(1);
+    expect(machine.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
+  });
+  it('a BACKUP sends nothing', () => {
+    const machine = started();
+    expect(types(machine.shutdown(10))).toEqual(['transition(BACKUP->INIT)']);
+  });
+});
+
+describe('FAULT', () => {
+  it('a fault while MASTER sends priority 0, removes VIPs and ignores adverts; clearing it goes BACKUP with a full Master_Down', () => {
+    const { machine, nowMs } = asMaster();
+    const actions = machine.setFault(nowMs + 10, 'interface:ens32', true);
+    expect(types(actions)).toEqual(['send_advert(0)', 'remove_vips', 'transition(MASTER->FAULT)']);
+    expect(machine.nextDeadline()).toBe(Number.POSITIVE_INFINITY); // no adverts sent in FAULT
+    const dropped = machine.handlePacket(nowMs + 20, advertFrom({ priority: 200 }));
+    expect(dropped).toEqual([{ type: 'drop', reason: 'not_ready', source: undefined }]);
+    expect(machine.stats.dropped.not_ready).toBe(1);
+    const back = machine.setFault(nowMs + 30, 'interface:ens32', false);
+    expect(types(back)).toEqual(['transition(FAULT->BACKUP)']);
+    expect(machine.nextDeadline()).toBe(nowMs + 30 + 3609);
+  });
+  it('a fault while BACKUP sends nothing', () => {
+    const machine = started();
+    expect(types(machine.setFault(5, 'interface:ens32', true))).toEqual(['transition(BACKUP->FAULT)']);
+  });
+  it('a fault known before start starts in FAULT', () => {
+    const machine = new VrrpMachine(seedConfig());
+    machine.setFault(0, 'interface:ens32', true);
+    machine.start(0);
+    expect(machine.state).toBe('FAULT');
+  });
+  it('FAULT stays while any cause remains', () => {
+    const machine = started();
+    machine.setFault(1, 'a', true);
+    machine.setFault(2, 'b', true);
+    machine.setFault(3, 'a', false);
+    expect(machine.state).toBe('FAULT');
+    machine.setFault(4, 'b', false);
+    expect(machine.state).toBe('BACKUP');
+  });
+});
+
+describe('tracking and effective priority', () => {
+  const check = { name: 'script:check', weight: -20, reverse: false };
+  it('weight < 0 contributes w while failing', () => {
+    const machine = started({ trackers: [check] });
+    machine.setTrackerStatus(1, 'script:check', 'failed');
+    expect(machine.effectivePriority).toBe(80);
+    machine.setTrackerStatus(2, 'script:check', 'ok');
+    expect(machine.effectivePriority).toBe(100);
+  });
+  it('weight > 0 contributes w while succeeding', () => {
+    const machine = started({ trackers: [{ name: 'up', weight: 10, reverse: false }] });
+    machine.setTrackerStatus(1, 'up', 'ok');
+    expect(machine.effectivePriority).toBe(110);
+    machine.setTrackerStatus(2, 'up', 'failed');
+    expect(machine.effectivePriority).toBe(100);
+  });
+  it('reverse flips the sign', () => {
+    const machine = started({ trackers: [{ name: 'r', weight: -20, reverse: true }] });
+    machine.setTrackerStatus(1, 'r', 'failed');
+    expect(machine.effectivePriority).toBe(120);
+  });
+  it('a weighted tracker contributes nothing until its first result', () => {
+    const machine = started({ trackers: [check] });
+    expect(machine.getTrackerStatus('script:check')).toBe('unknown');
+    expect(machine.effectivePriority).toBe(100);
+  });
+  it('the effective priority is clamped to 1..254', () => {
+    const low = started({ priority: 10, trackers: [{ name: 'a', weight: -253, reverse: false }] });
+    low.setTrackerStatus(1, 'a', 'failed');
+    expect(low.effectivePriority).toBe(1);
+    const high = started({ priority: 250, trackers: [{ name: 'a', weight: 253, reverse: false }] });
+    high.setTrackerStatus(1, 'a', 'ok');
+    expect(high.effectivePriority).toBe(254);
+  });
+  it('the address owner stays at 255', () => {
+    const machine = started({ priority: 255, trackers: [{ name: 'a', weight: -20, reverse: false }] });
+    machine.setTrackerStatus(1, 'a', 'failed');
+    expect(machine.effectivePriority).toBe(255);
+  });
+  it('weight 0 failing puts the instance in FAULT, recovering goes BACKUP', () => {
+    const machine = started({ trackers: [{ name: 'script:check', weight: 0, reverse: false }] });
+    machine.setTrackerStatus(1, 'script:check', 'failed');
+    expect(machine.state).toBe('FAULT');
+    expect(machine.faultCauses).toEqual(['script:check']);
+    machine.setTrackerStatus(2, 'script:check', 'ok');
+    expect(machine.state).toBe('BACKUP');
+  });
+  it('a priority change takes effect in the next periodic advert', () => {
+    const { machine, nowMs } = asMaster({ trackers: [check], garpMasterDelayMs: 0 });
+    expect(sentPriorities(machine.setTrackerStatus(nowMs + 10, 'script:check', 'failed'))).toEqual([]);
+    expect(sentPriorities(machine.handleTimeout(nowMs + 1000))).toEqual([80]);
+  });
+  it('in BACKUP the Master_Down timer uses the new skew', () => {
+    const machine = started({ trackers: [check] });
+    machine.setTrackerStatus(1, 'script:check', 'failed');
+    machine.handlePacket(1000, advertFrom({ priority: 150 }));
+    expect(machine.nextDeadline()).toBe(1000 + masterDownIntervalMs(1, 80));
+  });
+  it('an unknown tracker name is API misuse and throws', () => {
+    expect(() => started().setTrackerStatus(1, 'nope', 'ok')).toThrow(/no tracker/);
+  });
+  it('THE TRAP: with nopreempt, a weighted tracker that lowers the master never moves the VIP', () => {
+    // The backup (priority 99, nopreempt) hears the master, whose check failed: 100 - 20 = 80.
+    const backup = started({ priority: 99, initialState: 'BACKUP', nopreempt: true, sourceAddress: ip('10.0.0.52'), unicastPeers: [ip('10.0.0.51'), ip('10.0.0.53')] });
+    for (let t = 1000; t <= 60_000; t += 1000) {
+      backup.handlePacket(t, advertFrom({ priority: 80, source: '10.0.0.51', destination: '10.0.0.52' }));
+      backup.handleTimeout(t);
+    }
+    expect(backup.state).toBe('BACKUP');
+  });
+});
+
+describe('virtual addresses removed behind our back', () => {
+  it('a MASTER gives them up and comes back after one Skew_Time', () => {
+    const { machine, nowMs } = asMaster();
+    const actions = machine.handleVirtualAddressesMissing(nowMs + 100);
+    expect(types(actions)).toEqual(['remove_vips', 'transition(MASTER->BACKUP)']);
+    expect(machine.nextDeadline()).toBe(nowMs + 100 + 609);
+    const back = machine.handleTimeout(nowMs + 709);
+    expect(types(back)).toContain('add_vips');
+    expect(machine.state).toBe('MASTER');
+  });
+});
+
+describe('receive checks feed the drop counters', () => {
+  it('a packet with the wrong password is dropped and counted by reason', () => {
+    const machine = started();
+    const other = seedConfig({ authData: new Uint8Array([0x61, 0x62, 0, 0, 0, 0, 0, 0]) });
+    const actions = machine.handlePacket(10, advertFrom({ config: other, destination: '10.0.0.51' }));
+    expect(actions).toMatchObject([{ type: 'drop', reason: 'auth_failure' }]);
+    expect(machine.stats.dropped.auth_failure).toBe(1);
+    expect(machine.stats.advertsReceived).toBe(0);
+  });
+  it('a unicast advert from a source that is not a peer is dropped by default', () => {
+    const machine = started();
+    const actions = machine.handlePacket(10, advertFrom({ source: '10.0.0.99', priority: 200 }));
+    expect(actions).toMatchObject([{ type: 'drop', reason: 'unknown_peer' }]);
+    expect(machine.nextDeadline()).toBe(3609);
+  });
+});
