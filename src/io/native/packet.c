@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -16,10 +17,13 @@
 #include <linux/if_packet.h>
 #include <linux/if_ether.h>
 
+/* The JS side branches on error.code (ENETDOWN when the link is down, ENODEV when it vanished,
+ * EPERM without CAP_NET_RAW), so hand it the errno name, not a lossy class. */
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, err == EPERM || err == EACCES ? "EPERM" : "EIO", msg);
+  const char *code = strerrorname_np(err);
+  napi_throw_error(env, code != NULL ? code : "EIO", msg);
   return NULL;
 }
 

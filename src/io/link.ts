@@ -1,0 +1,205 @@
+/**
+ * Interface facts (MAC, flags, first IPv4 address) and a link watcher. The machine's tracked
+ * primary interface goes FAULT when the link is not UP and RUNNING, so the watcher must notice
+ * changes quickly: it listens to `ip -o monitor link` (rtnetlink, pushed by the kernel) and re-reads
+ * /sys on every event, with a slow poll as a backstop for anything the monitor missed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { createInterface } from 'node:readline';
+import { parseIpv4, type Ipv4 } from '../core/ip.js';
+import { IoError, toIoError } from './errors.js';
+
+/** <linux/if.h> flag bits as shown in /sys/class/net/IF/flags. */
+const IFF_UP = 0x1;
+const IFF_NOARP = 0x80;
+
+export interface InterfaceFacts {
+  ifname: string;
+  ifindex: number;
+  /** 6 bytes. */
+  mac: Uint8Array;
+  /** aa:bb:cc:dd:ee:ff */
+  macText: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Kernel's IFF_RUNNING: up with an operational lower layer (operstate up, or unknown for dummies). */
+  running: boolean;
+  /** IFF_NOARP: no gratuitous ARP on this interface. */
+  noarp: boolean;
+  /** /sys operstate: up, down, lowerlayerdown, dormant, unknown, ... */
+  operstate: string;
+  mtu: number;
+  /** The first IPv4 address in kernel order (the primary), or undefined when it has none. */
+  firstIpv4: Ipv4 | undefined;
+}
+
+/** Linux interface names: 1..15 bytes, no '/', not '.' or '..'; we also refuse whitespace and ':'. */
+export function isValidIfname(ifname: string): boolean {
+  return /^[A-Za-z0-9_.@-]{1,15}$/.test(ifname) && ifname !== '.' && ifname !== '..';
+}
+
+function readSys(ifname: string, attribute: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/${attribute}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseMac(text: string): Uint8Array | undefined {
+  const parts = text.trim().split(':');
+  if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{2}$/.test(p))) return undefined;
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+export function formatMac(mac: Uint8Array): string {
+  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** IPv4 addresses of an interface in kernel order (getifaddrs), as host-order numbers. */
+export function interfaceIpv4Addresses(ifname: string): Ipv4[] {
+  const entries = networkInterfaces()[ifname] ?? [];
+  const result: Ipv4[] = [];
+  for (const entry of entries) {
+    if (entry.family !== 'IPv4') continue;
+    const address = parseIpv4(entry.address);
+    if (address !== undefined) result.push(address);
+  }
+  return result;
+}
+
+/** Every IPv4 address on this host (namespace), for "is this packet from ourselves". */
+export function localIpv4Addresses(): Set<Ipv4> {
+  const result = new Set<Ipv4>();
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (entry.family !== 'IPv4') continue;
+      const address = parseIpv4(entry.address);
+      if (address !== undefined) result.add(address);
+    }
+  }
+  return result;
+}
+
+/** Read an interface's facts from /sys; undefined when it does not exist (or the name is unsafe). */
+export function readInterface(ifname: string): InterfaceFacts | undefined {
+  if (!isValidIfname(ifname)) return undefined;
+  const flagsText = readSys(ifname, 'flags');
+  const indexText = readSys(ifname, 'ifindex');
+  if (flagsText === undefined || indexText === undefined) return undefined;
+  const flags = parseInt(flagsText, 16);
+  const macText = readSys(ifname, 'address') ?? '00:00:00:00:00:00';
+  const operstate = readSys(ifname, 'operstate') ?? 'unknown';
+  const up = (flags & IFF_UP) !== 0;
+  return {
+    ifname,
+    ifindex: Number(indexText),
+    mac: parseMac(macText) ?? new Uint8Array(6),
+    macText,
+    up,
+    // /sys flags hold dev->flags, which never has IFF_RUNNING; the kernel derives RUNNING from the
+    // operational state (dev_get_flags): up, or unknown for drivers without carrier reporting.
+    running: up && (operstate === 'up' || operstate === 'unknown'),
+    noarp: (flags & IFF_NOARP) !== 0,
+    operstate,
+    mtu: Number(readSys(ifname, 'mtu') ?? 0),
+    firstIpv4: interfaceIpv4Addresses(ifname)[0],
+  };
+}
+
+/** keepalived's test for a usable link: IFF_UP and IFF_RUNNING. A missing interface is down. */
+export function isLinkUsable(facts: InterfaceFacts | undefined): boolean {
+  return facts !== undefined && facts.up && facts.running;
+}
+
+export interface LinkWatcher {
+  /** Last known usability of a watched interface (UP and RUNNING). */
+  isUp(ifname: string): boolean;
+  close(): void;
+}
+
+export interface LinkWatchOptions {
+  onError?: (error: IoError) => void;
+  /** Backstop re-read of /sys, in case the monitor missed or lost an event. Default 2000 ms; 0 = off. */
+  pollIntervalMs?: number;
+  /** Delay before restarting a monitor that exited. Default 1000 ms. */
+  restartDelayMs?: number;
+  /** The ip binary. Default 'ip' from PATH. */
+  ipCommand?: string;
+}
+
+/** `2: ens32: <...>`, `Deleted 2: ens32: ...`, `5: ens32@if4: <...>` -> ens32 */
+export function parseMonitorLine(line: string): string | undefined {
+  const match = /^(?:Deleted\s+)?\d+:\s+([^:@\s]+)[@:]/.exec(line);
+  return match?.[1];
+}
+
+/**
+ * Watch interfaces for UP/RUNNING changes. onChange(ifname, up) fires only when usability changes;
+ * the state at start is available from isUp() and is not reported as a change.
+ */
+export function watchLinks(
+  ifnames: readonly string[],
+  onChange: (ifname: string, up: boolean) => void,
+  options: LinkWatchOptions = {},
+): LinkWatcher {
+  const state = new Map<string, boolean>();
+  for (const ifname of ifnames) state.set(ifname, isLinkUsable(readInterface(ifname)));
+  let closed = false;
+  let monitor: ChildProcess | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const recheck = (): void => {
+    if (closed) return;
+    for (const [ifname, wasUp] of state) {
+      const up = isLinkUsable(readInterface(ifname));
+      if (up !== wasUp) {
+        state.set(ifname, up);
+        onChange(ifname, up);
+      }
+    }
+  };
+
+  const report = (error: IoError): void => {
+    if (options.onError) options.onError(error);
+  };
+
+  const start = (): void => {
+    if (closed) return;
+    const child = spawn(options.ipCommand ?? 'ip', ['-o', 'monitor', 'link'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    monitor = child;
+    child.on('error', (error) => report(toIoError('link.monitor', error)));
+    child.on('spawn', recheck);
+    child.on('exit', (code, signal) => {
+      if (monitor === child) monitor = undefined;
+      if (closed) return;
+      report(new IoError('EMONITOR', 'link.monitor', `ip monitor exited (code ${code}, signal ${signal}); restarting`));
+      restartTimer = setTimeout(start, options.restartDelayMs ?? 1000);
+    });
+    child.stderr?.resume();
+    // Any link event re-reads every watched interface: a rename or a lower device's change can
+    // affect a watched name without naming it, and the reads are a few small sysfs files.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (parseMonitorLine(line) !== undefined) recheck();
+    });
+  };
+
+  start();
+  const pollIntervalMs = options.pollIntervalMs ?? 2000;
+  const poll = pollIntervalMs > 0 ? setInterval(recheck, pollIntervalMs) : undefined;
+
+  return {
+    isUp: (ifname) => state.get(ifname) ?? isLinkUsable(readInterface(ifname)),
+    close() {
+      closed = true;
+      if (poll !== undefined) clearInterval(poll);
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      monitor?.kill();
+      monitor = undefined;
+    },
+  };
+}

@@ -1,0 +1,230 @@
+/**
+ * Virtual addresses on the host, through iproute2 (`ip -4 addr add|del|show`) run with execFile:
+ * no shell, arguments passed as a vector, so no quoting issue can turn a config value into a command.
+ * The child inherits the daemon's ambient capabilities, so CAP_NET_ADMIN without root is enough
+ * (native-notes/capabilities.md). Every operation is idempotent and resolves to a result; none
+ * rejects, because an unhandled rejection would take the daemon down with its VIPs.
+ */
+import { execFile } from 'node:child_process';
+import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
+import { IoError } from './errors.js';
+import { isValidIfname } from './link.js';
+
+export interface VipSpec {
+  address: Ipv4;
+  /** Prefix length handed to the kernel; 32 unless the config said /N. */
+  prefixLength: number;
+  ifname: string;
+  /** `label` from virtual_ipaddress (shown by ifconfig-era tools as ens32:1). */
+  label?: string;
+  /** `brd` from virtual_ipaddress. */
+  broadcast?: Ipv4;
+}
+
+export interface InterfaceAddress {
+  address: Ipv4;
+  prefixLength: number;
+  ifname: string;
+  label: string | undefined;
+  broadcast: Ipv4 | undefined;
+  /** A secondary address (same subnet as an earlier primary). */
+  secondary: boolean;
+}
+
+export type VipResult =
+  | { ok: true; change: 'added' | 'already_present' | 'removed' | 'absent' }
+  | { ok: false; error: IoError };
+
+export type ListResult = { ok: true; addresses: InterfaceAddress[] } | { ok: false; error: IoError };
+
+/** What the daemon needs from the host's address table; the simulator keeps an in-memory one. */
+export interface VipTable {
+  add(vip: VipSpec): Promise<VipResult>;
+  remove(vip: VipSpec): Promise<VipResult>;
+  list(ifname: string): Promise<ListResult>;
+}
+
+export interface IpRunnerOptions {
+  /** The ip binary. Default 'ip' from PATH. */
+  ipCommand?: string;
+  /** Kill a hung ip after this long. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+interface IpRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  spawnError: NodeJS.ErrnoException | undefined;
+}
+
+function runIp(args: readonly string[], options: IpRunnerOptions): Promise<IpRun> {
+  return new Promise((resolve) => {
+    execFile(
+      options.ipCommand ?? 'ip',
+      args,
+      { timeout: options.timeoutMs ?? 5000, encoding: 'utf8', maxBuffer: 4 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const errno = error as (NodeJS.ErrnoException & { code?: unknown }) | null;
+        // execFile reports a non-zero exit as an error whose code is the exit status (a number);
+        // a string code (ENOENT, EACCES) means ip could not be started at all.
+        const spawnError = errno !== null && typeof errno.code === 'string' ? errno : undefined;
+        const exitCode = errno === null ? 0 : typeof errno.code === 'number' ? errno.code : 1;
+        resolve({ exitCode, stdout, stderr, spawnError });
+      },
+    );
+  });
+}
+
+/** iproute2 prints the kernel's strerror after "RTNETLINK answers:"; map the ones we act on. */
+export function classifyIpError(stderr: string): string {
+  const text = stderr.toLowerCase();
+  if (text.includes('file exists')) return 'EEXIST';
+  if (text.includes('cannot assign requested address')) return 'EADDRNOTAVAIL';
+  if (text.includes('operation not permitted')) return 'EPERM';
+  if (text.includes('cannot find device') || text.includes('does not exist') || text.includes('no such device')) {
+    return 'ENODEV';
+  }
+  if (text.includes('network is down')) return 'ENETDOWN';
+  return 'EIPCMD';
+}
+
+function checkSpec(vip: VipSpec, operation: string): IoError | undefined {
+  if (!isValidIfname(vip.ifname)) return new IoError('EINVAL', operation, `bad interface name ${JSON.stringify(vip.ifname)}`);
+  if (!Number.isInteger(vip.prefixLength) || vip.prefixLength < 0 || vip.prefixLength > 32) {
+    return new IoError('EINVAL', operation, `bad prefix length ${vip.prefixLength}`);
+  }
+  if (vip.label !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(vip.label)) {
+    return new IoError('EINVAL', operation, `bad label ${JSON.stringify(vip.label)}`);
+  }
+  return undefined;
+}
+
+function failure(operation: string, run: IpRun, what: string): IoError {
+  if (run.spawnError !== undefined) {
+    return new IoError(run.spawnError.code ?? 'EIO', operation, `cannot run ip: ${run.spawnError.message}`);
+  }
+  const stderr = run.stderr.trim();
+  return new IoError(classifyIpError(stderr), operation, `${what}: ${stderr || `ip exited ${run.exitCode}`}`);
+}
+
+export function vipArgs(verb: 'add' | 'del', vip: VipSpec): string[] {
+  const args = ['-4', 'addr', verb, `${formatIpv4(vip.address)}/${vip.prefixLength}`, 'dev', vip.ifname];
+  if (verb === 'add') {
+    if (vip.label !== undefined) args.push('label', vip.label);
+    if (vip.broadcast !== undefined) args.push('brd', formatIpv4(vip.broadcast));
+  }
+  return args;
+}
+
+/** Add a VIP; an address already there is success ('already_present'). */
+export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
+  const invalid = checkSpec(vip, 'vip.add');
+  if (invalid) return { ok: false, error: invalid };
+  const args = vipArgs('add', vip);
+  const run = await runIp(args, options);
+  if (run.exitCode === 0 && run.spawnError === undefined) return { ok: true, change: 'added' };
+  const error = failure('vip.add', run, `ip ${args.join(' ')}`);
+  if (error.code === 'EEXIST') return { ok: true, change: 'already_present' };
+  return { ok: false, error };
+}
+
+/** Remove a VIP; an address that is not there is success ('absent'). */
+export async function removeVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
+  const invalid = checkSpec(vip, 'vip.remove');
+  if (invalid) return { ok: false, error: invalid };
+  const args = vipArgs('del', vip);
+  const run = await runIp(args, options);
+  if (run.exitCode === 0 && run.spawnError === undefined) return { ok: true, change: 'removed' };
+  const error = failure('vip.remove', run, `ip ${args.join(' ')}`);
+  if (error.code === 'EADDRNOTAVAIL') return { ok: true, change: 'absent' };
+  return { ok: false, error };
+}
+
+interface IpJsonAddr {
+  family?: string;
+  local?: string;
+  prefixlen?: number;
+  broadcast?: string;
+  label?: string;
+  secondary?: boolean;
+}
+
+/** Parse `ip -4 -j addr show` output. Exported for unit tests. */
+export function parseIpAddrJson(json: string, ifname: string): InterfaceAddress[] {
+  const links = JSON.parse(json) as Array<{ ifname?: string; addr_info?: IpJsonAddr[] }>;
+  const result: InterfaceAddress[] = [];
+  for (const link of links) {
+    for (const info of link.addr_info ?? []) {
+      if (info.family !== 'inet' || info.local === undefined) continue;
+      const address = parseIpv4(info.local);
+      if (address === undefined) continue;
+      result.push({
+        address,
+        prefixLength: info.prefixlen ?? 32,
+        ifname: link.ifname ?? ifname,
+        label: info.label,
+        broadcast: info.broadcast === undefined ? undefined : parseIpv4(info.broadcast),
+        secondary: info.secondary === true,
+      });
+    }
+  }
+  return result;
+}
+
+/** IPv4 addresses on an interface, in kernel order (primary first). */
+export async function listAddresses(ifname: string, options: IpRunnerOptions = {}): Promise<ListResult> {
+  if (!isValidIfname(ifname)) {
+    return { ok: false, error: new IoError('EINVAL', 'vip.list', `bad interface name ${JSON.stringify(ifname)}`) };
+  }
+  const run = await runIp(['-4', '-j', 'addr', 'show', 'dev', ifname], options);
+  if (run.exitCode !== 0 || run.spawnError !== undefined) {
+    return { ok: false, error: failure('vip.list', run, `ip -4 -j addr show dev ${ifname}`) };
+  }
+  try {
+    return { ok: true, addresses: parseIpAddrJson(run.stdout || '[]', ifname) };
+  } catch (error) {
+    return { ok: false, error: new IoError('EIPCMD', 'vip.list', `unparsable ip -j output: ${String(error)}`) };
+  }
+}
+
+export interface StaleRemoval {
+  removed: VipSpec[];
+  errors: IoError[];
+}
+
+/**
+ * Remove any of these VIPs that are present, whatever prefix length they were added with (a
+ * kill -9 or a changed config can leave 10.0.0.50/24 behind for a /32 VIP). For startup and
+ * `vrrpd release`. The caller must not pass an address owner's real address (priority 255).
+ */
+export async function removeStale(vips: readonly VipSpec[], options: IpRunnerOptions = {}): Promise<StaleRemoval> {
+  const outcome: StaleRemoval = { removed: [], errors: [] };
+  const byInterface = new Map<string, VipSpec[]>();
+  for (const vip of vips) byInterface.set(vip.ifname, [...(byInterface.get(vip.ifname) ?? []), vip]);
+  for (const [ifname, wanted] of byInterface) {
+    const listed = await listAddresses(ifname, options);
+    if (!listed.ok) {
+      // A missing interface holds no stale VIP.
+      if (listed.error.code !== 'ENODEV') outcome.errors.push(listed.error);
+      continue;
+    }
+    for (const present of listed.addresses) {
+      if (!wanted.some((vip) => vip.address === present.address)) continue;
+      const spec: VipSpec = { address: present.address, prefixLength: present.prefixLength, ifname };
+      const result = await removeVip(spec, options);
+      if (!result.ok) outcome.errors.push(result.error);
+      else if (result.change === 'removed') outcome.removed.push(spec);
+    }
+  }
+  return outcome;
+}
+
+/** The real table, for the daemon. */
+export function createIpVipTable(options: IpRunnerOptions = {}): VipTable {
+  return {
+    add: (vip) => addVip(vip, options),
+    remove: (vip) => removeVip(vip, options),
+    list: (ifname) => listAddresses(ifname, options),
+  };
+}
