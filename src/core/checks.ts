@@ -1,0 +1,130 @@
+/**
+ * The receive checks of RFC 3768 section 7.1, in the order keepalived 2.2.7 applies them
+ * (vrrp.c, vrrp_check_packet). Order matters beyond taste: the first failing check names the drop,
+ * and operators compare our counters with keepalived's when a mixed cluster splits.
+ *
+ * Rules of this file:
+ * - One check per drop reason, each a separate step below, so a counter always means one thing.
+ * - Nothing throws: every input is a value from the network.
+ * - The password compare touches all 8 bytes whatever they hold (no early exit), so response time
+ *   does not leak how much of a guess was right.
+ * - Two decisions belong to the caller and are only listed here: the VRID lookup ('unknown_vrid',
+ *   the per-interface dispatcher, via peekVirtualRouterId) and 'not_ready' (the machine, in FAULT/INIT).
+ */
+import type { CheckResult, DropReason, ReceiveExpectations } from './types.js';
+import { AUTH_DATA_LENGTH, DROP_REASONS, VRRP_TTL } from './types.js';
+import { formatIpv4, isMulticast } from './ip.js';
+import { advertLength, decodeAdvert, parseIpHeader, vrrpChecksum } from './codec.js';
+
+/** Every drop reason in the order the receive path applies them; the earlier one wins. */
+export const RECEIVE_CHECK_ORDER: readonly DropReason[] = DROP_REASONS;
+
+/** The reasons decided by callers before checkAdvert runs (dispatcher, then machine state). */
+export const CALLER_DECIDED_REASONS: readonly DropReason[] = ['unknown_vrid', 'not_ready'];
+
+/** The reasons checkAdvert itself can return, in its order. */
+export const CHECK_ADVERT_REASONS: readonly DropReason[] = DROP_REASONS.filter((r) => !CALLER_DECIDED_REASONS.includes(r));
+
+/** Position of a reason in the receive order; use it to sort or compare counters. */
+export function receiveCheckIndex(reason: DropReason): number {
+  return RECEIVE_CHECK_ORDER.indexOf(reason);
+}
+
+const AUTH_NONE = 0;
+const AUTH_PASS = 1;
+/** IPsec AH: a known auth type (so not 'bad_auth_type') that we never configure, hence always a mismatch. */
+const AUTH_AH = 2;
+const VRRP_VERSION = 2;
+const VRRP_TYPE_ADVERTISEMENT = 1;
+
+function drop(reason: DropReason, detail: string): CheckResult {
+  return { ok: false, reason, detail };
+}
+
+/**
+ * Run every receive check on a whole received packet (IPv4 header onwards) against one instance's
+ * expectations. Call it after the dispatcher found the instance by VRID and the machine is neither
+ * in FAULT nor INIT. Returns the decoded advert and IP header, or the first failing check's reason.
+ */
+export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): CheckResult {
+  const parsed = parseIpHeader(bytes);
+  if (!parsed.ok) return drop('too_short', `${bytes.length} bytes`);
+  const ip = parsed.ip;
+  const vrrpAt = ip.headerLength;
+  const unicastMode = expect.unicastPeers.length > 0;
+  const ourCount = expect.virtualAddresses.length;
+
+  // RFC 7.1: the packet must hold the complete advert; keepalived sizes it with our own address count.
+  const expectedLength = ip.headerLength + advertLength(ourCount);
+  if (bytes.length !== expectedLength) {
+    return drop('bad_length', `received ${bytes.length} bytes, expected ${expectedLength}`);
+  }
+
+  // RFC 5.2.3 / 7.1: TTL 255 proves the sender is on-link. keepalived 2.2.7 skips it for unicast,
+  // where a routed peer is legitimate.
+  if (!unicastMode && ip.ttl !== VRRP_TTL) return drop('bad_ttl', `ttl ${ip.ttl}`);
+
+  const versionType = bytes[vrrpAt] as number;
+  const version = versionType >>> 4;
+  if (version !== VRRP_VERSION) return drop('bad_version', `version ${version}`);
+
+  const authType = bytes[vrrpAt + 4] as number;
+  if (authType !== AUTH_NONE && authType !== AUTH_PASS && authType !== AUTH_AH) {
+    return drop('bad_auth_type', `auth type ${authType}`);
+  }
+  if (authType !== expect.authType) return drop('auth_type_mismatch', `auth type ${authType}, ours ${expect.authType}`);
+
+  if (expect.authType === AUTH_PASS) {
+    // The length check above fixed where the auth data sits: the last 8 bytes. (keepalived uses the
+    // IP total length to find it; reading within what we received cannot run off the buffer.)
+    const authAt = bytes.length - AUTH_DATA_LENGTH;
+    let difference = 0;
+    for (let i = 0; i < AUTH_DATA_LENGTH; i++) {
+      difference |= (bytes[authAt + i] as number) ^ (expect.authData[i] ?? 0);
+    }
+    if (difference !== 0) return drop('auth_failure', 'password differs');
+  }
+
+  // RFC 7.1: a different interval means a misconfigured peer; accepting it would let two masters
+  // with different timers coexist.
+  const advertIntervalSec = bytes[vrrpAt + 5] as number;
+  if (advertIntervalSec !== expect.advertIntervalSec) {
+    return drop('interval_mismatch', `interval ${advertIntervalSec}s, ours ${expect.advertIntervalSec}s`);
+  }
+
+  const type = versionType & 0x0f;
+  if (type !== VRRP_TYPE_ADVERTISEMENT) return drop('bad_type', `type ${type}`);
+
+  const count = bytes[vrrpAt + 3] as number;
+  if (count !== ourCount) return drop('address_count_mismatch', `${count} addresses, ours ${ourCount}`);
+
+  if (ip.totalLength !== bytes.length) {
+    return drop('ip_length_mismatch', `ip total length ${ip.totalLength}, received ${bytes.length}`);
+  }
+
+  // VRRPv2: over the VRRP message only, no pseudo-header (RFC 3768 5.3.8).
+  if (vrrpChecksum(bytes, vrrpAt, bytes.length - vrrpAt) !== 0) return drop('bad_checksum', 'checksum does not verify');
+
+  if (isMulticast(ip.destination) === unicastMode) {
+    return drop('mode_mismatch', unicastMode ? 'multicast packet to a unicast instance' : 'unicast packet to a multicast instance');
+  }
+
+  // The lengths were all checked above, so this cannot fail; the guard keeps the types honest.
+  const decoded = decodeAdvert(bytes, vrrpAt);
+  if (!decoded.ok) return drop('bad_length', 'advert does not decode');
+  const advert = decoded.advert;
+
+  if (expect.checkAddressList) {
+    for (const ours of expect.virtualAddresses) {
+      if (!advert.addresses.includes(ours)) return drop('address_list_mismatch', `virtual address ${formatIpv4(ours)} missing`);
+    }
+  }
+
+  // Independent of checkAddressList on purpose: keepalived 2.2.7 nests it inside the address check,
+  // which lets `vrrp_skip_check_adv_addr` also skip the peer filter; we do not want that coupling.
+  if (unicastMode && expect.checkUnicastSrc && !expect.unicastPeers.includes(ip.source)) {
+    return drop('unknown_peer', `source ${formatIpv4(ip.source)} is not a unicast peer`);
+  }
+
+  return { ok: true, advert, ip };
+}
