@@ -1,0 +1,104 @@
+/**
+ * The host adapters against a real kernel, in network namespaces this file creates and deletes:
+ * three hosts (m1..m3, 10.0.0.51-53/24, ens32) on one bridge. Each host runs test/netns/agent.ts,
+ * which drives the real src/io code inside its namespace.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent, Lab, labUnavailableReason, type AgentEvent } from './lab.js';
+
+// keepalived's captured advert (behaviour.md): VRID 51, priority 100, one VIP 10.77.0.100, PASS 123456.
+const ADVERT_HEX = '2133' + '6401' + '0101' + 'd57c' + '0a4d0064' + '3132333435360000';
+
+function ipField(hex: string): { tos: number; ttl: number; protocol: number; source: string; destination: string; payloadHex: string } {
+  const bytes = Buffer.from(hex, 'hex');
+  const headerLength = (bytes[0]! & 0x0f) * 4;
+  const dotted = (offset: number): string => [...bytes.subarray(offset, offset + 4)].join('.');
+  return {
+    tos: bytes[1]!,
+    ttl: bytes[8]!,
+    protocol: bytes[9]!,
+    source: dotted(12),
+    destination: dotted(16),
+    payloadHex: bytes.subarray(headerLength).toString('hex'),
+  };
+}
+
+const packets = (agent: Agent): AgentEvent[] => agent.events.filter((e) => e.event === 'packet');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(labUnavailableReason !== undefined)('io adapters in network namespaces', () => {
+  let lab: Lab;
+  let m1: Agent;
+  let m2: Agent;
+  let m3: Agent;
+
+  beforeAll(async () => {
+    lab = await Lab.create({
+      hosts: [
+        { name: 'm1', addresses: ['10.0.0.51/24'] },
+        { name: 'm2', addresses: ['10.0.0.52/24'] },
+        { name: 'm3', addresses: ['10.0.0.53/24'] },
+      ],
+    });
+    [m1, m2, m3] = await Promise.all([lab.agent('m1'), lab.agent('m2'), lab.agent('m3')]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('builds the lab as specified: ens32 with the given address in every host', async () => {
+    expect(await lab.addrs('m1')).toEqual(['10.0.0.51/24']);
+    const facts = await m2.call<{ ifname: string; up: boolean; running: boolean; macText: string; firstIpv4: string; noarp: boolean }>(
+      'link.read',
+      { ifname: 'ens32' },
+    );
+    expect(facts).toMatchObject({ ifname: 'ens32', up: true, running: true, noarp: false, firstIpv4: '10.0.0.52' });
+    expect(facts.macText).toBe(lab.host('m2').mac);
+  });
+
+  it('exchanges unicast adverts with TTL 255, TOS 0xc0, protocol 112 and the configured source', async () => {
+    await Promise.all([m1, m2, m3].map((a) => a.call('transport.open', { ifname: 'ens32', multicast: false })));
+    const from2 = m2.events.length;
+    const from3 = m3.events.length;
+    await m1.call('transport.send', {
+      ifname: 'ens32',
+      payloadHex: ADVERT_HEX,
+      source: '10.0.0.51',
+      destinations: ['10.0.0.52', '10.0.0.53'],
+    });
+    for (const [agent, from, destination] of [
+      [m2, from2, '10.0.0.52'],
+      [m3, from3, '10.0.0.53'],
+    ] as const) {
+      const packet = await agent.waitFor((e) => e.event === 'packet', 3000, from);
+      expect(packet.ifname).toBe('ens32');
+      expect(ipField(String(packet.hex))).toEqual({
+        tos: 0xc0,
+        ttl: 255,
+        protocol: 112,
+        source: '10.0.0.51',
+        destination,
+        payloadHex: ADVERT_HEX,
+      });
+    }
+    // And back, so both directions of the shared per-interface socket work.
+    const from1 = m1.events.length;
+    await m2.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.52', destinations: ['10.0.0.51'] });
+    const reply = await m1.waitFor((e) => e.event === 'packet', 3000, from1);
+    expect(ipField(String(reply.hex)).source).toBe('10.0.0.52');
+  });
+
+  it('sends from unicast_src_ip even when it is not the address the route would pick', async () => {
+    // 10.0.0.61 is a secondary on m1: a kernel-built header would carry 10.0.0.51 (the route's src).
+    await lab.exec('m1', 'ip', ['addr', 'add', '10.0.0.61/24', 'dev', 'ens32']);
+    try {
+      const from = m2.events.length;
+      await m1.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.61', destinations: ['10.0.0.52'] });
+      const packet = await m2.waitFor((e) => e.event === 'packet', 3000, from);
+      expect(ipField(String(packet.hex)).source).toBe('10.0.0.61');
+    } finally {
+      await lab.exec('m1', 'ip', ['addr', 'del', '10.0.0.61/24', 'dev', 'ens32']);
+    }
+  });
+});
