@@ -1,0 +1,232 @@
+/**
+ * YAML text -> validated VrrpdConfig, or a list of located issues. Never throws on bad input: a
+ * config file is user input, and `vrrpd check-config` must report every problem it can find.
+ *
+ * Stages: YAML parse (syntax errors, duplicate keys) -> restore string scalars YAML would have
+ * read as numbers -> zod schema (types, ranges, unknown keys) -> cross-field rules and defaults
+ * (resolve.ts). Each stage runs only if the previous one had no errors, because later stages rely
+ * on the shape the earlier ones guarantee.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { LineCounter, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Scalar } from 'yaml';
+import type { z } from 'zod';
+import { ConfigSchema, CONFIG_LIMITS, UNSUPPORTED_KEEPALIVED_KEYWORDS, describeValue, type VrrpdConfig } from './model.js';
+import { closestMatch, formatPath, type ConfigIssue, type ConfigIssueCode } from './issues.js';
+import { SourceLocator, type LocateTarget } from './locate.js';
+import { resolveConfig, type PendingIssue } from './resolve.js';
+
+export type LoadResult =
+  | { ok: true; config: VrrpdConfig; warnings: ConfigIssue[] }
+  | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
+
+/** Read and validate one file. I/O failures are issues too (code read_failed / file_too_large). */
+export async function loadConfigFile(path: string): Promise<LoadResult> {
+  try {
+    const info = await stat(path);
+    if (info.size > CONFIG_LIMITS.maxFileBytes) {
+      return failed(path, 'file_too_large', `file is ${info.size} bytes; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
+    }
+    const text = await readFile(path, 'utf8');
+    return parseConfigText(text, path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return failed(path, 'read_failed', `cannot read the file: ${reason}`);
+  }
+}
+
+function failed(file: string, code: ConfigIssueCode, message: string): LoadResult {
+  return { ok: false, errors: [{ code, file, line: 0, column: 0, path: '', message }], warnings: [] };
+}
+
+/**
+ * Keys whose values are text even when they look like numbers or booleans: `auth_pass: 123456`
+ * (the seed's own config) is the number 123456 to YAML, and `auth_pass: 0123` would silently become
+ * 123. keepalived reads every value as text, so the text as written is what the user meant.
+ */
+const TEXT_KEYS: ReadonlySet<string> = new Set([
+  'auth_pass', 'router_id', 'script_user', 'user', 'interface', 'dev', 'label', 'name', 'script',
+  'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'socket',
+]);
+/** Lists whose plain items are names. */
+const TEXT_LIST_KEYS: ReadonlySet<string> = new Set(['track_script', 'track_interface']);
+
+function restoreTextScalars(document: Document, text: string): void {
+  const restore = (node: unknown): void => {
+    if (!isScalar(node) || node.type !== 'PLAIN' || node.range === undefined || node.range === null) return;
+    if (typeof node.value !== 'number' && typeof node.value !== 'boolean' && typeof node.value !== 'bigint') return;
+    (node as Scalar).value = (node as Scalar).source ?? text.slice(node.range[0], node.range[1]).trim();
+  };
+  visit(document, {
+    Pair(_, pair) {
+      if (!isPair(pair) || !isScalar(pair.key)) return;
+      const key = String(pair.key.value);
+      if (TEXT_KEYS.has(key)) restore(pair.value);
+      if (TEXT_LIST_KEYS.has(key) && isSeq(pair.value)) for (const item of pair.value.items) restore(item);
+    },
+  });
+}
+
+/** Validate YAML text. `fileName` is only used in issues. */
+export function parseConfigText(text: string, fileName: string): LoadResult {
+  const warnings: ConfigIssue[] = [];
+  if (text.length > CONFIG_LIMITS.maxFileBytes) {
+    return failed(fileName, 'file_too_large', `file is ${text.length} characters; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
+  }
+  const lineCounter = new LineCounter();
+  let document: Document;
+  try {
+    document = parseDocument(text, { lineCounter, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false });
+  } catch (error) {
+    // The parser reports problems as document errors; this is a last guard, not an expected path.
+    return failed(fileName, 'yaml_syntax', `cannot parse YAML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const locator = new SourceLocator(document, lineCounter);
+
+  for (const warning of document.warnings) {
+    warnings.push({ code: 'yaml_warning', file: fileName, ...locator.positionOf(warning.pos[0]), path: '', message: firstLine(warning.message) });
+  }
+  if (document.errors.length > 0) {
+    const errors = document.errors.map((error): ConfigIssue => ({
+      code: error.code === 'DUPLICATE_KEY' ? 'duplicate_key' : 'yaml_syntax',
+      file: fileName,
+      ...locator.positionOf(error.pos[0]),
+      path: '',
+      message: firstLine(error.message),
+    }));
+    return { ok: false, errors, warnings };
+  }
+
+  let data: unknown;
+  try {
+    restoreTextScalars(document, text);
+    data = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // toJS throws on alias abuse (a "billion laughs" file) and unresolvable aliases.
+    return failed(fileName, 'yaml_syntax', `cannot read YAML: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const toIssue = (pending: PendingIssue, target: LocateTarget = pending.target ?? 'value'): ConfigIssue => ({
+    code: pending.code,
+    file: fileName,
+    ...locator.locate(pending.path, target),
+    path: formatPath(pending.path),
+    message: pending.message,
+  });
+
+  const parsed = ConfigSchema.safeParse(data, { reportInput: true, error: fallbackMessage });
+  if (!parsed.success) {
+    const errors = parsed.error.issues.flatMap(zodIssueToPending).map((pending) => toIssue(pending));
+    return { ok: false, errors: sortByPosition(errors), warnings };
+  }
+
+  const resolved = resolveConfig(parsed.data);
+  warnings.push(...resolved.warnings.map((pending) => toIssue(pending)));
+  if (resolved.errors.length > 0) {
+    return { ok: false, errors: sortByPosition(resolved.errors.map((pending) => toIssue(pending))), warnings };
+  }
+  return { ok: true, config: resolved.config, warnings };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
+
+function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** Messages for the few zod checks that carry no message of their own. */
+function fallbackMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'is required' : `must be ${issue.expected}, got ${describeValue(issue.input)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}, got ${describeValue(issue.input)}`;
+    case 'unrecognized_keys':
+      return 'unknown key';
+    default:
+      return undefined;
+  }
+}
+
+function zodIssueToPending(issue: z.core.$ZodIssue): PendingIssue[] {
+  const path = issue.path as PropertyKey[];
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = objectKeysAt(ConfigSchema, path);
+      return issue.keys.map((key): PendingIssue => {
+        if (UNSUPPORTED_KEEPALIVED_KEYWORDS.has(key)) {
+          return { code: 'unsupported_key', path: [...path, key], target: 'key', message: `'${key}' is a keepalived keyword that vrrpd does not support` };
+        }
+        const suggestion = closestMatch(key, known);
+        const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '';
+        return { code: 'unknown_key', path: [...path, key], target: 'key', message: `unknown key '${key}'${hint}` };
+      });
+    }
+    case 'invalid_type':
+      return [{ code: issue.input === undefined ? 'missing_key' : 'wrong_type', path, message: issue.message }];
+    case 'too_big':
+    case 'too_small':
+      return [{ code: issue.origin === 'array' ? 'too_many' : 'out_of_range', path, message: issue.message }];
+    case 'custom': {
+      const code = (issue.params as { code?: ConfigIssueCode } | undefined)?.code ?? 'invalid_value';
+      return [{ code, path, message: issue.message }];
+    }
+    case 'invalid_union':
+      return [{ code: 'wrong_type', path, message: issue.message }];
+    default:
+      return [{ code: 'invalid_value', path, message: issue.message }];
+  }
+}
+
+/**
+ * The keys an object schema at `path` accepts, for "did you mean". Walks the zod definitions
+ * through wrappers (optional, default, pipe/preprocess, union) so it follows the schema as written.
+ */
+function objectKeysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
+  let current = expand(schema);
+  for (const segment of path) {
+    current = current.flatMap((node) => {
+      const def = definitionOf(node);
+      if (def?.type === 'object' && typeof segment === 'string') return expand(def.shape?.[segment]);
+      if (def?.type === 'record') return expand(def.valueType);
+      if (def?.type === 'array' && typeof segment === 'number') return expand(def.element);
+      return [];
+    });
+  }
+  const keys = new Set<string>();
+  for (const node of current) {
+    const def = definitionOf(node);
+    if (def?.type === 'object' && def.shape) for (const key of Object.keys(def.shape)) keys.add(key);
+  }
+  return [...keys];
+}
+
+interface LooseDefinition {
+  type?: string;
+  shape?: Record<string, unknown>;
+  valueType?: unknown;
+  element?: unknown;
+  innerType?: unknown;
+  in?: unknown;
+  out?: unknown;
+  options?: unknown[];
+}
+
+function definitionOf(node: unknown): LooseDefinition | undefined {
+  return (node as { _zod?: { def?: LooseDefinition } } | undefined)?._zod?.def;
+}
+
+/** A schema and everything it wraps, so callers see the objects, records and arrays inside. */
+function expand(node: unknown, depth = 0): unknown[] {
+  const def = definitionOf(node);
+  if (!def || depth > 16) return [];
+  const inner: unknown[] = [];
+  if (def.innerType) inner.push(def.innerType);
+  if (def.type === 'pipe') inner.push(def.in, def.out);
+  if (def.type === 'union' && def.options) inner.push(...def.options);
+  return [node, ...inner.flatMap((child) => expand(child, depth + 1))];
+}
+
+// Re-exported so callers need one import for the loader and its result types.
+export { formatIssue, type ConfigIssue } from './issues.js';

@@ -1,0 +1,450 @@
+/**
+ * The vrrpd configuration model: what a YAML file may say, checked by zod, and the resolved shape the
+ * daemon consumes.
+ *
+ * Field names are keepalived's keywords (`virtual_router_id`, `unicast_peer`, `advert_int`, ...) so a
+ * keepalived user recognises every one of them; the YAML nesting follows keepalived's blocks
+ * (`global_defs`, `vrrp_script NAME`, `vrrp_instance NAME`). Defaults are keepalived's, except
+ * `vrrp_check_unicast_src`, which is on (newer keepalived always filters unicast sources; see
+ * behaviour.md "Receive checks").
+ *
+ * Two stages live here:
+ * - `ConfigSchema`: structure, types and single-field ranges. Every object is strict, so a misspelt
+ *   key is an error, not a silently ignored setting.
+ * - The resolved `VrrpdConfig` interfaces: defaults filled in (instance GARP settings from
+ *   global_defs, script timeout from interval, VIP dev from the instance interface). Cross-field
+ *   rules (duplicate VRIDs, unknown tracked scripts, ...) are applied by load.ts between the two.
+ */
+import { z } from 'zod';
+import { parseIpv4, type Ipv4 } from '../core/ip.js';
+import { MAX_VIRTUAL_ADDRESSES } from '../core/types.js';
+
+/** Everything has a limit; these are the configuration's. */
+export const CONFIG_LIMITS = {
+  /** keepalived's practical limit too: one VRID space per interface. */
+  maxInstances: 255,
+  /** Addresses per advert (core/types.ts MAX_VIRTUAL_ADDRESSES). */
+  maxVirtualAddresses: MAX_VIRTUAL_ADDRESSES,
+  maxUnicastPeers: 64,
+  maxScripts: 255,
+  maxTrackersPerInstance: 64,
+  /** Bigger files are refused before parsing. */
+  maxFileBytes: 1024 * 1024,
+  /** Linux IFNAMSIZ - 1. */
+  maxInterfaceNameLength: 15,
+  maxNameLength: 64,
+  maxCommandLength: 4096,
+} as const;
+
+/** keepalived's defaults (vrrp_data.c / global_data.c), used where the file is silent. */
+export const CONFIG_DEFAULTS = {
+  state: 'BACKUP',
+  priority: 100,
+  advertIntervalSec: 1,
+  garpMasterDelaySec: 5,
+  garpMasterRepeat: 5,
+  garpMasterRefreshSec: 0,
+  scriptIntervalSec: 1,
+  scriptRise: 1,
+  scriptFall: 1,
+} as const;
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Resolved model: what loadConfigFile/parseConfigText hand to the daemon.
+// ---------------------------------------------------------------------------------------------
+
+/** Optional `vrrpd:` section: daemon settings that keepalived keeps on its command line. */
+export interface DaemonSection {
+  /** Control socket path; the daemon's default when absent. */
+  socket?: string;
+  log_level?: LogLevel;
+}
+
+export interface GlobalDefs {
+  router_id?: string;
+  /** `user [group]` that scripts run as when a script gives no `user`. */
+  script_user?: string;
+  enable_script_security: boolean;
+  /** Seconds; default for every instance's garp_master_delay. 0 = no delayed second burst. */
+  vrrp_garp_master_delay: number;
+  vrrp_garp_master_repeat: number;
+  /** Seconds; 0 = off. */
+  vrrp_garp_master_refresh: number;
+  vrrp_skip_check_adv_addr: boolean;
+  /** Seconds (fractions allowed) to wait after start before any instance runs. */
+  vrrp_startup_delay: number;
+  vrrp_check_unicast_src: boolean;
+}
+
+/**
+ * What a vrrp_script checks. Today only an exec'd command (keepalived's `script`); built-in checks
+ * (`http`, `tcp`, `process`) become further members of this union and further keys in
+ * CHECK_KIND_KEYS below, so the daemon can switch on `kind`.
+ */
+export type CheckSpec = { kind: 'script'; script: string };
+
+export interface VrrpScript {
+  name: string;
+  check: CheckSpec;
+  /** Seconds between runs. */
+  interval: number;
+  /** Seconds; defaults to interval (keepalived). */
+  timeout: number;
+  /** -253..253; 0 = failure puts the tracking instances in FAULT. */
+  weight: number;
+  /** keepalived `weight W reverse`. */
+  reverse: boolean;
+  rise: number;
+  fall: number;
+  /** `user [group]`; global_defs.script_user when absent. */
+  user?: string;
+  init_fail: boolean;
+}
+
+export interface VirtualAddress {
+  address: Ipv4;
+  /** Handed to the kernel only; adverts carry the 4-byte address. 32 when not given. */
+  prefix_len: number;
+  /** The instance's interface unless `dev X` was given. */
+  dev: string;
+  label?: string;
+  brd?: Ipv4;
+}
+
+/** One entry of track_script / track_interface; weight/reverse absent = take the script's (or 0). */
+export interface TrackRef {
+  name: string;
+  weight?: number;
+  reverse?: boolean;
+}
+
+export interface Authentication {
+  auth_type: 'PASS';
+  /** As written; adverts carry the first 8 bytes (load.ts warns when it is longer). */
+  auth_pass: string;
+}
+
+export interface VrrpInstance {
+  name: string;
+  state: 'MASTER' | 'BACKUP';
+  interface: string;
+  virtual_router_id: number;
+  priority: number;
+  /** Whole seconds (VRRPv2). */
+  advert_int: number;
+  nopreempt: boolean;
+  /** Seconds (fractions allowed). */
+  preempt_delay: number;
+  /** Absent = no authentication. */
+  authentication?: Authentication;
+  unicast_src_ip?: Ipv4;
+  /** Empty = multicast to 224.0.0.18. */
+  unicast_peer: Ipv4[];
+  mcast_src_ip?: Ipv4;
+  virtual_ipaddress: VirtualAddress[];
+  track_script: TrackRef[];
+  track_interface: TrackRef[];
+  dont_track_primary: boolean;
+  /** Seconds; 0 = no delayed second burst. */
+  garp_master_delay: number;
+  garp_master_repeat: number;
+  /** Seconds; 0 = off. */
+  garp_master_refresh: number;
+  check_unicast_src: boolean;
+  skip_check_adv_addr: boolean;
+  notify_master?: string;
+  notify_backup?: string;
+  notify_fault?: string;
+  notify_stop?: string;
+  notify?: string;
+}
+
+export interface VrrpdConfig {
+  vrrpd: DaemonSection;
+  global_defs: GlobalDefs;
+  /** In file order. */
+  vrrp_script: Record<string, VrrpScript>;
+  /** In file order. */
+  vrrp_instance: Record<string, VrrpInstance>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema. Messages are written for a person fixing the file: say the rule and what was found.
+// ---------------------------------------------------------------------------------------------
+
+/** Render an offending value inside a message. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') return `'${value.length > 60 ? `${value.slice(0, 57)}...` : value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof Uint8Array) return 'binary data';
+  if (value instanceof Date) return 'a date';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
+}
+
+type ErrorFn = (issue: { input?: unknown }) => string;
+
+/** An error function for a field: "is required" when absent, else `what` with the value found. */
+function expect(what: string): ErrorFn {
+  return (issue) => (issue.input === undefined ? 'is required' : `must be ${what}, got ${describeValue(issue.input)}`);
+}
+
+/** A whole number in [min, max]; one message for every way of missing it. */
+function wholeNumber(min: number, max: number, unit = '') {
+  const error = expect(`a whole number ${min}..${max}${unit}`);
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A number (fractions allowed) in [min, max]. */
+function decimal(min: number, max: number, unit: string) {
+  const error = expect(`a number ${min}..${max}${unit}`);
+  return z.number({ error }).min(min, { error }).max(max, { error });
+}
+
+const flag = () => z.boolean({ error: expect('true or false') });
+
+function text(maxLength: number, what = 'a non-empty string') {
+  const error = expect(what);
+  return z.string({ error }).trim().min(1, { error }).max(maxLength, { error: expect(`at most ${maxLength} characters`) });
+}
+
+const interfaceName = () =>
+  z
+    .string({ error: expect('an interface name') })
+    .regex(/^[^\s/:]{1,15}$/, { error: expect(`an interface name (1..${CONFIG_LIMITS.maxInterfaceNameLength} characters, no spaces, '/' or ':')`) });
+
+/** Dotted-quad text to a host-order number; `unicastOnly` refuses addresses no host can own. */
+function ipv4(what: string, unicastOnly: boolean) {
+  return z.string({ error: expect(`${what} such as 10.0.0.51`) }).transform((textValue, ctx) => {
+    const address = parseIpv4(textValue.trim());
+    if (address === undefined) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `must be ${what} such as 10.0.0.51, got ${describeValue(textValue)}`, input: textValue });
+      return z.NEVER;
+    }
+    if (unicastOnly && (address === 0 || address >>> 28 >= 0xe)) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `must be a unicast address, got ${describeValue(textValue)}`, input: textValue });
+      return z.NEVER;
+    }
+    return address;
+  });
+}
+
+/**
+ * keepalived's `ADDR[/LEN] [dev X] [label X] [brd B]` as a string becomes the object form, so both
+ * forms are checked by one object schema.
+ */
+const VIP_OPTIONS = ['dev', 'label', 'brd'] as const;
+
+function vipStringToObject(value: unknown, ctx: { addIssue: (issue: any) => void }): unknown {
+  if (typeof value !== 'string') return value;
+  const words = value.trim().split(/\s+/).filter((w) => w.length > 0);
+  const [address, ...rest] = words;
+  const result: Record<string, string> = { address: address ?? '' };
+  for (let i = 0; i < rest.length; i += 2) {
+    const option = rest[i]!;
+    const optionValue = rest[i + 1];
+    if (!(VIP_OPTIONS as readonly string[]).includes(option)) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, input: value,
+        message: `unknown option '${option}' in virtual address '${value}' (vrrpd supports: ${VIP_OPTIONS.join(', ')})` });
+      return z.NEVER;
+    }
+    if (optionValue === undefined) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, input: value, message: `option '${option}' in virtual address '${value}' needs a value` });
+      return z.NEVER;
+    }
+    if (option in result) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, input: value, message: `option '${option}' given twice in virtual address '${value}'` });
+      return z.NEVER;
+    }
+    result[option] = optionValue;
+  }
+  return result;
+}
+
+const VirtualAddressSchema = z.preprocess(
+  vipStringToObject,
+  z.strictObject(
+    {
+      address: z.string({ error: expect("an address such as '10.0.0.50' or '10.0.0.50/24'") }).transform((textValue, ctx) => {
+        const match = /^\s*([0-9.]+)(?:\/([0-9]{1,2}))?\s*$/.exec(textValue);
+        const address = match ? parseIpv4(match[1]!) : undefined;
+        const prefixLength = match?.[2] === undefined ? 32 : Number(match[2]);
+        if (address === undefined || prefixLength > 32) {
+          ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue,
+            message: `must be an address such as '10.0.0.50' or '10.0.0.50/24', got ${describeValue(textValue)}` });
+          return z.NEVER;
+        }
+        if (address === 0 || address >>> 28 >= 0xe) {
+          ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue, message: `must be a unicast address, got ${describeValue(textValue)}` });
+          return z.NEVER;
+        }
+        return { address, prefix_len: prefixLength };
+      }),
+      dev: interfaceName().optional(),
+      label: z.string({ error: expect('an address label such as ens32:1') }).regex(/^[^\s/]{1,15}$/, { error: expect('an address label of 1..15 characters such as ens32:1') }).optional(),
+      brd: ipv4('a broadcast address', false).optional(),
+    },
+    { error: expect("an address string such as '10.0.0.50 dev ens32' or a mapping {address, dev, label, brd}") },
+  ),
+);
+
+/** `NAME` or `{name, weight, reverse}`, the YAML form of `track_script { NAME weight W }`. */
+function trackRef(what: string) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' ? { name: value } : value),
+    z.strictObject(
+      {
+        name: text(CONFIG_LIMITS.maxNameLength, `a ${what} name`),
+        weight: wholeNumber(-253, 253).optional(),
+        reverse: flag().optional(),
+      },
+      { error: expect(`a ${what} name or a mapping {name, weight, reverse}`) },
+    ),
+  );
+}
+
+const DaemonSectionSchema = z.strictObject(
+  {
+    socket: text(108, 'a socket path').optional(),
+    log_level: z.enum(LOG_LEVELS, { error: expect(`one of ${LOG_LEVELS.join(', ')}`) }).optional(),
+  },
+  { error: expect('a mapping') },
+);
+
+const GlobalDefsSchema = z.strictObject(
+  {
+    router_id: text(CONFIG_LIMITS.maxNameLength).optional(),
+    script_user: text(CONFIG_LIMITS.maxNameLength, "a user name, optionally followed by a group ('root' or 'nobody nogroup')").optional(),
+    enable_script_security: flag().default(false),
+    vrrp_garp_master_delay: wholeNumber(0, 3600, ' seconds').default(CONFIG_DEFAULTS.garpMasterDelaySec),
+    vrrp_garp_master_repeat: wholeNumber(1, 100).default(CONFIG_DEFAULTS.garpMasterRepeat),
+    vrrp_garp_master_refresh: wholeNumber(0, 86400, ' seconds').default(CONFIG_DEFAULTS.garpMasterRefreshSec),
+    vrrp_skip_check_adv_addr: flag().default(false),
+    vrrp_startup_delay: decimal(0, 3600, ' seconds').default(0),
+    vrrp_check_unicast_src: flag().default(true),
+  },
+  { error: expect('a mapping') },
+);
+
+/**
+ * The keys that name what a vrrp_script checks; exactly one must be present. A built-in check is
+ * added here (e.g. `http: z.strictObject({...})`) and as a CheckSpec member.
+ */
+export const CHECK_KIND_KEYS = ['script'] as const;
+
+const VrrpScriptSchema = z.strictObject(
+  {
+    script: text(CONFIG_LIMITS.maxCommandLength, "a command such as 'killall -0 kube-apiserver'").optional(),
+    interval: decimal(0.1, 86400, ' seconds').default(CONFIG_DEFAULTS.scriptIntervalSec),
+    timeout: decimal(0.1, 86400, ' seconds').optional(),
+    weight: wholeNumber(-253, 253).default(0),
+    reverse: flag().default(false),
+    rise: wholeNumber(1, 1000).default(CONFIG_DEFAULTS.scriptRise),
+    fall: wholeNumber(1, 1000).default(CONFIG_DEFAULTS.scriptFall),
+    user: text(CONFIG_LIMITS.maxNameLength, "a user name, optionally followed by a group ('root' or 'nobody nogroup')").optional(),
+    init_fail: flag().default(false),
+  },
+  { error: expect('a mapping with a script') },
+);
+
+const AuthenticationSchema = z.strictObject(
+  {
+    // RFC 3768 5.3.6: type 2 (AH) is deprecated and keepalived's support for it does not interoperate.
+    auth_type: z.enum(['PASS'], { error: expect('PASS (AH is not supported by vrrpd)') }),
+    // Any YAML scalar: `auth_pass: 123456` is a number to YAML; load.ts restores the text as written.
+    auth_pass: z.string({ error: expect('a password string') }).optional(),
+  },
+  { error: expect('a mapping {auth_type, auth_pass}') },
+);
+
+const notifyCommand = () => text(CONFIG_LIMITS.maxCommandLength, 'a command').optional();
+
+const VrrpInstanceSchema = z.strictObject(
+  {
+    state: z.enum(['MASTER', 'BACKUP'], { error: expect('MASTER or BACKUP (upper case, as in keepalived)') }).default(CONFIG_DEFAULTS.state),
+    interface: interfaceName(),
+    virtual_router_id: wholeNumber(1, 255),
+    priority: wholeNumber(1, 255).default(CONFIG_DEFAULTS.priority),
+    advert_int: wholeNumber(1, 255, ' seconds (VRRPv2 has whole seconds only)').default(CONFIG_DEFAULTS.advertIntervalSec),
+    nopreempt: flag().default(false),
+    preempt_delay: decimal(0, 1000, ' seconds').default(0),
+    authentication: AuthenticationSchema.optional(),
+    unicast_src_ip: ipv4('an IPv4 address', true).optional(),
+    unicast_peer: z
+      .array(ipv4('an IPv4 address', true), { error: expect('a list of addresses') })
+      .max(CONFIG_LIMITS.maxUnicastPeers, { error: (i) => `must have at most ${CONFIG_LIMITS.maxUnicastPeers} peers, got ${(i.input as unknown[]).length}` })
+      .default([]),
+    mcast_src_ip: ipv4('an IPv4 address', true).optional(),
+    virtual_ipaddress: z
+      .array(VirtualAddressSchema, { error: expect('a list of addresses') })
+      .min(1, { error: 'must list at least one virtual address' })
+      .max(CONFIG_LIMITS.maxVirtualAddresses, {
+        error: (i) => `must have at most ${CONFIG_LIMITS.maxVirtualAddresses} addresses per instance, got ${(i.input as unknown[]).length}`,
+      }),
+    track_script: z
+      .array(trackRef('vrrp_script'), { error: expect('a list of vrrp_script names') })
+      .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
+      .default([]),
+    track_interface: z
+      .array(trackRef('interface'), { error: expect('a list of interface names') })
+      .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
+      .default([]),
+    dont_track_primary: flag().default(false),
+    garp_master_delay: wholeNumber(0, 3600, ' seconds').optional(),
+    garp_master_repeat: wholeNumber(1, 100).optional(),
+    garp_master_refresh: wholeNumber(0, 86400, ' seconds').optional(),
+    check_unicast_src: flag().optional(),
+    skip_check_adv_addr: flag().optional(),
+    notify_master: notifyCommand(),
+    notify_backup: notifyCommand(),
+    notify_fault: notifyCommand(),
+    notify_stop: notifyCommand(),
+    notify: notifyCommand(),
+  },
+  { error: expect('a mapping of vrrp_instance settings') },
+);
+
+/** The whole file. Only vrrp_instance is required. */
+export const ConfigSchema = z.strictObject(
+  {
+    vrrpd: DaemonSectionSchema.default({}),
+    global_defs: GlobalDefsSchema.prefault({}),
+    vrrp_script: z
+      .record(z.string(), VrrpScriptSchema, { error: expect('a mapping of script names to scripts') })
+      .default({}),
+    vrrp_instance: z.record(z.string(), VrrpInstanceSchema, { error: expect('a mapping of instance names to instances') }),
+  },
+  { error: (issue) => (issue.input === undefined || issue.input === null ? 'the file is empty; it needs at least a vrrp_instance mapping' : expect('a mapping with global_defs, vrrp_script and vrrp_instance')(issue)) },
+);
+
+/** The schema's output, before cross-field rules and defaults from global_defs. */
+export type ParsedConfig = z.output<typeof ConfigSchema>;
+export type ParsedInstance = z.output<typeof VrrpInstanceSchema>;
+export type ParsedScript = z.output<typeof VrrpScriptSchema>;
+
+/**
+ * keepalived keywords vrrpd knows but does not implement: a config using one gets "not supported"
+ * rather than "unknown key", so nobody hunts for a typo that is not there.
+ */
+export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
+  // vrrp_instance
+  'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'version', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules',
+  'track_file', 'track_bfd', 'track_process', 'track_src_ip', 'promote_secondaries', 'linkbeat_use_polling', 'accept',
+  'no_accept', 'strict_mode', 'debug', 'smtp_alert', 'lvs_sync_daemon_interface', 'garp_master_refresh_repeat',
+  'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert', 'old_unicast_checksum',
+  'notify_master_rx_lower_pri', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'preempt',
+  // global_defs
+  'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'vrrp_mcast_group4',
+  'vrrp_mcast_group6', 'vrrp_strict', 'vrrp_iptables', 'vrrp_ipsets', 'vrrp_version', 'vrrp_priority', 'lvs_id',
+  'vrrp_garp_interval', 'vrrp_gna_interval', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'max_auto_priority',
+  'script_security', 'enable_traps', 'dynamic_interfaces',
+  // top level
+  'vrrp_sync_group', 'virtual_server', 'virtual_server_group', 'static_ipaddress', 'static_routes', 'static_rules',
+  'vrrp_track_file', 'vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces', 'include',
+]);

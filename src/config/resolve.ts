@@ -1,0 +1,335 @@
+/**
+ * Rules that need more than one field, and defaults that come from elsewhere in the file. Runs on
+ * the zod output, so every field already has its type and range; issues are returned with their
+ * data path and load.ts gives them a line and column.
+ *
+ * keepalived's own corrections are kept as warnings (nopreempt cleared with state MASTER or at
+ * priority 255, auth_pass cut at 8 bytes); what keepalived would run with but cannot work (a
+ * tracked script that does not exist, weights on an address owner, two instances with one VRID on
+ * one interface) is an error.
+ */
+import { passwordToAuthData } from '../core/codec.js';
+import { formatIpv4, type Ipv4 } from '../core/ip.js';
+import { closestMatch, type ConfigIssueCode } from './issues.js';
+import type { LocateTarget } from './locate.js';
+import {
+  CHECK_KIND_KEYS,
+  CONFIG_LIMITS,
+  type CheckSpec,
+  type ParsedConfig,
+  type ParsedInstance,
+  type ParsedScript,
+  type TrackRef,
+  type VirtualAddress,
+  type VrrpInstance,
+  type VrrpScript,
+  type VrrpdConfig,
+} from './model.js';
+
+export interface PendingIssue {
+  code: ConfigIssueCode;
+  path: PropertyKey[];
+  message: string;
+  target?: LocateTarget;
+}
+
+export interface ResolveResult {
+  config: VrrpdConfig;
+  errors: PendingIssue[];
+  warnings: PendingIssue[];
+}
+
+/** Names go into logs, notify arguments and metrics labels: keep them to one plain word. */
+const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
+
+export function resolveConfig(parsed: ParsedConfig): ResolveResult {
+  const errors: PendingIssue[] = [];
+  const warnings: PendingIssue[] = [];
+
+  const checkName = (section: 'vrrp_script' | 'vrrp_instance', name: string): void => {
+    if (!NAME_PATTERN.test(name) || name.length > CONFIG_LIMITS.maxNameLength) {
+      errors.push({
+        code: 'invalid_name', path: [section, name], target: 'key',
+        message: `name must be 1..${CONFIG_LIMITS.maxNameLength} letters, digits or _ . : @ - (not starting with a punctuation mark), got '${name}'`,
+      });
+    }
+  };
+
+  const scriptEntries = Object.entries(parsed.vrrp_script);
+  if (scriptEntries.length > CONFIG_LIMITS.maxScripts) {
+    errors.push({ code: 'too_many', path: ['vrrp_script'], message: `at most ${CONFIG_LIMITS.maxScripts} scripts, got ${scriptEntries.length}` });
+  }
+  const scripts: Record<string, VrrpScript> = {};
+  for (const [name, script] of scriptEntries) {
+    checkName('vrrp_script', name);
+    const check = checkSpecOf(script);
+    if (!check) {
+      errors.push({ code: 'missing_check', path: ['vrrp_script', name], target: 'key', message: `needs exactly one of: ${CHECK_KIND_KEYS.join(', ')}` });
+      continue;
+    }
+    scripts[name] = {
+      name,
+      check,
+      interval: script.interval,
+      timeout: script.timeout ?? script.interval,
+      weight: script.weight,
+      reverse: script.reverse,
+      rise: script.rise,
+      fall: script.fall,
+      ...(script.user !== undefined ? { user: script.user } : {}),
+      init_fail: script.init_fail,
+    };
+  }
+
+  const instanceEntries = Object.entries(parsed.vrrp_instance);
+  if (instanceEntries.length === 0) {
+    errors.push({ code: 'missing_key', path: ['vrrp_instance'], message: 'must define at least one instance' });
+  }
+  if (instanceEntries.length > CONFIG_LIMITS.maxInstances) {
+    errors.push({ code: 'too_many', path: ['vrrp_instance'], message: `at most ${CONFIG_LIMITS.maxInstances} instances, got ${instanceEntries.length}` });
+  }
+
+  const instances: Record<string, VrrpInstance> = {};
+  // "interface/vrid" -> the instance that claimed it first.
+  const vridOwners = new Map<string, string>();
+  for (const [name, raw] of instanceEntries) {
+    checkName('vrrp_instance', name);
+    const base: PropertyKey[] = ['vrrp_instance', name];
+    const at = (...rest: PropertyKey[]): PropertyKey[] => [...base, ...rest];
+
+    const vridKey = `${raw.interface}/${raw.virtual_router_id}`;
+    const owner = vridOwners.get(vridKey);
+    if (owner !== undefined) {
+      errors.push({
+        code: 'duplicate_vrid', path: at('virtual_router_id'),
+        message: `virtual_router_id ${raw.virtual_router_id} is already used on ${raw.interface} by vrrp_instance ${owner}; each instance on an interface needs its own VRID`,
+      });
+    } else {
+      vridOwners.set(vridKey, name);
+    }
+
+    let nopreempt = raw.nopreempt;
+    if (nopreempt && raw.state === 'MASTER') {
+      warnings.push({ code: 'nopreempt_cleared', path: at('nopreempt'), message: 'nopreempt is ignored with state MASTER (as keepalived does); use state BACKUP on every node for nopreempt' });
+      nopreempt = false;
+    } else if (nopreempt && raw.priority === 255) {
+      warnings.push({ code: 'nopreempt_cleared', path: at('nopreempt'), message: 'nopreempt is ignored at priority 255: the address owner always preempts (as keepalived does)' });
+      nopreempt = false;
+    }
+
+    if (raw.unicast_src_ip !== undefined && raw.mcast_src_ip !== undefined) {
+      errors.push({ code: 'conflicting_source', path: at('mcast_src_ip'), message: 'set either unicast_src_ip or mcast_src_ip, not both (keepalived treats them as one setting)' });
+    }
+
+    const authentication = resolveAuthentication(raw, at, errors, warnings);
+    const unicastPeers = resolvePeers(raw, at, errors, warnings);
+    const virtualAddresses = resolveVirtualAddresses(raw, at, errors);
+    // Each kept reference remembers its index in the file, so later issues point at the right entry.
+    const trackScripts = resolveTrackScripts(raw, at, scripts, parsed.vrrp_script, errors);
+    const trackInterfaces = resolveTrackInterfaces(raw, at, errors);
+
+    // RFC 3768 5.3.4: 255 is reserved for the address owner, whose priority must not move.
+    if (raw.priority === 255) {
+      trackScripts.forEach(({ ref, index }) => {
+        const weight = ref.weight ?? scripts[ref.name]?.weight ?? 0;
+        if (weight !== 0) {
+          errors.push({
+            code: 'owner_with_weighted_tracker', path: at('track_script', index),
+            message: `priority 255 (address owner) cannot have weighted trackers: '${ref.name}' has weight ${weight}; use weight 0 (failure = FAULT) or a priority below 255`,
+          });
+        }
+      });
+      trackInterfaces.forEach(({ ref, index }) => {
+        if ((ref.weight ?? 0) !== 0) {
+          errors.push({
+            code: 'owner_with_weighted_tracker', path: at('track_interface', index),
+            message: `priority 255 (address owner) cannot have weighted trackers: '${ref.name}' has weight ${ref.weight}; use weight 0 (failure = FAULT) or a priority below 255`,
+          });
+        }
+      });
+    }
+
+    // behaviour.md "THE TRAP": backups with nopreempt accept every advert, so a weight can lower
+    // the master's priority as much as it likes and the VIP still never moves.
+    if (nopreempt) {
+      trackScripts.forEach(({ ref, index }) => {
+        const weight = ref.weight ?? scripts[ref.name]?.weight ?? 0;
+        if (weight !== 0) {
+          warnings.push({
+            code: 'nopreempt_with_weight', path: at('track_script', index),
+            message: `with nopreempt, '${ref.name}' (weight ${weight}) never moves the VIP: backups accept every advert whatever its priority. Use weight 0 so a failure means FAULT, or drop nopreempt`,
+          });
+        }
+      });
+    }
+
+    instances[name] = {
+      name,
+      state: raw.state,
+      interface: raw.interface,
+      virtual_router_id: raw.virtual_router_id,
+      priority: raw.priority,
+      advert_int: raw.advert_int,
+      nopreempt,
+      preempt_delay: raw.preempt_delay,
+      ...(authentication ? { authentication } : {}),
+      ...(raw.unicast_src_ip !== undefined ? { unicast_src_ip: raw.unicast_src_ip } : {}),
+      unicast_peer: unicastPeers,
+      ...(raw.mcast_src_ip !== undefined ? { mcast_src_ip: raw.mcast_src_ip } : {}),
+      virtual_ipaddress: virtualAddresses,
+      track_script: trackScripts.map(({ ref }) => ref),
+      track_interface: trackInterfaces.map(({ ref }) => ref),
+      dont_track_primary: raw.dont_track_primary,
+      garp_master_delay: raw.garp_master_delay ?? parsed.global_defs.vrrp_garp_master_delay,
+      garp_master_repeat: raw.garp_master_repeat ?? parsed.global_defs.vrrp_garp_master_repeat,
+      garp_master_refresh: raw.garp_master_refresh ?? parsed.global_defs.vrrp_garp_master_refresh,
+      check_unicast_src: raw.check_unicast_src ?? parsed.global_defs.vrrp_check_unicast_src,
+      skip_check_adv_addr: raw.skip_check_adv_addr ?? parsed.global_defs.vrrp_skip_check_adv_addr,
+      ...optionalStrings(raw, ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const),
+    };
+  }
+
+  const config: VrrpdConfig = {
+    vrrpd: { ...parsed.vrrpd },
+    global_defs: { ...parsed.global_defs },
+    vrrp_script: scripts,
+    vrrp_instance: instances,
+  };
+  return { config, errors, warnings };
+}
+
+function checkSpecOf(script: ParsedScript): CheckSpec | undefined {
+  const present = CHECK_KIND_KEYS.filter((key) => script[key] !== undefined);
+  if (present.length !== 1) return undefined;
+  // One kind today; a switch on present[0] goes here when built-in checks arrive.
+  return { kind: 'script', script: script.script! };
+}
+
+type At = (...rest: PropertyKey[]) => PropertyKey[];
+
+/** A kept track_* entry and its index in the file's list. */
+interface IndexedRef {
+  ref: TrackRef;
+  index: number;
+}
+
+function resolveAuthentication(raw: ParsedInstance, at: At, errors: PendingIssue[], warnings: PendingIssue[]): VrrpInstance['authentication'] {
+  const auth = raw.authentication;
+  if (!auth) return undefined;
+  if (auth.auth_pass === undefined) {
+    errors.push({ code: 'missing_auth_pass', path: at('authentication'), message: 'auth_type PASS needs an auth_pass' });
+    return undefined;
+  }
+  if (auth.auth_pass.length === 0) {
+    errors.push({ code: 'invalid_value', path: at('authentication', 'auth_pass'), message: 'must not be empty' });
+    return undefined;
+  }
+  if (passwordToAuthData(auth.auth_pass).truncated) {
+    warnings.push({
+      code: 'auth_pass_truncated', path: at('authentication', 'auth_pass'),
+      message: 'is longer than 8 bytes; only the first 8 are sent and compared (as keepalived does)',
+    });
+  }
+  return { auth_type: 'PASS', auth_pass: auth.auth_pass };
+}
+
+function resolvePeers(raw: ParsedInstance, at: At, errors: PendingIssue[], warnings: PendingIssue[]): Ipv4[] {
+  const peers: Ipv4[] = [];
+  const self = raw.unicast_src_ip ?? raw.mcast_src_ip;
+  raw.unicast_peer.forEach((peer, index) => {
+    if (peer === self) {
+      // Handy for one shared peer list on every node; sending to ourselves would only make noise.
+      warnings.push({ code: 'peer_is_self', path: at('unicast_peer', index), message: `${formatIpv4(peer)} is this node's own unicast_src_ip; it is left out of the peer list` });
+      return;
+    }
+    if (peers.includes(peer)) {
+      errors.push({ code: 'duplicate_address', path: at('unicast_peer', index), message: `${formatIpv4(peer)} is listed twice` });
+      return;
+    }
+    peers.push(peer);
+  });
+  return peers;
+}
+
+function resolveVirtualAddresses(raw: ParsedInstance, at: At, errors: PendingIssue[]): VirtualAddress[] {
+  const result: VirtualAddress[] = [];
+  raw.virtual_ipaddress.forEach((vip, index) => {
+    const address = vip.address.address;
+    if (result.some((seen) => seen.address === address)) {
+      errors.push({ code: 'duplicate_address', path: at('virtual_ipaddress', index), message: `${formatIpv4(address)} is listed twice` });
+      return;
+    }
+    const dev = vip.dev ?? raw.interface;
+    // iproute2 and the kernel refuse a label that does not start with the device name.
+    if (vip.label !== undefined && vip.label !== dev && !vip.label.startsWith(`${dev}:`)) {
+      errors.push({ code: 'bad_label', path: at('virtual_ipaddress', index), message: `label '${vip.label}' must be '${dev}' or start with '${dev}:' (the kernel requires the device name)` });
+    }
+    result.push({
+      address,
+      prefix_len: vip.address.prefix_len,
+      dev,
+      ...(vip.label !== undefined ? { label: vip.label } : {}),
+      ...(vip.brd !== undefined ? { brd: vip.brd } : {}),
+    });
+  });
+  return result;
+}
+
+function resolveTrackScripts(
+  raw: ParsedInstance,
+  at: At,
+  scripts: Record<string, VrrpScript>,
+  declared: Record<string, unknown>,
+  errors: PendingIssue[],
+): IndexedRef[] {
+  const refs: IndexedRef[] = [];
+  raw.track_script.forEach((ref, index) => {
+    if (!Object.hasOwn(declared, ref.name)) {
+      const suggestion = closestMatch(ref.name, Object.keys(declared));
+      const known = Object.keys(declared);
+      const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (defined: ${known.join(', ')})` : ' (no vrrp_script is defined)';
+      errors.push({ code: 'unknown_track_script', path: at('track_script', index), message: `unknown vrrp_script '${ref.name}'${hint}` });
+      return;
+    }
+    if (!Object.hasOwn(scripts, ref.name)) return; // declared but broken: already reported
+    if (refs.some((seen) => seen.ref.name === ref.name)) {
+      errors.push({ code: 'duplicate_tracker', path: at('track_script', index), message: `vrrp_script '${ref.name}' is tracked twice` });
+      return;
+    }
+    refs.push({ ref: trackRefOf(ref), index });
+  });
+  return refs;
+}
+
+function resolveTrackInterfaces(raw: ParsedInstance, at: At, errors: PendingIssue[]): IndexedRef[] {
+  const refs: IndexedRef[] = [];
+  raw.track_interface.forEach((ref, index) => {
+    if (!/^[^\s/:]{1,15}$/.test(ref.name)) {
+      errors.push({ code: 'invalid_name', path: at('track_interface', index), message: `must be an interface name (1..15 characters, no spaces, '/' or ':'), got '${ref.name}'` });
+      return;
+    }
+    if (refs.some((seen) => seen.ref.name === ref.name)) {
+      errors.push({ code: 'duplicate_tracker', path: at('track_interface', index), message: `interface '${ref.name}' is tracked twice` });
+      return;
+    }
+    refs.push({ ref: trackRefOf(ref), index });
+  });
+  return refs;
+}
+
+function trackRefOf(ref: { name: string; weight?: number | undefined; reverse?: boolean | undefined }): TrackRef {
+  return {
+    name: ref.name,
+    ...(ref.weight !== undefined ? { weight: ref.weight } : {}),
+    ...(ref.reverse !== undefined ? { reverse: ref.reverse } : {}),
+  };
+}
+
+function optionalStrings<K extends string>(source: Partial<Record<K, string | undefined>>, keys: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const key of keys) {
+    const value = source[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
