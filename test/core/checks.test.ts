@@ -10,8 +10,8 @@ import { CALLER_DECIDED_REASONS, CHECK_ADVERT_REASONS, RECEIVE_CHECK_ORDER, chec
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, vrrpChecksum } from '../../src/core/codec.js';
 import { DROP_REASONS, type DropReason, type ReceiveExpectations } from '../../src/core/types.js';
 import { parseIpv4 } from '../../src/core/ip.js';
-import { KEEPALIVED_CAPTURES, fromHex } from './fixtures/keepalived-captures.js';
-import { mutatedCapture } from './fixtures/mutations.js';
+import { KEEPALIVED_CAPTURES, fromHex, type KeepalivedCapture } from './fixtures/keepalived-captures.js';
+import { anyBytes, expectationsFor, mutatedCapture, someExpectations, vrrpLikePacket } from './fixtures/mutations.js';
 
 const FUZZ_RUNS = Number(process.env['VRRPD_FUZZ_RUNS'] ?? '') || 2000;
 
@@ -24,22 +24,11 @@ function ip(text: string): number {
 describe('the captures pass with the receiving peer configured like the sender', () => {
   for (const capture of KEEPALIVED_CAPTURES) {
     it(capture.name, () => {
-      const want = capture.expected;
-      const unicast = want.destination !== '224.0.0.18';
-      const expectations: ReceiveExpectations = {
-        authType: want.authType as 0 | 1,
-        authData: passwordToAuthData(capture.config.includes('kubernetes12') ? 'kubernetes12' : want.authText).authData,
-        advertIntervalSec: want.advertIntervalSec,
-        virtualAddresses: want.addresses.map(ip),
-        unicastPeers: unicast ? [ip(want.source)] : [],
-        checkUnicastSrc: true,
-        checkAddressList: true,
-      };
-      const result = checkAdvert(fromHex(capture.hex), expectations);
+      const result = checkAdvert(fromHex(capture.hex), expectationsFor(capture));
       expect(result.ok ? 'ok' : result.reason).toBe('ok');
       if (result.ok) {
-        expect(result.advert.priority).toBe(want.priority);
-        expect(result.ip.source).toBe(ip(want.source));
+        expect(result.advert.priority).toBe(capture.expected.priority);
+        expect(result.ip.source).toBe(ip(capture.expected.source));
       }
     });
   }
@@ -326,15 +315,7 @@ describe('the password compare is constant-time', () => {
 });
 
 describe('nothing escapes checkAdvert', () => {
-  const expectations = fc.record({
-    authType: fc.constantFrom(0 as const, 1 as const),
-    authData: fc.uint8Array({ minLength: 0, maxLength: 10 }),
-    advertIntervalSec: fc.integer({ min: 0, max: 256 }),
-    virtualAddresses: fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 25 }),
-    unicastPeers: fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 3 }),
-    checkUnicastSrc: fc.boolean(),
-    checkAddressList: fc.boolean(),
-  });
+  const expectations = someExpectations();
   const valid = new Set<string>(CHECK_ADVERT_REASONS);
   const judge = (bytes: Uint8Array, expect_: ReceiveExpectations): void => {
     const result = checkAdvert(bytes, expect_);
@@ -342,19 +323,10 @@ describe('nothing escapes checkAdvert', () => {
     else expect(result.advert.addresses.length).toBe(expect_.virtualAddresses.length);
   };
   it(`random bytes and random expectations (${FUZZ_RUNS} runs)`, () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), expectations, judge), { numRuns: FUZZ_RUNS });
+    fc.assert(fc.property(fc.oneof(anyBytes(200), vrrpLikePacket()), expectations, judge), { numRuns: FUZZ_RUNS });
   });
   it(`mutated captures against the sender's own expectations (${FUZZ_RUNS} runs)`, () => {
-    const expectFor = KEEPALIVED_CAPTURES[4]; // multicast, three VIPs, PASS secret
-    const own: ReceiveExpectations = {
-      authType: 1,
-      authData: passwordToAuthData('secret').authData,
-      advertIntervalSec: 2,
-      virtualAddresses: (expectFor?.expected.addresses ?? []).map(ip),
-      unicastPeers: [],
-      checkUnicastSrc: true,
-      checkAddressList: true,
-    };
+    const own = expectationsFor(KEEPALIVED_CAPTURES[4] as KeepalivedCapture); // multicast, three VIPs, PASS secret
     fc.assert(fc.property(mutatedCapture(), (bytes) => judge(bytes, own)), { numRuns: FUZZ_RUNS });
   });
 });

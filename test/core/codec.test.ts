@@ -25,7 +25,7 @@ import {
 import { DROP_REASONS, type Advert } from '../../src/core/types.js';
 import { formatIpv4, parseIpv4 } from '../../src/core/ip.js';
 import { BEHAVIOUR_MD_VRRP_HEX, KEEPALIVED_CAPTURES, fromHex, toHex } from './fixtures/keepalived-captures.js';
-import { mutatedCapture } from './fixtures/mutations.js';
+import { anyBytes, mutatedCapture, vrrpLikePacket } from './fixtures/mutations.js';
 
 const FUZZ_RUNS = Number(process.env['VRRPD_FUZZ_RUNS'] ?? '') || 2000;
 
@@ -381,7 +381,10 @@ describe('nothing escapes: any bytes decode or yield a reason', () => {
     }
   };
   it(`random byte strings (${FUZZ_RUNS} runs)`, () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 1200 }), total), { numRuns: FUZZ_RUNS });
+    fc.assert(fc.property(anyBytes(1200), total), { numRuns: FUZZ_RUNS });
+  });
+  it(`random packets that pass the IP header parse (${FUZZ_RUNS} runs)`, () => {
+    fc.assert(fc.property(vrrpLikePacket(), total), { numRuns: FUZZ_RUNS });
   });
   it(`mutated keepalived captures (${FUZZ_RUNS} runs)`, () => {
     fc.assert(fc.property(mutatedCapture(), total), { numRuns: FUZZ_RUNS });
