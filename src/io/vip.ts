@@ -79,8 +79,9 @@ function runIp(args: readonly string[], options: IpRunnerOptions): Promise<IpRun
 /** iproute2 prints the kernel's strerror after "RTNETLINK answers:"; map the ones we act on. */
 export function classifyIpError(stderr: string): string {
   const text = stderr.toLowerCase();
-  if (text.includes('file exists')) return 'EEXIST';
-  if (text.includes('cannot assign requested address')) return 'EADDRNOTAVAIL';
+  // Older kernels answer with strerror; newer ones with an extended-ack message.
+  if (text.includes('file exists') || text.includes('address already assigned')) return 'EEXIST';
+  if (text.includes('cannot assign requested address') || text.includes('address not found')) return 'EADDRNOTAVAIL';
   if (text.includes('operation not permitted')) return 'EPERM';
   if (text.includes('cannot find device') || text.includes('does not exist') || text.includes('no such device')) {
     return 'ENODEV';

@@ -101,4 +101,62 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
       await lab.exec('m1', 'ip', ['addr', 'del', '10.0.0.61/24', 'dev', 'ens32']);
     }
   });
+
+  it('multicasts to 224.0.0.18 out of ens32: group members hear it, a non-member and the sender do not', async () => {
+    for (const agent of [m1, m2, m3]) await agent.call('transport.close', { ifname: 'ens32' });
+    await m1.call('transport.open', { ifname: 'ens32', multicast: true });
+    await m2.call('transport.open', { ifname: 'ens32', multicast: true });
+    // m3 stays out of the group: without a membership its kernel drops the group traffic.
+    await m3.call('transport.open', { ifname: 'ens32', multicast: false });
+    const capture = await lab.tcpdump('m2', 'ip proto 112');
+    const [from1, from2, from3] = [m1.events.length, m2.events.length, m3.events.length];
+    await m1.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.51', destinations: ['224.0.0.18'] });
+    const packet = await m2.waitFor((e) => e.event === 'packet', 3000, from2);
+    expect(ipField(String(packet.hex))).toEqual({
+      tos: 0xc0,
+      ttl: 255,
+      protocol: 112,
+      source: '10.0.0.51',
+      destination: '224.0.0.18',
+      payloadHex: ADVERT_HEX,
+    });
+    await sleep(500);
+    expect(m1.events.slice(from1).filter((e) => e.event === 'packet'), 'the sender heard its own advert').toEqual([]);
+    expect(m3.events.slice(from3).filter((e) => e.event === 'packet'), 'a non-member received group traffic').toEqual([]);
+    const frames = await capture.stop();
+    expect(frames.map((f) => Buffer.from(f.bytes).toString('hex'))).toHaveLength(1);
+    const frame = Buffer.from(frames[0]!.bytes);
+    expect(frame.subarray(0, 6).toString('hex')).toBe('01005e000012');
+    expect([...frame.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':')).toBe(lab.host('m1').mac);
+    // No DF, and a kernel-chosen ID: the IP header as keepalived's (45c0 0028 .... 0000 ff70 ....).
+    expect(frame.subarray(14, 18).toString('hex')).toBe('45c00028');
+    expect(frame.subarray(20, 24).toString('hex')).toBe('0000ff70');
+  });
+
+  it('adds and removes a VIP idempotently, with label and brd, and lists it', async () => {
+    const vip = { address: '10.0.0.50', prefixLength: 32, ifname: 'ens32', label: 'ens32:vip', broadcast: '10.0.0.255' };
+    expect(await m1.call('vip.add', vip)).toEqual({ ok: true, change: 'added' });
+    expect(await m1.call('vip.add', vip)).toEqual({ ok: true, change: 'already_present' });
+    expect(await lab.addrs('m1')).toEqual(['10.0.0.51/24', '10.0.0.50/32']);
+    const listed = await m1.call<{ ok: true; addresses: Array<Record<string, unknown>> }>('vip.list', { ifname: 'ens32' });
+    expect(listed.addresses[1]).toMatchObject({ address: '10.0.0.50/32', label: 'ens32:vip', broadcast: '10.0.0.255', secondary: false });
+    expect(await m1.call('vip.remove', vip)).toEqual({ ok: true, change: 'removed' });
+    expect(await m1.call('vip.remove', vip)).toEqual({ ok: true, change: 'absent' });
+    expect(await lab.addrs('m1')).toEqual(['10.0.0.51/24']);
+    // Errors are results with a code, not exceptions.
+    expect(await m1.call('vip.add', { ...vip, ifname: 'nosuch0' })).toMatchObject({ ok: false, error: { code: 'ENODEV' } });
+  });
+
+  it('removes stale VIPs whatever prefix they were left with, and leaves other addresses alone', async () => {
+    await lab.exec('m2', 'ip', ['addr', 'add', '10.0.0.50/24', 'dev', 'ens32']);
+    const result = await m2.call<{ removed: Array<{ address: string }>; errors: unknown[] }>('vip.removeStale', {
+      vips: [
+        { address: '10.0.0.50', prefixLength: 32, ifname: 'ens32' },
+        { address: '10.0.0.49', prefixLength: 32, ifname: 'ens32' },
+        { address: '10.0.0.48', prefixLength: 32, ifname: 'gone0' },
+      ],
+    });
+    expect(result).toEqual({ removed: [{ address: '10.0.0.50/24', prefixLength: 24, ifname: 'ens32' }], errors: [] });
+    expect(await lab.addrs('m2')).toEqual(['10.0.0.52/24']);
+  });
 });

@@ -356,7 +356,10 @@ export class Lab {
   /** Start tcpdump in a namespace; resolves once it is listening. */
   async tcpdump(nsOrHost: string, filter: string, ifname = 'ens32'): Promise<Capture> {
     const file = join(this.tempDir, `cap-${Date.now()}-${Math.random().toString(16).slice(2)}.pcap`);
-    const child = this.spawn(nsOrHost, 'tcpdump', ['-i', ifname, '-nn', '-U', '-s', '0', '-w', file, ...filter.split(/\s+/).filter(Boolean)]);
+    // -Z root: tcpdump otherwise drops to its own user, which cannot write into our 0700 temp dir.
+    // --immediate-mode: without it libpcap's ring hands packets over up to a second late, and a
+    // capture stopped right after the traffic would miss them.
+    const child = this.spawn(nsOrHost, 'tcpdump', ['-i', ifname, '-nn', '--immediate-mode', '-U', '-s', '0', '-Z', 'root', '-w', file, ...filter.split(/\s+/).filter(Boolean)]);
     let stderr = '';
     await new Promise<void>((resolvePromise, reject) => {
       const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
