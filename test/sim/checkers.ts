@@ -1,0 +1,153 @@
+/**
+ * Invariants the simulator checks after every step. Each bound below is derived from the protocol,
+ * not tuned to pass; the derivation is written next to it.
+ *
+ * Notation: I = advert interval, D = the longest a packet can spend on the wire (network.maxDelayBoundMs),
+ * MDI = Master_Down_Interval, PD = the largest preempt_delay in the cluster.
+ */
+import { formatIpv4 } from '../../src/core/ip.js';
+import { masterDownIntervalMs } from '../../src/core/timers.js';
+import type { Network } from './network.js';
+import type { SimRouter } from './router.js';
+
+/** What the checkers can see of a cluster. */
+export interface ClusterView {
+  readonly nowMs: number;
+  readonly routers: readonly SimRouter[];
+  readonly network: Network;
+  /** The latest change of anything: network fault or change, router start/stop/crash/link, priority change. */
+  readonly lastDisturbanceMs: number;
+}
+
+export interface Checker {
+  readonly name: string;
+  /** A description of the violation, or undefined when the invariant holds. */
+  check(view: ClusterView): string | undefined;
+}
+
+function advertIntervalMs(routers: readonly SimRouter[]): number {
+  return Math.max(...routers.map((r) => r.spec.config.advertIntervalSec * 1000));
+}
+
+function mutuallyConnected(network: Network, a: SimRouter, b: SimRouter): boolean {
+  return !network.link(a.address, b.address).blocked && !network.link(b.address, a.address).blocked;
+}
+
+function describe(router: SimRouter): string {
+  return `${router.name}(${formatIpv4(router.address)}, priority ${router.running ? router.effectivePriority : '-'})`;
+}
+
+/**
+ * Safety: two MASTERs that can hear each other must not stay MASTER longer than I + D.
+ *
+ * Why I + D: take s = the latest of (either became MASTER, either's effective priority changed, either
+ * direction of the link between them last dropped a packet or changed state). After s the priorities
+ * are fixed, so one of the two is strictly higher (priority, then address: RFC 3768 6.4.3). Its
+ * Adver_Timer is never more than I away, so it sends an advert by s + I, which arrives by s + I + D
+ * (the link has lost nothing since s, or s would be later), and the other steps down on receipt.
+ * A MASTER that hears a lower priority only answers, so that path is never slower. Pairs that
+ * cannot hear each other (partitioned, one way or both) are allowed to be dual MASTER: that is VRRP.
+ */
+export class SafetyChecker implements Checker {
+  readonly name = 'safety';
+
+  check(view: ClusterView): string | undefined {
+    const masters = view.routers.filter((r) => r.eligible && r.machine.state === 'MASTER');
+    if (masters.length < 2) return undefined;
+    const windowMs = advertIntervalMs(view.routers) + view.network.maxDelayBoundMs;
+    for (let i = 0; i < masters.length; i++) {
+      for (let j = i + 1; j < masters.length; j++) {
+        const a = masters[i] as SimRouter;
+        const b = masters[j] as SimRouter;
+        if (a.spec.config.virtualRouterId !== b.spec.config.virtualRouterId) continue;
+        if (!mutuallyConnected(view.network, a, b)) continue;
+        const since = Math.max(
+          a.becameMasterAtMs,
+          b.becameMasterAtMs,
+          a.priorityChangedAtMs,
+          b.priorityChangedAtMs,
+          view.network.link(a.address, b.address).cleanSinceMs,
+          view.network.link(b.address, a.address).cleanSinceMs,
+        );
+        if (view.nowMs > since + windowMs) {
+          return `dual MASTER for VRID ${a.spec.config.virtualRouterId}: ${describe(a)} and ${describe(b)} can hear each other and are both MASTER ${view.nowMs - since} ms after the last change at ${since} (allowed: I + D = ${windowMs} ms)`;
+        }
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The VIP is on a host if and only if that host's instance is MASTER: add/remove are done in the same step as the transition. */
+export class VipChecker implements Checker {
+  readonly name = 'vip';
+
+  check(view: ClusterView): string | undefined {
+    for (const router of view.routers) {
+      const master = router.running && router.machine.state === 'MASTER';
+      if (router.holdsVips && !master) return `${router.name} holds the VIPs in state ${router.state}`;
+      if (master && !router.holdsVips) return `${router.name} is MASTER without the VIPs`;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Liveness: once nothing has changed for `boundMs`, and every candidate hears every other, there is
+ * exactly one MASTER, and no BACKUP that preempts has a higher effective priority than it (such a
+ * backup ignores the master's adverts, so it would take over: the state would not be stable).
+ * With nopreempt any single master is legitimate; equal priorities do not preempt.
+ *
+ * The bound, from the quiet point q (the last disturbance):
+ *   D          packets sent before q are still arriving (e.g. the last adverts of a crashed master);
+ *   + I + D    the first advert that carries a changed priority is sent and arrives;
+ *   + PD       a preempt_delay started by that first lower advert runs out;
+ *   + MDI(1)   the Master_Down timer of the would-be master runs out (priority 1 is the longest);
+ *   + D        its first advert as MASTER reaches the old master, which steps down;
+ *   + I + D    slack for one more hand-over in a chain: a lower backup can fire a few ms earlier
+ *              than a higher one (jitter exceeds the skew difference) and is then displaced by it.
+ *   = PD + MDI(1) + 2I + 4D.
+ */
+export class LivenessChecker implements Checker {
+  readonly name = 'liveness';
+  /** How many steps the invariant was actually asserted at (so a test can prove it was not vacuous). */
+  checks = 0;
+  lastCheckedAtMs: number | undefined;
+
+  static boundMs(routers: readonly SimRouter[], network: Network): number {
+    const intervalMs = advertIntervalMs(routers);
+    const preemptDelayMs = Math.max(0, ...routers.map((r) => r.spec.config.preemptDelayMs));
+    return preemptDelayMs + masterDownIntervalMs(intervalMs / 1000, 1) + 2 * intervalMs + 4 * network.maxDelayBoundMs;
+  }
+
+  check(view: ClusterView): string | undefined {
+    const boundMs = LivenessChecker.boundMs(view.routers, view.network);
+    if (view.nowMs - view.lastDisturbanceMs <= boundMs) return undefined;
+    const candidates = view.routers.filter((r) => r.eligible);
+    for (let i = 0; i < candidates.length; i++) {
+      for (let j = i + 1; j < candidates.length; j++) {
+        if (!mutuallyConnected(view.network, candidates[i] as SimRouter, candidates[j] as SimRouter)) return undefined;
+      }
+    }
+    this.checks++;
+    this.lastCheckedAtMs = view.nowMs;
+    if (candidates.length === 0) return undefined;
+    const masters = candidates.filter((r) => r.machine.state === 'MASTER');
+    const quietMs = view.nowMs - view.lastDisturbanceMs;
+    if (masters.length !== 1) {
+      return `${masters.length} MASTERs (${masters.map(describe).join(', ') || 'none'}) ${quietMs} ms after the last disturbance (bound ${boundMs} ms); states: ${view.routers.map((r) => `${r.name}=${r.state}`).join(' ')}`;
+    }
+    const master = masters[0] as SimRouter;
+    for (const backup of candidates) {
+      if (backup === master || !backup.machine.preempt) continue;
+      if (backup.effectivePriority > master.effectivePriority) {
+        return `${describe(backup)} preempts but is still BACKUP under ${describe(master)} ${quietMs} ms after the last disturbance (bound ${boundMs} ms)`;
+      }
+    }
+    return undefined;
+  }
+}
+
+export function defaultCheckers(): Checker[] {
+  return [new SafetyChecker(), new VipChecker(), new LivenessChecker()];
+}
