@@ -4,6 +4,9 @@
  * which drives the real src/io code inside its namespace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseIpv4 } from '../../src/core/ip.js';
+import { buildGarpFrame } from '../../src/io/garp.js';
+import { parseMac } from '../../src/io/link.js';
 import { Agent, Lab, labUnavailableReason, type AgentEvent } from './lab.js';
 
 // keepalived's captured advert (behaviour.md): VRID 51, priority 100, one VIP 10.77.0.100, PASS 123456.
@@ -42,6 +45,11 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
     });
     [m1, m2, m3] = await Promise.all([lab.agent('m1'), lab.agent('m2'), lab.agent('m3')]);
   }, 60_000);
+
+  const mustExec = async (host: string, cmd: string, args: string[]): Promise<void> => {
+    const result = await lab.exec(host, cmd, args);
+    expect(result, `${cmd} ${args.join(' ')}`).toMatchObject({ code: 0 });
+  };
 
   afterAll(async () => {
     await lab?.destroy();
@@ -91,7 +99,7 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
 
   it('sends from unicast_src_ip even when it is not the address the route would pick', async () => {
     // 10.0.0.61 is a secondary on m1: a kernel-built header would carry 10.0.0.51 (the route's src).
-    await lab.exec('m1', 'ip', ['addr', 'add', '10.0.0.61/24', 'dev', 'ens32']);
+    await mustExec('m1', 'ip', ['addr', 'add', '10.0.0.61/24', 'dev', 'ens32']);
     try {
       const from = m2.events.length;
       await m1.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.61', destinations: ['10.0.0.52'] });
@@ -148,7 +156,7 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
   });
 
   it('removes stale VIPs whatever prefix they were left with, and leaves other addresses alone', async () => {
-    await lab.exec('m2', 'ip', ['addr', 'add', '10.0.0.50/24', 'dev', 'ens32']);
+    await mustExec('m2', 'ip', ['addr', 'add', '10.0.0.50/24', 'dev', 'ens32']);
     const result = await m2.call<{ removed: Array<{ address: string }>; errors: unknown[] }>('vip.removeStale', {
       vips: [
         { address: '10.0.0.50', prefixLength: 32, ifname: 'ens32' },
@@ -158,5 +166,119 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
     });
     expect(result).toEqual({ removed: [{ address: '10.0.0.50/24', prefixLength: 24, ifname: 'ens32' }], errors: [] });
     expect(await lab.addrs('m2')).toEqual(['10.0.0.52/24']);
+  });
+
+  it('a GARP burst from m1 re-points an existing neighbour entry, and creates one only with arp_accept', async () => {
+    const fakeMac = '02:00:00:00:00:99';
+    const m1Mac = lab.host('m1').mac;
+    await mustExec('m2', 'ip', ['neigh', 'replace', '10.0.0.50', 'lladdr', fakeMac, 'dev', 'ens32', 'nud', 'stale']);
+    expect(await lab.neigh('m2', '10.0.0.50')).toEqual({ lladdr: fakeMac, state: 'STALE' });
+    expect(await lab.neigh('m3', '10.0.0.50')).toBeUndefined();
+    expect(await m1.call('vip.add', { address: '10.0.0.50', prefixLength: 32, ifname: 'ens32' })).toMatchObject({ ok: true });
+
+    const capture = await lab.tcpdump('m2', 'arp');
+    expect(await m1.call('garp', { ifname: 'ens32', addresses: ['10.0.0.50', '10.0.0.60'], repeat: 3 })).toEqual({ ok: true, framesSent: 6 });
+    await sleep(300);
+    const frames = await capture.stop();
+    // The wire carries exactly the frames the pure builder makes (veth does not pad to 60 bytes).
+    const expected = (vip: string): string => Buffer.from(buildGarpFrame(parseMac(m1Mac)!, parseIpv4(vip)!)).toString('hex');
+    expect(frames.map((f) => Buffer.from(f.bytes).toString('hex'))).toEqual(
+      [1, 2, 3].flatMap(() => [expected('10.0.0.50'), expected('10.0.0.60')]),
+    );
+
+    // Linux updates an entry it already has (the GARP overrides even within locktime) ...
+    expect(await lab.neigh('m2', '10.0.0.50')).toEqual({ lladdr: m1Mac, state: 'STALE' });
+    // ... but ignores unsolicited ARP for addresses it has no entry for, unless arp_accept is set.
+    expect(await lab.neigh('m3', '10.0.0.50')).toBeUndefined();
+    await mustExec('m3', 'sysctl', ['-q', '-w', 'net.ipv4.conf.ens32.arp_accept=1']);
+    expect(await m1.call('garp', { ifname: 'ens32', addresses: ['10.0.0.50'], repeat: 1 })).toEqual({ ok: true, framesSent: 1 });
+    await sleep(200);
+    expect(await lab.neigh('m3', '10.0.0.50')).toEqual({ lladdr: m1Mac, state: 'STALE' });
+    await m1.call('vip.remove', { address: '10.0.0.50', prefixLength: 32, ifname: 'ens32' });
+  });
+
+  it('sends no GARP on a NOARP interface', async () => {
+    await mustExec('m1', 'ip', ['link', 'set', 'ens32', 'arp', 'off']);
+    try {
+      const capture = await lab.tcpdump('m2', 'arp');
+      expect(await m1.call('garp', { ifname: 'ens32', addresses: ['10.0.0.50'], repeat: 2 })).toEqual({
+        ok: true,
+        framesSent: 0,
+        skipped: 'noarp',
+      });
+      await sleep(200);
+      expect(await capture.stop()).toEqual([]);
+    } finally {
+      await lab.exec('m1', 'ip', ['link', 'set', 'ens32', 'arp', 'on']);
+    }
+  });
+
+  it('the link watcher reports admin down/up and carrier loss within 500 ms', async () => {
+    const watch = await lab.agent('m3');
+    expect(await watch.call('link.watch', { ifnames: ['ens32'] })).toEqual({ ens32: true });
+    // Let `ip monitor` subscribe before the first change.
+    await sleep(300);
+    const latencies: Record<string, number> = {};
+    const step = async (name: string, change: () => Promise<void>, up: boolean): Promise<void> => {
+      const from = watch.events.length;
+      const startMs = performance.now();
+      await change();
+      await watch.waitFor((e) => e.event === 'link' && e.ifname === 'ens32' && e.up === up, 2000, from);
+      latencies[name] = Math.round(performance.now() - startMs);
+    };
+    await step('admin down', () => lab.linkDown('m3', 'admin'), false);
+    await step('admin up', () => lab.linkUp('m3', 'admin'), true);
+    await step('carrier down', () => lab.linkDown('m3', 'carrier'), false);
+    await step('carrier up', () => lab.linkUp('m3', 'carrier'), true);
+    console.log('link watcher latency (ms, including the ip command):', latencies);
+    for (const latencyMs of Object.values(latencies)) expect(latencyMs).toBeLessThan(500);
+    // Exactly one event per change: no flapping reports.
+    expect(watch.events.filter((e) => e.event === 'link').map((e) => e.up)).toEqual([false, true, false, true]);
+  });
+
+  it('reports send errors on a downed link through the callback, and keeps working after it comes back', async () => {
+    await lab.linkDown('m3', 'admin');
+    try {
+      const from = m3.events.length;
+      await m3.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.53', destinations: ['224.0.0.18', '10.0.0.51'] });
+      const first = await m3.waitFor((e) => e.event === 'error', 2000, from);
+      const second = await m3.waitFor((e) => e.event === 'error' && e !== first, 2000, from);
+      // Admin down takes the connected route with it, so the kernel answers ENETUNREACH (for the
+      // group too: it is routed by the bound device's routes), not ENETDOWN.
+      expect([first.code, second.code]).toEqual(['ENETUNREACH', 'ENETUNREACH']);
+      expect(first.operation).toBe('transport.send');
+    } finally {
+      await lab.linkUp('m3', 'admin');
+    }
+    const from1 = m1.events.length;
+    await m3.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.53', destinations: ['10.0.0.51'] });
+    const packet = await m1.waitFor((e) => e.event === 'packet', 3000, from1);
+    expect(ipField(String(packet.hex)).source).toBe('10.0.0.53');
+  });
+
+  it('reports a missing interface and opens once it appears', async () => {
+    const agent = await lab.agent('m2');
+    const opened = await agent.call<{ isOpen: boolean }>('transport.open', { ifname: 'late0' });
+    expect(opened.isOpen).toBe(false);
+    await agent.waitFor((e) => e.event === 'error' && e.code === 'ENODEV' && e.operation === 'transport.open', 2000);
+    // No dummy module on every kernel: a veth pair with both ends here is an interface that is up.
+    await mustExec('m2', 'ip', ['link', 'add', 'late0', 'type', 'veth', 'peer', 'name', 'late1']);
+    await mustExec('m2', 'ip', ['link', 'set', 'late1', 'up']);
+    await mustExec('m2', 'ip', ['link', 'set', 'late0', 'up']);
+    // The agent retries every 200 ms. late1, the other end of the pair, hears what late0 sends.
+    await agent.call('transport.open', { ifname: 'late1' });
+    await sleep(600);
+    const from = agent.events.length;
+    // A source that is not ours: the receive filter drops packets from our own addresses.
+    await agent.call('transport.send', { ifname: 'late0', payloadHex: ADVERT_HEX, source: '192.0.2.7', destinations: ['224.0.0.18'] });
+    const packet = await agent.waitFor((e) => e.event === 'packet', 2000, from);
+    expect(packet.ifname).toBe('late1');
+    expect(ipField(String(packet.hex)).source).toBe('192.0.2.7');
+    expect(agent.events.slice(from).filter((e) => e.event === 'error')).toEqual([]);
+    // The same packet from one of our own addresses is ignored.
+    const fromOwn = agent.events.length;
+    await agent.call('transport.send', { ifname: 'late0', payloadHex: ADVERT_HEX, source: '10.0.0.52', destinations: ['224.0.0.18'] });
+    await sleep(300);
+    expect(agent.events.slice(fromOwn)).toEqual([]);
   });
 });
