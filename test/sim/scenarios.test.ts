@@ -1,0 +1,327 @@
+/**
+ * The user's three Kubernetes masters in the simulator, one story per test. Every test also runs the
+ * safety, VIP and liveness checkers after every step (see checkers.ts), so "no dual master" is
+ * asserted continuously, not only where a test says so.
+ *
+ * Times: every daemon starts at t = 0 on a 1 ms LAN (D = 1). Master_Down_Interval (MDI) is
+ * 3 s + Skew_Time, Skew_Time = (256 - priority) / 256 s: MDI(100) = 3609, MDI(99) = 3613,
+ * MDI(98) = 3617, MDI(80) = 3687 ms.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
+import { formatIpv4, VRRP_MULTICAST_GROUP } from '../../src/core/ip.js';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import type { Cluster } from './cluster.js';
+import { seedCluster, VIP } from './seed-cluster.js';
+
+const I = 1000;
+const D = 1;
+const MDI = (priority: number): number => masterDownIntervalMs(1, priority);
+
+/** Run until `name` is MASTER; fail the test if it does not happen within maxMs. */
+function untilMaster(cluster: Cluster, name: string, maxMs = 60_000): number {
+  const at = cluster.runUntil((c) => c.masters().includes(name), maxMs);
+  if (at === undefined) throw new Error(`${name} did not become MASTER within ${maxMs} ms: ${cluster.describe()}`);
+  return at;
+}
+
+/** When the router's check tracker last reported `status` (the effective priority changes then). */
+function trackerChangeAt(cluster: Cluster, name: string, status: 'ok' | 'failed'): number {
+  const line = [...cluster.traceLines].reverse().find((l) => l.endsWith(`${name} tracker check -> ${status}`));
+  if (line === undefined) throw new Error(`no tracker change ${name} -> ${status} in the trace`);
+  return Number(line.split(' ')[0]);
+}
+
+/** The largest number of simultaneous MASTERs seen while running for durationMs. */
+function maxMastersDuring(cluster: Cluster, durationMs: number): number {
+  let most = cluster.masters().length;
+  cluster.runUntil((c) => {
+    most = Math.max(most, c.masters().length);
+    return false;
+  }, durationMs);
+  return most;
+}
+
+describe('election and steady state (the seed, preemptive)', () => {
+  it('m1 becomes MASTER after its Master_Down (everyone starts BACKUP), the others stay BACKUP, only m1 holds 10.0.0.50', () => {
+    const cluster = seedCluster({ preempt: true, recordPackets: true });
+    expect(untilMaster(cluster, 'm1')).toBe(MDI(100));
+    cluster.runFor(60_000);
+    expect(cluster.states()).toEqual({ m1: 'MASTER', m2: 'BACKUP', m3: 'BACKUP' });
+    expect(cluster.vipHolders()).toEqual(['m1']);
+    expect(cluster.router('m2').transitions.map((t) => t.to)).toEqual(['BACKUP']);
+    expect(cluster.router('m3').transitions.map((t) => t.to)).toEqual(['BACKUP']);
+  });
+
+  it('m1 sends an advert every second, as one unicast IPv4 packet per peer, and the backups send nothing', () => {
+    const cluster = seedCluster({ preempt: true, recordPackets: true });
+    cluster.runFor(20_000);
+    const log = cluster.network.log ?? [];
+    expect(log.every((p) => p.from === 'm1')).toBe(true);
+    const sendTimes = [...new Set(log.map((p) => p.sentAtMs))];
+    expect(sendTimes[0]).toBe(MDI(100));
+    expect(sendTimes.slice(1).map((t, i) => t - (sendTimes[i] as number))).toEqual(new Array(sendTimes.length - 1).fill(I));
+    for (const sentAtMs of sendTimes) {
+      expect(log.filter((p) => p.sentAtMs === sentAtMs).map((p) => formatIpv4(p.destination))).toEqual(['10.0.0.52', '10.0.0.53']);
+    }
+    const first = log[0]?.packet ?? new Uint8Array();
+    const ip = parseIpHeader(first);
+    expect(ip).toMatchObject({ ok: true, ip: { ttl: 255, tos: 0xc0, protocol: 112, source: cluster.router('m1').address } });
+    const advert = decodeAdvert(first, 20);
+    expect(advert).toMatchObject({ ok: true, advert: { version: 2, type: 1, virtualRouterId: 251, priority: 100, authType: 1, advertIntervalSec: 1, addresses: [VIP] } });
+    if (advert.ok) expect(new TextDecoder().decode(advert.advert.authData)).toBe('123456\0\0');
+    expect(log.every((p) => p.fate === 'delivered')).toBe(true);
+  });
+
+  it('becoming MASTER sends a GARP burst at once and another garp_master_delay (5 s) later', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(30_000);
+    expect(cluster.router('m1').garps).toEqual([
+      { atMs: MDI(100), why: 'become_master' },
+      { atMs: MDI(100) + 5000, why: 'delayed' },
+    ]);
+  });
+});
+
+describe("the master's kube-apiserver dies", () => {
+  it('with preempt, the VIP moves to m2 about 3 s + Skew_Time after the priority drop, and only m2 takes it', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.router('m1').killApiserver();
+    const killedAt = cluster.nowMs;
+    const takeoverAt = untilMaster(cluster, 'm2');
+    const droppedAt = trackerChangeAt(cluster, 'm1', 'failed');
+    // The script runs every 2 s with fall 1: noticed at its next run.
+    expect(droppedAt - killedAt).toBeGreaterThanOrEqual(0);
+    expect(droppedAt - killedAt).toBeLessThanOrEqual(2000);
+    // m2 last accepted one of m1's priority-100 adverts in the second before the drop; from then on
+    // it ignores m1's adverts (80 < 99) and its Master_Down (3 s + (256-99)/256 s) runs out.
+    expect(takeoverAt - droppedAt).toBeGreaterThan(MDI(99) - I + D);
+    expect(takeoverAt - droppedAt).toBeLessThanOrEqual(MDI(99) + D);
+    cluster.runFor(D);
+    expect(cluster.states()).toEqual({ m1: 'BACKUP', m2: 'MASTER', m3: 'BACKUP' });
+    expect(cluster.router('m1').transitions.at(-1)).toMatchObject({ reason: 'higher_priority_advert', effectivePriority: 80 });
+    cluster.runFor(60_000);
+    expect(cluster.vipHolders()).toEqual(['m2']);
+  });
+
+  it('with nopreempt (the seed\'s other variant) the VIP does NOT move: the backups accept every advert (the trap)', () => {
+    const cluster = seedCluster({ preempt: false }).runFor(10_000);
+    expect(cluster.masters()).toEqual(['m1']);
+    cluster.router('m1').killApiserver();
+    cluster.runFor(10 * 60_000);
+    expect(cluster.router('m1').effectivePriority).toBe(80);
+    expect(cluster.router('m1').adverts.at(-1)?.priority).toBe(80);
+    expect(cluster.states()).toEqual({ m1: 'MASTER', m2: 'BACKUP', m3: 'BACKUP' });
+    expect(cluster.vipHolders()).toEqual(['m1']);
+  });
+
+  it('with preempt, when kube-apiserver comes back m1 takes the VIP back once its Master_Down runs out', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.router('m1').killApiserver();
+    untilMaster(cluster, 'm2');
+    cluster.runFor(30_000);
+    cluster.router('m1').startApiserver();
+    const takeoverAt = untilMaster(cluster, 'm1');
+    const restoredAt = trackerChangeAt(cluster, 'm1', 'ok');
+    // m1's last reset of Master_Down was an advert of m2 accepted while m1 was still 80 (so with
+    // MDI(80)); from 100 on it ignores m2's 99.
+    expect(takeoverAt - restoredAt).toBeGreaterThan(MDI(80) - I);
+    expect(takeoverAt - restoredAt).toBeLessThanOrEqual(MDI(80));
+    cluster.runFor(D);
+    expect(cluster.states()).toEqual({ m1: 'MASTER', m2: 'BACKUP', m3: 'BACKUP' });
+    expect(cluster.vipHolders()).toEqual(['m1']);
+  });
+});
+
+describe('the master goes away', () => {
+  it('graceful stop: m1 says goodbye with priority 0 and m2 takes over after Skew_Time ((256-99)/256 s), never two masters', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.router('m1').stop();
+    const stoppedAt = cluster.nowMs;
+    expect(cluster.router('m1').adverts.at(-1)).toEqual({ atMs: stoppedAt, priority: 0 });
+    expect(cluster.vipHolders()).toEqual([]);
+    const takeoverAt = untilMaster(cluster, 'm2');
+    expect(takeoverAt - stoppedAt).toBe(D + skewTimeMs(99));
+    expect(skewTimeMs(99)).toBe(613);
+    expect(maxMastersDuring(cluster, 30_000)).toBe(1);
+    expect(cluster.states()).toEqual({ m1: 'STOPPED', m2: 'MASTER', m3: 'BACKUP' });
+  });
+
+  it('crash (silence, no goodbye): m2 takes over one Master_Down after the last advert it heard', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_300);
+    cluster.router('m1').crash();
+    const crashedAt = cluster.nowMs;
+    const takeoverAt = untilMaster(cluster, 'm2');
+    expect(takeoverAt - crashedAt).toBeGreaterThan(MDI(99) - I + D);
+    expect(takeoverAt - crashedAt).toBeLessThanOrEqual(MDI(99) + D);
+    expect(maxMastersDuring(cluster, 30_000)).toBe(1);
+    expect(cluster.vipHolders()).toEqual(['m2']);
+  });
+
+  it('after a crash and reboot m1 preempts m2 one Master_Down after it starts (it ignores the lower adverts)', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.router('m1').crash();
+    untilMaster(cluster, 'm2');
+    cluster.runFor(20_000);
+    cluster.router('m1').powerOn();
+    const bootedAt = cluster.nowMs;
+    expect(untilMaster(cluster, 'm1') - bootedAt).toBe(MDI(100));
+  });
+
+  it('link down on m1: the goodbye cannot leave, so m2 takes over after Master_Down; link up: m1 preempts after a full Master_Down', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_300);
+    cluster.router('m1').linkDown();
+    const downAt = cluster.nowMs;
+    expect(cluster.router('m1').state).toBe('FAULT');
+    expect(cluster.vipHolders()).toEqual([]);
+    const takeoverAt = untilMaster(cluster, 'm2');
+    expect(takeoverAt - downAt).toBeGreaterThan(MDI(99) - I + D);
+    expect(takeoverAt - downAt).toBeLessThanOrEqual(MDI(99) + D);
+    cluster.runFor(20_000);
+    cluster.router('m1').restoreLink();
+    const upAt = cluster.nowMs;
+    expect(cluster.router('m1').state).toBe('BACKUP');
+    expect(untilMaster(cluster, 'm1') - upAt).toBe(MDI(100));
+  });
+
+  it('the VIP deleted behind the master\'s back: m1 gives it up and takes it back after one Skew_Time', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.router('m1').deleteVipsBehindBack();
+    const deletedAt = cluster.nowMs;
+    expect(cluster.router('m1').state).toBe('BACKUP');
+    expect(untilMaster(cluster, 'm1') - deletedAt).toBe(skewTimeMs(100));
+    expect(cluster.vipHolders()).toEqual(['m1']);
+    expect(cluster.masters()).toEqual(['m1']);
+  });
+});
+
+describe('partitions', () => {
+  it('m1 cut off: both sides have a MASTER during the partition; after it heals exactly one (m1) within one advert interval', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.partition(['m1'], ['m2', 'm3']);
+    untilMaster(cluster, 'm2');
+    cluster.runFor(30_000);
+    expect(cluster.masters()).toEqual(['m1', 'm2']);
+    expect(cluster.vipHolders()).toEqual(['m1', 'm2']);
+    cluster.heal();
+    const healedAt = cluster.nowMs;
+    const resolvedAt = cluster.runUntil((c) => c.masters().length === 1, 10_000);
+    expect(resolvedAt).toBeDefined();
+    expect((resolvedAt as number) - healedAt).toBeLessThanOrEqual(I + D);
+    expect(cluster.masters()).toEqual(['m1']);
+    expect(cluster.router('m2').transitions.at(-1)).toMatchObject({ to: 'BACKUP', reason: 'higher_priority_advert' });
+    cluster.runFor(60_000);
+    expect(cluster.vipHolders()).toEqual(['m1']);
+  });
+
+  it('one-way partition: m2 stops hearing m1 and becomes a second MASTER, and m1 (hearing it) stays MASTER and re-announces', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.partitionOneWay(['m1'], ['m2']);
+    untilMaster(cluster, 'm2');
+    cluster.runFor(20_000);
+    // m2 hears m3 only (a BACKUP: silent), so it keeps its MASTER; m1 hears m2's 99 and answers
+    // each with an advert and a GARP burst that m2 never receives. The checker allows this dual
+    // MASTER because m2 cannot hear m1: exactly the field failure a firewall in one direction causes.
+    expect(cluster.masters()).toEqual(['m1', 'm2']);
+    expect(cluster.router('m1').garps.filter((g) => g.why === 'lower_priority_advert').length).toBeGreaterThan(10);
+    cluster.heal();
+    const healedAt = cluster.nowMs;
+    const resolvedAt = cluster.runUntil((c) => c.masters().length === 1, 10_000);
+    expect((resolvedAt as number) - healedAt).toBeLessThanOrEqual(I + D);
+    expect(cluster.masters()).toEqual(['m1']);
+  });
+});
+
+describe('priorities and preemption', () => {
+  it('equal priorities: all three fire together, and the highest address (m3, 10.0.0.53) wins', () => {
+    const cluster = seedCluster({ preempt: true, priorities: [100, 100, 100] });
+    cluster.runFor(MDI(100));
+    expect(cluster.masters()).toEqual(['m1', 'm2', 'm3']);
+    cluster.runFor(D);
+    expect(cluster.masters()).toEqual(['m3']);
+    expect(cluster.router('m1').transitions.at(-1)?.reason).toBe('equal_priority_higher_address');
+    expect(cluster.router('m2').transitions.at(-1)?.reason).toBe('equal_priority_higher_address');
+    cluster.runFor(60_000);
+    expect(cluster.vipHolders()).toEqual(['m3']);
+  });
+
+  it('preempt_delay 30 s: a rebooted m1 leaves the VIP on m2 for 30 s before it preempts (without it: one Master_Down)', () => {
+    const cluster = seedCluster({ preempt: true, preemptDelayMs: 30_000 }).runFor(10_000);
+    cluster.router('m1').crash();
+    untilMaster(cluster, 'm2');
+    cluster.runFor(20_000);
+    cluster.router('m1').powerOn();
+    const bootedAt = cluster.nowMs;
+    const takeoverAt = untilMaster(cluster, 'm1', 120_000);
+    // m1 accepts m2's lower adverts until 30 s after start, then ignores them; Master_Down runs
+    // out one MDI after the last one it accepted.
+    expect(takeoverAt - bootedAt).toBeGreaterThan(30_000 + MDI(100) - I);
+    expect(takeoverAt - bootedAt).toBeLessThanOrEqual(30_000 + MDI(100));
+    cluster.runFor(D);
+    expect(cluster.masters()).toEqual(['m1']);
+  });
+});
+
+describe('lossy network', () => {
+  it('5 % loss for 10 minutes: the VIP never leaves m1; backup blips are rare and m1 out-ranks them at once', () => {
+    // A backup takes over only when the 3 adverts after the last one it accepted are all lost:
+    // rate (1 - p) p^3 per backup per second = 1.2e-4 /s, so 2 backups x 600 s expect 0.14 blips.
+    // Each blip is one advert: m1 hears priority 99 and answers with 100, and the backup steps down.
+    const cluster = seedCluster({ preempt: true, conditions: { lossRate: 0.05 }, seed: 5 }).runFor(10_000);
+    expect(cluster.masters()).toEqual(['m1']);
+    let vipLeftM1 = false;
+    cluster.runUntil((c) => {
+      if (!c.vipHolders().includes('m1')) vipLeftM1 = true;
+      return false;
+    }, 10 * 60_000);
+    expect(vipLeftM1).toBe(false);
+    expect(cluster.router('m1').transitions.map((t) => t.to)).toEqual(['BACKUP', 'MASTER']);
+    const blips = ['m2', 'm3'].flatMap((n) => cluster.router(n).transitions.filter((t) => t.to === 'MASTER'));
+    expect(blips.length).toBeLessThanOrEqual(2);
+    expect(cluster.network.counters.lost).toBeGreaterThan(0);
+  });
+
+  it('10 % loss for 2 hours: the number of blips matches the model (1 - p) p^3 per backup-second', () => {
+    const p = 0.1;
+    const durationMs = 2 * 3600_000;
+    const cluster = seedCluster({ preempt: true, conditions: { lossRate: p }, seed: 10 }).runFor(10_000);
+    cluster.runFor(durationMs);
+    const expected = 2 * (durationMs / 1000) * (1 - p) * p ** 3; // 12.96
+    const blips = ['m2', 'm3'].flatMap((n) => cluster.router(n).transitions.filter((t) => t.to === 'MASTER')).length;
+    // Poisson(12.96): P(X < 4) and P(X > 26) are both below 0.1 %.
+    expect(expected).toBeCloseTo(12.96, 2);
+    expect(blips).toBeGreaterThanOrEqual(4);
+    expect(blips).toBeLessThanOrEqual(26);
+    expect(cluster.router('m1').transitions.map((t) => t.to)).toEqual(['BACKUP', 'MASTER']);
+    expect(cluster.masters()).toEqual(['m1']);
+  });
+});
+
+describe('multicast mode', () => {
+  it('the same election with one packet per advert to 224.0.0.18, heard by both backups', () => {
+    const cluster = seedCluster({ preempt: true, mode: 'multicast', recordPackets: true });
+    expect(untilMaster(cluster, 'm1')).toBe(MDI(100));
+    cluster.runFor(10_000);
+    const log = cluster.network.log ?? [];
+    expect(log.every((p) => p.destination === VRRP_MULTICAST_GROUP && p.from === 'm1')).toBe(true);
+    const first = log.filter((p) => p.sentAtMs === MDI(100));
+    expect(first.map((p) => p.to)).toEqual(['m2', 'm3']);
+    expect(first[0]?.packet).toBe(first[1]?.packet); // one datagram, two receivers
+    expect(parseIpHeader(first[0]?.packet ?? new Uint8Array())).toMatchObject({ ok: true, ip: { ttl: 255, destination: VRRP_MULTICAST_GROUP } });
+    expect(cluster.vipHolders()).toEqual(['m1']);
+  });
+
+  it('crash and kube-apiserver failure behave as in unicast', () => {
+    const cluster = seedCluster({ preempt: true, mode: 'multicast' }).runFor(10_000);
+    cluster.router('m1').killApiserver();
+    const takeoverAt = untilMaster(cluster, 'm2');
+    expect(takeoverAt - trackerChangeAt(cluster, 'm1', 'failed')).toBeLessThanOrEqual(MDI(99) + D);
+    cluster.runFor(10_000);
+    cluster.router('m2').crash();
+    const crashedAt = cluster.nowMs;
+    // m1 (80) and m3 (98) remain: m3 ignores m1's 80 and takes over after its Master_Down.
+    const m3At = untilMaster(cluster, 'm3');
+    expect(m3At - crashedAt).toBeLessThanOrEqual(MDI(98) + D);
+    cluster.runFor(30_000);
+    expect(cluster.masters()).toEqual(['m3']);
+  });
+});
