@@ -1,0 +1,339 @@
+/**
+ * The daemon: wires one VrrpMachine per configured instance to the host.
+ *
+ * - One transport per interface, shared by every instance on it; packets are dispatched by VRID.
+ * - One timer for the whole daemon, armed at the earliest nextDeadline() of all machines after
+ *   every input.
+ * - Actions are executed in order. Adverts go out synchronously; VIP changes and GARP bursts go
+ *   through a per-instance queue so that a GARP never precedes the address it announces and a
+ *   removal never overtakes an add.
+ */
+import { peekVirtualRouterId } from '../core/codec.js';
+import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
+import { VrrpMachine } from '../core/machine.js';
+import type { Action, DropReason, InstanceConfig } from '../core/types.js';
+import type { Scheduler } from '../io/clock.js';
+import type { DaemonHost, Transport, VipSpec } from './host.js';
+import { RateLimitedLog, type Logger } from './logging.js';
+import type { DaemonStatus, InstanceStatus } from './status.js';
+
+/** Everything the daemon needs to run one instance; built from the validated config (plan.ts). */
+export interface InstanceSpec {
+  name: string;
+  interfaceName: string;
+  /**
+   * sourceAddress 0 means "the interface's primary address", resolved at start. Trackers named
+   * `interface:NAME` are driven by the link watcher (the primary interface is one of them unless
+   * dont_track_primary).
+   */
+  core: InstanceConfig;
+  vips: VipSpec[];
+}
+
+const INTERFACE_TRACKER_PREFIX = 'interface:';
+
+function trackedInterfaces(core: InstanceConfig): string[] {
+  return core.trackers.filter((t) => t.name.startsWith(INTERFACE_TRACKER_PREFIX)).map((t) => t.name.slice(INTERFACE_TRACKER_PREFIX.length));
+}
+
+/** Limits: keepalived allows 255 VRIDs per interface; so do we, per daemon. */
+export const MAX_INSTANCES = 255;
+const DROP_LOG_WINDOW_MS = 10_000;
+
+interface InterfaceState {
+  name: string;
+  transport: Transport;
+  byVrid: Map<number, InstanceRuntime>;
+  /** Packets no instance could take, by reason (too_short, unknown_vrid). */
+  dropped: Partial<Record<DropReason, number>>;
+}
+
+class InstanceRuntime {
+  readonly machine: VrrpMachine;
+  readonly log: Logger;
+  /** VIP changes and GARP bursts, strictly in order. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly destinations: readonly Ipv4[];
+
+  constructor(
+    readonly spec: InstanceSpec,
+    core: InstanceConfig,
+    parentLog: Logger,
+  ) {
+    this.machine = new VrrpMachine(core);
+    this.log = parentLog.child({ instance: spec.name, vrid: core.virtualRouterId, interface: spec.interfaceName });
+    this.destinations = core.unicastPeers.length > 0 ? core.unicastPeers : [VRRP_MULTICAST_GROUP];
+  }
+
+  get core(): InstanceConfig {
+    return this.machine.config;
+  }
+
+  enqueue(what: string, work: () => Promise<void>): void {
+    this.queue = this.queue.then(work).catch((err: unknown) => {
+      this.log.error({ err, operation: what }, `${what} failed`);
+    });
+  }
+
+  /** Resolves when every queued VIP/GARP operation has finished. */
+  drain(): Promise<void> {
+    return this.queue;
+  }
+
+  sendTo(transport: Transport | undefined, payload: Uint8Array): void {
+    if (!transport) return;
+    transport.send(payload, this.core.sourceAddress, this.destinations);
+  }
+}
+
+export interface DaemonOptions {
+  host: DaemonHost;
+  logger: Logger;
+  configFile: string;
+}
+
+export class Daemon {
+  private readonly host: DaemonHost;
+  private readonly log: Logger;
+  private readonly scheduler: Scheduler;
+  private readonly instances: InstanceRuntime[] = [];
+  private readonly interfaces = new Map<string, InterfaceState>();
+  private readonly dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS);
+  private linkWatch: { close(): void } | undefined;
+  private readonly startedAt = new Date();
+  private stopping = false;
+  lastReloadError: string | null = null;
+  eventLoopLagMs = 0;
+
+  constructor(private readonly options: DaemonOptions) {
+    this.host = options.host;
+    this.log = options.logger;
+    this.scheduler = options.host.createScheduler();
+  }
+
+  /** Resolve interfaces, clear stale VIPs, open sockets, then start every machine. */
+  async start(specs: readonly InstanceSpec[]): Promise<void> {
+    if (specs.length > MAX_INSTANCES) throw new Error(`at most ${MAX_INSTANCES} instances, got ${specs.length}`);
+    const now = () => this.host.clock.nowMs();
+    const watched = new Set<string>();
+    for (const spec of specs) {
+      const info = this.host.interfaceInfo(spec.interfaceName);
+      const sourceAddress = spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (info.address ?? 0);
+      const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress }, this.log);
+      this.instances.push(runtime);
+      // behaviour.md: no usable source address is a FAULT.
+      if (sourceAddress === 0) runtime.machine.setFault(now(), 'no_source_address', true);
+      for (const name of trackedInterfaces(runtime.core)) watched.add(name);
+    }
+
+    // Stale VIPs left by a crash go first (keepalived does the same at startup).
+    const stale = await this.host.removeStaleVips(specs.flatMap((s) => s.vips));
+    if (stale.length > 0) {
+      this.log.warn({ vips: stale.map((v) => `${formatIpv4(v.address)}/${v.prefixLength} dev ${v.ifname}`) }, 'removed stale virtual addresses left behind');
+    }
+
+    for (const runtime of this.instances) {
+      const ifname = runtime.spec.interfaceName;
+      let state = this.interfaces.get(ifname);
+      if (!state) {
+        const multicast = this.instances.some((r) => r.spec.interfaceName === ifname && r.core.unicastPeers.length === 0);
+        const transport = this.host.openTransport(
+          ifname,
+          multicast,
+          (packet) => this.handlePacket(ifname, packet),
+          (error) => this.log.warn({ interface: ifname, err: error }, 'transport error'),
+        );
+        state = { name: ifname, transport, byVrid: new Map(), dropped: {} };
+        this.interfaces.set(ifname, state);
+      }
+      if (state.byVrid.has(runtime.core.virtualRouterId)) {
+        throw new Error(`VRID ${runtime.core.virtualRouterId} is used twice on ${ifname}`);
+      }
+      state.byVrid.set(runtime.core.virtualRouterId, runtime);
+    }
+
+    for (const runtime of this.instances) {
+      const t = now();
+      for (const name of trackedInterfaces(runtime.core)) {
+        runtime.machine.setTrackerStatus(t, `${INTERFACE_TRACKER_PREFIX}${name}`, this.host.interfaceInfo(name).up ? 'ok' : 'failed');
+      }
+      this.execute(runtime, runtime.machine.start(t));
+    }
+    this.linkWatch = this.host.watchLinks([...watched], (ifname, up) => this.handleLink(ifname, up));
+    this.reschedule();
+    this.log.info({ instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
+  }
+
+  /** Graceful stop: every MASTER says goodbye with priority 0 and removes its VIPs. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.scheduler.cancel();
+    this.linkWatch?.close();
+    const t = this.host.clock.nowMs();
+    for (const runtime of this.instances) this.execute(runtime, runtime.machine.shutdown(t));
+    await Promise.all(this.instances.map((r) => r.drain()));
+    for (const state of this.interfaces.values()) state.transport.close();
+    this.log.info('vrrpd stopped');
+  }
+
+  /** Set a tracker's status in every instance that tracks it (script runner, built-in checks). */
+  setTrackerStatus(tracker: string, status: 'ok' | 'failed'): void {
+    if (this.stopping) return;
+    const t = this.host.clock.nowMs();
+    for (const runtime of this.instances) {
+      if (runtime.machine.getTrackerStatus(tracker) === undefined) continue;
+      this.execute(runtime, runtime.machine.setTrackerStatus(t, tracker, status));
+    }
+    this.reschedule();
+  }
+
+  status(): DaemonStatus {
+    return {
+      pid: process.pid,
+      config_file: this.options.configFile,
+      started_at: this.startedAt.toISOString(),
+      event_loop_lag_ms: this.eventLoopLagMs,
+      last_reload_error: this.lastReloadError,
+      instances: this.instances.map((r) => this.instanceStatus(r)),
+    };
+  }
+
+  private instanceStatus(runtime: InstanceRuntime): InstanceStatus {
+    const m = runtime.machine;
+    const dropped: Partial<Record<DropReason, number>> = {};
+    for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;
+    const transition = m.lastTransition;
+    const master = m.masterAddress;
+    return {
+      name: runtime.spec.name,
+      state: m.state,
+      virtual_router_id: runtime.core.virtualRouterId,
+      interface: runtime.spec.interfaceName,
+      priority: runtime.core.priority,
+      effective_priority: m.effectivePriority,
+      virtual_addresses: runtime.spec.vips.map((v) => `${formatIpv4(v.address)}/${v.prefixLength}`),
+      master_address: master === undefined ? null : formatIpv4(master),
+      master_priority: m.masterPriority ?? null,
+      last_transition: transition
+        ? { at: this.wallTime(transition.atMs), from: transition.from, to: transition.to, reason: transition.reason }
+        : null,
+      adverts_sent: m.stats.advertsSent,
+      adverts_received: m.stats.advertsReceived,
+      priority_zero_sent: m.stats.priorityZeroSent,
+      priority_zero_received: m.stats.priorityZeroReceived,
+      garp_bursts: m.stats.garpBursts,
+      dual_master_seen: m.stats.dualMasterSeen,
+      dropped,
+      fault_causes: m.faultCauses,
+      trackers: runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
+    };
+  }
+
+  /** Monotonic ms -> ISO wall time, for people reading status. */
+  private wallTime(monotonicMs: number): string {
+    return new Date(Date.now() - (this.host.clock.nowMs() - monotonicMs)).toISOString();
+  }
+
+  private handlePacket(ifname: string, packet: Uint8Array): void {
+    if (this.stopping) return;
+    const state = this.interfaces.get(ifname);
+    if (!state) return;
+    const peek = peekVirtualRouterId(packet);
+    if (!peek.ok) {
+      this.countInterfaceDrop(state, peek.reason);
+      return;
+    }
+    const runtime = state.byVrid.get(peek.virtualRouterId);
+    if (!runtime) {
+      this.countInterfaceDrop(state, 'unknown_vrid'); // keepalived drops these silently
+      return;
+    }
+    this.execute(runtime, runtime.machine.handlePacket(this.host.clock.nowMs(), packet), peek.ip.source);
+    this.reschedule();
+  }
+
+  private countInterfaceDrop(state: InterfaceState, reason: DropReason): void {
+    state.dropped[reason] = (state.dropped[reason] ?? 0) + 1;
+  }
+
+  private handleLink(ifname: string, up: boolean): void {
+    if (this.stopping) return;
+    const t = this.host.clock.nowMs();
+    this.log.info({ interface: ifname, up }, up ? 'link up' : 'link down');
+    const tracker = `${INTERFACE_TRACKER_PREFIX}${ifname}`;
+    for (const runtime of this.instances) {
+      if (runtime.machine.getTrackerStatus(tracker) === undefined) continue;
+      this.execute(runtime, runtime.machine.setTrackerStatus(t, tracker, up ? 'ok' : 'failed'));
+    }
+    this.reschedule();
+  }
+
+  private onTimer(nowMs: number): void {
+    if (this.stopping) return;
+    for (const runtime of this.instances) {
+      if (runtime.machine.nextDeadline() <= nowMs) this.execute(runtime, runtime.machine.handleTimeout(nowMs));
+    }
+    this.reschedule();
+  }
+
+  private reschedule(): void {
+    if (this.stopping) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const runtime of this.instances) earliest = Math.min(earliest, runtime.machine.nextDeadline());
+    this.scheduler.schedule(Number.isFinite(earliest) ? earliest : undefined, (nowMs) => this.onTimer(nowMs));
+  }
+
+  private execute(runtime: InstanceRuntime, actions: Action[], packetSource?: Ipv4): void {
+    const transport = this.interfaces.get(runtime.spec.interfaceName)?.transport;
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send_advert':
+          try {
+            runtime.sendTo(transport, action.payload);
+          } catch (err) {
+            runtime.log.warn({ err, priority: action.priority }, 'advert not sent');
+          }
+          break;
+        case 'add_vips':
+          runtime.enqueue('add virtual addresses', () => this.host.addVips(runtime.spec.vips));
+          break;
+        case 'remove_vips':
+          runtime.enqueue('remove virtual addresses', () => this.host.removeVips(runtime.spec.vips));
+          break;
+        case 'garp':
+          runtime.enqueue('gratuitous ARP', async () =>
+            this.host.sendGarp(runtime.spec.interfaceName, runtime.core.virtualAddresses, runtime.core.garpMasterRepeat),
+          );
+          break;
+        case 'transition':
+          runtime.log.info(
+            {
+              from: action.from,
+              to: action.to,
+              reason: action.reason,
+              effective_priority: action.effectivePriority,
+              master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
+            },
+            `${action.from} -> ${action.to} (${action.reason})`,
+          );
+          break;
+        case 'drop': {
+          const key = `${runtime.spec.name}:${action.reason}`;
+          const suppressed = this.dropLog.admit(key, this.host.clock.nowMs());
+          if (suppressed !== undefined) {
+            const source = action.source ?? packetSource;
+            runtime.log.warn(
+              { reason: action.reason, source: source === undefined ? null : formatIpv4(source), detail: action.detail, suppressed, total: runtime.machine.stats.dropped[action.reason] },
+              `dropped advert: ${action.reason}`,
+            );
+          }
+          break;
+        }
+        case 'log':
+          runtime.log[action.level]({ event: action.event, detail: action.detail }, action.event);
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * What the daemon needs from the host, as one small typed interface. src/daemon/real-host.ts backs
+ * it with src/io; tests can back it with fakes. Nothing here knows about VRRP states.
+ */
+import type { Ipv4 } from '../core/ip.js';
+import type { Clock, Scheduler } from '../io/clock.js';
+import type { VipSpec } from '../io/vip.js';
+
+export type { VipSpec };
+
+export interface InterfaceInfo {
+  name: string;
+  /** Primary IPv4 address, if any. */
+  address: Ipv4 | undefined;
+  /** UP and RUNNING (a missing interface is down). */
+  up: boolean;
+}
+
+export interface Transport {
+  /** Send one VRRP payload to every destination (the group, or each unicast peer). Never throws. */
+  send(payload: Uint8Array, source: Ipv4, destinations: readonly Ipv4[]): void;
+  close(): void;
+}
+
+export interface DaemonHost {
+  readonly clock: Clock;
+  createScheduler(): Scheduler;
+  interfaceInfo(name: string): InterfaceInfo;
+  /** One socket per interface; `multicast` joins 224.0.0.18 there. Errors go to onError. */
+  openTransport(ifname: string, multicast: boolean, onPacket: (packet: Uint8Array) => void, onError: (error: Error) => void): Transport;
+  /** Idempotent: an address that is already there is fine. Rejects with a reason otherwise. */
+  addVips(vips: readonly VipSpec[]): Promise<void>;
+  /** Idempotent: an address that is already gone is fine. */
+  removeVips(vips: readonly VipSpec[]): Promise<void>;
+  /** Remove whichever of these are present, whatever their prefix; returns what was removed. */
+  removeStaleVips(vips: readonly VipSpec[]): Promise<VipSpec[]>;
+  /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. */
+  sendGarp(ifname: string, addresses: readonly Ipv4[], repeat: number): void;
+  /** Calls onChange(ifname, up) when UP/RUNNING changes on any of the names. */
+  watchLinks(names: readonly string[], onChange: (ifname: string, up: boolean) => void): { close(): void };
+}

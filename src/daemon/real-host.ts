@@ -1,0 +1,52 @@
+/** The DaemonHost on a real Linux host, backed by src/io. */
+import { formatIpv4 } from '../core/ip.js';
+import { createScheduler, monotonicClock } from '../io/clock.js';
+import { packetGarpSender } from '../io/garp.js';
+import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
+import { openTransport } from '../io/transport.js';
+import { addVip, removeStale, removeVip, type VipSpec } from '../io/vip.js';
+import type { DaemonHost } from './host.js';
+
+function describe(vip: VipSpec): string {
+  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+}
+
+export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
+  return {
+    clock: monotonicClock,
+    createScheduler: () => createScheduler(monotonicClock),
+    interfaceInfo(name) {
+      const facts = readInterface(name);
+      return { name, address: facts?.firstIpv4, up: isLinkUsable(facts) };
+    },
+    openTransport(ifname, multicast, onPacket, onError) {
+      const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError }, { multicast });
+      return {
+        send: (payload, source, destinations) => transport.send(payload, { source, destinations }),
+        close: () => transport.close(),
+      };
+    },
+    async addVips(vips) {
+      const results = await Promise.all(vips.map((vip) => addVip(vip)));
+      const failed = results.flatMap((r, i) => (r.ok ? [] : [`${describe(vips[i]!)}: ${r.error.message}`]));
+      if (failed.length > 0) throw new Error(failed.join('; '));
+    },
+    async removeVips(vips) {
+      const results = await Promise.all(vips.map((vip) => removeVip(vip)));
+      const failed = results.flatMap((r, i) => (r.ok ? [] : [`${describe(vips[i]!)}: ${r.error.message}`]));
+      if (failed.length > 0) throw new Error(failed.join('; '));
+    },
+    async removeStaleVips(vips) {
+      const outcome = await removeStale(vips);
+      for (const error of outcome.errors) onIoError(error);
+      return outcome.removed;
+    },
+    sendGarp(ifname, addresses, repeat) {
+      const outcome = packetGarpSender.sendGarpBurst(ifname, addresses, repeat);
+      if (!outcome.ok) throw outcome.error;
+    },
+    watchLinks(names, onChange) {
+      return watchLinks(names, onChange, { onError: onIoError });
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The shape `vrrpd status --json` prints and the control socket returns, and its human table.
+ * Field names follow keepalived's keywords where one exists.
+ */
+import type { DropReason, TransitionReason, VrrpState } from '../core/types.js';
+
+export interface InstanceStatus {
+  name: string;
+  state: VrrpState;
+  virtual_router_id: number;
+  interface: string;
+  /** Configured priority. */
+  priority: number;
+  effective_priority: number;
+  virtual_addresses: string[];
+  /** The last master heard, or our own address when MASTER. */
+  master_address: string | null;
+  master_priority: number | null;
+  last_transition: { at: string; from: VrrpState; to: VrrpState; reason: TransitionReason } | null;
+  adverts_sent: number;
+  adverts_received: number;
+  priority_zero_sent: number;
+  priority_zero_received: number;
+  garp_bursts: number;
+  dual_master_seen: number;
+  /** Only the reasons that occurred. */
+  dropped: Partial<Record<DropReason, number>>;
+  fault_causes: string[];
+  trackers: { name: string; weight: number; status: string }[];
+}
+
+export interface DaemonStatus {
+  pid: number;
+  config_file: string;
+  started_at: string;
+  /** Event-loop lag seen by the daemon, in ms (the worst of the last minute). */
+  event_loop_lag_ms: number;
+  instances: InstanceStatus[];
+  /** The error of the last refused reload, if any. */
+  last_reload_error: string | null;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** A fixed-width table, one line per instance, then drops where there are any. */
+export function formatStatusTable(status: DaemonStatus): string {
+  const header = ['INSTANCE', 'STATE', 'VRID', 'IF', 'PRIO', 'EFF', 'MASTER', 'VIPS', 'SENT', 'RCVD', 'LAST TRANSITION'];
+  const rows = status.instances.map((i) => [
+    i.name,
+    i.state,
+    String(i.virtual_router_id),
+    i.interface,
+    String(i.priority),
+    String(i.effective_priority),
+    i.master_address ?? '-',
+    i.virtual_addresses.join(','),
+    String(i.adverts_sent),
+    String(i.adverts_received),
+    i.last_transition ? `${i.last_transition.from}->${i.last_transition.to} (${i.last_transition.reason}) ${i.last_transition.at}` : '-',
+  ]);
+  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => (r[col] ?? '').length)));
+  const lines = [header, ...rows].map((r) => r.map((cell, col) => pad(cell, widths[col] ?? 0)).join('  ').trimEnd());
+  for (const i of status.instances) {
+    const drops = Object.entries(i.dropped).map(([reason, count]) => `${reason}=${count}`);
+    if (drops.length > 0) lines.push(`${i.name} dropped: ${drops.join(' ')}`);
+    if (i.fault_causes.length > 0) lines.push(`${i.name} fault: ${i.fault_causes.join(', ')}`);
+  }
+  if (status.last_reload_error) lines.push(`last reload refused: ${status.last_reload_error}`);
+  return lines.join('\n') + '\n';
+}
