@@ -96,13 +96,28 @@ export function parseConfigText(text: string, fileName: string): LoadResult {
     return { ok: false, errors, warnings };
   }
 
+  // toJS throws on an alias without its anchor; find them first so the issue has a place.
+  const aliasErrors: ConfigIssue[] = [];
+  visit(document, {
+    Alias(_, alias) {
+      if (alias.resolve(document) === undefined) {
+        aliasErrors.push({
+          code: 'yaml_syntax', file: fileName, ...locator.positionOf(alias.range?.[0] ?? 0), path: '',
+          message: `alias *${alias.source} has no anchor &${alias.source} before it`,
+        });
+      }
+    },
+  });
+  if (aliasErrors.length > 0) return { ok: false, errors: aliasErrors, warnings };
+
   let data: unknown;
   try {
     restoreTextScalars(document, text);
     data = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    // toJS throws on alias abuse (a "billion laughs" file) and unresolvable aliases.
-    return failed(fileName, 'yaml_syntax', `cannot read YAML: ${error instanceof Error ? error.message : String(error)}`);
+    // Alias abuse (a "billion laughs" file) is refused here; the file as a whole is at fault.
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, errors: [{ code: 'yaml_syntax', file: fileName, line: 1, column: 1, path: '', message: `cannot read YAML: ${reason}` }], warnings };
   }
 
   const toIssue = (pending: PendingIssue, target: LocateTarget = pending.target ?? 'value'): ConfigIssue => ({

@@ -14,6 +14,10 @@ export interface SourcePosition {
 /** Where on the node to point: its key (unknown keys) or its value (everything else). */
 export type LocateTarget = 'key' | 'value';
 
+function isEmptyScalar(node: unknown): boolean {
+  return isScalar(node) && node.value === null && (!node.range || node.range[0] === node.range[1]);
+}
+
 export class SourceLocator {
   constructor(
     private readonly document: Document,
@@ -47,13 +51,14 @@ export class SourceLocator {
       }
       node = next.node;
       keyNode = next.key;
-      // `key:` with nothing after it has no value node; point at the key.
-      if (node === null || node === undefined) {
+      // `key:` with nothing after it has no value node, or an empty one at the end of the line;
+      // the key is the useful place to point at.
+      if (node === null || node === undefined || isEmptyScalar(node)) {
         walkedAll = walkedAll && segment === path[path.length - 1];
         break;
       }
     }
-    const chosen = (walkedAll && target === 'value' ? this.rangeStart(node) : undefined) ?? this.rangeStart(keyNode) ?? this.rangeStart(node);
+    const chosen = (walkedAll && target === 'value' && !isEmptyScalar(node) ? this.rangeStart(node) : undefined) ?? this.rangeStart(keyNode) ?? this.rangeStart(node);
     return chosen === undefined ? { line: 1, column: 1 } : this.positionOf(chosen);
   }
 

@@ -217,7 +217,7 @@ function resolveAuthentication(raw: ParsedInstance, at: At, errors: PendingIssue
   const auth = raw.authentication;
   if (!auth) return undefined;
   if (auth.auth_pass === undefined) {
-    errors.push({ code: 'missing_auth_pass', path: at('authentication'), message: 'auth_type PASS needs an auth_pass' });
+    errors.push({ code: 'missing_auth_pass', path: at('authentication', 'auth_pass'), message: 'is required with auth_type PASS' });
     return undefined;
   }
   if (auth.auth_pass.length === 0) {
