@@ -96,19 +96,25 @@ export function parseConfigText(text: string, fileName: string): LoadResult {
     return { ok: false, errors, warnings };
   }
 
-  // toJS throws on an alias without its anchor; find them first so the issue has a place.
-  const aliasErrors: ConfigIssue[] = [];
+  // toJS throws on an alias without its anchor, and a `__proto__` key would vanish into an
+  // object's prototype on the way through toJS and zod; find both first so they have a place.
+  const structureErrors: ConfigIssue[] = [];
   visit(document, {
     Alias(_, alias) {
       if (alias.resolve(document) === undefined) {
-        aliasErrors.push({
+        structureErrors.push({
           code: 'yaml_syntax', file: fileName, ...locator.positionOf(alias.range?.[0] ?? 0), path: '',
           message: `alias *${alias.source} has no anchor &${alias.source} before it`,
         });
       }
     },
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        structureErrors.push({ code: 'invalid_name', file: fileName, ...locator.positionOf(pair.key.range?.[0] ?? 0), path: '', message: "'__proto__' cannot be used as a key" });
+      }
+    },
   });
-  if (aliasErrors.length > 0) return { ok: false, errors: aliasErrors, warnings };
+  if (structureErrors.length > 0) return { ok: false, errors: structureErrors, warnings };
 
   let data: unknown;
   try {

@@ -40,7 +40,7 @@ export interface ResolveResult {
 }
 
 /** Names go into logs, notify arguments and metrics labels: keep them to one plain word. */
-const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
 
 export function resolveConfig(parsed: ParsedConfig): ResolveResult {
   const errors: PendingIssue[] = [];
@@ -50,7 +50,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     if (!NAME_PATTERN.test(name) || name.length > CONFIG_LIMITS.maxNameLength) {
       errors.push({
         code: 'invalid_name', path: [section, name], target: 'key',
-        message: `name must be 1..${CONFIG_LIMITS.maxNameLength} letters, digits or _ . : @ - (not starting with a punctuation mark), got '${name}'`,
+        message: `name must be 1..${CONFIG_LIMITS.maxNameLength} letters, digits or _ . : @ - starting with a letter or digit, got '${name}'`,
       });
     }
   };

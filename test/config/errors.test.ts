@@ -161,6 +161,21 @@ describe('YAML syntax', () => {
     expect(errors[0]!.line).toBe(11);
   });
 
+  it('an alias without an anchor is located at the alias', () => {
+    const text = baseWith({ 11: '    priority: *prio' });
+    expect(errorsOf(parse(text)).map((e) => `${where(e)} ${e.message}`)).toEqual([`yaml_syntax  @${at(text, 11, '*prio')} alias *prio has no anchor &prio before it`]);
+  });
+
+  it('an anchor and alias work as YAML says', () => {
+    const text = baseWith({ 10: '    virtual_router_id: &vrid 251' }, ['    garp_master_repeat: *vrid'.replace('251', '')]);
+    expect(errorsOf(parse(text)).map((e) => `${e.path} ${e.message}`)).toEqual(['vrrp_instance.VI_1.garp_master_repeat must be a whole number 1..100, got 251']);
+  });
+
+  it('a __proto__ key is refused where it is written, not silently dropped', () => {
+    const text = baseWith({ 7: '  __proto__:' });
+    expect(errorsOf(parse(text)).map(where)).toEqual([`invalid_name  @${at(text, 7, '__proto__')}`]);
+  });
+
   it('a duplicate key is reported at the second occurrence', () => {
     const text = baseWith({}, ['    priority: 99']);
     const errors = errorsOf(parse(text));
