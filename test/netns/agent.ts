@@ -51,6 +51,7 @@ async function handle(request: Request): Promise<unknown> {
   switch (request.op) {
     case 'transport.open': {
       const ifname = String(request.ifname);
+      transports.get(ifname)?.close();
       const transport = openTransport(
         ifname,
         {

@@ -98,6 +98,7 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
   });
 
   it('sends from unicast_src_ip even when it is not the address the route would pick', async () => {
+    await Promise.all([m1, m2].map((a) => a.call('transport.open', { ifname: 'ens32', multicast: false })));
     // 10.0.0.61 is a secondary on m1: a kernel-built header would carry 10.0.0.51 (the route's src).
     await mustExec('m1', 'ip', ['addr', 'add', '10.0.0.61/24', 'dev', 'ens32']);
     try {
@@ -237,6 +238,8 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
   });
 
   it('reports send errors on a downed link through the callback, and keeps working after it comes back', async () => {
+    await m1.call('transport.open', { ifname: 'ens32' });
+    await m3.call('transport.open', { ifname: 'ens32' });
     await lab.linkDown('m3', 'admin');
     try {
       const from = m3.events.length;
@@ -254,6 +257,32 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
     await m3.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.53', destinations: ['10.0.0.51'] });
     const packet = await m1.waitFor((e) => e.event === 'packet', 3000, from1);
     expect(ipField(String(packet.hex)).source).toBe('10.0.0.53');
+  });
+
+  it('works as an unprivileged user with ambient CAP_NET_ADMIN + CAP_NET_RAW, and reports EPERM without them', async () => {
+    const nobody = 65534;
+    const capable = await lab.agent('m2', { user: { uid: nobody, ambientCaps: ['net_admin', 'net_raw'] } });
+    const vip = { address: '10.0.0.70', prefixLength: 32, ifname: 'ens32' };
+    expect(await capable.call('vip.add', vip)).toEqual({ ok: true, change: 'added' });
+    expect(await lab.addrs('m2')).toContain('10.0.0.70/32');
+    expect(await capable.call('vip.remove', vip)).toEqual({ ok: true, change: 'removed' });
+    expect(await capable.call('garp', { ifname: 'ens32', addresses: ['10.0.0.70'], repeat: 1 })).toEqual({ ok: true, framesSent: 1 });
+    expect(await capable.call('transport.open', { ifname: 'ens32' })).toEqual({ isOpen: true });
+    await m1.call('transport.open', { ifname: 'ens32' });
+    const from1 = m1.events.length;
+    await capable.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.52', destinations: ['10.0.0.51'] });
+    expect(ipField(String((await m1.waitFor((e) => e.event === 'packet', 3000, from1)).hex)).source).toBe('10.0.0.52');
+    await capable.call('exit');
+
+    const powerless = await lab.agent('m2', { user: { uid: nobody, ambientCaps: [] } });
+    expect(await powerless.call('vip.add', vip)).toMatchObject({ ok: false, error: { code: 'EPERM', operation: 'vip.add' } });
+    expect(await powerless.call('garp', { ifname: 'ens32', addresses: ['10.0.0.70'], repeat: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'EPERM', operation: 'garp.send' },
+    });
+    expect(await powerless.call('transport.open', { ifname: 'ens32' })).toEqual({ isOpen: false });
+    await powerless.waitFor((e) => e.event === 'error' && e.code === 'EPERM' && e.operation === 'transport.open', 2000);
+    await powerless.call('exit');
   });
 
   it('reports a missing interface and opens once it appears', async () => {

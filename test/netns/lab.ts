@@ -312,13 +312,30 @@ export class Lab {
     return child;
   }
 
-  /** Start test/netns/agent.ts in a namespace and wait until it is ready. */
-  async agent(nsOrHost: string): Promise<Agent> {
-    const child = this.spawn(nsOrHost, process.execPath, [
-      '--import',
-      join(HERE, 'ts-register.mjs'),
-      join(HERE, 'agent.ts'),
-    ]);
+  /**
+   * Start test/netns/agent.ts in a namespace and wait until it is ready. With `user`, it runs as that
+   * uid/gid (via setpriv) holding only the given ambient capabilities, as under systemd's
+   * User= + AmbientCapabilities=.
+   */
+  async agent(nsOrHost: string, options: { user?: { uid: number; ambientCaps: string[] } } = {}): Promise<Agent> {
+    const node = [process.execPath, '--import', join(HERE, 'ts-register.mjs'), join(HERE, 'agent.ts')];
+    let argv = node;
+    if (options.user !== undefined) {
+      const { uid, ambientCaps } = options.user;
+      const caps = ambientCaps.map((c) => `+${c}`).join(',');
+      if (uid !== 0 && !canReadRepoAs(uid)) {
+        // The checkout is not readable by that user (a CI clone under /root, say): stay uid 0 but
+        // make root an ordinary user for capabilities (SECBIT_NOROOT) with the bounding set cut to
+        // `caps`, so the process and the `ip` it execs hold exactly the ambient capabilities given.
+        argv = ['setpriv', '--securebits=+noroot,+noroot_locked', `--bounding-set=-all${caps === '' ? '' : `,${caps}`}`];
+      } else {
+        argv = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+      }
+      argv.push(`--inh-caps=-all${caps === '' ? '' : `,${caps}`}`);
+      if (caps !== '') argv.push(`--ambient-caps=${caps}`);
+      argv.push(...node);
+    }
+    const child = this.spawn(nsOrHost, argv[0]!, argv.slice(1));
     const agent = new Agent(this.nsOf(nsOrHost), child);
     await agent.waitFor((event) => event.event === 'ready', 20_000);
     return agent;
@@ -415,6 +432,17 @@ export class Lab {
       }
     }
     rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** Can `uid` read the agent and its imports here? (A checkout under a 0700 home is not.) */
+function canReadRepoAs(uid: number): boolean {
+  try {
+    execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', 'test', '-r', join(REPO_ROOT, 'node_modules', 'typescript', 'package.json')], { stdio: 'ignore' });
+    execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', 'test', '-r', join(HERE, 'agent.ts')], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,176 @@
+/**
+ * Three real `vrrpd run` processes on the seed's topology (ens32, 10.0.0.51-53, VIP 10.0.0.50),
+ * plus a client, in network namespaces on one bridge. The assertions watch the kernel (which
+ * namespace holds the VIP, the client's neighbour table) and the wire (tcpdump), not only vrrpd's
+ * own view.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
+import { formatIpv4 } from '../../src/core/ip.js';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { Lab, labUnavailableReason, type CapturedFrame } from './lab.js';
+import { seedNodeYaml, sleep, startVrrpd, waitUntil, type VrrpdProcess } from './vrrpd.js';
+
+const VIP = '10.0.0.50/32';
+const ETHERNET_HEADER_LENGTH = 14;
+
+interface WireAdvert {
+  timeMs: number;
+  source: string;
+  destination: string;
+  ttl: number;
+  tos: number;
+  priority: number;
+}
+
+function adverts(frames: CapturedFrame[]): WireAdvert[] {
+  return frames.flatMap((frame) => {
+    const packet = frame.bytes.subarray(ETHERNET_HEADER_LENGTH);
+    const ip = parseIpHeader(packet);
+    if (!ip.ok) return [];
+    const advert = decodeAdvert(packet, ip.ip.headerLength);
+    if (!advert.ok) return [];
+    return [{ timeMs: frame.timeMs, source: formatIpv4(ip.ip.source), destination: formatIpv4(ip.ip.destination), ttl: ip.ip.ttl, tos: ip.ip.tos, priority: advert.advert.priority }];
+  });
+}
+
+describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', () => {
+  let lab: Lab;
+  let running: VrrpdProcess[] = [];
+
+  const holders = async (): Promise<string[]> => {
+    const out: string[] = [];
+    for (const host of ['m1', 'm2', 'm3']) if ((await lab.addrs(host)).includes(VIP)) out.push(host);
+    return out;
+  };
+
+  const start = (host: string, yaml: string): VrrpdProcess => {
+    const proc = startVrrpd(lab, host, yaml);
+    running.push(proc);
+    return proc;
+  };
+
+  const startSeed = (unicast: boolean): VrrpdProcess[] => [1, 2, 3].map((index) => start(`m${index}`, seedNodeYaml({ index, unicast })));
+
+  beforeAll(async () => {
+    lab = await Lab.create({
+      hosts: [
+        { name: 'm1', addresses: ['10.0.0.51/24'] },
+        { name: 'm2', addresses: ['10.0.0.52/24'] },
+        { name: 'm3', addresses: ['10.0.0.53/24'] },
+        { name: 'client', addresses: ['10.0.0.10/24'] },
+      ],
+    });
+  });
+
+  afterEach(async () => {
+    for (const proc of running) proc.signal('SIGKILL');
+    await Promise.all(running.map((p) => p.exited));
+    running = [];
+    for (const host of ['m1', 'm2', 'm3']) {
+      await lab.exec(host, 'ip', ['addr', 'del', VIP, 'dev', 'ens32']);
+      await lab.linkUp(host);
+    }
+  });
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  for (const unicast of [true, false]) {
+    const mode = unicast ? 'unicast' : 'multicast';
+
+    it(`${mode}: elects master1, which alone holds the VIP; status --json matches the kernel`, async () => {
+      const [m1, m2, m3] = startSeed(unicast) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
+      await m1.waitForState('MASTER', 8_000);
+      await sleep(1_500);
+      expect(await holders()).toEqual(['m1']);
+      const s1 = (await m1.status()).instances[0]!;
+      const s2 = (await m2.status()).instances[0]!;
+      const s3 = (await m3.status()).instances[0]!;
+      expect(s1).toMatchObject({ name: 'VI_1', state: 'MASTER', virtual_router_id: 251, interface: 'ens32', priority: 100, effective_priority: 100, virtual_addresses: [VIP], master_address: '10.0.0.51' });
+      expect(s2).toMatchObject({ state: 'BACKUP', priority: 99, master_address: '10.0.0.51' });
+      expect(s3).toMatchObject({ state: 'BACKUP', priority: 98, master_address: '10.0.0.51' });
+      expect(s1.adverts_sent).toBeGreaterThanOrEqual(1);
+      expect(s2.adverts_received).toBeGreaterThanOrEqual(1);
+      expect(s2.adverts_sent).toBe(0);
+      expect((s1.last_transition as { reason: string }).reason).toBe('master_down_timer');
+      expect(s1.dropped).toEqual({});
+    });
+
+    it(`${mode}: graceful SIGTERM hands over within Skew_Time + 0.3 s, says goodbye with priority 0, and GARP re-points a silent client`, async () => {
+      const [m1, m2] = startSeed(unicast) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
+      await m1.waitForState('MASTER', 8_000);
+      // The client learns the VIP's MAC (master1's) and then stays silent.
+      expect((await lab.exec('client', 'ping', ['-c', '1', '-W', '1', '10.0.0.50'])).code).toBe(0);
+      expect((await lab.neigh('client', '10.0.0.50'))?.lladdr).toBe(lab.host('m1').mac);
+      await sleep(1_200); // past the neighbour locktime (1 s), so an update is accepted
+      const wire = await lab.tcpdump('m2', 'ip proto 112 or arp');
+      const clientWire = await lab.tcpdump('client', 'arp or icmp');
+      const mark = m2.lines.length;
+      const stopAt = Date.now();
+      m1.signal('SIGTERM');
+      const exit = await m1.exited;
+      const stoppedIn = Date.now() - stopAt;
+      const took = await m2.waitForState('MASTER', 5_000, mark);
+      const handoverMs = took.timeMs - stopAt;
+      const neighAt = await waitUntil(async () => (await lab.neigh('client', '10.0.0.50'))?.lladdr === lab.host('m2').mac, 3_000, 'client neighbour entry to point at master2');
+      const frames = await wire.stop();
+      const clientFrames = await clientWire.stop();
+
+      console.log(`[${mode}] graceful handover ${handoverMs} ms (Skew_Time for 99: ${skewTimeMs(99)} ms), process exit ${stoppedIn} ms, client re-pointed ${neighAt - took.timeMs} ms after takeover`);
+      expect(exit.code).toBe(0);
+      expect(stoppedIn).toBeLessThan(2_000);
+      expect(handoverMs).toBeLessThanOrEqual(skewTimeMs(99) + 300);
+      expect(await holders()).toEqual(['m2']);
+      const goodbye = adverts(frames).filter((a) => a.source === '10.0.0.51' && a.priority === 0);
+      expect(goodbye).toHaveLength(1);
+      expect(goodbye[0]).toMatchObject({ ttl: 255, tos: 0xc0, destination: unicast ? '10.0.0.52' : '224.0.0.18' });
+      expect(neighAt - took.timeMs).toBeLessThanOrEqual(1_000);
+      // The client said nothing: its cache moved because of master2's gratuitous ARP alone.
+      const clientMac = lab.host('client').mac.toLowerCase();
+      const sentByClient = clientFrames.filter((f) => [...f.bytes.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':') === clientMac);
+      expect(sentByClient).toHaveLength(0);
+    });
+
+    it(`${mode}: a crash (master1's link goes down) is taken over after Master_Down`, async () => {
+      const [m1, m2] = startSeed(unicast) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
+      await m1.waitForState('MASTER', 8_000);
+      await sleep(1_500);
+      const wire = await lab.tcpdump('m2', 'ip proto 112');
+      const mark = m2.lines.length;
+      await lab.linkDown('m1', 'carrier'); // its switch port: master1 cannot even say goodbye
+      const downAt = Date.now();
+      const took = await m2.waitForState('MASTER', 8_000, mark);
+      await sleep(300);
+      const frames = adverts(await wire.stop());
+      const lastFromM1 = frames.filter((a) => a.source === '10.0.0.51').at(-1);
+      expect(lastFromM1).toBeDefined();
+      const sinceLastAdvert = took.timeMs - lastFromM1!.timeMs;
+      const floor = masterDownIntervalMs(1, 99);
+      console.log(`[${mode}] crash takeover ${took.timeMs - downAt} ms after link down, ${sinceLastAdvert} ms after master1's last advert (floor 3 x advert_int + skew = ${floor} ms)`);
+      expect(sinceLastAdvert).toBeGreaterThanOrEqual(floor - 50);
+      expect(sinceLastAdvert).toBeLessThanOrEqual(floor + 300);
+      await waitUntil(async () => (await lab.addrs('m2')).includes(VIP), 1_000, 'VIP on master2');
+      expect(m1.child.exitCode).toBeNull(); // still running: it is cut off, not dead
+    });
+  }
+
+  it('removes stale VIPs at start (left behind by a crash)', async () => {
+    await lab.exec('m3', 'ip', ['addr', 'add', VIP, 'dev', 'ens32']);
+    expect(await holders()).toEqual(['m3']);
+    const m3 = start('m3', seedNodeYaml({ index: 3, unicast: true }));
+    await m3.waitForLine((l) => l.msg === 'vrrpd started', 5_000);
+    expect(await holders()).toEqual([]);
+    expect(m3.lines.some((l) => String(l.msg).includes('stale'))).toBe(true);
+  });
+
+  it('refuses a bad config before touching the host (exit 3, located error)', async () => {
+    await lab.exec('m3', 'ip', ['addr', 'add', VIP, 'dev', 'ens32']);
+    const bad = start('m3', seedNodeYaml({ index: 3, unicast: true, priority: 300 }));
+    const exit = await bad.exited;
+    expect(exit.code).toBe(3);
+    expect(bad.errors).toMatch(/:\d+:\d+ .*priority/);
+    expect(await holders()).toEqual(['m3']); // the stale VIP was not touched
+  });
+});
