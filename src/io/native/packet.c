@@ -1,7 +1,8 @@
 /*
  * vrrpd_packet: the one thing Node and raw-socket cannot do for vrrpd, send a whole Ethernet frame
  * (a gratuitous ARP) on an interface through an AF_PACKET socket. One function, synchronous: a
- * GARP burst is a handful of 42-byte frames, each sendto() takes microseconds. See
+ * GARP burst is a handful of 42-byte frames, each sendto() takes microseconds (the socket is kept
+ * open, see below). See
  * native-notes/garp.md for why this is an addon rather than a spawned arping.
  *
  *   sendFrames(ifname: string, frames: Uint8Array[]): number   // frames sent; throws on error
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <linux/if_packet.h>
@@ -49,8 +51,16 @@ static napi_value send_frames(napi_env env, napi_callback_info info) {
   unsigned ifindex = if_nametoindex(ifname);
   if (ifindex == 0) return throw_errno(env, "if_nametoindex", errno);
 
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+  /* One socket for the life of the process: closing an AF_PACKET socket waits for an RCU grace
+   * period (packet_release -> synchronize_net), about 10 ms, which would block the event loop on
+   * every burst. Protocol 0 means the socket is never hooked into receive, so keeping it costs
+   * nothing; the destination interface is chosen per sendto() by sll_ifindex. */
+  static int cached_fd = -1;
+  if (cached_fd < 0) {
+    cached_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (cached_fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+  }
+  int fd = cached_fd;
 
   struct sockaddr_ll addr;
   memset(&addr, 0, sizeof addr);
@@ -71,19 +81,15 @@ static napi_value send_frames(napi_env env, napi_callback_info info) {
     if (napi_get_element(env, argv[1], i, &item) != napi_ok ||
         napi_get_typedarray_info(env, item, &type, &length, &data, &ab, &offset) != napi_ok ||
         type != napi_uint8_array || length < 14) {
-      close(fd);
       napi_throw_type_error(env, NULL, "each frame must be a Uint8Array of at least 14 bytes");
       return NULL;
     }
     memcpy(addr.sll_addr, data, ETH_ALEN); /* destination MAC from the frame itself */
     if (sendto(fd, data, length, 0, (struct sockaddr *)&addr, sizeof addr) < 0) {
-      int err = errno;
-      close(fd);
-      return throw_errno(env, "sendto(AF_PACKET)", err);
+      return throw_errno(env, "sendto(AF_PACKET)", errno);
     }
     sent++;
   }
-  close(fd);
   napi_value result;
   napi_create_uint32(env, sent, &result);
   return result;
