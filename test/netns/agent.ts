@@ -1,6 +1,6 @@
 /**
  * A test agent: runs the real src/io adapters inside a network namespace (started by lab.ts with
- * `ip netns exec NS node --import ./test/netns/ts-register.mjs test/netns/agent.ts`) and speaks
+ * `ip netns exec NS node --import ./test/register.mjs test/netns/agent.ts`) and speaks
  * JSON lines: requests {id, op, ...} on stdin, replies {id, ok, result|error} and events {event, ...}
  * on stdout. vitest's own process cannot enter a namespace, so this is how tests drive the adapters.
  */

@@ -318,7 +318,7 @@ export class Lab {
    * User= + AmbientCapabilities=.
    */
   async agent(nsOrHost: string, options: { user?: { uid: number; ambientCaps: string[] } } = {}): Promise<Agent> {
-    const node = [process.execPath, '--import', join(HERE, 'ts-register.mjs'), join(HERE, 'agent.ts')];
+    const node = [process.execPath, '--import', join(HERE, '..', 'register.mjs'), join(HERE, 'agent.ts')];
     let argv = node;
     if (options.user !== undefined) {
       const { uid, ambientCaps } = options.user;
