@@ -132,6 +132,8 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
   const reopenDelayMs = options.reopenDelayMs ?? 1000;
   const multicast = options.multicast ?? true;
   let socket: RawSocket | undefined;
+  /** The ifindex the open socket is bound to; a re-created interface gets a new one. */
+  let boundIfindex: number | undefined;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let ownAddresses = new Set<Ipv4>();
@@ -165,6 +167,7 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
   const dropSocket = (): void => {
     const current = socket;
     socket = undefined;
+    boundIfindex = undefined;
     if (current === undefined) return;
     try {
       current.close();
@@ -225,6 +228,7 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
       return;
     }
     socket = s;
+    boundIfindex = facts.ifindex;
     s.on('message', (buffer) => {
       if (socket !== s) return;
       // raw-socket reuses one receive buffer: copy before anything is queued or kept.
@@ -250,6 +254,30 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
 
   open();
 
+  // SO_BINDTODEVICE and the membership hold an ifindex: if the interface is deleted and created
+  // again (a VLAN or bond rebuilt by the network manager) the socket silently hears nothing. A
+  // backup never sends, so no send error would tell us; look at the ifindex once per retry period.
+  const checkBinding = (): void => {
+    if (closed || socket === undefined) return;
+    const facts = readInterface(ifname);
+    if (facts?.ifindex === boundIfindex) return;
+    report(
+      new IoError(
+        facts === undefined ? 'ENODEV' : 'EIFCHANGED',
+        'transport.watch',
+        facts === undefined ? `${ifname} disappeared; reopening when it is back` : `${ifname} was re-created (ifindex ${boundIfindex} -> ${facts.ifindex}); reopening`,
+      ),
+    );
+    if (facts === undefined) {
+      dropSocket();
+      scheduleRetry();
+    } else {
+      open();
+    }
+  };
+  const watchdog = setInterval(checkBinding, reopenDelayMs);
+  watchdog.unref();
+
   return {
     ifname,
     get isOpen() {
@@ -274,6 +302,8 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
           s.send(packet, 0, packet.length, address, (error) => {
             if (error) {
               const ioError = toIoError('transport.send', error);
+              // The device behind our binding is gone: rebind now rather than at the next watchdog tick.
+              if (ioError.code === 'ENODEV' || ioError.code === 'ENXIO') checkBinding();
               report(new IoError(ioError.code, 'transport.send', `to ${address}${isMulticast(destination) ? ' (group)' : ''} on ${ifname}: ${error.message}`, { cause: error }));
             }
           });
@@ -290,6 +320,7 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
     },
     close() {
       closed = true;
+      clearInterval(watchdog);
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;
       dropSocket();

@@ -309,5 +309,17 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
     await agent.call('transport.send', { ifname: 'late0', payloadHex: ADVERT_HEX, source: '10.0.0.52', destinations: ['224.0.0.18'] });
     await sleep(300);
     expect(agent.events.slice(fromOwn)).toEqual([]);
+
+    // The pair is deleted and created again (new ifindexes): both transports notice and rebind.
+    await mustExec('m2', 'ip', ['link', 'del', 'late0']);
+    await mustExec('m2', 'ip', ['link', 'add', 'late0', 'type', 'veth', 'peer', 'name', 'late1']);
+    await mustExec('m2', 'ip', ['link', 'set', 'late1', 'up']);
+    await mustExec('m2', 'ip', ['link', 'set', 'late0', 'up']);
+    await agent.waitFor((e) => e.event === 'error' && e.operation === 'transport.watch' && String(e.message).includes('late1'), 2000, fromOwn);
+    await sleep(400);
+    const fromNew = agent.events.length;
+    await agent.call('transport.send', { ifname: 'late0', payloadHex: ADVERT_HEX, source: '192.0.2.8', destinations: ['224.0.0.18'] });
+    const again = await agent.waitFor((e) => e.event === 'packet', 2000, fromNew);
+    expect([again.ifname, ipField(String(again.hex)).source]).toEqual(['late1', '192.0.2.8']);
   });
 });
