@@ -283,6 +283,7 @@ export class VrrpMachine {
       this.sendAdvert(0, actions);
       actions.push({ type: 'remove_vips' });
     }
+    this.master = undefined;
     if (this.currentState !== 'INIT') this.moveTo(nowMs, 'INIT', 'shutdown', actions);
     this.clearTimers();
     this.started = false;
@@ -353,6 +354,7 @@ export class VrrpMachine {
         actions.push({ type: 'remove_vips' });
       }
       this.clearTimers();
+      this.master = undefined; // in FAULT we hear nobody, so we know no master
       this.moveTo(nowMs, 'FAULT', 'fault', actions);
     } else if (!faulty && this.currentState === 'FAULT') {
       if (this.config.priority === OWNER_PRIORITY) this.becomeMaster(nowMs, 'fault_cleared', actions);

@@ -237,6 +237,7 @@ describe('FAULT', () => {
     const actions = machine.setFault(nowMs + 10, 'interface:ens32', true);
     expect(types(actions)).toEqual(['send_advert(0)', 'remove_vips', 'transition(MASTER->FAULT)']);
     expect(machine.nextDeadline()).toBe(Number.POSITIVE_INFINITY); // no adverts sent in FAULT
+    expect(machine.masterAddress).toBeUndefined();
     const dropped = machine.handlePacket(nowMs + 20, advertFrom({ priority: 200 }));
     expect(dropped).toEqual([{ type: 'drop', reason: 'not_ready', source: undefined }]);
     expect(machine.stats.dropped.not_ready).toBe(1);
