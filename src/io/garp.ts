@@ -2,13 +2,12 @@
  * Gratuitous ARP: the frame as a pure function, and a burst sender through the vrrpd_packet addon
  * (one AF_PACKET socket per burst). See native-notes/garp.md for why not a spawned arping.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Ipv4 } from '../core/ip.js';
 import { IoError, toIoError } from './errors.js';
 import { readInterface } from './link.js';
+import { loadPacketAddon } from './native.js';
+
+export { findAddonPath } from './native.js';
 
 /** Ethernet header 14 + ARP for IPv4 over Ethernet 28. Short of the 60-byte minimum: the NIC pads. */
 export const GARP_FRAME_LENGTH = 42;
@@ -54,40 +53,6 @@ export interface GarpSender {
   sendGarpBurst(ifname: string, addresses: readonly Ipv4[], repeat: number): GarpOutcome;
 }
 
-interface PacketAddon {
-  sendFrames(ifname: string, frames: Uint8Array[]): number;
-}
-
-const ADDON_RELATIVE_PATH = join('src', 'io', 'native', 'build', 'Release', 'vrrpd_packet.node');
-
-/**
- * The addon is built into src/io/native/build by the package's install script, while this file runs
- * either as src/io/garp.ts (tests) or dist/io/garp.js (installed): walk up to the directory that has
- * package.json and the build, rather than trusting a fixed number of '..'.
- */
-export function findAddonPath(startUrl: string = import.meta.url): string | undefined {
-  let dir = dirname(fileURLToPath(startUrl));
-  for (;;) {
-    const candidate = join(dir, ADDON_RELATIVE_PATH);
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
-let addon: PacketAddon | undefined;
-
-function loadAddon(): PacketAddon {
-  if (addon !== undefined) return addon;
-  const path = findAddonPath();
-  if (path === undefined) {
-    throw new IoError('ENOADDON', 'garp.load', `${ADDON_RELATIVE_PATH} not found; run \`npm run install\` to build it`);
-  }
-  addon = createRequire(import.meta.url)(path) as PacketAddon;
-  return addon;
-}
-
 /** The real sender: interface MAC and NOARP from /sys, frames out through the addon. */
 export const packetGarpSender: GarpSender = {
   sendGarpBurst(ifname, addresses, repeat) {
@@ -101,7 +66,7 @@ export const packetGarpSender: GarpSender = {
       for (const address of addresses) frames.push(buildGarpFrame(facts.mac, address));
     }
     try {
-      return { ok: true, framesSent: loadAddon().sendFrames(ifname, frames) };
+      return { ok: true, framesSent: loadPacketAddon().sendFrames(ifname, frames) };
     } catch (error) {
       return { ok: false, error: toIoError('garp.send', error) };
     }

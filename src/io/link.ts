@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseIpv4, type Ipv4 } from '../core/ip.js';
 import { IoError, toIoError } from './errors.js';
+import { loadPacketAddon } from './native.js';
 
 /** <linux/if.h> flag bits as shown in /sys/class/net/IF/flags. */
 const IFF_UP = 0x1;
@@ -31,7 +32,7 @@ export interface InterfaceFacts {
   /** /sys operstate: up, down, lowerlayerdown, dormant, unknown, ... */
   operstate: string;
   mtu: number;
-  /** The first IPv4 address in kernel order (the primary), or undefined when it has none. */
+  /** The first IPv4 address in kernel order (the primary), or undefined when it has none; known while down too. */
   firstIpv4: Ipv4 | undefined;
 }
 
@@ -58,29 +59,37 @@ export function formatMac(mac: Uint8Array): string {
   return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** IPv4 addresses of an interface in kernel order (getifaddrs), as host-order numbers. */
-export function interfaceIpv4Addresses(ifname: string): Ipv4[] {
-  const entries = networkInterfaces()[ifname] ?? [];
-  const result: Ipv4[] = [];
-  for (const entry of entries) {
-    if (entry.family !== 'IPv4') continue;
-    const address = parseIpv4(entry.address);
-    if (address !== undefined) result.push(address);
+/**
+ * Every IPv4 address of the host with its interface. From the addon's getifaddrs(), because Node's
+ * os.networkInterfaces() drops interfaces that are not UP and RUNNING (libuv filters them), which
+ * would hide a link's addresses exactly while it is down. Falls back to Node's view without the addon.
+ */
+function allIpv4Addresses(): Array<{ ifname: string; address: Ipv4 }> {
+  try {
+    return loadPacketAddon().ipv4Addresses();
+  } catch {
+    const result: Array<{ ifname: string; address: Ipv4 }> = [];
+    for (const [ifname, entries] of Object.entries(networkInterfaces())) {
+      for (const entry of entries ?? []) {
+        const address = entry.family === 'IPv4' ? parseIpv4(entry.address) : undefined;
+        if (address !== undefined) result.push({ ifname, address });
+      }
+    }
+    return result;
   }
-  return result;
+}
+
+/** IPv4 addresses of an interface in kernel order (primary first), up or down, as host-order numbers. */
+export function interfaceIpv4Addresses(ifname: string): Ipv4[] {
+  // getifaddrs names IPv4 entries by their label, which is the device name or starts with "name:".
+  return allIpv4Addresses()
+    .filter((entry) => entry.ifname === ifname || entry.ifname.startsWith(`${ifname}:`))
+    .map((entry) => entry.address);
 }
 
 /** Every IPv4 address on this host (namespace), for "is this packet from ourselves". */
 export function localIpv4Addresses(): Set<Ipv4> {
-  const result = new Set<Ipv4>();
-  for (const entries of Object.values(networkInterfaces())) {
-    for (const entry of entries ?? []) {
-      if (entry.family !== 'IPv4') continue;
-      const address = parseIpv4(entry.address);
-      if (address !== undefined) result.add(address);
-    }
-  }
-  return result;
+  return new Set(allIpv4Addresses().map((entry) => entry.address));
 }
 
 /** Read an interface's facts from /sys; undefined when it does not exist (or the name is unsafe). */

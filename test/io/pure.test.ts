@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIpv4 } from '../../src/core/ip.js';
 import { createScheduler, monotonicClock, type Clock } from '../../src/io/clock.js';
 import { errnoCodeFromMessage, IoError, toIoError } from '../../src/io/errors.js';
-import { buildGarpFrame, findAddonPath, GARP_FRAME_LENGTH } from '../../src/io/garp.js';
+import { buildGarpFrame, GARP_FRAME_LENGTH } from '../../src/io/garp.js';
+import { findAddonPath } from '../../src/io/native.js';
 import { formatMac, isValidIfname, parseMac, parseMonitorLine } from '../../src/io/link.js';
 import { buildIpHeader } from '../../src/io/transport.js';
 import { classifyIpError, parseIpAddrJson, vipArgs } from '../../src/io/vip.js';
@@ -126,8 +127,8 @@ describe('errors', () => {
 describe('findAddonPath', () => {
   it('finds the built addon from src/io and from where dist/io would be', () => {
     const root = new URL('../../', import.meta.url);
-    const fromSrc = findAddonPath(new URL('src/io/garp.ts', root).href);
-    const fromDist = findAddonPath(new URL('dist/io/garp.js', root).href);
+    const fromSrc = findAddonPath(new URL('src/io/native.ts', root).href);
+    const fromDist = findAddonPath(new URL('dist/io/native.js', root).href);
     expect(fromSrc).toMatch(/src\/io\/native\/build\/Release\/vrrpd_packet\.node$/);
     expect(fromDist).toBe(fromSrc);
     expect(findAddonPath('file:///nonexistent/dir/x.js')).toBeUndefined();

@@ -214,6 +214,18 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
     }
   });
 
+  it('reads interface facts while the carrier is down, including the primary address', async () => {
+    await lab.linkDown('m2', 'carrier');
+    try {
+      const facts = await m2.call<Record<string, unknown>>('link.read', { ifname: 'ens32' });
+      // os.networkInterfaces() would hide ens32 entirely now; the primary address must still be known.
+      expect(facts).toMatchObject({ up: true, running: false, firstIpv4: '10.0.0.52' });
+      expect(facts.operstate).not.toBe('up');
+    } finally {
+      await lab.linkUp('m2', 'carrier');
+    }
+  });
+
   it('the link watcher reports admin down/up and carrier loss within 500 ms', async () => {
     const watch = await lab.agent('m3');
     expect(await watch.call('link.watch', { ifnames: ['ens32'] })).toEqual({ ens32: true });

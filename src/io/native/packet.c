@@ -6,6 +6,11 @@
  * native-notes/garp.md for why this is an addon rather than a spawned arping.
  *
  *   sendFrames(ifname: string, frames: Uint8Array[]): number   // frames sent; throws on error
+ *   ipv4Addresses(): { ifname: string, address: number }[]      // getifaddrs order, host order
+ *
+ * ipv4Addresses exists because Node's os.networkInterfaces() (libuv) leaves out every interface
+ * that is not UP and RUNNING: the primary address of a link without carrier would be unknown
+ * exactly when the daemon has to decide FAULT or pick a source address.
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -14,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <sys/socket.h>
 #include <linux/if_packet.h>
@@ -95,9 +102,33 @@ static napi_value send_frames(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value ipv4_addresses(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct ifaddrs *list = NULL;
+  if (getifaddrs(&list) != 0) return throw_errno(env, "getifaddrs", errno);
+  napi_value result;
+  napi_create_array(env, &result);
+  uint32_t index = 0;
+  for (struct ifaddrs *entry = list; entry != NULL; entry = entry->ifa_next) {
+    if (entry->ifa_addr == NULL || entry->ifa_addr->sa_family != AF_INET || entry->ifa_name == NULL) continue;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)entry->ifa_addr;
+    napi_value item, name, address;
+    napi_create_object(env, &item);
+    napi_create_string_utf8(env, entry->ifa_name, NAPI_AUTO_LENGTH, &name);
+    napi_create_uint32(env, ntohl(sin->sin_addr.s_addr), &address);
+    napi_set_named_property(env, item, "ifname", name);
+    napi_set_named_property(env, item, "address", address);
+    napi_set_element(env, result, index++, item);
+  }
+  freeifaddrs(list);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "sendFrames", NAPI_AUTO_LENGTH, send_frames, NULL, &fn);
   napi_set_named_property(env, exports, "sendFrames", fn);
+  napi_create_function(env, "ipv4Addresses", NAPI_AUTO_LENGTH, ipv4_addresses, NULL, &fn);
+  napi_set_named_property(env, exports, "ipv4Addresses", fn);
   return exports;
 }

@@ -1,0 +1,47 @@
+/**
+ * Loading the vrrpd_packet addon (src/io/native/packet.c): GARP frames out of AF_PACKET, and the
+ * IPv4 address list straight from getifaddrs().
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IoError } from './errors.js';
+
+export interface PacketAddon {
+  /** Write whole Ethernet frames on an interface; returns the count sent, throws with errno codes. */
+  sendFrames(ifname: string, frames: Uint8Array[]): number;
+  /** Every IPv4 address, up or down, in getifaddrs order; ifname is the label (ens32 or ens32:vip). */
+  ipv4Addresses(): Array<{ ifname: string; address: number }>;
+}
+
+const ADDON_RELATIVE_PATH = join('src', 'io', 'native', 'build', 'Release', 'vrrpd_packet.node');
+
+/**
+ * The addon is built into src/io/native/build by the package's install script, while this file runs
+ * either as src/io/native.ts (tests) or dist/io/native.js (installed): walk up to the directory that
+ * has package.json and the build, rather than trusting a fixed number of '..'.
+ */
+export function findAddonPath(startUrl: string = import.meta.url): string | undefined {
+  let dir = dirname(fileURLToPath(startUrl));
+  for (;;) {
+    const candidate = join(dir, ADDON_RELATIVE_PATH);
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+let addon: PacketAddon | undefined;
+
+/** Load once; throws IoError ENOADDON when the build is missing (callers turn it into a result). */
+export function loadPacketAddon(): PacketAddon {
+  if (addon !== undefined) return addon;
+  const path = findAddonPath();
+  if (path === undefined) {
+    throw new IoError('ENOADDON', 'native.load', `${ADDON_RELATIVE_PATH} not found; run \`npm run install\` to build it`);
+  }
+  addon = createRequire(import.meta.url)(path) as PacketAddon;
+  return addon;
+}
