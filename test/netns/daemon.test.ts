@@ -9,7 +9,8 @@ import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
 import { formatIpv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
 import { Lab, labUnavailableReason, type CapturedFrame } from './lab.js';
-import { seedNodeYaml, sleep, startVrrpd, waitUntil, type VrrpdProcess } from './vrrpd.js';
+import { writeFileSync } from 'node:fs';
+import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, waitUntil, type VrrpdProcess } from './vrrpd.js';
 
 const VIP = '10.0.0.50/32';
 /** A TCP connect to the VIP (refused is fine): enough for the client to ARP for it. */
@@ -169,6 +170,48 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
       expect(m1.child.exitCode).toBeNull(); // still running: it is cut off, not dead
     });
   }
+
+  it('after SIGKILL of a MASTER, `vrrpd release` (systemd ExecStopPost) removes its VIPs', async () => {
+    const m1 = start('m1', seedNodeYaml({ index: 1, unicast: true }));
+    await m1.waitForState('MASTER', 8_000);
+    await waitUntil(async () => (await holders()).includes('m1'), 2_000, 'VIP on master1');
+    m1.signal('SIGKILL');
+    await m1.exited;
+    expect(await holders()).toEqual(['m1']); // kill -9 leaves the VIP behind, as with keepalived
+    const releasedAt = Date.now();
+    const result = await lab.exec('m1', process.execPath, [VRRPD_BIN, 'release', '--config', m1.configPath]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('released 10.0.0.50/32 dev ens32');
+    expect(await holders()).toEqual([]);
+    expect(Date.now() - releasedAt).toBeLessThan(1_000);
+  });
+
+  it('SIGHUP with an invalid config is refused: the running config stays and status shows the error', async () => {
+    const m1 = start('m1', seedNodeYaml({ index: 1, unicast: true }));
+    await m1.waitForState('MASTER', 8_000);
+    writeFileSync(m1.configPath, seedNodeYaml({ index: 1, unicast: true, advertInt: 0 }));
+    const mark = m1.lines.length;
+    m1.signal('SIGHUP');
+    await m1.waitForLine((l) => String(l.msg).startsWith('reload refused'), 3_000, mark);
+    const status = (await m1.status()).instances[0]!;
+    expect(status.state).toBe('MASTER');
+    const daemon = (await m1.status()) as unknown as { daemon: { last_reload_error: string } };
+    expect(daemon.daemon.last_reload_error).toMatch(/advert_int/);
+    expect(m1.child.exitCode).toBeNull();
+  });
+
+  it('counts and rate-limits dropped adverts by reason (a node with the wrong password)', async () => {
+    const m1 = start('m1', seedNodeYaml({ index: 1, unicast: true }));
+    await m1.waitForState('MASTER', 8_000);
+    const m2 = start('m2', seedNodeYaml({ index: 2, unicast: true, authPass: 'wrong' }));
+    await sleep(4_500); // m2 hears nothing valid: it becomes MASTER too (the split brain keepalived shows)
+    const s1 = (await m1.status()).instances[0]!;
+    expect((s1.dropped as Record<string, number>).auth_failure).toBeGreaterThanOrEqual(1);
+    const dropLines = m1.lines.filter((l) => l.reason === 'auth_failure');
+    expect(dropLines.length).toBe(1); // one line per 10 s window, however many packets
+    expect(dropLines[0]).toMatchObject({ source: '10.0.0.52' });
+    expect((await m2.status()).instances[0]!.state).toBe('MASTER');
+  });
 
   it('removes stale VIPs at start (left behind by a crash)', async () => {
     await lab.exec('m3', 'ip', ['addr', 'add', VIP, 'dev', 'ens32']);
