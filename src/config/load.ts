@@ -12,11 +12,22 @@ import { LineCounter, isPair, isScalar, isSeq, parseDocument, visit, type Docume
 import type { z } from 'zod';
 import { ConfigSchema, CONFIG_LIMITS, UNSUPPORTED_KEEPALIVED_KEYWORDS, describeValue, type VrrpdConfig } from './model.js';
 import { closestMatch, formatPath, type ConfigIssue, type ConfigIssueCode } from './issues.js';
-import { SourceLocator, type LocateTarget } from './locate.js';
+import { SourceLocator, type LocateTarget, type SourcePosition } from './locate.js';
 import { resolveConfig, type PendingIssue } from './resolve.js';
 
 export type LoadResult =
-  | { ok: true; config: VrrpdConfig; warnings: ConfigIssue[] }
+  | {
+      ok: true;
+      config: VrrpdConfig;
+      warnings: ConfigIssue[];
+      /**
+       * Where a setting of the accepted file is written, for checks that run after loading (the
+       * cross-node lint of check-config). `path` is the data path, e.g. ['vrrp_instance', 'VI_1',
+       * 'priority']; a setting left to its default is placed at the nearest key that is written.
+       * Optional so that other front ends (keepalived.conf) may leave it out: callers then have no line.
+       */
+      locate?: (path: readonly PropertyKey[], target?: LocateTarget) => SourcePosition;
+    }
   | { ok: false; errors: ConfigIssue[]; warnings: ConfigIssue[] };
 
 /** Read and validate one file. I/O failures are issues too (code read_failed / file_too_large). */
@@ -145,7 +156,7 @@ export function parseConfigText(text: string, fileName: string): LoadResult {
   if (resolved.errors.length > 0) {
     return { ok: false, errors: sortByPosition(resolved.errors.map((pending) => toIssue(pending))), warnings };
   }
-  return { ok: true, config: resolved.config, warnings };
+  return { ok: true, config: resolved.config, warnings, locate: (path, target) => locator.locate(path, target) };
 }
 
 function firstLine(message: string): string {
