@@ -74,13 +74,13 @@ function clamp(value: number, low: number, high: number): number {
 }
 
 export class VrrpMachine {
-  readonly config: InstanceConfig;
+  private currentConfig: InstanceConfig;
   private currentState: VrrpState = 'INIT';
   private started = false;
   private readonly timers: Timers = { advertMs: NO_DEADLINE, masterDownMs: NO_DEADLINE, garpDelayMs: NO_DEADLINE, garpRefreshMs: NO_DEADLINE };
   /** keepalived's preempt_time: until then a BACKUP still accepts lower-priority adverts. */
   private preemptUntilMs: number | undefined;
-  private readonly trackerStatus = new Map<string, TrackerStatus>();
+  private trackerStatus: Map<string, TrackerStatus>;
   private readonly externalFaults = new Set<string>();
   private master: Ipv4 | undefined;
   private lastMasterPriority: number | undefined;
@@ -103,11 +103,48 @@ export class VrrpMachine {
     if (!Number.isInteger(config.advertIntervalSec) || config.advertIntervalSec < 1 || config.advertIntervalSec > 255) {
       throw new RangeError(`advertIntervalSec must be 1..255, got ${config.advertIntervalSec}`);
     }
-    this.config = config;
+    this.currentConfig = config;
+    this.trackerStatus = VrrpMachine.trackerTable(config, new Map());
+  }
+
+  private static trackerTable(config: InstanceConfig, previous: ReadonlyMap<string, TrackerStatus>): Map<string, TrackerStatus> {
+    const table = new Map<string, TrackerStatus>();
     for (const tracker of config.trackers) {
-      if (this.trackerStatus.has(tracker.name)) throw new Error(`duplicate tracker ${tracker.name}`);
-      this.trackerStatus.set(tracker.name, 'unknown');
+      if (table.has(tracker.name)) throw new Error(`duplicate tracker ${tracker.name}`);
+      table.set(tracker.name, previous.get(tracker.name) ?? 'unknown');
     }
+    return table;
+  }
+
+  get config(): InstanceConfig {
+    return this.currentConfig;
+  }
+
+  /**
+   * Call on reload with the instance's new configuration (same VRID). State and timers are kept, so
+   * an unchanged or lightly changed instance neither flaps nor says goodbye: a new priority is used
+   * from the next advert, trackers that remain keep their status. The caller adds or removes VIPs
+   * that appeared or disappeared while MASTER.
+   */
+  reconfigure(nowMs: number, config: InstanceConfig): Action[] {
+    if (config.virtualRouterId !== this.currentConfig.virtualRouterId) {
+      throw new Error('reconfigure cannot change the VRID; stop this instance and start a new one');
+    }
+    const before = this.effectivePriority;
+    const trackers = VrrpMachine.trackerTable(config, this.trackerStatus);
+    this.currentConfig = config;
+    this.trackerStatus = trackers;
+    const actions: Action[] = [];
+    const after = this.effectivePriority;
+    actions.push({ type: 'log', level: 'info', event: 'reconfigured', detail: before === after ? undefined : `priority ${before} -> ${after}` });
+    if (this.currentState === 'MASTER') {
+      // A shorter advert_int must not wait out the old, longer one.
+      this.timers.advertMs = Math.min(this.timers.advertMs, nowMs + this.advertIntervalMs());
+      if (config.garpMasterRefreshMs === 0) this.timers.garpRefreshMs = NO_DEADLINE;
+      else if (!Number.isFinite(this.timers.garpRefreshMs)) this.timers.garpRefreshMs = nowMs + config.garpMasterRefreshMs;
+    }
+    this.reconcileFault(nowMs, actions);
+    return actions;
   }
 
   get state(): VrrpState {

@@ -366,3 +366,43 @@ describe('receive checks feed the drop counters', () => {
     expect(machine.nextDeadline()).toBe(3609);
   });
 });
+
+describe('reconfigure (reload)', () => {
+  it('an unchanged configuration keeps state and timers: no advert, no VIP change', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0 });
+    const deadline = machine.nextDeadline();
+    const actions = machine.reconfigure(nowMs + 10, seedConfig({ garpMasterDelayMs: 0 }));
+    expect(types(actions)).toEqual([]);
+    expect(machine.state).toBe('MASTER');
+    expect(machine.nextDeadline()).toBe(deadline);
+  });
+  it('a changed priority takes effect in the next periodic advert', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0 });
+    expect(sentPriorities(machine.reconfigure(nowMs + 10, seedConfig({ priority: 150, garpMasterDelayMs: 0 })))).toEqual([]);
+    expect(sentPriorities(machine.handleTimeout(nowMs + 1000))).toEqual([150]);
+  });
+  it('trackers that remain keep their status; new ones start unknown', () => {
+    const check = { name: 'script:check', weight: -20, reverse: false };
+    const machine = started({ trackers: [check] });
+    machine.setTrackerStatus(1, 'script:check', 'failed');
+    machine.reconfigure(2, seedConfig({ trackers: [check, { name: 'script:other', weight: -5, reverse: false }] }));
+    expect(machine.getTrackerStatus('script:check')).toBe('failed');
+    expect(machine.getTrackerStatus('script:other')).toBe('unknown');
+    expect(machine.effectivePriority).toBe(80);
+  });
+  it('removing the failing weight-0 tracker leaves FAULT', () => {
+    const machine = started({ trackers: [{ name: 'script:check', weight: 0, reverse: false }] });
+    machine.setTrackerStatus(1, 'script:check', 'failed');
+    expect(machine.state).toBe('FAULT');
+    machine.reconfigure(2, seedConfig());
+    expect(machine.state).toBe('BACKUP');
+  });
+  it('a shorter advert_int is used at once by a MASTER', () => {
+    const { machine, nowMs } = asMaster({ advertIntervalSec: 5, garpMasterDelayMs: 0 });
+    machine.reconfigure(nowMs + 10, seedConfig({ advertIntervalSec: 1, garpMasterDelayMs: 0 }));
+    expect(machine.nextDeadline()).toBe(nowMs + 1010);
+  });
+  it('changing the VRID is refused', () => {
+    expect(() => started().reconfigure(1, seedConfig({ virtualRouterId: 7 }))).toThrow(/VRID/);
+  });
+});
