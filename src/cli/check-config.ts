@@ -3,13 +3,17 @@
  * bad file is caught before `systemctl reload`. Every problem is printed with file:line:column;
  * the exit code is 0 when every file is accepted, 3 when any is rejected (2 for no files).
  *
- * Files are checked one by one first; the accepted ones are kept in `accepted` so checks across
- * nodes (the same VRID, VIPs and advert_int on every member of a cluster) can run over them.
+ * Files are checked one by one first. Given several files (one per node), the accepted ones are
+ * then compared (config/lint.ts): VRID, advert_int, auth and VIPs equal on every node, symmetric
+ * unicast peers, distinct priorities, weights that can move the VIP. A lint error (the cluster
+ * would split) exits 3 like a rejected file; lint warnings leave the exit code alone. One file
+ * alone is not linted: there is nothing to compare it with.
  */
 import { formatIpv4 } from '../core/ip.js';
 import { loadConfigFile } from '../config/load.js';
 import { formatIssue } from '../config/issues.js';
-import type { VrrpdConfig, VrrpInstance } from '../config/model.js';
+import { countFindings, formatFinding, lintCluster, type LintNode } from '../config/lint.js';
+import type { VrrpInstance } from '../config/model.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -25,7 +29,7 @@ export async function checkConfigCommand(files: string[], out: TextSink, err: Te
     return EXIT_USAGE;
   }
   let rejected = 0;
-  const accepted: { file: string; config: VrrpdConfig }[] = [];
+  const accepted: LintNode[] = [];
   for (const file of files) {
     const result = await loadConfigFile(file);
     for (const warning of result.warnings) err.write(`${formatIssue(warning, 'warning')}\n`);
@@ -35,13 +39,28 @@ export async function checkConfigCommand(files: string[], out: TextSink, err: Te
       rejected++;
       continue;
     }
-    accepted.push({ file, config: result.config });
+    accepted.push({ file, config: result.config, warnings: result.warnings, ...(result.locate ? { locate: result.locate } : {}) });
     const instances = Object.values(result.config.vrrp_instance);
     const warned = result.warnings.length > 0 ? `, ${plural(result.warnings.length, 'warning')}` : '';
     out.write(`${file}: ok, ${plural(instances.length, 'instance')}${warned}\n`);
     for (const instance of instances) out.write(`  ${describeInstance(instance)}\n`);
   }
-  return rejected > 0 ? EXIT_CONFIG_REJECTED : EXIT_OK;
+  const lintErrors = files.length > 1 ? lintAccepted(accepted, rejected, out, err) : 0;
+  return rejected > 0 || lintErrors > 0 ? EXIT_CONFIG_REJECTED : EXIT_OK;
+}
+
+/** Compare the accepted files as the nodes of one cluster; returns the number of lint errors. */
+function lintAccepted(accepted: LintNode[], rejected: number, out: TextSink, err: TextSink): number {
+  const scope = `cross-node check of ${plural(accepted.length, 'file')}${rejected > 0 ? ` (${rejected} rejected ${rejected === 1 ? 'file is' : 'files are'} left out)` : ''}`;
+  if (accepted.length < 2) {
+    out.write(`${scope}: skipped, nothing to compare\n`);
+    return 0;
+  }
+  const findings = lintCluster(accepted);
+  for (const finding of findings) err.write(`${formatFinding(finding)}\n\n`);
+  const counts = countFindings(findings);
+  out.write(`${scope}: ${findings.length === 0 ? 'no findings' : counts.text}\n`);
+  return counts.errors;
 }
 
 /** One line a reviewer can compare across nodes. */
