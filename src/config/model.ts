@@ -80,11 +80,51 @@ export interface GlobalDefs {
 }
 
 /**
- * What a vrrp_script checks. Today only an exec'd command (keepalived's `script`); built-in checks
- * (`http`, `tcp`, `process`) become further members of this union and further keys in
- * CHECK_KIND_KEYS below, so the daemon can switch on `kind`.
+ * What a vrrp_script checks: an exec'd command (keepalived's `script`) or one of vrrpd's built-in
+ * checks, which run inside the daemon (no fork, so intervals of 100 ms cost next to nothing).
+ * Every kind shares interval, timeout, weight, reverse, rise, fall and init_fail; the daemon
+ * switches on `kind`.
  */
-export type CheckSpec = { kind: 'script'; script: string };
+export type CheckSpec = ScriptCheckSpec | HttpCheckSpec | TcpCheckSpec | ProcessCheckSpec;
+
+export interface ScriptCheckSpec {
+  kind: 'script';
+  script: string;
+}
+
+/** GET a URL; success = one of expected_status within the timeout. */
+export interface HttpCheckSpec {
+  kind: 'http';
+  /** http: or https: URL, e.g. https://127.0.0.1:6443/readyz. */
+  url: string;
+  /** PEM CA bundle that must have signed the server's certificate (https only). */
+  ca_file?: string;
+  /** PEM client certificate and key, both or neither (https only). */
+  cert_file?: string;
+  key_file?: string;
+  /**
+   * The name the server certificate must carry (and the TLS SNI), when it differs from the URL's
+   * host: kube-apiserver's certificate names `kubernetes`, not necessarily 127.0.0.1.
+   */
+  server_name?: string;
+  /** Accept any server certificate (https only; never together with ca_file). */
+  insecure: boolean;
+  expected_status: number[];
+}
+
+/** A TCP connect to host:port succeeds within the timeout. */
+export interface TcpCheckSpec {
+  kind: 'tcp';
+  /** An IP address literal (no name lookups at 100 ms intervals). */
+  host: string;
+  port: number;
+}
+
+/** A process with this name exists (found in /proc; works without root, unlike `killall -0`). */
+export interface ProcessCheckSpec {
+  kind: 'process';
+  name: string;
+}
 
 export interface VrrpScript {
   name: string;
@@ -334,13 +374,132 @@ const GlobalDefsSchema = z.strictObject(
 
 /**
  * The keys that name what a vrrp_script checks; exactly one must be present. A built-in check is
- * added here (e.g. `http: z.strictObject({...})`) and as a CheckSpec member.
+ * added here and as a CheckSpec member.
  */
-export const CHECK_KIND_KEYS = ['script'] as const;
+export const CHECK_KIND_KEYS = ['script', 'http', 'tcp', 'process'] as const;
+export type CheckKind = (typeof CHECK_KIND_KEYS)[number];
+
+/** An absolute file path (the daemon runs from /, so a relative path would mean nothing useful). */
+function absolutePath(what: string) {
+  const error = expect(`an absolute path to ${what}`);
+  return z.string({ error }).trim().min(1, { error }).max(4096, { error }).regex(/^\//, { error });
+}
+
+/** An IPv4 or IPv6 address literal. */
+function isIpLiteral(value: string): boolean {
+  if (parseIpv4(value) !== undefined) return true;
+  if (!value.includes(':') || !/^[0-9A-Fa-f:.]+$/.test(value)) return false;
+  try {
+    new URL(`http://[${value}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HTTP_EXAMPLE = "a URL such as 'https://127.0.0.1:6443/readyz'";
+
+const HttpCheckSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { url: value } : value),
+  z
+    .strictObject(
+      {
+        url: z.string({ error: expect(HTTP_EXAMPLE) }).trim().superRefine((textValue, ctx) => {
+          let url: URL | undefined;
+          try {
+            url = new URL(textValue);
+          } catch {
+            url = undefined;
+          }
+          if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+            ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, input: textValue, message: `must be ${HTTP_EXAMPLE}, got ${describeValue(textValue)}` });
+          } else if (url.username !== '' || url.password !== '') {
+            ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, input: textValue, message: 'must not carry a user or password (use cert_file and key_file)' });
+          }
+        }),
+        ca_file: absolutePath('a PEM CA file such as /etc/kubernetes/pki/ca.crt').optional(),
+        cert_file: absolutePath('a PEM client certificate').optional(),
+        key_file: absolutePath('a PEM private key').optional(),
+        server_name: text(253, "a host name such as 'kubernetes'").optional(),
+        insecure: flag().default(false),
+        expected_status: z
+          .array(wholeNumber(100, 599), { error: expect('a list of HTTP status codes such as [200]') })
+          .max(16, { error: 'must list at most 16 status codes' })
+          // A custom issue, not .min(1): an empty list is a wrong value, not "too many".
+          .refine((codes) => codes.length > 0, { error: 'must list at least one status code', params: { code: 'invalid_value' } })
+          .default([200]),
+      },
+      { error: expect(`${HTTP_EXAMPLE} or a mapping {url, ca_file, cert_file, key_file, server_name, insecure, expected_status}`) },
+    )
+    .superRefine((check, ctx) => {
+      const https = /^https:/i.test(check.url);
+      const tlsOnly = (['ca_file', 'cert_file', 'key_file', 'server_name', 'insecure'] as const).filter((key) => key === 'insecure' ? check.insecure : check[key] !== undefined);
+      if (!https) {
+        for (const key of tlsOnly) {
+          ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, path: [key], input: check[key], message: `only applies to an https:// URL; '${check.url}' is plain http` });
+        }
+        return;
+      }
+      if (check.insecure && check.ca_file !== undefined) {
+        ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, path: ['insecure'], input: true,
+          message: 'cannot be combined with ca_file: either verify the server against the CA (better) or do not verify it at all' });
+      }
+      if (check.insecure && check.server_name !== undefined) {
+        ctx.addIssue({ code: 'custom', params: { code: 'invalid_value' }, path: ['server_name'], input: check.server_name,
+          message: 'is only used to verify the certificate, which insecure: true turns off' });
+      }
+      if ((check.cert_file === undefined) !== (check.key_file === undefined)) {
+        const [given, missing] = check.cert_file !== undefined ? ['cert_file', 'key_file'] : ['key_file', 'cert_file'];
+        ctx.addIssue({ code: 'custom', params: { code: 'missing_key' }, path: [given], input: check[given as 'cert_file'], message: `needs ${missing} too (a client certificate is a pair)` });
+      }
+    }),
+);
+
+/** `tcp: 127.0.0.1:6443` (string form) or `{host, port}`. */
+function tcpStringToObject(value: unknown): unknown {
+  if (typeof value === 'number') return { port: value };
+  if (typeof value !== 'string') return value;
+  const match = /^\s*(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})\s*$/.exec(value);
+  if (!match) return { host: value, port: undefined };
+  return { host: match[1] ?? match[2], port: Number(match[3]) };
+}
+
+const TcpCheckSchema = z.preprocess(
+  tcpStringToObject,
+  z.strictObject(
+    {
+      host: z
+        .string({ error: expect('an IP address such as 127.0.0.1') })
+        .trim()
+        .refine(isIpLiteral, { error: (issue) => `must be an IP address such as 127.0.0.1 (no name lookups at short intervals), got ${describeValue(issue.input)}` })
+        .default('127.0.0.1'),
+      port: wholeNumber(1, 65535),
+    },
+    { error: expect("'HOST:PORT' such as '127.0.0.1:6443' or a mapping {host, port}") },
+  ),
+);
+
+const ProcessCheckSchema = z.preprocess(
+  // YAML reads `process: 1234` as a number; a process name is text whatever it looks like.
+  (value) => (typeof value === 'string' || typeof value === 'number' ? { name: String(value) } : value),
+  z.strictObject(
+    {
+      name: z
+        .string({ error: expect('a process name such as kube-apiserver') })
+        .min(1, { error: expect('a process name such as kube-apiserver') })
+        .max(255, { error: expect('a process name of at most 255 characters') })
+        .regex(/^[^\n\0]+$/, { error: expect('a process name on one line') }),
+    },
+    { error: expect('a process name such as kube-apiserver or a mapping {name}') },
+  ),
+);
 
 const VrrpScriptSchema = z.strictObject(
   {
     script: text(CONFIG_LIMITS.maxCommandLength, "a command such as 'killall -0 kube-apiserver'").optional(),
+    http: HttpCheckSchema.optional(),
+    tcp: TcpCheckSchema.optional(),
+    process: ProcessCheckSchema.optional(),
     interval: decimal(0.1, 86400, ' seconds').default(CONFIG_DEFAULTS.scriptIntervalSec),
     timeout: decimal(0.1, 86400, ' seconds').optional(),
     weight: wholeNumber(-253, 253).default(0),
@@ -350,7 +509,7 @@ const VrrpScriptSchema = z.strictObject(
     user: text(CONFIG_LIMITS.maxNameLength, "a user name, optionally followed by a group ('root' or 'nobody nogroup')").optional(),
     init_fail: flag().default(false),
   },
-  { error: expect('a mapping with a script') },
+  { error: expect('a mapping with one of script, http, tcp or process') },
 );
 
 const AuthenticationSchema = z.strictObject(

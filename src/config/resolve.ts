@@ -15,6 +15,7 @@ import type { LocateTarget } from './locate.js';
 import {
   CHECK_KIND_KEYS,
   CONFIG_LIMITS,
+  type CheckKind,
   type CheckSpec,
   type ParsedConfig,
   type ParsedInstance,
@@ -62,10 +63,16 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
   const scripts: Record<string, VrrpScript> = {};
   for (const [name, script] of scriptEntries) {
     checkName('vrrp_script', name);
-    const check = checkSpecOf(script);
-    if (!check) {
-      errors.push({ code: 'missing_check', path: ['vrrp_script', name], target: 'key', message: `needs exactly one of: ${CHECK_KIND_KEYS.join(', ')}` });
+    const present = CHECK_KIND_KEYS.filter((key) => script[key] !== undefined);
+    if (present.length !== 1) {
+      const found = present.length === 0 ? 'has none' : `has ${present.join(' and ')}`;
+      errors.push({ code: 'missing_check', path: ['vrrp_script', name], target: 'key', message: `needs exactly one of: ${CHECK_KIND_KEYS.join(', ')} (${found})` });
       continue;
+    }
+    const check = checkSpecOf(script, present[0]!);
+    // A built-in runs inside the daemon: there is no process whose user could be changed.
+    if (check.kind !== 'script' && script.user !== undefined) {
+      errors.push({ code: 'invalid_value', path: ['vrrp_script', name, 'user'], target: 'key', message: `only applies to script checks; the built-in '${check.kind}' check runs inside vrrpd` });
     }
     scripts[name] = {
       name,
@@ -198,11 +205,25 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
   return { config, errors, warnings };
 }
 
-function checkSpecOf(script: ParsedScript): CheckSpec | undefined {
-  const present = CHECK_KIND_KEYS.filter((key) => script[key] !== undefined);
-  if (present.length !== 1) return undefined;
-  // One kind today; a switch on present[0] goes here when built-in checks arrive.
-  return { kind: 'script', script: script.script! };
+function checkSpecOf(script: ParsedScript, kind: CheckKind): CheckSpec {
+  switch (kind) {
+    case 'script':
+      return { kind: 'script', script: script.script! };
+    case 'http': {
+      const http = script.http!;
+      return {
+        kind: 'http',
+        url: http.url,
+        ...optionalStrings(http, ['ca_file', 'cert_file', 'key_file', 'server_name'] as const),
+        insecure: http.insecure,
+        expected_status: [...http.expected_status],
+      };
+    }
+    case 'tcp':
+      return { kind: 'tcp', host: script.tcp!.host, port: script.tcp!.port };
+    case 'process':
+      return { kind: 'process', name: script.process!.name };
+  }
 }
 
 type At = (...rest: PropertyKey[]) => PropertyKey[];
