@@ -85,7 +85,7 @@ describe('RiseFallFilter', () => {
               sinceFlip.push(ok);
               const needed = expected === 'ok' ? fall : rise;
               const tail = sinceFlip.slice(-needed);
-              const contrary = expected === 'ok' ? false : true;
+              const contrary: boolean = expected !== 'ok';
               if (tail.length === needed && tail.every((r) => r === contrary)) {
                 expected = contrary ? 'ok' : 'failed';
                 sinceFlip = [];
