@@ -112,34 +112,33 @@ export async function runCommand(options: RunOptions): Promise<number> {
           resolve(0);
         });
     };
+    // Reloads run one after the other, however fast SIGHUPs arrive.
+    let reloading: Promise<void> = Promise.resolve();
     const reload = (): void => {
-      void (async () => {
+      reloading = reloading.then(async () => {
+        if (stopping) return;
         const result = await loadConfigFile(options.configPath);
         if (!result.ok) {
           daemon.lastReloadError = result.errors.map((e) => formatIssue(e, 'error')).join('; ');
           log.error({ errors: result.errors.map((e) => formatIssue(e, 'error')) }, 'reload refused: the new configuration is invalid; the running one stays');
           return;
         }
-        const before = JSON.stringify(planInstances(loaded.config), replacer);
-        const after = JSON.stringify(planInstances(result.config), replacer);
-        if (before === after) {
+        try {
+          const summary = await daemon.reload(planInstances(result.config));
           daemon.lastReloadError = null;
-          log.info('reload: configuration unchanged');
-          return;
+          for (const warning of result.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
+          log.info(summary, 'reload applied');
+        } catch (error) {
+          daemon.lastReloadError = (error as Error).message;
+          log.error({ err: error }, 'reload failed; the instances above keep running');
         }
-        daemon.lastReloadError = 'configuration changed, but applying changes needs a restart in this version';
-        log.warn('reload refused: the configuration changed, and this version applies changes only on restart (systemctl restart vrrpd); the running configuration stays');
-      })();
+      });
     };
     // One handler per signal: the first starts the graceful stop, a second one forces exit.
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', reload);
   });
-}
-
-function replacer(_key: string, value: unknown): unknown {
-  return value instanceof Uint8Array ? Array.from(value) : value;
 }
 
 /** Remove every configured VIP that is present (after a crash; systemd ExecStopPost). */

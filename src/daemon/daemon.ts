@@ -39,10 +39,44 @@ function trackedInterfaces(core: InstanceConfig): string[] {
 /** Limits: keepalived allows 255 VRIDs per interface; so do we, per daemon. */
 export const MAX_INSTANCES = 255;
 const DROP_LOG_WINDOW_MS = 10_000;
+/** A timer this late means the event loop stalled (log it; the guard works at any lateness). */
+const STALL_WARN_MS = 100;
+
+export interface ReloadSummary {
+  unchanged: string[];
+  changed: string[];
+  added: string[];
+  removed: string[];
+}
+
+function checkSpecs(specs: readonly InstanceSpec[]): void {
+  if (specs.length > MAX_INSTANCES) throw new Error(`at most ${MAX_INSTANCES} instances, got ${specs.length}`);
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    const key = `${spec.interfaceName}/${spec.core.virtualRouterId}`;
+    if (seen.has(key)) throw new Error(`VRID ${spec.core.virtualRouterId} is used twice on ${spec.interfaceName}`);
+    seen.add(key);
+  }
+}
+
+function describeVip(vip: VipSpec): string {
+  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+}
+
+function sameVip(a: VipSpec, b: VipSpec): boolean {
+  return describeVip(a) === describeVip(b) && a.label === b.label && a.broadcast === b.broadcast;
+}
+
+/** Structural equality of two specs (Uint8Array auth data compared by content). */
+export function sameSpec(a: InstanceSpec, b: InstanceSpec): boolean {
+  const canonical = (spec: InstanceSpec) => JSON.stringify(spec, (_key, value: unknown) => (value instanceof Uint8Array ? Array.from(value) : value));
+  return canonical(a) === canonical(b);
+}
 
 interface InterfaceState {
   name: string;
   transport: Transport;
+  multicast: boolean;
   byVrid: Map<number, InstanceRuntime>;
   /** Packets no instance could take, by reason (too_short, unknown_vrid). */
   dropped: Partial<Record<DropReason, number>>;
@@ -56,7 +90,7 @@ class InstanceRuntime {
   private readonly destinations: readonly Ipv4[];
 
   constructor(
-    readonly spec: InstanceSpec,
+    public spec: InstanceSpec,
     core: InstanceConfig,
     parentLog: Logger,
   ) {
@@ -100,9 +134,12 @@ export class Daemon {
   private readonly interfaces = new Map<string, InterfaceState>();
   private readonly dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS);
   private linkWatch: { close(): void } | undefined;
+  private watchedLinks: string[] = [];
   private readonly startedAt = new Date();
   private stopping = false;
   lastReloadError: string | null = null;
+  /** Timers that fired more than STALL_WARN_MS late. */
+  stalls = 0;
   eventLoopLagMs = 0;
 
   constructor(private readonly options: DaemonOptions) {
@@ -111,57 +148,134 @@ export class Daemon {
     this.scheduler = options.host.createScheduler();
   }
 
-  /** Resolve interfaces, clear stale VIPs, open sockets, then start every machine. */
+  /** Clear stale VIPs, open sockets, then start every machine. */
   async start(specs: readonly InstanceSpec[]): Promise<void> {
-    if (specs.length > MAX_INSTANCES) throw new Error(`at most ${MAX_INSTANCES} instances, got ${specs.length}`);
-    const now = () => this.host.clock.nowMs();
-    const watched = new Set<string>();
-    for (const spec of specs) {
-      const info = this.host.interfaceInfo(spec.interfaceName);
-      const sourceAddress = spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (info.address ?? 0);
-      const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress }, this.log);
-      this.instances.push(runtime);
-      // behaviour.md: no usable source address is a FAULT.
-      if (sourceAddress === 0) runtime.machine.setFault(now(), 'no_source_address', true);
-      for (const name of trackedInterfaces(runtime.core)) watched.add(name);
-    }
-
+    checkSpecs(specs);
     // Stale VIPs left by a crash go first (keepalived does the same at startup).
     const stale = await this.host.removeStaleVips(specs.flatMap((s) => s.vips));
     if (stale.length > 0) {
-      this.log.warn({ vips: stale.map((v) => `${formatIpv4(v.address)}/${v.prefixLength} dev ${v.ifname}`) }, 'removed stale virtual addresses left behind');
+      this.log.warn({ vips: stale.map(describeVip) }, 'removed stale virtual addresses left behind');
     }
+    for (const spec of specs) this.addInstance(spec);
+    this.syncInterfaces();
+    this.reschedule();
+    this.log.info({ instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
+  }
 
+  /**
+   * Apply a new, already validated configuration. Unchanged instances keep their state and VIPs
+   * (no flap, no goodbye); changed ones are reconfigured in place (a new priority is used from the
+   * next advert, VIPs that appeared or disappeared are added or removed while MASTER); removed
+   * instances stop as on shutdown (a MASTER says goodbye); new ones start in BACKUP.
+   */
+  async reload(specs: readonly InstanceSpec[]): Promise<ReloadSummary> {
+    if (this.stopping) throw new Error('stopping: reload ignored');
+    checkSpecs(specs);
+    const summary: ReloadSummary = { unchanged: [], changed: [], added: [], removed: [] };
+    const wanted = new Map(specs.map((spec) => [spec.name, spec]));
+    for (const runtime of [...this.instances]) {
+      const next = wanted.get(runtime.spec.name);
+      // Another interface or VRID is another virtual router: stop this one, start that one.
+      if (next && next.interfaceName === runtime.spec.interfaceName && next.core.virtualRouterId === runtime.core.virtualRouterId) continue;
+      this.execute(runtime, runtime.machine.shutdown(this.host.clock.nowMs()));
+      await runtime.drain();
+      this.removeInstance(runtime);
+      summary.removed.push(runtime.spec.name);
+    }
+    for (const spec of specs) {
+      const runtime = this.instances.find((r) => r.spec.name === spec.name);
+      if (!runtime) {
+        this.addInstance(spec);
+        summary.added.push(spec.name);
+        continue;
+      }
+      if (sameSpec(runtime.spec, spec)) {
+        summary.unchanged.push(spec.name);
+        continue;
+      }
+      const before = runtime.spec.vips;
+      runtime.spec = spec;
+      const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec) };
+      this.execute(runtime, runtime.machine.reconfigure(this.host.clock.nowMs(), core));
+      if (runtime.machine.state === 'MASTER') {
+        const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
+        const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
+        if (gone.length > 0) runtime.enqueue('remove virtual addresses', () => this.host.removeVips(gone));
+        if (fresh.length > 0) {
+          runtime.enqueue('add virtual addresses', () => this.host.addVips(fresh));
+          runtime.enqueue('gratuitous ARP', async () => this.host.sendGarp(spec.interfaceName, fresh.map((v) => v.address), core.garpMasterRepeat));
+        }
+      }
+      summary.changed.push(spec.name);
+    }
+    this.syncInterfaces();
+    this.reschedule();
+    await Promise.all(this.instances.map((r) => r.drain()));
+    this.log.info(summary, 'configuration reloaded');
+    return summary;
+  }
+
+  private sourceAddressFor(spec: InstanceSpec): Ipv4 {
+    return spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (this.host.interfaceInfo(spec.interfaceName).address ?? 0);
+  }
+
+  /** Create, register and start one instance; its interface's transport opens in syncInterfaces(). */
+  private addInstance(spec: InstanceSpec): void {
+    const t = this.host.clock.nowMs();
+    const sourceAddress = this.sourceAddressFor(spec);
+    const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress }, this.log);
+    // behaviour.md: no usable source address is a FAULT.
+    if (sourceAddress === 0) runtime.machine.setFault(t, 'no_source_address', true);
+    for (const name of trackedInterfaces(runtime.core)) {
+      runtime.machine.setTrackerStatus(t, `${INTERFACE_TRACKER_PREFIX}${name}`, this.host.interfaceInfo(name).up ? 'ok' : 'failed');
+    }
+    this.instances.push(runtime);
+    this.execute(runtime, runtime.machine.start(t));
+  }
+
+  private removeInstance(runtime: InstanceRuntime): void {
+    this.instances.splice(this.instances.indexOf(runtime), 1);
+  }
+
+  /**
+   * Make the per-interface transports and the VRID tables match the instances: open what is new
+   * (or whose multicast need changed), close what nobody uses, and watch every tracked link.
+   */
+  private syncInterfaces(): void {
+    const needed = new Map<string, { multicast: boolean; instances: InstanceRuntime[] }>();
     for (const runtime of this.instances) {
-      const ifname = runtime.spec.interfaceName;
+      const entry = needed.get(runtime.spec.interfaceName) ?? { multicast: false, instances: [] };
+      entry.multicast ||= runtime.core.unicastPeers.length === 0;
+      entry.instances.push(runtime);
+      needed.set(runtime.spec.interfaceName, entry);
+    }
+    for (const [ifname, state] of this.interfaces) {
+      const want = needed.get(ifname);
+      if (!want || want.multicast !== state.multicast) {
+        state.transport.close();
+        this.interfaces.delete(ifname);
+      }
+    }
+    for (const [ifname, want] of needed) {
       let state = this.interfaces.get(ifname);
       if (!state) {
-        const multicast = this.instances.some((r) => r.spec.interfaceName === ifname && r.core.unicastPeers.length === 0);
         const transport = this.host.openTransport(
           ifname,
-          multicast,
+          want.multicast,
           (packet) => this.handlePacket(ifname, packet),
           (error) => this.log.warn({ interface: ifname, err: error }, 'transport error'),
         );
-        state = { name: ifname, transport, byVrid: new Map(), dropped: {} };
+        state = { name: ifname, transport, multicast: want.multicast, byVrid: new Map(), dropped: {} };
         this.interfaces.set(ifname, state);
       }
-      if (state.byVrid.has(runtime.core.virtualRouterId)) {
-        throw new Error(`VRID ${runtime.core.virtualRouterId} is used twice on ${ifname}`);
-      }
-      state.byVrid.set(runtime.core.virtualRouterId, runtime);
+      state.byVrid = new Map(want.instances.map((r) => [r.core.virtualRouterId, r]));
     }
-
-    for (const runtime of this.instances) {
-      const t = now();
-      for (const name of trackedInterfaces(runtime.core)) {
-        runtime.machine.setTrackerStatus(t, `${INTERFACE_TRACKER_PREFIX}${name}`, this.host.interfaceInfo(name).up ? 'ok' : 'failed');
-      }
-      this.execute(runtime, runtime.machine.start(t));
+    const watched = [...new Set(this.instances.flatMap((r) => trackedInterfaces(r.core)))].sort();
+    if (watched.join(',') !== this.watchedLinks.join(',')) {
+      this.linkWatch?.close();
+      this.watchedLinks = watched;
+      this.linkWatch = this.host.watchLinks(watched, (ifname, up) => this.handleLink(ifname, up));
     }
-    this.linkWatch = this.host.watchLinks([...watched], (ifname, up) => this.handleLink(ifname, up));
-    this.reschedule();
-    this.log.info({ instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
   }
 
   /** Graceful stop: every MASTER says goodbye with priority 0 and removes its VIPs. */
@@ -269,19 +383,34 @@ export class Daemon {
     this.reschedule();
   }
 
-  private onTimer(nowMs: number): void {
+  /**
+   * The stall guard. After a stall (GC, a blocked disk, SIGSTOP) libuv runs due timers before it
+   * polls sockets, so a BACKUP would declare the master dead although its adverts sit unread in
+   * the socket buffer. So a timer never decides at once: it defers to setImmediate, which runs
+   * after the next poll phase, by when every packet that was waiting has been read and handled.
+   */
+  private onTimer(firedAtMs: number, deadlineMs: number): void {
     if (this.stopping) return;
-    for (const runtime of this.instances) {
-      if (runtime.machine.nextDeadline() <= nowMs) this.execute(runtime, runtime.machine.handleTimeout(nowMs));
+    const lateMs = firedAtMs - deadlineMs;
+    if (lateMs > STALL_WARN_MS) {
+      this.stalls++;
+      this.log.warn({ late_ms: lateMs }, 'event loop stalled: timer fired late; reading pending packets before deciding');
     }
-    this.reschedule();
+    setImmediate(() => {
+      if (this.stopping) return;
+      const nowMs = this.host.clock.nowMs();
+      for (const runtime of this.instances) {
+        if (runtime.machine.nextDeadline() <= nowMs) this.execute(runtime, runtime.machine.handleTimeout(nowMs));
+      }
+      this.reschedule();
+    });
   }
 
   private reschedule(): void {
     if (this.stopping) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const runtime of this.instances) earliest = Math.min(earliest, runtime.machine.nextDeadline());
-    this.scheduler.schedule(Number.isFinite(earliest) ? earliest : undefined, (nowMs) => this.onTimer(nowMs));
+    this.scheduler.schedule(Number.isFinite(earliest) ? earliest : undefined, (nowMs) => this.onTimer(nowMs, earliest));
   }
 
   private execute(runtime: InstanceRuntime, actions: Action[], packetSource?: Ipv4): void {
