@@ -84,6 +84,8 @@ const OWNER_PRIORITY = 255;
 
 interface Member {
   node: LintNode;
+  /** The file as messages name it: the shortest tail of its path that no other file shares. */
+  name: string;
   instance: VrrpInstance;
   /** unicast_src_ip or mcast_src_ip; undefined when the interface's primary address will be used. */
   source: Ipv4 | undefined;
@@ -107,27 +109,31 @@ export function lintCluster(nodes: readonly LintNode[]): LintFinding[] {
   if (nodes.length < 2) return [];
   const findings: LintFinding[] = [];
 
+  const names = shortNames(nodes.map((node) => node.file));
+  // Every node's own addresses, whatever the instance: a peer that is one of them is a known node.
+  const addresses = new Set(nodes.flatMap((node) => Object.values(node.config.vrrp_instance).flatMap((i) => configuredSourceAddress(i) ?? [])));
+
   // "interface/vrid" -> members, in file order. A file cannot hold the same pair twice (the loader refuses it).
   const groups = new Map<string, Member[]>();
-  for (const node of nodes) {
+  nodes.forEach((node, index) => {
     for (const instance of Object.values(node.config.vrrp_instance)) {
       const key = `${instance.interface}/${instance.virtual_router_id}`;
       const members = groups.get(key) ?? [];
-      members.push({ node, instance, source: configuredSourceAddress(instance) });
+      members.push({ node, name: names[index]!, instance, source: configuredSourceAddress(instance) });
       groups.set(key, members);
     }
-  }
+  });
 
   const coveredByVridMismatch = checkVridMismatch([...groups.values()].flat(), findings);
   for (const members of groups.values()) {
     if (members.length < 2) {
-      if (!coveredByVridMismatch.has(members[0]!)) findings.push(unmatched(members[0]!, nodes));
+      if (!coveredByVridMismatch.has(members[0]!)) findings.push(unmatched(members[0]!, nodes, names));
       continue;
     }
     checkAdvertInt(members, findings);
     checkAuthentication(members, findings);
     checkVirtualAddresses(members, findings);
-    checkPeers(members, findings);
+    checkPeers(members, addresses, findings);
     checkPriorities(members, findings);
     checkTrackers(members, findings);
   }
@@ -157,7 +163,7 @@ function instancePath(member: Member, ...rest: PropertyKey[]): PropertyKey[] {
 
 /** Places point at the key that sets the value (a list item at the item): that is the line to edit. */
 function placeAt(member: Member, path: readonly PropertyKey[], note: string): LintPlace {
-  const position = member.node.locate?.(path) ?? { line: 0, column: 0 };
+  const position = member.node.locate?.(path, 'key') ?? { line: 0, column: 0 };
   return { file: member.node.file, line: position.line, column: position.column, path: formatPath(path), note };
 }
 
@@ -173,7 +179,24 @@ function subjectOf(members: readonly Member[]): string {
 }
 
 function fileList(members: readonly Member[]): string {
-  return members.map((m) => m.node.file).join(', ');
+  return members.map((m) => m.name).join(', ');
+}
+
+/**
+ * `master1.yaml` rather than `/etc/vrrpd/cluster/master1.yaml` in messages, but `a/keepalived.conf`
+ * and `b/keepalived.conf` when the base names are the same. Places always give the path as given.
+ */
+export function shortNames(files: readonly string[]): string[] {
+  const parts = files.map((file) => file.split('/').filter((part) => part !== ''));
+  return files.map((file, index) => {
+    const own = parts[index]!;
+    for (let length = 1; length <= own.length; length++) {
+      const tail = own.slice(-length).join('/');
+      const clash = parts.some((other, j) => j !== index && files[j] !== file && other.slice(-length).join('/') === tail);
+      if (!clash) return tail;
+    }
+    return file;
+  });
 }
 
 function plural(count: number, noun: string): string {
@@ -223,11 +246,10 @@ function checkVridMismatch(all: readonly Member[], findings: LintFinding[]): Set
   return covered;
 }
 
-function unmatched(member: Member, nodes: readonly LintNode[]): LintFinding {
+function unmatched(member: Member, nodes: readonly LintNode[], names: readonly string[]): LintFinding {
   const { instance } = member;
   const elsewhere = nodes
-    .filter((node) => node !== member.node)
-    .flatMap((node) => Object.values(node.config.vrrp_instance).filter((other) => other.virtual_router_id === instance.virtual_router_id).map((other) => `${node.file} has it on ${other.interface}`));
+    .flatMap((node, index) => (node === member.node ? [] : Object.values(node.config.vrrp_instance).filter((other) => other.virtual_router_id === instance.virtual_router_id).map((other) => `${names[index]!} has it on ${other.interface}`)));
   const hint = elsewhere.length > 0 ? ` (${elsewhere.join('; ')}; instances are matched by VRID and interface)` : '';
   return {
     code: 'unmatched_instance',
@@ -324,7 +346,7 @@ function sourcePlace(member: Member): LintPlace {
   return place(member, [key], `this node is ${formatIpv4(member.source!)}`);
 }
 
-function checkPeers(members: readonly Member[], findings: LintFinding[]): void {
+function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, findings: LintFinding[]): void {
   const subject = subjectOf(members);
   const unicast = members.filter((m) => m.instance.unicast_peer.length > 0);
   if (unicast.length === 0) return; // all multicast: nothing to pair up
@@ -365,22 +387,23 @@ function checkPeers(members: readonly Member[], findings: LintFinding[]): void {
       code: 'peer_unverifiable',
       severity: 'warning',
       subject,
-      summary: `${member.node.file} has no unicast_src_ip, so whether the other nodes list it as a peer cannot be checked`,
+      summary: `${member.name} has no unicast_src_ip, so whether the other nodes list it as a peer cannot be checked`,
       places: [place(member, ['unicast_peer'], `peers ${member.instance.unicast_peer.map(formatIpv4).join(', ')}; own address not written`)],
       advice: `Its adverts come from the primary address of ${member.instance.interface}, which no config file says. Set unicast_src_ip to that address so the peers can be checked (and so the source does not change when addresses do).`,
     });
   }
 
-  const known = new Set(members.flatMap((m) => (m.source === undefined ? [] : [m.source])));
   const someUnknown = members.some((m) => m.source === undefined);
   for (const member of unicast) {
     member.instance.unicast_peer.forEach((peer) => {
-      if (known.has(peer) || someUnknown) return; // a node without unicast_src_ip may be this peer: reported above
+      // A node without unicast_src_ip may be this peer (reported above); a node known by another
+      // instance's address but without this one is reported as unmatched or as a VRID mismatch.
+      if (addresses.has(peer) || someUnknown) return;
       findings.push({
         code: 'unknown_peer',
         severity: 'warning',
         subject,
-        summary: `${member.node.file} lists ${formatIpv4(peer)} as a peer, which is no given node's unicast_src_ip`,
+        summary: `${member.name} lists ${formatIpv4(peer)} as a peer, which is no given node's unicast_src_ip`,
         places: [peerPlace(member, peer, `peer ${formatIpv4(peer)}`)],
         advice: 'Either a node whose file was not given (give every node\'s file to check them all), or a typo: adverts sent there reach nobody.',
       });
@@ -402,25 +425,25 @@ function checkPeers(members: readonly Member[], findings: LintFinding[]): void {
         places.push(sourcePlace(from));
         places.push(
           from.instance.unicast_peer.includes(to.source!)
-            ? peerPlace(from, to.source!, `lists ${to.node.file}`)
-            : place(from, ['unicast_peer'], `does not list ${formatIpv4(to.source!)} (${to.node.file})`),
+            ? peerPlace(from, to.source!, `lists ${to.name}`)
+            : place(from, ['unicast_peer'], `does not list ${formatIpv4(to.source!)} (${to.name})`),
         );
       }
       const summary =
         missing.length === 2
-          ? `${a.node.file} and ${b.node.file} do not list each other as unicast peers`
-          : `${missing[0]![1].node.file} lists ${missing[0]![0].node.file} as a peer, but ${missing[0]![0].node.file} does not list ${missing[0]![1].node.file} (${formatIpv4(missing[0]![1].source!)})`;
-      const consequences = missing.map(([from, to]) => {
-        const drops = from.instance.check_unicast_src ? ` and drops ${to.node.file}'s adverts (check_unicast_src)` : '';
-        return `${from.node.file} never sends its adverts to ${to.node.file}${drops}`;
-      });
+          ? `${a.name} and ${b.name} do not list each other as unicast peers`
+          : `${missing[0]![1].name} lists ${missing[0]![0].name} as a peer, but ${missing[0]![0].name} does not list ${missing[0]![1].name} (${formatIpv4(missing[0]![1].source!)})`;
+      const consequences = missing.flatMap(([from, to]) => [
+        `${from.name} never sends its adverts to ${to.name}, so when ${from.name} is MASTER, ${to.name} hears nothing and becomes MASTER too`,
+        ...(from.instance.check_unicast_src ? [`${from.name} drops adverts from ${to.name} (check_unicast_src: only listed peers are heard), so when ${to.name} is MASTER, ${from.name} becomes MASTER too`] : []),
+      ]);
       findings.push({
         code: 'asymmetric_peers',
         severity: 'error',
         subject,
         summary,
         places,
-        advice: `${consequences.join('; ')}: when ${missing.length === 2 ? 'either' : missing[0]![0].node.file} is MASTER the other does not hear it and becomes MASTER too: split brain. Each node must list every other node's unicast_src_ip.`,
+        advice: `${consequences.join('; ')}: split brain. Each node must list every other node's unicast_src_ip.`,
       });
     }
   }
@@ -523,12 +546,12 @@ function checkTrackers(members: readonly Member[], findings: LintFinding[]): voi
       const stuck = others.filter((b) => !b.instance.nopreempt && healthy.get(b)! < healthy.get(master)! && failed >= healthy.get(b)!);
       if (stuck.length === 0) continue;
       const takers = others.filter((b) => !b.instance.nopreempt && healthy.get(b)! < healthy.get(master)! && failed < healthy.get(b)!);
-      const outcome = takers.length === 0 ? 'nothing changes: no backup takes over' : `only ${fileList(takers)} can take over`;
+      const outcome = takers.length === 0 ? 'no backup takes over, a failed check changes nothing' : `only ${fileList(takers)} can take over`;
       findings.push({
         code: 'weight_too_small',
         severity: 'warning',
         subject,
-        summary: `when ${tracker.label} fails on ${master.node.file} (priority ${healthy.get(master)!} -> ${failed}), ${fileList(stuck)} (priority ${stuck.map((b) => healthy.get(b)!).join(', ')}) ${stuck.length === 1 ? 'does' : 'do'} not take over; ${outcome}`,
+        summary: `when ${tracker.label} fails on ${master.name}, its priority ${healthy.get(master)!} drops to ${failed}, still at or above ${stuck.map((b) => `${b.name} (${healthy.get(b)!})`).join(', ')}: ${outcome}`,
         places: [
           place(master, ['priority'], `priority ${master.instance.priority}`),
           placeAt(master, tracker.weightPath, weightNote(master, tracker)),
