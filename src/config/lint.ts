@@ -46,8 +46,11 @@ export type LintSeverity = 'error' | 'warning';
 export interface LintNode {
   file: string;
   config: VrrpdConfig;
-  /** From the loader's result; without it findings name the file but no line. */
-  locate?: (path: readonly PropertyKey[], target?: LocateTarget) => SourcePosition;
+  /**
+   * From the loader's result; without it findings name the file but no line. A position may name
+   * another `file` (a keepalived.conf `include`d file); otherwise it is in `file` above.
+   */
+  locate?: (path: readonly PropertyKey[], target?: LocateTarget) => SourcePosition & { file?: string };
   /** The loader's warnings for this file: they say which unicast_peer entries were dropped (peer_is_self). */
   warnings?: readonly ConfigIssue[];
 }
@@ -163,8 +166,9 @@ function instancePath(member: Member, ...rest: PropertyKey[]): PropertyKey[] {
 
 /** Places point at the key that sets the value (a list item at the item): that is the line to edit. */
 function placeAt(member: Member, path: readonly PropertyKey[], note: string): LintPlace {
-  const position = member.node.locate?.(path, 'key') ?? { line: 0, column: 0 };
-  return { file: member.node.file, line: position.line, column: position.column, path: formatPath(path), note };
+  const position = member.node.locate?.(path, 'key');
+  if (!position) return { file: member.node.file, line: 0, column: 0, path: formatPath(path), note };
+  return { file: position.file ?? member.node.file, line: position.line, column: position.column, path: formatPath(path), note };
 }
 
 function place(member: Member, rest: readonly PropertyKey[], note: string): LintPlace {
