@@ -1,6 +1,8 @@
 /**
- * YAML text -> validated VrrpdConfig, or a list of located issues. Never throws on bad input: a
- * config file is user input, and `vrrpd check-config` must report every problem it can find.
+ * YAML or keepalived.conf text -> validated VrrpdConfig, or a list of located issues. Never throws
+ * on bad input: a config file is user input, and `vrrpd check-config` must report every problem it
+ * can find. A keepalived.conf is read by keepalived.ts into the data a YAML file would give; from
+ * the schema on, both formats share every stage.
  *
  * Stages: YAML parse (syntax errors, duplicate keys) -> restore string scalars YAML would have
  * read as numbers -> zod schema (types, ranges, unknown keys) -> cross-field rules and defaults
@@ -14,6 +16,7 @@ import { ConfigSchema, CONFIG_LIMITS, UNSUPPORTED_KEEPALIVED_KEYWORDS, describeV
 import { closestMatch, formatPath, type ConfigIssue, type ConfigIssueCode } from './issues.js';
 import { SourceLocator, type LocateTarget, type SourcePosition } from './locate.js';
 import { resolveConfig, type PendingIssue } from './resolve.js';
+import { detectConfigFormat, readKeepalivedConfig } from './keepalived.js';
 
 export type LoadResult =
   | {
@@ -77,12 +80,17 @@ function restoreTextScalars(document: Document, text: string): void {
   });
 }
 
-/** Validate YAML text. `fileName` is only used in issues. */
+/**
+ * Validate YAML or keepalived.conf text. `fileName` is used in issues and, for a keepalived.conf,
+ * as the directory that relative `include` patterns start from.
+ */
 export function parseConfigText(text: string, fileName: string): LoadResult {
   const warnings: ConfigIssue[] = [];
   if (text.length > CONFIG_LIMITS.maxFileBytes) {
     return failed(fileName, 'file_too_large', `file is ${text.length} characters; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
   }
+  // The format is told by content, so /etc/keepalived/keepalived.conf works as it is.
+  if (detectConfigFormat(text) === 'keepalived') return parseKeepalivedText(text, fileName);
   const lineCounter = new LineCounter();
   let document: Document;
   try {
@@ -137,10 +145,27 @@ export function parseConfigText(text: string, fileName: string): LoadResult {
     return { ok: false, errors: [{ code: 'yaml_syntax', file: fileName, line: 1, column: 1, path: '', message: `cannot read YAML: ${reason}` }], warnings };
   }
 
+  const locate = (path: readonly PropertyKey[], target?: LocateTarget): SourcePosition => locator.locate(path, target);
+  return validateConfigData(data, (path, target) => ({ file: fileName, ...locate(path, target) }), warnings, [], locate);
+}
+
+/** Where a setting is written, in either format; a keepalived.conf's includes make `file` vary. */
+type PlaceFn = (path: readonly PropertyKey[], target: LocateTarget) => SourcePosition & { file: string };
+
+/**
+ * The stages both formats share: the zod schema, then cross-field rules and defaults. `earlierErrors`
+ * (found while reading a keepalived.conf) are reported together with the schema's.
+ */
+function validateConfigData(
+  data: unknown,
+  place: PlaceFn,
+  warnings: ConfigIssue[],
+  earlierErrors: ConfigIssue[] = [],
+  locate: (path: readonly PropertyKey[], target?: LocateTarget) => SourcePosition = (path, target = 'value') => place(path, target),
+): LoadResult {
   const toIssue = (pending: PendingIssue, target: LocateTarget = pending.target ?? 'value'): ConfigIssue => ({
     code: pending.code,
-    file: fileName,
-    ...locator.locate(pending.path, target),
+    ...place(pending.path, target),
     path: formatPath(pending.path),
     message: pending.message,
   });
@@ -148,15 +173,25 @@ export function parseConfigText(text: string, fileName: string): LoadResult {
   const parsed = ConfigSchema.safeParse(data, { reportInput: true, error: fallbackMessage });
   if (!parsed.success) {
     const errors = parsed.error.issues.flatMap(zodIssueToPending).map((pending) => toIssue(pending));
-    return { ok: false, errors: sortByPosition(errors), warnings };
+    return { ok: false, errors: sortByPosition([...earlierErrors, ...errors]), warnings };
   }
 
   const resolved = resolveConfig(parsed.data);
   warnings.push(...resolved.warnings.map((pending) => toIssue(pending)));
-  if (resolved.errors.length > 0) {
-    return { ok: false, errors: sortByPosition(resolved.errors.map((pending) => toIssue(pending))), warnings };
-  }
-  return { ok: true, config: resolved.config, warnings, locate: (path, target) => locator.locate(path, target) };
+  const errors = [...earlierErrors, ...resolved.errors.map((pending) => toIssue(pending))];
+  if (errors.length > 0) return { ok: false, errors: sortByPosition(errors), warnings };
+  return { ok: true, config: resolved.config, warnings, locate };
+}
+
+/**
+ * A keepalived.conf: its own reader builds the same plain data a YAML file gives (keepalived.ts),
+ * then the shared stages run. Grammar errors (unbalanced braces, an unreadable include) stop
+ * before the schema, as YAML syntax errors do.
+ */
+function parseKeepalivedText(text: string, fileName: string): LoadResult {
+  const read = readKeepalivedConfig(text, fileName);
+  if (read.fatal) return { ok: false, errors: sortByPosition(read.errors), warnings: read.warnings };
+  return validateConfigData(read.data, read.place, read.warnings, read.errors);
 }
 
 function firstLine(message: string): string {
