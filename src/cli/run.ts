@@ -3,7 +3,7 @@
  * errors), then start the daemon, the control socket and the signal handlers, and resolve with
  * the exit code when the daemon has stopped.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { formatIpv4 } from '../core/ip.js';
 import { formatIssue, loadConfigFile, type ConfigIssue } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
@@ -63,6 +63,12 @@ export async function runCommand(options: RunOptions): Promise<number> {
       case 'status':
         daemon.eventLoopLagMs = Math.max(daemon.eventLoopLagMs, Math.round(lag.max / 1e6));
         return daemon.status();
+      case 'debug-block':
+        // Test hook, off unless VRRPD_DEBUG_COMMANDS=1: block the event loop in JS (a GC pause or a
+        // blocked disk as far as Node is concerned), so tests can prove the stall guard.
+        if (process.env.VRRPD_DEBUG_COMMANDS !== '1') throw new Error(`unknown command '${request.command}'`);
+        blockEventLoop(Number(request.ms ?? 0));
+        return { blocked_ms: Number(request.ms ?? 0) };
       default:
         throw new Error(`unknown command '${request.command}'`);
     }
@@ -139,6 +145,13 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', reload);
   });
+}
+
+function blockEventLoop(ms: number): void {
+  const until = performance.now() + Math.min(Math.max(ms, 0), 60_000);
+  while (performance.now() < until) {
+    // spin: nothing else may run
+  }
 }
 
 /** Remove every configured VIP that is present (after a crash; systemd ExecStopPost). */
