@@ -135,6 +135,7 @@ export class Daemon {
   private readonly dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS);
   private linkWatch: { close(): void } | undefined;
   private watchedLinks: string[] = [];
+  private addressWatch: { close(): void } | undefined;
   private readonly startedAt = new Date();
   private stopping = false;
   lastReloadError: string | null = null;
@@ -157,6 +158,7 @@ export class Daemon {
       this.log.warn({ vips: stale.map(describeVip) }, 'removed stale virtual addresses left behind');
     }
     for (const spec of specs) this.addInstance(spec);
+    this.addressWatch = this.host.watchDeletedAddresses((ifname, address) => this.handleAddressDeleted(ifname, address));
     this.syncInterfaces();
     this.reschedule();
     this.log.info({ instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
@@ -284,6 +286,7 @@ export class Daemon {
     this.stopping = true;
     this.scheduler.cancel();
     this.linkWatch?.close();
+    this.addressWatch?.close();
     const t = this.host.clock.nowMs();
     for (const runtime of this.instances) this.execute(runtime, runtime.machine.shutdown(t));
     await Promise.all(this.instances.map((r) => r.drain()));
@@ -369,6 +372,22 @@ export class Daemon {
 
   private countInterfaceDrop(state: InterfaceState, reason: DropReason): void {
     state.dropped[reason] = (state.dropped[reason] ?? 0) + 1;
+  }
+
+  /**
+   * Someone deleted an address. If it is a VIP of a MASTER, keepalived's answer applies: give the
+   * VIPs up (BACKUP) and come back after one Skew_Time, which restores them, unless a better master
+   * speaks first. Our own removals happen after the machine has left MASTER, so they never match.
+   */
+  private handleAddressDeleted(ifname: string, address: Ipv4): void {
+    if (this.stopping) return;
+    for (const runtime of this.instances) {
+      if (runtime.machine.state !== 'MASTER') continue;
+      if (!runtime.spec.vips.some((v) => v.ifname === ifname && v.address === address)) continue;
+      runtime.log.warn({ vip: formatIpv4(address), interface: ifname }, 'virtual address removed behind our back (NetworkManager?); giving the VIPs up and reclaiming them after Skew_Time');
+      this.execute(runtime, runtime.machine.handleVirtualAddressesMissing(this.host.clock.nowMs()));
+    }
+    this.reschedule();
   }
 
   private handleLink(ifname: string, up: boolean): void {

@@ -38,4 +38,6 @@ export interface DaemonHost {
   sendGarp(ifname: string, addresses: readonly Ipv4[], repeat: number): void;
   /** Calls onChange(ifname, up) when UP/RUNNING changes on any of the names. */
   watchLinks(names: readonly string[], onChange: (ifname: string, up: boolean) => void): { close(): void };
+  /** Calls onDeleted when any IPv4 address is deleted from any interface (by anyone). */
+  watchDeletedAddresses(onDeleted: (ifname: string, address: Ipv4) => void): { close(): void };
 }

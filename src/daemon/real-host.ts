@@ -1,6 +1,7 @@
 /** The DaemonHost on a real Linux host, backed by src/io. */
 import { formatIpv4 } from '../core/ip.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
+import { watchDeletedAddresses } from '../io/addrwatch.js';
 import { packetGarpSender } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { openTransport } from '../io/transport.js';
@@ -47,6 +48,9 @@ export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
     },
     watchLinks(names, onChange) {
       return watchLinks(names, onChange, { onError: onIoError });
+    },
+    watchDeletedAddresses(onDeleted) {
+      return watchDeletedAddresses(onDeleted, { onError: onIoError });
     },
   };
 }

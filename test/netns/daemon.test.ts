@@ -213,6 +213,23 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
     expect((await m2.status()).instances[0]!.state).toBe('MASTER');
   });
 
+  it('a VIP deleted behind the MASTER\'s back (NetworkManager-style) is back within one advert interval, and the log says why', async () => {
+    const [m1, m2] = (await startSeed(true)) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
+    await m1.waitForState('MASTER', 8_000);
+    await waitUntil(async () => (await holders()).includes('m1'), 2_000, 'VIP on master1');
+    await sleep(500);
+    const mark = m1.lines.length;
+    const deletedAt = Date.now();
+    await lab.exec('m1', 'ip', ['addr', 'del', VIP, 'dev', 'ens32']);
+    const backAt = await waitUntil(async () => (await holders()).includes('m1'), 3_000, 'VIP back on master1');
+    console.log(`VIP deleted behind the daemon's back: restored after ${backAt - deletedAt} ms`);
+    expect(backAt - deletedAt).toBeLessThanOrEqual(1_000);
+    expect(m1.lines.slice(mark).some((l) => String(l.msg).includes('removed behind our back'))).toBe(true);
+    await sleep(500);
+    expect(await holders()).toEqual(['m1']);
+    expect(m2.transitions().filter((l) => l.to === 'MASTER')).toEqual([]);
+  });
+
   it('removes stale VIPs at start (left behind by a crash)', async () => {
     await lab.exec('m3', 'ip', ['addr', 'add', VIP, 'dev', 'ens32']);
     expect(await holders()).toEqual(['m3']);
