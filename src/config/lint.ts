@@ -203,6 +203,11 @@ export function shortNames(files: readonly string[]): string[] {
   });
 }
 
+/** `both` for two, `all` for more. */
+function allOf(members: readonly unknown[]): string {
+  return members.length === 2 ? 'both' : 'all';
+}
+
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
@@ -379,7 +384,7 @@ function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, fi
       code: 'duplicate_source',
       severity: 'error',
       subject,
-      summary: `${fileList(sharing)} all use ${formatIpv4(value)} as their own address`,
+      summary: `${fileList(sharing)} ${allOf(sharing)} use ${formatIpv4(value)} as their own address`,
       places: sharing.map(sourcePlace),
       advice: 'Each node needs its own unicast_src_ip (a file copied from another node and not edited?). Peer lists were not compared for this instance.',
     });
@@ -464,7 +469,7 @@ function checkPriorities(members: readonly Member[], findings: LintFinding[]): v
       code: 'equal_priority',
       severity: 'warning',
       subject: subjectOf(members),
-      summary: `${fileList(equal)} all have priority ${value}`,
+      summary: `${fileList(equal)} ${allOf(equal)} have priority ${value}`,
       places: equal.map((m) => place(m, ['priority'], `priority ${value}`)),
       advice: 'Equal priorities fall back to the tie-break on the source address (the higher IP wins), so which node is MASTER follows the addressing, not the config. Give each node its own priority.',
     });
