@@ -85,6 +85,7 @@ export class VrrpMachine {
   private master: Ipv4 | undefined;
   private lastMasterPriority: number | undefined;
   private transition: TransitionRecord | undefined;
+  private lastAdvertMs: number | undefined;
   readonly stats: MachineStats = {
     advertsSent: 0,
     advertsReceived: 0,
@@ -154,6 +155,11 @@ export class VrrpMachine {
   /** The address of the current master: ours when MASTER, the last accepted advert's source in BACKUP. */
   get masterAddress(): Ipv4 | undefined {
     return this.currentState === 'MASTER' ? this.config.sourceAddress : this.master;
+  }
+
+  /** When the last valid advert was received (any priority), if ever. */
+  get lastAdvertReceivedMs(): number | undefined {
+    return this.lastAdvertMs;
   }
 
   get lastTransition(): TransitionRecord | undefined {
@@ -244,6 +250,7 @@ export class VrrpMachine {
     const { advert, ip } = result;
     if (ip.source === this.config.sourceAddress) return actions; // our own advert looped back
     this.stats.advertsReceived++;
+    this.lastAdvertMs = nowMs;
     if (advert.priority === 0) this.stats.priorityZeroReceived++;
     if (this.currentState === 'BACKUP') this.backupReceive(nowMs, advert.priority, ip.source, actions);
     else this.masterReceive(nowMs, advert.priority, ip.source, actions);

@@ -85,6 +85,8 @@ interface InterfaceState {
 class InstanceRuntime {
   readonly machine: VrrpMachine;
   readonly log: Logger;
+  /** Transitions so far, keyed `from>to>reason`. */
+  readonly transitionCounts = new Map<string, number>();
   /** VIP changes and GARP bursts, strictly in order. */
   private queue: Promise<void> = Promise.resolve();
   private readonly destinations: readonly Ipv4[];
@@ -305,6 +307,27 @@ export class Daemon {
     this.reschedule();
   }
 
+  /** Called after every logged transition (notify scripts hang here). */
+  onTransition: ((spec: InstanceSpec, to: string, effectivePriority: number) => void) | undefined;
+
+  transitionCounts(): Array<{ instance: string; from: string; to: string; reason: string; count: number }> {
+    return this.instances.flatMap((r) =>
+      [...r.transitionCounts].map(([key, count]) => {
+        const [from = '', to = '', reason = ''] = key.split('>');
+        return { instance: r.spec.name, from, to, reason, count };
+      }),
+    );
+  }
+
+  secondsSinceLastAdvert(instance: string): number | undefined {
+    const at = this.instances.find((r) => r.spec.name === instance)?.machine.lastAdvertReceivedMs;
+    return at === undefined ? undefined : (this.host.clock.nowMs() - at) / 1000;
+  }
+
+  stallCount(): number {
+    return this.stalls;
+  }
+
   status(): DaemonStatus {
     return {
       pid: process.pid,
@@ -454,7 +477,9 @@ export class Daemon {
             this.host.sendGarp(runtime.spec.interfaceName, runtime.core.virtualAddresses, runtime.core.garpMasterRepeat),
           );
           break;
-        case 'transition':
+        case 'transition': {
+          const key = `${action.from}>${action.to}>${action.reason}`;
+          runtime.transitionCounts.set(key, (runtime.transitionCounts.get(key) ?? 0) + 1);
           runtime.log.info(
             {
               from: action.from,
@@ -465,7 +490,9 @@ export class Daemon {
             },
             `${action.from} -> ${action.to} (${action.reason})`,
           );
+          this.onTransition?.(runtime.spec, action.to, action.effectivePriority);
           break;
+        }
         case 'drop': {
           const key = `${runtime.spec.name}:${action.reason}`;
           const suppressed = this.dropLog.admit(key, this.host.clock.nowMs());
