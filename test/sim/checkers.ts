@@ -148,6 +148,32 @@ export class LivenessChecker implements Checker {
   }
 }
 
+/**
+ * No advert storm: a livelock (two MASTERs answering each other for ever) keeps the clock moving and,
+ * under loss, can hide from the safety window, so it is caught by rate instead.
+ *
+ * Healthy bound per router per advert interval: one periodic advert, one on becoming MASTER, and one
+ * answer per advert heard from a lower MASTER (or a priority 0). An answer only provokes answers from
+ * MASTERs above the answerer (the ones below step down), so answer chains climb the priority order and
+ * one periodic advert causes at most 2^(n-1) answers in all; duplication can double each. 2^(n+2) per
+ * interval is therefore generous for n routers, and a storm at 1 ms round trips exceeds it at once.
+ */
+export class StormChecker implements Checker {
+  readonly name = 'storm';
+
+  check(view: ClusterView): string | undefined {
+    const intervalMs = advertIntervalMs(view.routers);
+    const limit = 2 ** (view.routers.length + 2);
+    for (const router of view.routers) {
+      const adverts = router.adverts;
+      let recent = 0;
+      for (let i = adverts.length - 1; i >= 0 && (adverts[i] as { atMs: number }).atMs > view.nowMs - intervalMs; i--) recent++;
+      if (recent > limit) return `${router.name} sent ${recent} adverts in the last ${intervalMs} ms (limit ${limit}): an advert storm`;
+    }
+    return undefined;
+  }
+}
+
 export function defaultCheckers(): Checker[] {
-  return [new SafetyChecker(), new VipChecker(), new LivenessChecker()];
+  return [new SafetyChecker(), new VipChecker(), new LivenessChecker(), new StormChecker()];
 }

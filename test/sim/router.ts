@@ -261,7 +261,8 @@ export class SimRouter implements Endpoint {
       const success = script.spec.probe === 'apiserver' ? this.apiserverAlive : true;
       const changed = script.run(nowMs, success);
       if (changed !== undefined) {
-        this.events.trace(`${nowMs} ${this.name} tracker ${script.spec.name} -> ${changed}`);
+        // A disturbance even when the priority does not move: a weight-0 tracker moves the instance in or out of FAULT.
+        this.events.disturbance(this, `tracker ${script.spec.name} -> ${changed}`);
         this.execute(machine.setTrackerStatus(nowMs, script.spec.name, changed));
       }
     }
