@@ -4,7 +4,7 @@
  * (fixtures/lint/) are loaded from disk as check-config loads them; edge cases are built in memory.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ import { formatFinding, lintCluster, shortNames, type LintFinding, type LintNode
 import { EXAMPLES_DIR } from './helpers.js';
 
 const FIXTURES_DIR = fileURLToPath(new URL('./fixtures/lint/', import.meta.url));
+/** The seed's own keepalived.conf files (the keepalived reader's fixtures). */
+const KEEPALIVED_DIR = fileURLToPath(new URL('./fixtures/keepalived/', import.meta.url));
 
 async function loadNode(file: string): Promise<LintNode> {
   const result = await loadConfigFile(file);
@@ -131,6 +133,39 @@ describe('lint on the seed trios', () => {
     expect(finding.places[1]!.note).toBe("track_script 'check' weight -20 (tracked at line 29)");
     expect(finding.advice).toMatch(/weight 0/);
     expect(finding.advice).toMatch(/preempt/);
+  });
+});
+
+describe('lint on the seed\'s keepalived.conf trios (the same loader reads them)', () => {
+  it('preempt passes clean, nopreempt gets the trap at keepalived.conf lines', async () => {
+    expect(await lintFiles(trio(`${KEEPALIVED_DIR}preempt/`, 'master').map((f) => f.replace(/yaml$/, 'conf')))).toEqual([]);
+    const finding = only(await lintFiles(trio(`${KEEPALIVED_DIR}nopreempt/`, 'master').map((f) => f.replace(/yaml$/, 'conf'))));
+    expect(finding.code).toBe('nopreempt_trap');
+    expect(placesOf(finding)).toEqual([
+      'master1.conf:18:5 vrrp_instance.VI_1.nopreempt',
+      'master1.conf:10:5 vrrp_script.check.weight',
+      'master2.conf:18:5 vrrp_instance.VI_1.nopreempt',
+      'master2.conf:10:5 vrrp_script.check.weight',
+      'master3.conf:18:5 vrrp_instance.VI_1.nopreempt',
+      'master3.conf:10:5 vrrp_script.check.weight',
+    ]);
+  });
+
+  it('a setting in an included file is placed in that file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vrrpd-lint-include-'));
+    try {
+      const seed = readFileSync(`${KEEPALIVED_DIR}preempt/master2.conf`, 'utf8');
+      // master2's instance moves to an included file, with advert_int 3 (line 5 there).
+      const start = seed.indexOf('vrrp_instance VI_1 {');
+      const instance = seed.slice(start).replace('interface ens32', 'interface ens32\n    advert_int 3');
+      writeFileSync(join(dir, 'vi_1.conf'), instance);
+      writeFileSync(join(dir, 'keepalived.conf'), `${seed.slice(0, start)}include vi_1.conf\n`);
+      const finding = only(await lintFiles([`${KEEPALIVED_DIR}preempt/master1.conf`, join(dir, 'keepalived.conf')]).then((all) => all.filter((f) => f.code === 'advert_int_mismatch')));
+      // master1 leaves advert_int to its default: placed at its instance's name.
+      expect(finding.places.map((p) => `${p.file}:${p.line}:${p.column}`)).toEqual([`${KEEPALIVED_DIR}preempt/master1.conf:13:15`, `${join(dir, 'vi_1.conf')}:4:5`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
