@@ -19,17 +19,22 @@ async function run(files: string[]) {
 }
 
 describe('check-config', () => {
-  it('accepts every example with exit 0 and summarises each instance', async () => {
-    const files = ['preempt', 'nopreempt'].flatMap((mode) => [1, 2, 3].map((n) => `${EXAMPLES_DIR}${mode}/master${n}.yaml`));
-    const { code, out, err } = await run(files);
-    expect(code).toBe(0);
-    expect(out).toContain(`${EXAMPLES_DIR}preempt/master1.yaml: ok, 1 instance\n`);
-    expect(out).toContain('VI_1: VRID 251 on ens32, MASTER, priority 100, advert_int 1s, preempt, auth PASS, unicast to 10.0.0.52, 10.0.0.53; VIPs 10.0.0.50/32 dev ens32');
-    expect(out).toContain(`${EXAMPLES_DIR}nopreempt/master3.yaml: ok, 1 instance, 1 warning\n`);
-    // Only the nopreempt trap warnings, each located.
-    const warnings = err.trim().split('\n');
-    expect(warnings).toHaveLength(3);
-    for (const line of warnings) expect(line).toMatch(/^config warning at .*nopreempt\/master\d\.yaml:\d+:\d+ vrrp_instance\.VI_1\.track_script\[0\]: with nopreempt/);
+  it('accepts each seed trio with exit 0 and summarises each instance; the cluster lint runs per trio', async () => {
+    const trio = (mode: string) => [1, 2, 3].map((n) => `${EXAMPLES_DIR}${mode}/master${n}.yaml`);
+    const preempt = await run(trio('preempt'));
+    expect(preempt.code).toBe(0);
+    expect(preempt.out).toContain(`${EXAMPLES_DIR}preempt/master1.yaml: ok, 1 instance\n`);
+    expect(preempt.out).toContain('VI_1: VRID 251 on ens32, MASTER, priority 100, advert_int 1s, preempt, auth PASS, unicast to 10.0.0.52, 10.0.0.53; VIPs 10.0.0.50/32 dev ens32');
+    expect(preempt.out).toContain('cross-node check of 3 files: no findings');
+    expect(preempt.err).toBe('');
+    const nopreempt = await run(trio('nopreempt'));
+    expect(nopreempt.code).toBe(0);
+    expect(nopreempt.out).toContain(`${EXAMPLES_DIR}nopreempt/master3.yaml: ok, 1 instance, 1 warning\n`);
+    // The per-file nopreempt-trap warnings, each located, then the cluster's trap finding.
+    const perFile = nopreempt.err.split('\n').filter((line) => line.startsWith('config warning at '));
+    expect(perFile).toHaveLength(3);
+    for (const line of perFile) expect(line).toMatch(/^config warning at .*nopreempt\/master\d\.yaml:\d+:\d+ vrrp_instance\.VI_1\.track_script\[0\]: with nopreempt/);
+    expect(nopreempt.err).toContain('warning [nopreempt_trap]');
   });
 
   it('rejects a bad file with exit 3 and every error located; the other files are still checked', async () => {
