@@ -185,9 +185,10 @@ class Reader {
       const first = scan.items[0];
       if (first?.kind === 'word' && !first.word.quoted) {
         if (first.word.text === 'include') {
-          const pattern = scan.items[1];
-          if (scan.items.length === 2 && pattern?.kind === 'word') {
-            this.include(pattern.word, file);
+          // keepalived reads an include line before it splits braces off, so `{a,b}` stays in the pattern.
+          const words = includeWords(lineText, first.word.column + 'include'.length - 1, file, lineNumber);
+          if (words.length === 1) {
+            this.include(words[0]!, file);
           } else {
             this.issues.push({ severity: 'error', code: 'yaml_syntax', place: first.word, message: "include takes exactly one file name or glob pattern, alone on its line" });
           }
@@ -255,6 +256,18 @@ class Reader {
       this.readText(text, match, identity);
     }
   }
+}
+
+/** The words after `include`, split on blanks only (quotes kept together), up to a comment. */
+function includeWords(lineText: string, from: number, file: string, line: number): Word[] {
+  const words: Word[] = [];
+  const pattern = /"([^"]*)"|([^\s"]+)/g;
+  pattern.lastIndex = from;
+  for (let match = pattern.exec(lineText); match; match = pattern.exec(lineText)) {
+    if (match[2] !== undefined && (match[2].startsWith('#') || match[2].startsWith('!'))) break;
+    words.push({ file, line, column: match.index + 1, text: match[1] ?? match[2]!, quoted: match[1] !== undefined });
+  }
+  return words;
 }
 
 function reason(error: unknown): string {

@@ -442,13 +442,15 @@ function mapAuthentication(mapper: Mapper, block: Statement[], target: Record<st
 const LIST_BLOCKS = ['unicast_peer', 'virtual_ipaddress', 'track_script', 'track_interface'] as const;
 
 function mapInstance(mapper: Mapper, block: Statement[], target: Record<string, unknown>, path: PropertyKey[]): void {
-  for (const statement of block) {
+  for (let statement of block) {
     const keyword = statement.words[0]!;
     const name = keyword.text;
     if ((LIST_BLOCKS as readonly string[]).includes(name)) {
       const fieldPath = [...path, name];
-      const body = mapper.requireBlock(statement, fieldPath);
-      if (!body) continue;
+      // Without its block (`virtual_ipaddress 10.0.0.50`) it is an error; the words are still read
+      // as one entry so that the schema does not add "is required" for the same line.
+      const body = mapper.requireBlock(statement, fieldPath) ?? [{ words: statement.words.slice(1) }].filter((line) => line.words.length > 0);
+      if (!statement.block) statement = { words: [keyword] };
       for (const extra of statement.words.slice(1)) mapper.issue('error', 'invalid_value', extra, fieldPath, `unexpected '${extra.text}' before the '{' of ${name}`);
       // keepalived adds to the list when a block is repeated.
       const list = (Array.isArray(target[name]) ? target[name] : (target[name] = [])) as unknown[];
@@ -506,6 +508,11 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
 
   const data: Record<string, unknown> = {};
   mapper.record([], { file: fileName, line: 1, column: 1 });
+  if (fatal) {
+    // The tree is not what the file meant (a missing '}' moves everything after it): mapping it
+    // would only add errors that are consequences of the first.
+    return { data, errors: mapper.errors, warnings: mapper.warnings, fatal, place: (path, target) => mapper.place(path, target), notes: [], trailingCommentOf: () => undefined };
+  }
   for (const statement of parsed.statements) {
     const keyword = statement.words[0]!;
     switch (keyword.text) {
@@ -521,11 +528,11 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
       case 'vrrp_script':
       case 'vrrp_instance': {
         const section = keyword.text;
+        const records = sectionOf(data, section);
+        if (!mapper.exactPlace([section])) mapper.record([section], keyword);
         const name = mapper.nameOf(statement, section);
         const body = mapper.requireBlock(statement, name ? [section, name.text] : [section]);
         if (!name || !body) break;
-        const records = sectionOf(data, section);
-        if (!mapper.exactPlace([section])) mapper.record([section], keyword);
         const path = [section, name.text];
         if (Object.hasOwn(records, name.text)) {
           mapper.issue('error', 'duplicate_key', name, path, `${section} ${name.text} is defined twice (first at ${describePlace(mapper.place(path, 'key'), name.file)})`);
