@@ -45,11 +45,12 @@ export function processCheckHint(script: string): string | undefined {
   );
 }
 
-/** Comment text in lines of at most `width` characters (longer words stay whole). */
+/** Comment text in lines of at most `width` characters (longer words and code spans stay whole). */
 function wrap(text: string, width: number): string[] {
   const out: string[] = [];
   let current = '';
-  for (const word of text.replace(/[\r\n]+/g, ' ').split(/\s+/).filter((w) => w.length > 0)) {
+  // A `code span` stays on one line, so it can be copied.
+  for (const word of text.replace(/[\r\n]+/g, ' ').match(/`[^`]*`\S*|\S+/g) ?? []) {
     if (current !== '' && current.length + 1 + word.length > width) {
       out.push(current);
       current = word;
