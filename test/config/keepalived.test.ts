@@ -12,17 +12,7 @@ import { detectConfigFormat } from '../../src/config/keepalived.js';
 import { expandGlob } from '../../src/config/keepalived-parse.js';
 import { formatIssue, loadConfigFile, parseConfigText, type LoadResult } from '../../src/config/load.js';
 import { acceptedConfig, baseWith, errorsOf, exampleFiles, ip, parse as parseYaml, where } from './helpers.js';
-
-export const KEEPALIVED_FIXTURES = new URL('./fixtures/keepalived/', import.meta.url);
-
-/** The seed's six keepalived.conf files, as `preempt/master1.conf` -> text. */
-export function seedFixtures(): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const mode of ['preempt', 'nopreempt']) {
-    for (const n of [1, 2, 3]) files.set(`${mode}/master${n}.conf`, readFileSync(new URL(`${mode}/master${n}.conf`, KEEPALIVED_FIXTURES), 'utf8'));
-  }
-  return files;
-}
+import { KEEPALIVED_FIXTURES, seedFixtures } from './keepalived-fixtures.js';
 
 const FILE = '/etc/keepalived/keepalived.conf';
 
