@@ -1,0 +1,266 @@
+/**
+ * notify_master / notify_backup / notify_fault / notify_stop and the generic `notify`, as keepalived
+ * runs them, with two differences that make them usable for real work:
+ * - runs for one instance happen strictly in order (one queue per instance): keepalived forks them
+ *   and lets them overlap, so a slow notify_master can finish after the notify_backup that
+ *   followed it and leave the node configured for the wrong state;
+ * - every run has a timeout, after which its process group gets SIGTERM and then SIGKILL.
+ * Nothing here ever blocks the protocol: `transition()` only queues. Failures (non-zero exit, a
+ * signal, a timeout, a refused script) are reported through `onResult` and counted.
+ *
+ * On each transition the state's own command runs first, with its own arguments, then the generic
+ * `notify` with keepalived's four appended arguments: `INSTANCE`, the instance name,
+ * `MASTER|BACKUP|FAULT|STOP`, and the effective priority (behaviour.md "Notify").
+ */
+import type { VrrpdConfig, VrrpInstance } from '../config/model.js';
+import {
+  describeRunResult,
+  KILL_GRACE_MS,
+  resolveExecutable,
+  resolveRunAs,
+  runCommand,
+  scriptSecurityProblem,
+  splitCommand,
+  ScriptSetupError,
+  type RunAs,
+} from './script.js';
+
+export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+export type NotifyKind = 'notify_master' | 'notify_backup' | 'notify_fault' | 'notify_stop' | 'notify';
+export type NotifyCommands = Partial<Pick<VrrpInstance, NotifyKind>>;
+
+const KIND_OF_STATE: Record<NotifyState, NotifyKind> = {
+  MASTER: 'notify_master',
+  BACKUP: 'notify_backup',
+  FAULT: 'notify_fault',
+  STOP: 'notify_stop',
+};
+
+/** keepalived has no limit; a notify that hangs longer than this is stuck, not busy. */
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 30_000;
+/** Queued runs per instance; a flapping instance with a stuck script drops its oldest ones. */
+export const DEFAULT_MAX_QUEUED_PER_INSTANCE = 16;
+
+export interface NotifyResult {
+  instance: string;
+  state: NotifyState;
+  kind: NotifyKind;
+  /** The command as configured (without the appended arguments). */
+  command: string;
+  /** The argv actually run (with the appended arguments for `notify`). */
+  argv: string[];
+  ok: boolean;
+  /** `exit status 0`, `timed out after 30000 ms`, `refused: ...`, `dropped: ...`. */
+  detail: string;
+  timedOut: boolean;
+  /** Never run: the script failed its checks (security, PATH, user) or the queue was full. */
+  refused: boolean;
+  dropped: boolean;
+  durationMs: number;
+}
+
+export interface NotifierStats {
+  runs: number;
+  failures: number;
+  timeouts: number;
+  refused: number;
+  dropped: number;
+  running: number;
+  queued: number;
+}
+
+export interface NotifierOptions {
+  /** Called once per run (and per refused or dropped run), in order per instance. */
+  onResult: (result: NotifyResult) => void;
+  timeoutMs?: number;
+  killGraceMs?: number;
+  /** global_defs.script_user: notify scripts run as this user when vrrpd is root. */
+  scriptUser?: string;
+  /** global_defs.enable_script_security: refuse root-run scripts that non-root users could change. */
+  enableScriptSecurity?: boolean;
+  maxQueuedPerInstance?: number;
+  /** Tests pass the effective uid; the process's own by default. */
+  euid?: number;
+  pathVariable?: string;
+}
+
+export interface Notifier {
+  /** Queue the notify commands for an instance that entered `state`. Returns at once. */
+  transition(commands: NotifyCommands, instanceName: string, state: NotifyState, effectivePriority: number): void;
+  /** Resolves when every queued and running command has finished (e.g. notify_stop at shutdown). */
+  drain(): Promise<void>;
+  stats(): NotifierStats;
+}
+
+interface Job {
+  instance: string;
+  state: NotifyState;
+  kind: NotifyKind;
+  command: string;
+  appended: string[];
+}
+
+interface Prepared {
+  file: string;
+  argv: string[];
+  runAs: RunAs;
+}
+
+interface InstanceQueue {
+  jobs: Job[];
+  running: boolean;
+}
+
+/** Check one command the way a notify run would, so problems can be reported at start-up. */
+function prepareCommand(command: string, options: NotifierOptions): Prepared {
+  const argv = splitCommand(command);
+  const file = resolveExecutable(argv[0]!, options.pathVariable);
+  const runAs = resolveRunAs(options.scriptUser, options.euid);
+  if (runAs.asRoot && options.enableScriptSecurity) {
+    const problem = scriptSecurityProblem(file);
+    if (problem) throw new ScriptSetupError(`refusing to run ${file} as root: ${problem}`, 'insecure');
+  }
+  return { file, argv, runAs };
+}
+
+/**
+ * Every notify command of every instance that cannot run (syntax, PATH, user, script security),
+ * one message each, so the daemon and check-config can report them before the first transition.
+ */
+export function checkNotifyCommands(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'pathVariable'> = {}): string[] {
+  const problems: string[] = [];
+  const prepareOptions: NotifierOptions = {
+    onResult: () => undefined,
+    ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
+    enableScriptSecurity: config.global_defs.enable_script_security,
+    ...options,
+  };
+  for (const instance of Object.values(config.vrrp_instance)) {
+    for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
+      const command = instance[kind];
+      if (command === undefined) continue;
+      try {
+        prepareCommand(command, prepareOptions);
+      } catch (error) {
+        if (!(error instanceof ScriptSetupError)) throw error;
+        problems.push(`vrrp_instance ${instance.name} ${kind} ('${command}'): ${error.message}`);
+      }
+    }
+  }
+  return problems;
+}
+
+export function createNotifier(options: NotifierOptions): Notifier {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
+  const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
+  const maxQueued = options.maxQueuedPerInstance ?? DEFAULT_MAX_QUEUED_PER_INSTANCE;
+  const queues = new Map<string, InstanceQueue>();
+  const counters = { runs: 0, failures: 0, timeouts: 0, refused: 0, dropped: 0 };
+  let drainWaiters: (() => void)[] = [];
+
+  const report = (result: NotifyResult): void => {
+    try {
+      options.onResult(result);
+    } catch {
+      // A throwing callback must not stop the queue; the daemon's logger is the callback.
+    }
+  };
+
+  const baseResult = (job: Job, argv: string[]): Omit<NotifyResult, 'ok' | 'detail' | 'timedOut' | 'refused' | 'dropped' | 'durationMs'> => ({
+    instance: job.instance, state: job.state, kind: job.kind, command: job.command, argv,
+  });
+
+  const idle = (): boolean => [...queues.values()].every((q) => !q.running && q.jobs.length === 0);
+
+  const settleDrainIfIdle = (): void => {
+    if (!idle()) return;
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  const execute = async (job: Job): Promise<void> => {
+    let prepared: Prepared;
+    try {
+      prepared = prepareCommand(job.command, options);
+    } catch (error) {
+      counters.refused++;
+      counters.failures++;
+      const message = error instanceof Error ? error.message : String(error);
+      report({ ...baseResult(job, []), ok: false, detail: `refused: ${message}`, timedOut: false, refused: true, dropped: false, durationMs: 0 });
+      return;
+    }
+    const argv = [...prepared.argv, ...job.appended];
+    counters.runs++;
+    const running = runCommand(prepared.file, argv, {
+      timeoutMs,
+      killGraceMs,
+      ...(prepared.runAs.uid !== undefined ? { uid: prepared.runAs.uid } : {}),
+      ...(prepared.runAs.gid !== undefined ? { gid: prepared.runAs.gid } : {}),
+    });
+    const result = await running.result;
+    if (!result.ok) counters.failures++;
+    if (result.timedOut) counters.timeouts++;
+    report({
+      ...baseResult(job, argv), ok: result.ok, detail: describeRunResult(result, timeoutMs), timedOut: result.timedOut,
+      refused: false, dropped: false, durationMs: result.durationMs,
+    });
+    // The next notify of this instance starts only when this one (and its group) is gone.
+    await running.exited;
+  };
+
+  const pump = (queue: InstanceQueue): void => {
+    if (queue.running) return;
+    const job = queue.jobs.shift();
+    if (!job) {
+      settleDrainIfIdle();
+      return;
+    }
+    queue.running = true;
+    void execute(job).finally(() => {
+      queue.running = false;
+      pump(queue);
+    });
+  };
+
+  return {
+    transition(commands, instanceName, state, effectivePriority) {
+      const jobs: Job[] = [];
+      const kind = KIND_OF_STATE[state];
+      const own = commands[kind];
+      if (own !== undefined) jobs.push({ instance: instanceName, state, kind, command: own, appended: [] });
+      if (commands.notify !== undefined) {
+        jobs.push({ instance: instanceName, state, kind: 'notify', command: commands.notify, appended: ['INSTANCE', instanceName, state, String(effectivePriority)] });
+      }
+      if (jobs.length === 0) return;
+      let queue = queues.get(instanceName);
+      if (!queue) {
+        queue = { jobs: [], running: false };
+        queues.set(instanceName, queue);
+      }
+      queue.jobs.push(...jobs);
+      while (queue.jobs.length > maxQueued) {
+        // The oldest waiting run is the least relevant: the instance has moved on since.
+        const dropped = queue.jobs.shift()!;
+        counters.dropped++;
+        report({
+          ...baseResult(dropped, []), ok: false, detail: `dropped: more than ${maxQueued} notify runs waiting for ${instanceName}`,
+          timedOut: false, refused: false, dropped: true, durationMs: 0,
+        });
+      }
+      pump(queue);
+    },
+    drain() {
+      if (idle()) return Promise.resolve();
+      return new Promise<void>((resolve) => drainWaiters.push(resolve));
+    },
+    stats() {
+      const all = [...queues.values()];
+      return {
+        ...counters,
+        running: all.filter((q) => q.running).length,
+        queued: all.reduce((sum, q) => sum + q.jobs.length, 0),
+      };
+    },
+  };
+}
