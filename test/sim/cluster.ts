@@ -59,6 +59,12 @@ export class Cluster implements ClusterView {
   readonly routers: SimRouter[];
   readonly checkers: Checker[];
   steps = 0;
+  /**
+   * Which host the segment's ARP caches (clients, the switch) map the VIP to: the sender of the last
+   * gratuitous ARP. GARPs are link-layer broadcasts, so VRRP partitions (a protocol 112 firewall, a
+   * one-way filter) do not stop them; a host whose link is down sends none.
+   */
+  arpOwner: string | undefined;
   private routerDisturbanceMs = 0;
   private readonly scheduled: Scheduled[] = [];
   private scheduleSeq = 0;
@@ -80,6 +86,9 @@ export class Cluster implements ClusterView {
       disturbance: (router: SimRouter, what: string) => {
         this.routerDisturbanceMs = this.clock.nowMs;
         this.trace(`${this.clock.nowMs} ${router.name} ${what}`);
+      },
+      garp: (router: SimRouter) => {
+        this.arpOwner = router.name;
       },
       trace: (line: string) => this.trace(line),
     };

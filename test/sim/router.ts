@@ -50,6 +50,8 @@ export interface TransitionLogEntry {
 export interface RouterEvents {
   /** A host, process or link event, or an effective priority change: restarts the convergence clocks. */
   disturbance(router: SimRouter, what: string): void;
+  /** A gratuitous ARP burst left the host: the segment's ARP caches now map the VIPs to this host. */
+  garp(router: SimRouter): void;
   trace(line: string): void;
 }
 
@@ -238,6 +240,15 @@ export class SimRouter implements Endpoint {
     this.events.trace(`${this.clock.nowMs} ${this.name} kube-apiserver started`);
   }
 
+  /**
+   * kill -9 of vrrpd: no goodbye, and the VIPs stay configured on the host until the next start
+   * removes them (a known field failure; the VIP checker reports it).
+   */
+  kill(): void {
+    this.retire(this.machine);
+    this.events.disturbance(this, 'killed (SIGKILL)');
+  }
+
   /** Someone (NetworkManager, an operator) deletes the VIP behind the daemon's back; its netlink watch tells the machine. */
   deleteVipsBehindBack(): void {
     if (!this.holdsVips) return;
@@ -292,6 +303,7 @@ export class SimRouter implements Endpoint {
           break;
         case 'garp':
           this.garps.push({ atMs: nowMs, why: action.why });
+          if (this.canSend()) this.events.garp(this);
           break;
         case 'transition':
           this.transitions.push({ atMs: nowMs, from: action.from, to: action.to, reason: action.reason, effectivePriority: action.effectivePriority });

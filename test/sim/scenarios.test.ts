@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP } from '../../src/core/ip.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { LivenessChecker, SafetyChecker } from './checkers.js';
 import type { Cluster } from './cluster.js';
 import { seedCluster, VIP } from './seed-cluster.js';
 
@@ -323,5 +324,74 @@ describe('multicast mode', () => {
     expect(m3At - crashedAt).toBeLessThanOrEqual(MDI(98) + D);
     cluster.runFor(30_000);
     expect(cluster.masters()).toEqual(['m3']);
+  });
+});
+
+/** Heal the partition 2 ms after `name` sent an advert, so the other side's next advert arrives first. */
+function healJustAfterAdvertOf(cluster: Cluster, name: string): void {
+  cluster.runUntil((c) => c.router(name).adverts.at(-1)?.atMs === c.nowMs, 10_000);
+  cluster.runFor(2);
+  cluster.heal();
+}
+
+describe('field failures, documented (behaviour.md "Known field failures")', () => {
+  it('kill -9 of vrrpd on the master leaves 10.0.0.50 on m1: the VIP checker reports it at once', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.router('m1').kill();
+    expect(() => cluster.runFor(10_000)).toThrow(/vip violated: m1 holds the VIPs in state STOPPED/);
+  });
+
+  it('kill -9: m2 takes over while m1 still answers for the VIP (two holders) until vrrpd restarts on m1 and removes it', () => {
+    // Without the VIP checker, to watch what the network would see.
+    const cluster = seedCluster({ preempt: true, checkers: [new SafetyChecker(), new LivenessChecker()] }).runFor(10_000);
+    cluster.router('m1').kill();
+    untilMaster(cluster, 'm2');
+    cluster.runFor(30_000);
+    expect(cluster.vipHolders()).toEqual(['m1', 'm2']);
+    cluster.router('m1').start();
+    expect(cluster.vipHolders()).toEqual(['m2']);
+    untilMaster(cluster, 'm1');
+    cluster.runFor(D);
+    expect(cluster.vipHolders()).toEqual(['m1']);
+  });
+
+  it('partition heals and m2 (the loser) is heard first: m1 answers with an advert and a GARP burst, so clients learn m1 again', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.partition(['m1'], ['m2', 'm3']);
+    untilMaster(cluster, 'm2');
+    cluster.runFor(20_000);
+    expect(cluster.arpOwner).toBe('m2'); // its become-MASTER and delayed bursts came last
+    healJustAfterAdvertOf(cluster, 'm1');
+    cluster.runFor(I + D);
+    expect(cluster.masters()).toEqual(['m1']);
+    expect(cluster.router('m1').garps.at(-1)?.why).toBe('lower_priority_advert');
+    expect(cluster.arpOwner).toBe('m1');
+  });
+
+  it('partition heals and m1 (the winner) is heard first: m2 steps down silently, m1 never re-sends GARP and clients keep m2\'s MAC (the field failure)', () => {
+    const cluster = seedCluster({ preempt: true }).runFor(10_000);
+    cluster.partition(['m1'], ['m2', 'm3']);
+    untilMaster(cluster, 'm2');
+    cluster.runFor(20_000);
+    healJustAfterAdvertOf(cluster, 'm2');
+    cluster.runFor(I + D);
+    expect(cluster.masters()).toEqual(['m1']);
+    expect(cluster.router('m2').transitions.at(-1)).toMatchObject({ to: 'BACKUP', reason: 'higher_priority_advert' });
+    cluster.runFor(5 * 60_000);
+    // VRRP has no message that tells the winner a dual master just ended; keepalived behaves the same.
+    expect(cluster.vipHolders()).toEqual(['m1']);
+    expect(cluster.arpOwner).toBe('m2');
+  });
+
+  it('the same heal with garp_master_refresh 10 s: clients learn m1 again within one refresh period', () => {
+    const cluster = seedCluster({ preempt: true, configure: (_, config) => ({ ...config, garpMasterRefreshMs: 10_000 }) }).runFor(10_000);
+    cluster.partition(['m1'], ['m2', 'm3']);
+    untilMaster(cluster, 'm2');
+    cluster.runFor(20_000);
+    healJustAfterAdvertOf(cluster, 'm2');
+    const healedAt = cluster.nowMs;
+    const fixedAt = cluster.runUntil((c) => c.arpOwner === 'm1' && c.masters().length === 1, 60_000);
+    expect(fixedAt).toBeDefined();
+    expect((fixedAt as number) - healedAt).toBeLessThanOrEqual(10_000);
   });
 });

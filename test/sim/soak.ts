@@ -42,7 +42,9 @@ for (const [index, seed] of seeds.entries()) {
     if (seeds.length === 1) console.log(`seed ${seed} ok: ${JSON.stringify(result)}`);
   } catch (error) {
     failures.push(seed);
-    console.log(`\nFAILED seed ${seed}\n${error instanceof Error ? error.message : String(error)}\nreplay: ${replayCommands(seed)}\n`);
+    // A SimulationError already ends with the options and the replay command; anything else gets them here.
+    const text = error instanceof Error ? error.message : String(error);
+    console.log(`\nFAILED seed ${seed}\n${text}${text.includes('replay:') ? '' : `\n${describeOptions(options)}\nreplay: ${replayCommands(seed)}`}\n`);
   }
   if ((index + 1) % 1000 === 0) console.log(`${index + 1}/${seeds.length} seeds, ${failures.length} failed, ${((performance.now() - startedMs) / 1000).toFixed(1)} s`);
 }
