@@ -386,13 +386,21 @@ function mapTrackEntries(mapper: Mapper, block: Statement[], list: unknown[], pa
   }
 }
 
-/** One address per word (`unicast_peer { a b }` works too); min_ttl/max_ttl are ignored. */
+/**
+ * One address per word, so `unicast_peer { a b }` gives both peers, as its writer meant; keepalived
+ * 2.2.7 reads only the first address of a line (it takes the second for an option and reports it),
+ * so that is a warning. min_ttl/max_ttl are ignored.
+ */
 function mapPeers(mapper: Mapper, block: Statement[], list: unknown[], path: PropertyKey[]): void {
   for (const statement of block) {
     if (statement.block) mapper.issue('error', 'yaml_syntax', statement.open ?? statement.words[0]!, path, 'a unicast_peer entry takes no block');
     const words = statement.words;
     for (let i = 0; i < words.length; i++) {
       const word = words[i]!;
+      if (i > 0 && word.text !== 'min_ttl' && word.text !== 'max_ttl') {
+        mapper.issue('warning', 'invalid_value', word, [...path, list.length],
+          `${word.text} is taken as a further peer; keepalived 2.2.7 reads only the first address of a line (it reports '${word.text}' as an unknown option), so a keepalived node given this file would not send to it. Write one peer per line`);
+      }
       if (word.text === 'min_ttl' || word.text === 'max_ttl') {
         mapper.issue('warning', 'unsupported_key', word, path, `'${word.text}' is ignored: vrrpd does not filter peers' adverts by TTL (keepalived 2.2.7 does not check unicast TTL either)`);
         mapper.notes.push({ path: path.slice(0, -1), text: `unicast_peer option '${word.text} ${words[i + 1]?.text ?? ''}' (${word.file}:${word.line}) is ignored: vrrpd does not filter peers by TTL` });

@@ -80,7 +80,7 @@ describe('import-keepalived output is the same configuration', () => {
     expect(globalDefs.replace(/\n {2}# /g, ' ')).toContain(
       "# keepalived 'notification_email { ... }' (features/every-keyword.conf:15) is ignored: vrrpd sends no e-mail; use notify scripts",
     );
-    expect(yaml).toContain('# keepalived \'smtp_alert\' (features/every-keyword.conf:74) is ignored');
+    expect(yaml).toContain('# keepalived \'smtp_alert\' (features/every-keyword.conf:75) is ignored');
     expect(yaml).toContain('`process: haproxy`');
   });
 

@@ -4,10 +4,13 @@
  * and column (computed from the test's own text); the same mistake gives the same message in both
  * formats; includes with globs; keepalived's quirks reported.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkConfigCommand } from '../../src/cli/check-config.js';
 import { detectConfigFormat } from '../../src/config/keepalived.js';
 import { expandGlob } from '../../src/config/keepalived-parse.js';
 import { formatIssue, loadConfigFile, parseConfigText, type LoadResult } from '../../src/config/load.js';
@@ -121,6 +124,19 @@ describe("the seed's keepalived.conf files", () => {
   });
 });
 
+describe('the fixtures are keepalived syntax', () => {
+  // keepalived 2.2.7 itself (`keepalived -t`, config test only: nothing starts) accepts each fixture;
+  // the only things it may say are that this machine lacks the interfaces.
+  it.each(['preempt/master1.conf', 'nopreempt/master2.conf', 'features/every-keyword.conf'])('keepalived -t accepts %s', (name) => {
+    const path = fileURLToPath(new URL(name, KEEPALIVED_FIXTURES));
+    // Its exit code is the same (5) for a missing interface and for a real error, so read what it says.
+    const run = spawnSync('keepalived', ['-t', '-f', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    expect(run.error).toBeUndefined();
+    const said = `${run.stdout}${run.stderr}`.split('\n').filter((line) => line.trim() !== '');
+    expect(said.filter((line) => !/interface \S+ for .* doesn't exist|Non-existent interface specified|tracked interface \S+ doesn't exist/.test(line))).toEqual([]);
+  });
+});
+
 describe('format detection by content', () => {
   it.each([
     ['keepalived blocks', 'vrrp_instance VI_1 {\n}\n', 'keepalived'],
@@ -166,7 +182,11 @@ describe('grammar', () => {
       '}',
       'vrrp_script check { script "killall -0 kube-apiserver" }',
     ].join('\n');
-    const instance = acceptedConfig(parse(text)).config.vrrp_instance['VI_1']!;
+    const result = acceptedConfig(parse(text));
+    const instance = result.config.vrrp_instance['VI_1']!;
+    // keepalived itself would read only the first peer of that line: said, not hidden.
+    expect(result.warnings.map(where)).toEqual([`invalid_value vrrp_instance.VI_1.unicast_peer[1] @${at(text, 7, '10.0.0.53')}`]);
+    expect(result.warnings[0]!.message).toContain('keepalived 2.2.7 reads only the first address of a line');
     expect(instance.authentication).toEqual({ auth_type: 'PASS', auth_pass: '123456' });
     expect(instance.unicast_peer).toEqual([ip('10.0.0.52'), ip('10.0.0.53')]);
     expect(instance.virtual_ipaddress).toEqual([{ address: ip('10.0.0.50'), prefix_len: 32, dev: 'ens32' }]);
@@ -255,7 +275,7 @@ describe('grammar', () => {
     expect(config.vrrp_instance['VI_2']).toMatchObject({ mcast_src_ip: ip('192.168.1.10'), garp_master_delay: 10, garp_master_repeat: 3, garp_master_refresh: 60 });
     // The ignored keywords are reported, each at its line; the nopreempt trap as usual.
     expect(warnings.filter((w) => w.code === 'unsupported_key').map((w) => `${w.path} @${w.line}`)).toEqual([
-      'global_defs.notification_email @15', 'global_defs.smtp_server @18', 'vrrp_instance.VI_1.smtp_alert @74',
+      'global_defs.notification_email @15', 'global_defs.smtp_server @18', 'vrrp_instance.VI_1.smtp_alert @75',
     ]);
     expect(warnings.filter((w) => w.code === 'unsupported_key').every((w) => w.message.includes('is ignored: vrrpd sends no e-mail'))).toBe(true);
   });
@@ -514,6 +534,18 @@ describe('include', () => {
 });
 
 describe('the loaders', () => {
+  it('vrrpd check-config accepts the seed trio as keepalived.conf, with the trap warning located in each file', async () => {
+    const files = [1, 2, 3].map((n) => fileURLToPath(new URL(`nopreempt/master${n}.conf`, KEEPALIVED_FIXTURES)));
+    let out = '';
+    let err = '';
+    const code = await checkConfigCommand(files, { write: (t: string) => (out += t) }, { write: (t: string) => (err += t) });
+    expect(code).toBe(0);
+    for (const file of files) {
+      expect(out).toContain(`${file}: ok, 1 instance`);
+      expect(err).toContain(`config warning at ${file}:25:9 vrrp_instance.VI_1.track_script[0]: with nopreempt`);
+    }
+  });
+
   it('loadConfigFile reads /etc/keepalived/keepalived.conf as it is, whatever the name', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vrrpd-keepalived-'));
     try {
