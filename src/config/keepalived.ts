@@ -200,6 +200,11 @@ function pathKey(path: readonly PropertyKey[]): string {
 
 const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
+/** keepalived reads numbers with strtol/strtod after its quotes are gone: `weight "-20"` is -20. */
+function numberOrText(text: string): number | string {
+  return NUMBER_TEXT.test(text.trim()) ? Number(text.trim()) : text;
+}
+
 class Mapper {
   readonly errors: ConfigIssue[] = [];
   readonly warnings: ConfigIssue[] = [];
@@ -302,7 +307,7 @@ class Mapper {
     for (const extra of values.slice(1)) {
       this.issue('warning', 'invalid_value', extra, fieldPath, `'${extra.text}' after '${keyword.text} ${first.text}' is ignored (keepalived ignores it too)`);
     }
-    target[keyword.text] = kind === 'number' && !first.quoted && NUMBER_TEXT.test(first.text) ? Number(first.text) : first.text;
+    target[keyword.text] = kind === 'number' ? numberOrText(first.text) : first.text;
   }
 
   /** Everything with no vrrpd field: into the object as written, for the schema to name. */
@@ -371,7 +376,7 @@ function mapTrackEntries(mapper: Mapper, block: Statement[], list: unknown[], pa
           entry['weight'] = null;
           mapper.record([...entryPath, 'weight'], word);
         } else {
-          entry['weight'] = !value.quoted && NUMBER_TEXT.test(value.text) ? Number(value.text) : value.text;
+          entry['weight'] = numberOrText(value.text);
           mapper.record([...entryPath, 'weight'], word, value);
           i++;
         }

@@ -280,6 +280,14 @@ describe('grammar', () => {
     expect(warnings.filter((w) => w.code === 'unsupported_key').every((w) => w.message.includes('is ignored: vrrpd sends no e-mail'))).toBe(true);
   });
 
+  it('numbers may be quoted, as keepalived strips the quotes before reading them', () => {
+    const text = confWith({ 8: '    weight "-20"', 14: '    priority "100"', 28: '        check weight " -30"' });
+    const { config } = acceptedConfig(parse(text));
+    expect(config.vrrp_script['check']!.weight).toBe(-20);
+    expect(config.vrrp_instance['VI_1']!.priority).toBe(100);
+    expect(config.vrrp_instance['VI_1']!.track_script).toEqual([{ name: 'check', weight: -30 }]);
+  });
+
   it('preempt undoes an earlier nopreempt (keepalived order: the last one wins)', () => {
     const text = confWith({ 14: '    nopreempt', 19: '    preempt' });
     expect(acceptedConfig(parse(text)).config.vrrp_instance['VI_1']!.nopreempt).toBe(false);
