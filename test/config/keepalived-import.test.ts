@@ -99,8 +99,11 @@ describe('import-keepalived output is the same configuration', () => {
       '    unicast_src_ip: 10.0.0.51  # 配置源地址的IP地址，自己的ip', '    unicast_peer:', '      - 10.0.0.52',
       '      - 10.0.0.53  # 配置其他keepalived节点', '    virtual_ipaddress:', '      - 10.0.0.50 dev ens32  # vip', '',
     ].join('\n'));
-    // The hint for the seed's check, which fails when vrrpd is not root.
+    // The hint for the seed's check, which fails when vrrpd is not root; following it gives a
+    // built-in process check.
     expect(yaml).toContain('`process: kube-apiserver` in place of `script`');
+    const followed = acceptedConfig(parseConfigText(yaml.replace('script: killall -0 kube-apiserver', 'process: kube-apiserver'), 'x.yaml'));
+    expect(followed.config.vrrp_script['check']!.check).toMatchObject({ kind: 'process' });
   });
 });
 
