@@ -373,7 +373,11 @@ export class VrrpMachine {
     const higher = priority > ours;
     const equalButHigherAddress = priority === ours && source > this.config.sourceAddress;
     if (higher || equalButHigherAddress) {
-      // RFC 3768 6.4.3: step down without a priority-0 advert.
+      // RFC 3768 6.4.3: step down without a priority-0 advert. vrrpd adds one parting advert at our
+      // own priority: the winner hears a lower priority and answers with a GARP burst (as keepalived
+      // and vrrpd masters do), so clients that learnt our MAC during the dual master learn the
+      // winner's again. Without it, a winner heard first never re-sends GARP (a known field failure).
+      this.sendAdvert(ours, actions);
       actions.push({ type: 'remove_vips' });
       this.master = source;
       this.lastMasterPriority = priority;

@@ -188,10 +188,10 @@ describe('MASTER receiving adverts', () => {
     expect(machine.state).toBe('MASTER');
     expect(machine.nextDeadline()).toBe(nowMs + 1100);
   });
-  it('higher priority: go BACKUP, remove VIPs, no priority-0 advert', () => {
+  it('higher priority: go BACKUP, remove VIPs, no priority-0 advert (one parting advert at our priority makes the winner re-send GARP)', () => {
     const { machine, nowMs } = asMaster();
     const actions = machine.handlePacket(nowMs + 100, advertFrom({ priority: 101 }));
-    expect(types(actions)).toEqual(['remove_vips', 'transition(MASTER->BACKUP)']);
+    expect(types(actions)).toEqual(['send_advert(100)', 'remove_vips', 'transition(MASTER->BACKUP)']);
     expect(machine.lastTransition?.reason).toBe('higher_priority_advert');
     expect(machine.nextDeadline()).toBe(nowMs + 100 + 3609);
     expect(machine.masterAddress).toBe(ip('10.0.0.52'));

@@ -368,19 +368,23 @@ describe('field failures, documented (behaviour.md "Known field failures")', () 
     expect(cluster.arpOwner).toBe('m1');
   });
 
-  it('partition heals and m1 (the winner) is heard first: m2 steps down silently, m1 never re-sends GARP and clients keep m2\'s MAC (the field failure)', () => {
+  it('partition heals and m1 (the winner) is heard first: m2 steps down with a parting advert, m1 answers with GARP, clients learn m1 again', () => {
     const cluster = seedCluster({ preempt: true }).runFor(10_000);
     cluster.partition(['m1'], ['m2', 'm3']);
     untilMaster(cluster, 'm2');
     cluster.runFor(20_000);
+    expect(cluster.arpOwner).toBe('m2');
     healJustAfterAdvertOf(cluster, 'm2');
     cluster.runFor(I + D);
     expect(cluster.masters()).toEqual(['m1']);
     expect(cluster.router('m2').transitions.at(-1)).toMatchObject({ to: 'BACKUP', reason: 'higher_priority_advert' });
+    // keepalived's loser steps down silently and clients keep its MAC (the field failure in
+    // behaviour.md); vrrpd's loser sends one advert at its own priority on the way out.
+    expect(cluster.router('m1').garps.at(-1)?.why).toBe('lower_priority_advert');
+    expect(cluster.arpOwner).toBe('m1');
     cluster.runFor(5 * 60_000);
-    // VRRP has no message that tells the winner a dual master just ended; keepalived behaves the same.
     expect(cluster.vipHolders()).toEqual(['m1']);
-    expect(cluster.arpOwner).toBe('m2');
+    expect(cluster.arpOwner).toBe('m1');
   });
 
   it('the same heal with garp_master_refresh 10 s: clients learn m1 again within one refresh period', () => {
