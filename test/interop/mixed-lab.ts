@@ -314,6 +314,35 @@ export class VipWatch {
     return max;
   }
 
+  /** How long, in total, two or more masters held the VIP at once in [fromMs, now]. */
+  dualMs(fromMs: number): number {
+    const set = new Set<Master>();
+    let total = 0;
+    let dualSince: number | undefined;
+    for (const e of this.events) {
+      if (e.held) set.add(e.host);
+      else set.delete(e.host);
+      const at = Math.max(e.timeMs, fromMs);
+      if (set.size >= 2 && dualSince === undefined) dualSince = at;
+      if (set.size < 2 && dualSince !== undefined) {
+        total += at - dualSince;
+        dualSince = undefined;
+      }
+    }
+    if (dualSince !== undefined) total += Date.now() - dualSince;
+    return total;
+  }
+
+  /** The first master that added the VIP after `fromMs`. */
+  firstTaker(fromMs: number): Master | undefined {
+    return this.since(fromMs).find((e) => e.held)?.host;
+  }
+
+  /** What moved after `fromMs`, times relative to it, for assertion messages. */
+  describe(fromMs: number): string {
+    return this.since(fromMs).map((e) => `+${e.timeMs - fromMs}ms ${e.host} ${e.held ? 'added' : 'removed'}`).join('; ') || 'no change';
+  }
+
   /** Events after `fromMs`, e.g. to show what moved during a window. */
   since(fromMs: number): HolderEvent[] {
     return this.events.filter((e) => e.timeMs > fromMs);

@@ -126,7 +126,7 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, preempt: vrrpd on 
     expect(takeover.timeMs - goodbye.timeMs).toBeLessThanOrEqual(skewTimeMs(99) + MARGIN_MS);
     // The goodbye went to both peers; the VIP never had two holders; master3 stayed BACKUP.
     expect(new Set(wire.since(mark).filter((a) => a.priority === 0).map((a) => a.destination))).toEqual(new Set(['10.0.0.52', '10.0.0.53']));
-    expect(mixed.vips.maxHolders(stoppedAt)).toBe(1);
+    expect(mixed.vips.maxHolders(stoppedAt), mixed.vips.describe(stoppedAt)).toBe(1);
     expect(await mixed.kernelHolders()).toEqual(['m2']);
     expect(m3.states().map((s) => s.state)).toEqual(['BACKUP']);
   });
