@@ -18,6 +18,8 @@ Usage:
       Validate configuration files; exit 3 when any is rejected.
   vrrpd release --config FILE
       Remove the configured virtual addresses (after a crash; systemd ExecStopPost).
+  vrrpd import-keepalived FILE [-o OUT]
+      Print (or write) a keepalived.conf as the equivalent vrrpd YAML.
   vrrpd --help
 
 Options:
@@ -72,6 +74,12 @@ export async function main(argv: string[]): Promise<number> {
         if (typeof values.config !== 'string') throw new UsageError('release needs --config FILE');
         const { releaseCommand } = await import('./run.js');
         return releaseCommand(values.config, process.stdout, process.stderr);
+      }
+      case 'import-keepalived': {
+        const { values, positionals } = parse(rest, { output: { type: 'string', short: 'o' } });
+        if (positionals.length !== 1) throw new UsageError('import-keepalived needs exactly one FILE');
+        const { importKeepalivedCommand } = await import('./import-keepalived.js');
+        return importKeepalivedCommand(positionals[0]!, values.output as string | undefined, process.stdout, process.stderr);
       }
       default:
         throw new UsageError(`unknown command '${command}'`);

@@ -9,6 +9,8 @@ export type ConfigIssueCode =
   | 'read_failed'
   | 'file_too_large'
   | 'yaml_syntax'
+  /** keepalived.conf grammar: braces, quotes, include, a block where a value belongs. */
+  | 'conf_syntax'
   | 'duplicate_key'
   | 'yaml_warning'
   | 'missing_key'

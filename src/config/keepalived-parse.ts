@@ -119,7 +119,7 @@ function scanLine(text: string, file: string, line: number): LineScan {
     if (c === '"') {
       const close = text.indexOf('"', i + 1);
       if (close < 0) {
-        problems.push({ severity: 'error', code: 'yaml_syntax', place, message: 'this quote is never closed (keepalived strings end on the same line)' });
+        problems.push({ severity: 'error', code: 'conf_syntax', place, message: 'this quote is never closed (keepalived strings end on the same line)' });
         items.push({ kind: 'word', word: { ...place, text: text.slice(i + 1), quoted: true } });
         i = text.length;
         break;
@@ -190,7 +190,7 @@ class Reader {
           if (words.length === 1) {
             this.include(words[0]!, file);
           } else {
-            this.issues.push({ severity: 'error', code: 'yaml_syntax', place: first.word, message: "include takes exactly one file name or glob pattern, alone on its line" });
+            this.issues.push({ severity: 'error', code: 'conf_syntax', place: first.word, message: "include takes exactly one file name or glob pattern, alone on its line" });
           }
           this.items.push({ kind: 'eol' });
           continue;
@@ -290,12 +290,12 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
       if (item.kind === 'close') {
         pos++;
         if (opener) return statements;
-        issues.push({ severity: 'error', code: 'yaml_syntax', place: item.place, message: "unbalanced '}': no block is open here" });
+        issues.push({ severity: 'error', code: 'conf_syntax', place: item.place, message: "unbalanced '}': no block is open here" });
         continue;
       }
       if (item.kind === 'open') {
         pos++;
-        issues.push({ severity: 'error', code: 'yaml_syntax', place: item.place, message: "'{' without a keyword before it" });
+        issues.push({ severity: 'error', code: 'conf_syntax', place: item.place, message: "'{' without a keyword before it" });
         nested(depth, { place: item.place, keyword: '{' });
         continue;
       }
@@ -316,7 +316,7 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
       statements.push(statement);
     }
     if (opener) {
-      issues.push({ severity: 'error', code: 'yaml_syntax', place: opener.place, message: `the '{' of '${opener.keyword}' is never closed: '}' missing` });
+      issues.push({ severity: 'error', code: 'conf_syntax', place: opener.place, message: `the '{' of '${opener.keyword}' is never closed: '}' missing` });
     }
     return statements;
   };
@@ -324,7 +324,7 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
   const nested = (depth: number, opener: { place: SourcePlace; keyword: string }): Statement[] => {
     if (depth + 1 > KEEPALIVED_LIMITS.maxBlockDepth) {
       if (!tooDeepReported) {
-        issues.push({ severity: 'error', code: 'yaml_syntax', place: opener.place, message: `blocks are nested more than ${KEEPALIVED_LIMITS.maxBlockDepth} deep` });
+        issues.push({ severity: 'error', code: 'conf_syntax', place: opener.place, message: `blocks are nested more than ${KEEPALIVED_LIMITS.maxBlockDepth} deep` });
         tooDeepReported = true;
       }
       // Skip to the matching '}' without recursing.

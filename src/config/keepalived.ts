@@ -266,7 +266,7 @@ class Mapper {
   requireBlock(statement: Statement, path: PropertyKey[]): Statement[] | undefined {
     if (statement.block) return statement.block;
     const keyword = statement.words[0]!;
-    this.issue('error', 'yaml_syntax', keyword, path, `'${keyword.text}' needs a block: '${keyword.text}${statement.words.length > 1 ? ' ...' : ''} { ... }'`);
+    this.issue('error', 'conf_syntax', keyword, path, `'${keyword.text}' needs a block: '${keyword.text}${statement.words.length > 1 ? ' ...' : ''} { ... }'`);
     return undefined;
   }
 
@@ -275,7 +275,7 @@ class Mapper {
     const [keyword, ...values] = statement.words as [Word, ...Word[]];
     const fieldPath = [...path, keyword.text];
     if (statement.block) {
-      this.issue('error', 'yaml_syntax', statement.open ?? keyword, fieldPath, `'${keyword.text}' takes ${kind === 'flag' ? 'no value' : 'a value'}, not a block`);
+      this.issue('error', 'conf_syntax', statement.open ?? keyword, fieldPath, `'${keyword.text}' takes ${kind === 'flag' ? 'no value' : 'a value'}, not a block`);
       return;
     }
     if (Object.hasOwn(target, keyword.text)) {
@@ -364,7 +364,7 @@ function mapTrackEntries(mapper: Mapper, block: Statement[], list: unknown[], pa
   for (const statement of block) {
     const [name, ...rest] = statement.words as [Word, ...Word[]];
     const entryPath = [...path, list.length];
-    if (statement.block) mapper.issue('error', 'yaml_syntax', statement.open ?? name, entryPath, `a ${String(path[path.length - 1])} entry takes no block`);
+    if (statement.block) mapper.issue('error', 'conf_syntax', statement.open ?? name, entryPath, `a ${String(path[path.length - 1])} entry takes no block`);
     mapper.record(entryPath, name);
     mapper.record([...entryPath, 'name'], name);
     const entry: Record<string, unknown> = { name: name.text };
@@ -398,7 +398,7 @@ function mapTrackEntries(mapper: Mapper, block: Statement[], list: unknown[], pa
  */
 function mapPeers(mapper: Mapper, block: Statement[], list: unknown[], path: PropertyKey[]): void {
   for (const statement of block) {
-    if (statement.block) mapper.issue('error', 'yaml_syntax', statement.open ?? statement.words[0]!, path, 'a unicast_peer entry takes no block');
+    if (statement.block) mapper.issue('error', 'conf_syntax', statement.open ?? statement.words[0]!, path, 'a unicast_peer entry takes no block');
     const words = statement.words;
     for (let i = 0; i < words.length; i++) {
       const word = words[i]!;
@@ -426,7 +426,7 @@ function mapPeers(mapper: Mapper, block: Statement[], list: unknown[], path: Pro
 function mapVirtualAddresses(mapper: Mapper, block: Statement[], list: unknown[], path: PropertyKey[]): void {
   for (const statement of block) {
     const entryPath = [...path, list.length];
-    if (statement.block) mapper.issue('error', 'yaml_syntax', statement.open ?? statement.words[0]!, entryPath, 'a virtual_ipaddress entry takes no block');
+    if (statement.block) mapper.issue('error', 'conf_syntax', statement.open ?? statement.words[0]!, entryPath, 'a virtual_ipaddress entry takes no block');
     const words: Word[] = [];
     for (let i = 0; i < statement.words.length; i++) {
       const word = statement.words[i]!;

@@ -298,20 +298,20 @@ describe('errors, each with its file, line and column', () => {
   it('an unbalanced } is an error at the brace, and nothing else is checked', () => {
     const text = confWith({ 4: '}}' });
     const errors = errorsOf(parse(text));
-    expect(errors.map(where)).toEqual([`yaml_syntax  @4:2`]);
+    expect(errors.map(where)).toEqual([`conf_syntax  @4:2`]);
     expect(formatIssue(errors[0]!)).toBe(`config error at ${FILE}:4:2: unbalanced '}': no block is open here`);
   });
 
   it('a block that is never closed is an error at its {', () => {
     const text = confWith({ 26: '' });
     const errors = errorsOf(parse(text));
-    expect(errors.map(where)).toEqual([`yaml_syntax  @${at(text, 10, '{')}`]);
+    expect(errors.map(where)).toEqual([`conf_syntax  @${at(text, 10, '{')}`]);
     expect(errors[0]!.message).toBe("the '{' of 'vrrp_instance' is never closed: '}' missing");
   });
 
   it('an unterminated quote is an error at the quote', () => {
     const text = confWith({ 6: '    script "killall -0 kube-apiserver' });
-    expect(errorsOf(parse(text)).map(where)).toEqual([`yaml_syntax  @${at(text, 6, '"')}`]);
+    expect(errorsOf(parse(text)).map(where)).toEqual([`conf_syntax  @${at(text, 6, '"')}`]);
   });
 
   it.each([
@@ -364,8 +364,8 @@ describe('errors, each with its file, line and column', () => {
   it('a list keyword without its block, and a value keyword with a block, are errors', () => {
     const text = confWith({ 24: '    virtual_ipaddress 10.0.0.50', 25: '    priority { 100 }', 26: '' });
     expect(errorsOf(parse(text)).map(where)).toEqual([
-      `yaml_syntax vrrp_instance.VI_1.virtual_ipaddress @${at(text, 24, 'virtual_ipaddress')}`,
-      `yaml_syntax vrrp_instance.VI_1.priority @${at(text, 25, '{')}`,
+      `conf_syntax vrrp_instance.VI_1.virtual_ipaddress @${at(text, 24, 'virtual_ipaddress')}`,
+      `conf_syntax vrrp_instance.VI_1.priority @${at(text, 25, '{')}`,
     ]);
   });
 
@@ -526,7 +526,7 @@ describe('include', () => {
 
   it('include with more than one word is an error', () => {
     const text = confWith({}, ['include a.conf b.conf']);
-    expect(errorsOf(parse(text)).map(where)).toEqual(['yaml_syntax  @31:1']);
+    expect(errorsOf(parse(text)).map(where)).toEqual(['conf_syntax  @31:1']);
   });
 
   it('the glob supports *, ?, [...] and {a,b}, and leaves dot files alone', () => {
