@@ -187,9 +187,12 @@ export class PeriodicCheck {
       run = { outcome: Promise.resolve({ ok: false, detail }), settled: Promise.resolve() };
     }
     const outcomeDone = run.outcome.then((outcome) => this.handleOutcome(outcome, performance.now() - startedMs));
-    this.inFlight = Promise.all([outcomeDone, run.settled]).then(() => {
-      this.busy = false;
-    });
+    this.inFlight = Promise.all([outcomeDone, run.settled])
+      .then(() => undefined)
+      .catch((error: unknown) => this.options.log.error({ tracker: this.options.trackerName, err: error }, 'check run failed unexpectedly'))
+      .finally(() => {
+        this.busy = false;
+      });
   }
 
   private handleOutcome(outcome: ProbeOutcome, durationMs: number): void {
@@ -204,7 +207,13 @@ export class PeriodicCheck {
     if (!outcome.ok && change === undefined) {
       this.options.log.debug({ tracker: this.options.trackerName, detail: outcome.detail, status: this.filter.status }, 'check failed');
     }
-    if (change === 'ok' || change === 'failed') this.options.onStatus(this.options.trackerName, change, outcome.detail);
+    if (change !== 'ok' && change !== 'failed') return;
+    try {
+      this.options.onStatus(this.options.trackerName, change, outcome.detail);
+    } catch (error) {
+      // The daemon's handler failing must not stop the check (the next change still reports).
+      this.options.log.error({ tracker: this.options.trackerName, status: change, err: error }, 'tracker status handler threw');
+    }
   }
 }
 

@@ -448,6 +448,9 @@ export function prepareScript(options: ScriptProbeOptions): PreparedScript {
     const file = resolveExecutable(argv[0]!, options.pathVariable);
     const runAs = resolveRunAs(options.user, options.euid);
     let warning: string | undefined;
+    if (options.user !== undefined && runAs.uid === undefined) {
+      warning = `runs as vrrpd's own user (${runAs.label}): only root can run scripts as '${options.user}'`;
+    }
     if (runAs.asRoot) {
       const problem = scriptSecurityProblem(file);
       if (problem && options.enableScriptSecurity) {

@@ -391,6 +391,25 @@ describe('built-in checks under the periodic runner', () => {
     expect(seen.sort()).toEqual([`script:api failed no process named no-such-process-xyz`, `script:api ok connected to 127.0.0.1:${port}`]);
   });
 
+  it('a status handler that throws does not stop the check', async () => {
+    let ok = true;
+    const flipping: Probe = { kind: 'tcp', run: () => ({ outcome: Promise.resolve({ ok, detail: String(ok) }), settled: Promise.resolve() }), close: async () => {} };
+    const errors: string[] = [];
+    const seen: string[] = [];
+    const check = new PeriodicCheck({
+      trackerName: 'script:flip', intervalMs: 20, timeoutMs: 20, rise: 1, fall: 1, initFail: false, probe: flipping,
+      onStatus: (_n, status) => { seen.push(status); throw new Error('daemon broke'); },
+      log: { ...quietLog, error: (_o, msg) => errors.push(msg) },
+    });
+    check.start();
+    await waitFor(() => seen.length === 1, 1000);
+    ok = false;
+    await waitFor(() => seen.length === 2, 1000);
+    await check.stop();
+    expect(seen).toEqual(['ok', 'failed']);
+    expect(errors).toEqual(['tracker status handler threw', 'tracker status handler threw']);
+  });
+
   it('a check slower than its interval is skipped, not overlapped', async () => {
     let active = 0;
     let maxActive = 0;

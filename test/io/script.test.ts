@@ -275,6 +275,12 @@ describe('script security (enable_script_security)', () => {
     expect(prepareScript({ ...base, user: 'nobody', enableScriptSecurity: true }).runAs.asRoot).toBe(false);
   });
 
+  it('says so when a user is configured but vrrpd is not root and cannot switch', () => {
+    const prepared = prepareScript({ name: 'chk', command: '/bin/true', user: 'nobody', enableScriptSecurity: true, euid: 1000 });
+    expect(prepared.runAs).toEqual({ label: 'uid 1000 (vrrpd itself)', asRoot: false });
+    expect(prepared.warning).toBe("runs as vrrpd's own user (uid 1000 (vrrpd itself)): only root can run scripts as 'nobody'");
+  });
+
   it('startTrackers reports every bad script at once and starts nothing', () => {
     const insecure = script('insecure2.sh', 'exit 0', 0o757);
     const config = configWith([
