@@ -20,8 +20,9 @@
  *   the ingress port), decoding every VRRP advert with codec.ts, attributed to the host whose port
  *   it entered the switch on.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,12 +40,17 @@ export type Master = (typeof MASTERS)[number];
 export const MASTER_ADDRESS: Record<Master, string> = { m1: '10.0.0.51', m2: '10.0.0.52', m3: '10.0.0.53' };
 export const CLIENT_ADDRESS = '10.0.0.10';
 
+/**
+ * Prefix for long-lived helpers: SIGKILL when the test process dies, even by SIGKILL, when no exit
+ * handler runs. For a node's init that takes the whole node with it (unshare --kill-child).
+ */
+const DIE_WITH_PARENT = ['--pdeathsig', 'SIGKILL'];
+
 /** PID 1 of each node: ignores the signals a stray broadcast could send and reaps orphans. */
 const INIT_SCRIPT = 'trap "" TERM INT HUP QUIT USR1 USR2; while :; do sleep 1; done';
 
 /** The host PIDs of a process's children (Linux /proc/PID/task/PID/children). */
 async function childrenOf(pid: number): Promise<number[]> {
-  const { readFile } = await import('node:fs/promises');
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
     return text.trim().split(/\s+/).filter(Boolean).map(Number);
@@ -273,7 +279,8 @@ export class VipWatch {
 
   async start(): Promise<void> {
     for (const host of MASTERS) {
-      const monitor = spawn('ip', ['-n', this.lab.nsOf(host), '-4', '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Started through the lab, so that it is killed with the lab even if this process dies.
+      const monitor = this.lab.spawn(host, 'setpriv', [...DIE_WITH_PARENT, 'ip', '-4', '-o', 'monitor', 'address']);
       this.monitors.push(monitor);
       createInterface({ input: monitor.stdout! }).on('line', (line) => {
         if (!line.includes(` inet ${this.vip} `)) return;
@@ -452,7 +459,7 @@ export class Wire {
   private constructor(private readonly child: ChildProcess) {}
 
   private static async start(lab: Lab, ns: string, args: string[], attribute: (linkHeader: Uint8Array, linkType: number) => { from: string; skip: boolean; ipOffset: number }, keepFrames: boolean): Promise<Wire> {
-    const child = lab.spawn(ns, 'tcpdump', ['-nn', '--immediate-mode', '-U', '-s', '0', '-w', '-', ...args]);
+    const child = lab.spawn(ns, 'setpriv', [...DIE_WITH_PARENT, 'tcpdump', '-nn', '--immediate-mode', '-U', '-s', '0', '-w', '-', ...args]);
     const wire = new Wire(child);
     const stream = new PcapStream((timeMs, frame, linkType) => {
       const { from, skip, ipOffset } = attribute(frame, linkType);
@@ -588,14 +595,12 @@ export class MixedLab {
   }
 
   private async build(): Promise<void> {
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dirname(this.apiserverBin));
     // `exec -a` changes argv[0] only; killall matches the comm, which comes from the file name.
     copyFileSync('/bin/sleep', this.apiserverBin);
-    const { chmodSync } = await import('node:fs');
     chmodSync(this.apiserverBin, 0o755);
     for (const name of MASTERS) {
-      const init = this.lab.spawn(name, 'unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', 'bash', '-c', INIT_SCRIPT]);
+      const init = this.lab.spawn(name, 'setpriv', [...DIE_WITH_PARENT, 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child', 'bash', '-c', INIT_SCRIPT]);
       this.inits.push(init);
       const initPid = await innerPid(init, `${name}: init`);
       const dir = join(this.dir, name);
