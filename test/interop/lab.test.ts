@@ -13,6 +13,13 @@ import { MASTERS, MixedLab } from './mixed-lab.js';
 
 const run = promisify(execFile);
 
+describe('tools', () => {
+  it('the keepalived under test is 2.2.7 (the version behaviour.md and these scenarios describe)', async () => {
+    const { stdout, stderr } = await run('keepalived', ['--version']);
+    expect(`${stdout}${stderr}`).toMatch(/^Keepalived v2\.2\.7 /m);
+  });
+});
+
 describe('seed fixtures', () => {
   for (const mode of ['preempt', 'nopreempt'] as const) {
     for (const index of [1, 2, 3] as const) {
