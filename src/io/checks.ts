@@ -245,9 +245,13 @@ export class HttpProbe implements Probe {
   run(timeoutMs: number): ProbeRun {
     const agent = this.ensureAgent();
     if ('error' in agent) return { outcome: Promise.resolve({ ok: false, detail: agent.error }), settled: Promise.resolve() };
-    const signal = AbortSignal.timeout(timeoutMs);
+    // Not AbortSignal.timeout: its timer cannot be cancelled, so every run would wake the event
+    // loop a second time at the deadline, long after the answer came.
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const deadline = setTimeout(() => controller.abort(), timeoutMs);
     let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const settled = new Promise<void>((resolve) => (settle = resolve)).then(() => clearTimeout(deadline));
     const outcome = new Promise<ProbeOutcome>((resolve) => {
       const attempt = (retry: boolean): void => {
         const request = (this.https ? httpsRequest : httpRequest)(this.url, {
