@@ -23,8 +23,9 @@ Usage:
   vrrpd --help
 
 Options:
-  --socket PATH      control socket (default ${DEFAULT_SOCKET_PATH})
-  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (default info)
+  --socket PATH      control socket (default: the config's vrrpd.socket, else ${DEFAULT_SOCKET_PATH})
+  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (default: the config's
+                     vrrpd.log_level, else info)
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 configuration rejected.
 `;
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
         if (typeof values.config !== 'string') throw new UsageError('run needs --config FILE');
         if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
         const { runCommand } = await import('./run.js');
-        return runCommand({ configPath: values.config, socketPath: (values.socket as string | undefined) ?? DEFAULT_SOCKET_PATH, logLevel: (values['log-level'] as string | undefined) ?? 'info' });
+        return runCommand({ configPath: values.config, socketPath: values.socket as string | undefined, logLevel: values['log-level'] as string | undefined });
       }
       case 'release': {
         const { values } = parse(rest, { config: { type: 'string', short: 'c' } });

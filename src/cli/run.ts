@@ -1,26 +1,33 @@
 /**
- * `vrrpd run` and `vrrpd release`. run: validate the config before touching the host (exit 3 on
- * errors), then start the daemon, the control socket and the signal handlers, and resolve with
- * the exit code when the daemon has stopped.
+ * `vrrpd run` and `vrrpd release`. run: validate everything that can be validated (the config,
+ * every script and notify command) before touching the host (exit 3 on errors), then start the
+ * health checks, the control socket, the daemon and the signal handlers, and resolve with the exit
+ * code when the daemon has stopped.
  */
+import type { Server } from 'node:http';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { formatIpv4 } from '../core/ip.js';
 import { formatIssue, loadConfigFile, type ConfigIssue } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
-import { ControlServer } from '../daemon/control.js';
+import { ControlServer, DEFAULT_SOCKET_PATH } from '../daemon/control.js';
 import { Daemon } from '../daemon/daemon.js';
-import { createLogger, LOG_LEVELS } from '../daemon/logging.js';
+import { createLogger, LOG_LEVELS, type Logger } from '../daemon/logging.js';
+import { createMetricsRegistry, serveMetrics } from '../daemon/metrics.js';
 import { instanceVips, planInstances } from '../daemon/plan.js';
 import { createRealHost } from '../daemon/real-host.js';
+import { startTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
+import { checkNotifyCommands, createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
 import { removeStale } from '../io/vip.js';
 
 export interface RunOptions {
   configPath: string;
-  socketPath: string;
-  logLevel: string;
+  /** --socket; else the config's vrrpd.socket; else DEFAULT_SOCKET_PATH. */
+  socketPath: string | undefined;
+  /** --log-level; else the config's vrrpd.log_level; else info. */
+  logLevel: string | undefined;
 }
 
-/** Graceful stop must finish within this; a MASTER's goodbye and VIP removal take a few ms. */
+/** Graceful stop must finish within 2 s; a MASTER's goodbye and VIP removal take a few ms. */
 const STOP_DEADLINE_MS = 1800;
 
 type Loaded = { ok: true; config: VrrpdConfig; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[] };
@@ -35,8 +42,26 @@ async function load(path: string, err: NodeJS.WritableStream): Promise<Loaded> {
   return result;
 }
 
+/** Problems found in the scripts a config would run (security, PATH, user), one message each. */
+function commandProblems(config: VrrpdConfig): string[] {
+  return checkNotifyCommands(config);
+}
+
+function notifyCommandsByInstance(config: VrrpdConfig): Map<string, NotifyCommands> {
+  const commands = new Map<string, NotifyCommands>();
+  for (const instance of Object.values(config.vrrp_instance)) {
+    const entry: NotifyCommands = {};
+    for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
+      const command = instance[kind];
+      if (command !== undefined) entry[kind] = command;
+    }
+    commands.set(instance.name, entry);
+  }
+  return commands;
+}
+
 export async function runCommand(options: RunOptions): Promise<number> {
-  if (!(LOG_LEVELS as readonly string[]).includes(options.logLevel)) {
+  if (options.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(options.logLevel)) {
     process.stderr.write(`vrrpd: --log-level must be one of ${LOG_LEVELS.join(', ')}, got '${options.logLevel}'\n`);
     return 2;
   }
@@ -45,24 +70,66 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stderr.write(`vrrpd: configuration rejected (${loaded.errors.length} error(s)); nothing on the host was changed\n`);
     return 3;
   }
-  const log = createLogger(options.logLevel as Parameters<typeof createLogger>[0]);
+  const problems = commandProblems(loaded.config);
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
+    process.stderr.write('vrrpd: configuration rejected; nothing on the host was changed\n');
+    return 3;
+  }
+  let config = loaded.config;
+  const socketPath = options.socketPath ?? config.vrrpd.socket ?? DEFAULT_SOCKET_PATH;
+  const log = createLogger((options.logLevel ?? config.vrrpd.log_level ?? 'info') as Parameters<typeof createLogger>[0]);
   for (const warning of loaded.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
 
   const host = createRealHost((error) => log.warn({ err: error }, 'io error'));
   const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
+
+  // Health checks report into the daemon, which remembers results for instances started later.
+  const onTrackerStatus = (tracker: string, status: 'ok' | 'failed', detail: string): void => {
+    log.info({ tracker, status, detail }, `tracker ${tracker} is ${status}`);
+    daemon.setTrackerStatus(tracker, status);
+  };
+  let trackers: TrackerSet;
+  try {
+    trackers = startTrackers(config, onTrackerStatus, log.child({ component: 'checks' }));
+  } catch (error) {
+    if (!(error instanceof TrackerSetupError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
+    process.stderr.write('vrrpd: configuration rejected; nothing on the host was changed\n');
+    return 3;
+  }
+
+  // Notify scripts: in order per instance, with a timeout, never blocking the protocol.
+  let notifyCommands = notifyCommandsByInstance(config);
+  const notifyLog = log.child({ component: 'notify' });
+  const notifier = createNotifier({
+    onResult: (result) => {
+      const fields = { instance: result.instance, state: result.state, kind: result.kind, argv: result.argv, detail: result.detail, ms: result.durationMs };
+      if (result.ok) notifyLog.info(fields, `${result.kind} done`);
+      else notifyLog.warn(fields, `${result.kind} failed: ${result.detail}`);
+    },
+    ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
+    enableScriptSecurity: config.global_defs.enable_script_security,
+  });
+  daemon.onTransition = (spec, to, effectivePriority) => {
+    const state: NotifyState = to === 'INIT' ? 'STOP' : (to as NotifyState);
+    notifier.transition(notifyCommands.get(spec.name) ?? {}, spec.name, state, effectivePriority);
+  };
+
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
+  const currentLagMs = (): number => Math.round(lag.max / 1e6);
   const lagTimer = setInterval(() => {
-    daemon.eventLoopLagMs = Math.round(lag.max / 1e6);
+    daemon.eventLoopLagMs = currentLagMs();
     lag.reset();
   }, 60_000);
   lagTimer.unref();
 
-  const control = new ControlServer(options.socketPath, (request) => {
+  const control = new ControlServer(socketPath, (request) => {
     switch (request.command) {
       case 'status':
-        daemon.eventLoopLagMs = Math.max(daemon.eventLoopLagMs, Math.round(lag.max / 1e6));
-        return daemon.status();
+        daemon.eventLoopLagMs = Math.max(daemon.eventLoopLagMs, currentLagMs());
+        return { ...daemon.status(), trackers: trackers.stats(), notify: notifier.stats() };
       case 'debug-block':
         // Test hook, off unless VRRPD_DEBUG_COMMANDS=1: block the event loop in JS (a GC pause or a
         // blocked disk as far as Node is concerned), so tests can prove the stall guard.
@@ -73,24 +140,50 @@ export async function runCommand(options: RunOptions): Promise<number> {
         throw new Error(`unknown command '${request.command}'`);
     }
   });
+  const cleanup = async (): Promise<void> => {
+    clearInterval(lagTimer);
+    lag.disable();
+    await trackers.stop();
+    await control.close();
+  };
   try {
     await control.listen();
   } catch (error) {
-    log.error({ err: error, socket: options.socketPath }, 'cannot open the control socket');
+    log.error({ err: error, socket: socketPath }, 'cannot open the control socket');
+    await trackers.stop();
     return 1;
   }
 
-  const startupDelayMs = loaded.config.global_defs.vrrp_startup_delay * 1000;
+  let metrics: Server | undefined;
+  const metricsListen = config.vrrpd.metrics_listen;
+  if (metricsListen !== undefined) {
+    try {
+      metrics = await serveMetrics(metricsListen, createMetricsRegistry({
+        status: () => ({ ...daemon.status(), event_loop_lag_ms: Math.max(daemon.eventLoopLagMs, currentLagMs()) }),
+        transitionCounts: () => daemon.transitionCounts(),
+        secondsSinceLastAdvert: (instance) => daemon.secondsSinceLastAdvert(instance),
+        stallCount: () => daemon.stallCount(),
+      }));
+      log.info({ listen: metricsListen }, 'Prometheus metrics on /metrics');
+    } catch (error) {
+      log.error({ err: error, listen: metricsListen }, 'cannot open the metrics endpoint');
+      await cleanup();
+      return 1;
+    }
+  }
+
+  const startupDelayMs = config.global_defs.vrrp_startup_delay * 1000;
   if (startupDelayMs > 0) {
     log.info({ delay_ms: startupDelayMs }, 'vrrp_startup_delay: waiting before starting instances');
     await new Promise((resolve) => setTimeout(resolve, startupDelayMs));
   }
   try {
-    await daemon.start(planInstances(loaded.config));
+    await daemon.start(planInstances(config));
   } catch (error) {
     log.error({ err: error }, 'vrrpd failed to start');
     await daemon.stop();
-    await control.close();
+    metrics?.close();
+    await cleanup();
     return 1;
   }
 
@@ -108,15 +201,15 @@ export async function runCommand(options: RunOptions): Promise<number> {
         process.exit(1);
       }, STOP_DEADLINE_MS);
       force.unref();
-      void daemon
-        .stop()
-        .then(() => control.close())
-        .then(() => {
-          clearInterval(lagTimer);
-          lag.disable();
-          process.off('SIGHUP', reload);
-          resolve(0);
-        });
+      void (async () => {
+        await daemon.stop();
+        metrics?.close();
+        await cleanup();
+        // notify_stop scripts get what is left of the stop deadline.
+        await notifier.drain();
+        process.off('SIGHUP', reload);
+        resolve(0);
+      })();
     };
     // Reloads run one after the other, however fast SIGHUPs arrive.
     let reloading: Promise<void> = Promise.resolve();
@@ -125,16 +218,38 @@ export async function runCommand(options: RunOptions): Promise<number> {
         if (stopping) return;
         const result = await loadConfigFile(options.configPath);
         if (!result.ok) {
-          daemon.lastReloadError = result.errors.map((e) => formatIssue(e, 'error')).join('; ');
-          log.error({ errors: result.errors.map((e) => formatIssue(e, 'error')) }, 'reload refused: the new configuration is invalid; the running one stays');
+          refuseReload(daemon, log, result.errors.map((e) => formatIssue(e, 'error')));
           return;
+        }
+        const problemsNow = commandProblems(result.config);
+        if (problemsNow.length > 0) {
+          refuseReload(daemon, log, problemsNow);
+          return;
+        }
+        // Checks restart only when what they run changed: a running check keeps its rise/fall
+        // history, and an init_fail check would otherwise report 'failed' again at every reload.
+        const checksChanged = JSON.stringify(trackedScripts(result.config)) !== JSON.stringify(trackedScripts(config));
+        let nextTrackers = trackers;
+        if (checksChanged) {
+          try {
+            nextTrackers = startTrackers(result.config, onTrackerStatus, log.child({ component: 'checks' }));
+          } catch (error) {
+            if (!(error instanceof TrackerSetupError)) throw error;
+            refuseReload(daemon, log, error.problems);
+            return;
+          }
         }
         try {
           const summary = await daemon.reload(planInstances(result.config));
+          if (nextTrackers !== trackers) await trackers.stop();
+          trackers = nextTrackers;
+          config = result.config;
+          notifyCommands = notifyCommandsByInstance(config);
           daemon.lastReloadError = null;
           for (const warning of result.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
           log.info(summary, 'reload applied');
         } catch (error) {
+          if (nextTrackers !== trackers) await nextTrackers.stop();
           daemon.lastReloadError = (error as Error).message;
           log.error({ err: error }, 'reload failed; the instances above keep running');
         }
@@ -145,6 +260,21 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', reload);
   });
+}
+
+/** The vrrp_script entries some instance tracks, with global_defs that change how they run. */
+function trackedScripts(config: VrrpdConfig): unknown {
+  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((i) => i.track_script.map((ref) => ref.name)));
+  return {
+    scripts: Object.values(config.vrrp_script).filter((s) => tracked.has(s.name)),
+    script_user: config.global_defs.script_user,
+    enable_script_security: config.global_defs.enable_script_security,
+  };
+}
+
+function refuseReload(daemon: Daemon, log: Logger, errors: string[]): void {
+  daemon.lastReloadError = errors.join('; ');
+  log.error({ errors }, 'reload refused: the new configuration is invalid; the running one stays');
 }
 
 function blockEventLoop(ms: number): void {

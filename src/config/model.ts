@@ -61,6 +61,8 @@ export interface DaemonSection {
   /** Control socket path; the daemon's default when absent. */
   socket?: string;
   log_level?: LogLevel;
+  /** `HOST:PORT` of the Prometheus endpoint; absent = no endpoint. */
+  metrics_listen?: string;
 }
 
 export interface GlobalDefs {
@@ -353,6 +355,12 @@ const DaemonSectionSchema = z.strictObject(
   {
     socket: text(108, 'a socket path').optional(),
     log_level: z.enum(LOG_LEVELS, { error: expect(`one of ${LOG_LEVELS.join(', ')}`) }).optional(),
+    /** Prometheus endpoint, off unless set. */
+    metrics_listen: text(64, 'HOST:PORT')
+      .refine((value) => /^(\[[0-9a-fA-F:]+\]|[^\s:]+):([1-9][0-9]{0,4})$/.test(value) && Number(value.split(':').at(-1)) <= 65535, {
+        error: 'must be HOST:PORT, e.g. 127.0.0.1:9650',
+      })
+      .optional(),
   },
   { error: expect('a mapping') },
 );

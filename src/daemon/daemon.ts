@@ -138,6 +138,7 @@ export class Daemon {
   private linkWatch: { close(): void } | undefined;
   private watchedLinks: string[] = [];
   private addressWatch: { close(): void } | undefined;
+  private readonly trackerResults = new Map<string, 'ok' | 'failed'>();
   private readonly startedAt = new Date();
   private stopping = false;
   lastReloadError: string | null = null;
@@ -233,6 +234,10 @@ export class Daemon {
     for (const name of trackedInterfaces(runtime.core)) {
       runtime.machine.setTrackerStatus(t, `${INTERFACE_TRACKER_PREFIX}${name}`, this.host.interfaceInfo(name).up ? 'ok' : 'failed');
     }
+    for (const tracker of runtime.core.trackers) {
+      const known = this.trackerResults.get(tracker.name);
+      if (known !== undefined && !tracker.name.startsWith(INTERFACE_TRACKER_PREFIX)) runtime.machine.setTrackerStatus(t, tracker.name, known);
+    }
     this.instances.push(runtime);
     this.execute(runtime, runtime.machine.start(t));
   }
@@ -296,8 +301,13 @@ export class Daemon {
     this.log.info('vrrpd stopped');
   }
 
-  /** Set a tracker's status in every instance that tracks it (script runner, built-in checks). */
+  /**
+   * Set a tracker's status in every instance that tracks it (script runner, built-in checks). The
+   * last status of every tracker is remembered, so instances started later (at start, or added by
+   * a reload) begin with it instead of 'unknown'.
+   */
   setTrackerStatus(tracker: string, status: 'ok' | 'failed'): void {
+    this.trackerResults.set(tracker, status);
     if (this.stopping) return;
     const t = this.host.clock.nowMs();
     for (const runtime of this.instances) {
