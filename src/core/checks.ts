@@ -54,8 +54,12 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
   const unicastMode = expect.unicastPeers.length > 0;
   const ourCount = expect.virtualAddresses.length;
 
-  // RFC 7.1: the packet must hold the complete advert; keepalived sizes it with our own address count.
-  const expectedLength = ip.headerLength + advertLength(ourCount);
+  // RFC 7.1: the packet must hold the complete advert. keepalived 2.2.7 sizes it with the packet's
+  // own address count (expected_vrrp_pkt_len), so a different VIP count passes here and is reported
+  // by the count check below, as keepalived logs it ("unexpected ip number count"); verified
+  // against keepalived in test/interop/mismatch.test.ts.
+  const packetCount = bytes.length > vrrpAt + 3 ? (bytes[vrrpAt + 3] as number) : 0;
+  const expectedLength = ip.headerLength + advertLength(packetCount);
   if (bytes.length !== expectedLength) {
     return drop('bad_length', `received ${bytes.length} bytes, expected ${expectedLength}`);
   }

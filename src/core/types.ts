@@ -62,7 +62,7 @@ export const DROP_REASONS = [
   'unknown_vrid',
   /** The instance is in FAULT or INIT and ignores everything. */
   'not_ready',
-  /** Received length != IP header + 8 + 4 x our address count + 8. */
+  /** Received length != IP header + 8 + 4 x the packet's address count + 8 (keepalived 2.2.7). */
   'bad_length',
   /** TTL != 255 on a multicast instance. */
   'bad_ttl',

@@ -138,7 +138,7 @@ const FAULTS: Fault[] = [
   { reason: 'auth_failure', modes: BOTH, fields: ['authPassword'], apply: (s) => (s.authPassword = '123457') },
   { reason: 'interval_mismatch', modes: BOTH, fields: ['advertIntervalSec'], apply: (s) => (s.advertIntervalSec = 2) },
   { reason: 'bad_type', modes: BOTH, fields: ['type'], apply: (s) => (s.type = 2) },
-  { reason: 'address_count_mismatch', modes: BOTH, fields: ['countField'], apply: (s) => (s.countField = 2) },
+  { reason: 'address_count_mismatch', modes: BOTH, fields: ['addresses'], apply: (s) => (s.addresses = OUR_VIPS.slice(0, 2)) },
   { reason: 'ip_length_mismatch', modes: BOTH, fields: ['totalLengthDelta'], apply: (s) => (s.totalLengthDelta = 4) },
   { reason: 'bad_checksum', modes: BOTH, fields: ['checksumXor'], apply: (s) => (s.checksumXor = 0x0100) },
   {
@@ -186,9 +186,15 @@ describe('one failing case per reason', () => {
     expect(outcome(checkAdvert(tcp, spec.expect))).toBe('too_short');
   });
 
-  it('bad_length also when the peer carries a different number of VIPs than we have', () => {
+  it('a peer with a different number of VIPs is address_count_mismatch: keepalived 2.2.7 sizes the packet by its own count', () => {
     const spec = baseSpec('unicast');
-    spec.addresses = OUR_VIPS.slice(0, 2);
+    spec.addresses = [...OUR_VIPS, ip('10.0.0.99')];
+    expect(outcome(checkAdvert(build(spec), spec.expect))).toBe('address_count_mismatch');
+  });
+
+  it('bad_length when the count field disagrees with the bytes received', () => {
+    const spec = baseSpec('unicast');
+    spec.countField = 2;
     expect(outcome(checkAdvert(build(spec), spec.expect))).toBe('bad_length');
   });
 
