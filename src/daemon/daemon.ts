@@ -497,6 +497,7 @@ export class Daemon {
               reason: action.reason,
               effective_priority: action.effectivePriority,
               master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
+              ...(action.to === 'FAULT' ? { fault_causes: runtime.machine.faultCauses } : {}),
             },
             `${action.from} -> ${action.to} (${action.reason})`,
           );
