@@ -21,10 +21,27 @@ const NAME_PATTERN = /^vrlab(\d+)x\d+/;
 export const labUnavailableReason: string | undefined = (() => {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not running as root (network namespaces need CAP_SYS_ADMIN)';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'ignore' });
-  } catch {
-    return 'iproute2 `ip` not found';
+  // Every tool some real-kernel test runs, with the Debian package that has it.
+  const tools: Array<[string, string[], string]> = [
+    ['ip', ['-V'], 'iproute2'],
+    ['tcpdump', ['--version'], 'tcpdump'],
+    ['keepalived', ['--version'], 'keepalived'],
+    ['killall', ['-V'], 'psmisc'],
+    ['nsenter', ['--version'], 'util-linux'],
+    ['setpriv', ['--version'], 'util-linux'],
+    ['openssl', ['version'], 'openssl'],
+  ];
+  const missing = tools.filter(([cmd, args]) => {
+    try {
+      execFileSync(cmd, args, { stdio: 'ignore' });
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+  });
+  if (missing.length > 0) {
+    const packages = [...new Set(missing.map(([, , pkg]) => pkg))];
+    return `missing ${missing.map(([cmd]) => cmd).join(', ')} (apt-get install ${packages.join(' ')})`;
   }
   return undefined;
 })();
