@@ -4,12 +4,11 @@
  * changes quickly: it listens to `ip -o monitor link` (rtnetlink, pushed by the kernel) and re-reads
  * /sys on every event, with a slow poll as a backstop for anything the monitor missed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { createInterface } from 'node:readline';
 import { parseIpv4, type Ipv4 } from '../core/ip.js';
-import { IoError, toIoError } from './errors.js';
+import type { IoError } from './errors.js';
+import { runIpMonitor } from './ipmonitor.js';
 import { loadPacketAddon } from './native.js';
 
 /** <linux/if.h> flag bits as shown in /sys/class/net/IF/flags. */
@@ -157,8 +156,6 @@ export function watchLinks(
   const state = new Map<string, boolean>();
   for (const ifname of ifnames) state.set(ifname, isLinkUsable(readInterface(ifname)));
   let closed = false;
-  let monitor: ChildProcess | undefined;
-  let restartTimer: NodeJS.Timeout | undefined;
 
   const recheck = (): void => {
     if (closed) return;
@@ -171,33 +168,11 @@ export function watchLinks(
     }
   };
 
-  const report = (error: IoError): void => {
-    if (options.onError) options.onError(error);
-  };
-
-  const start = (): void => {
-    if (closed) return;
-    const child = spawn(options.ipCommand ?? 'ip', ['-o', 'monitor', 'link'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    monitor = child;
-    child.on('error', (error) => report(toIoError('link.monitor', error)));
-    child.on('spawn', recheck);
-    child.on('exit', (code, signal) => {
-      if (monitor === child) monitor = undefined;
-      if (closed) return;
-      report(new IoError('EMONITOR', 'link.monitor', `ip monitor exited (code ${code}, signal ${signal}); restarting`));
-      restartTimer = setTimeout(start, options.restartDelayMs ?? 1000);
-    });
-    child.stderr?.resume();
-    // Any link event re-reads every watched interface: a rename or a lower device's change can
-    // affect a watched name without naming it, and the reads are a few small sysfs files.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (parseMonitorLine(line) !== undefined) recheck();
-    });
-  };
-
-  start();
+  // Any link event re-reads every watched interface: a rename or a lower device's change can
+  // affect a watched name without naming it, and the reads are a few small sysfs files.
+  const monitor = runIpMonitor(['monitor', 'link'], 'link.monitor', (line) => {
+    if (parseMonitorLine(line) !== undefined) recheck();
+  }, { ...options, onStart: recheck });
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
   const poll = pollIntervalMs > 0 ? setInterval(recheck, pollIntervalMs) : undefined;
 
@@ -206,9 +181,7 @@ export function watchLinks(
     close() {
       closed = true;
       if (poll !== undefined) clearInterval(poll);
-      if (restartTimer !== undefined) clearTimeout(restartTimer);
-      monitor?.kill();
-      monitor = undefined;
+      monitor.close();
     },
   };
 }
