@@ -54,7 +54,12 @@ export class Container {
     private readonly log: () => string,
   ) {}
 
-  /** Boot; `binds` are host:container paths bind-mounted read-only. */
+  /**
+   * Boot; `binds` are host:container paths bind-mounted read-only. The container gets a new network
+   * namespace with only lo; move links into it by `leader` (`ip link set X netns PID`). Joining an
+   * existing namespace instead (--network-namespace-path) leaves /sys showing the wrong one, and
+   * vrrpd finds interfaces through /sys/class/net.
+   */
   static async boot(name: string, binds: Array<[string, string]>): Promise<Container> {
     const base = join('/dev/shm', `vrrpd-ct-${name}-${process.pid}`);
     const root = join(base, 'root');

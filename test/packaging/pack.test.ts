@@ -12,23 +12,18 @@
  * its prepare script runs never rewrites the dist/ other tests in this tree are using. Dependencies
  * come from the npm cache or registry (--prefer-offline).
  */
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Container } from './container.js';
+import { globalInstall as install, packPackage, run } from './tarball.js';
 
-const repo = new URL('../../', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'vrrpd-pack-'));
-const npmFlags = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn'];
 
 let tarball = '';
 let entries: string[] = [];
-
-function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  return spawnSync(command, args, { encoding: 'utf8', timeout: 120_000, ...options });
-}
 
 function ok(result: SpawnSyncReturns<string>): SpawnSyncReturns<string> {
   expect(result.error).toBeUndefined();
@@ -36,31 +31,12 @@ function ok(result: SpawnSyncReturns<string>): SpawnSyncReturns<string> {
   return result;
 }
 
-/** npm install -g of the tarball into a fresh prefix; returns the prefix and npm's output. */
-function globalInstall(name: string, extra: string[]): { prefix: string; result: SpawnSyncReturns<string> } {
-  const prefix = join(scratch, name);
-  mkdirSync(join(prefix, 'lib'), { recursive: true }); // npm 11's strict preflight lstat()s prefix/lib
-  const result = run('npm', ['install', '-g', '--prefix', prefix, ...npmFlags, ...extra, tarball], { cwd: scratch });
-  return { prefix, result };
+function globalInstall(name: string, extra: string[]) {
+  return install(scratch, tarball, name, extra);
 }
 
 beforeAll(() => {
-  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { files: string[] };
-  const source = join(scratch, 'source');
-  mkdirSync(source);
-  const copied = ['package.json', 'tsconfig.json', ...pkg.files.filter((f) => !f.startsWith('!') && f !== 'dist')];
-  for (const entry of copied) {
-    if (!existsSync(join(repo, entry))) continue;
-    cpSync(join(repo, entry), join(source, entry), {
-      recursive: true,
-      filter: (path) => !path.includes('/src/io/native/build') && !path.endsWith('.tgz'),
-    });
-  }
-  symlinkSync(join(repo, 'node_modules'), join(source, 'node_modules'));
-  const packed = ok(run('npm', ['pack', '--json', '--pack-destination', scratch, ...npmFlags], { cwd: source }));
-  const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  tarball = join(scratch, info[0]!.filename);
-  entries = info[0]!.files.map((f) => f.path).sort();
+  ({ tarball, entries } = packPackage(scratch));
 }, 120_000);
 
 afterAll(() => {
