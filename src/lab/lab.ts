@@ -1,0 +1,333 @@
+/**
+ * `vrrpd lab`: the seed's cluster on this machine, and the failures it exists for.
+ *
+ * Three masters run the example configs with real daemons (vrrpd, or keepalived on the nodes asked
+ * for), each with a kube-apiserver stand-in on :6443; a client asks VIP:6443 who serves it every
+ * 10 ms. Scenarios then hurt the master that holds the VIP and restore it:
+ * - election:  the cluster starts; the highest priority takes the VIP;
+ * - apiserver: its kube-apiserver dies; the VIP moves; it comes back, and preemption returns the VIP;
+ * - graceful:  its daemon gets SIGTERM (priority-0 goodbye); the VIP moves; the daemon restarts;
+ * - crash:     its cable is pulled (switch port down, no goodbye); the VIP moves after Master_Down.
+ * The client-observed outage of every move is the time from the last reply of the old holder to the
+ * first reply of the new one. Each scenario starts and ends with the preferred master holding the VIP.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MasterNode, makeCertificates, Probe, VipWatch, type ConfigSet, type Daemon, type ProbeReply, type ProcessEvent } from './processes.js';
+import { MASTERS, NAME_PREFIX, removeLeftovers, sleep, Topology, VIP } from './topology.js';
+import { Timeline, type LabEvent, type SummaryRow } from './timeline.js';
+
+export const SCENARIOS = ['election', 'apiserver', 'graceful', 'crash'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface LabOptions {
+  configSet: ConfigSet;
+  /** Master ids (m1..m3) that run keepalived instead of vrrpd. */
+  keepalivedNodes: ReadonlySet<string>;
+  /** Scenarios to run after the election (which always runs: every other one needs a cluster). */
+  scenarios: readonly Scenario[];
+  /** Where to print the live timeline; undefined for --json. */
+  live: NodeJS.WritableStream | undefined;
+  /** Aborted on Ctrl-C / SIGTERM: the lab stops waiting and cleans up. */
+  signal: AbortSignal;
+}
+
+export interface LabResult {
+  ok: boolean;
+  interrupted: boolean;
+  error?: string;
+  prefix: string;
+  config_set: ConfigSet;
+  daemons: Record<string, 'vrrpd' | 'keepalived'>;
+  duration_ms: number;
+  events: LabEvent[];
+  summary: SummaryRow[];
+}
+
+/** How long a failover may take before the lab calls it failed: Master_Down plus the slowest check. */
+const FAILOVER_TIMEOUT_MS = 15_000;
+/** A return by preemption waits preempt_delay, then Master_Down. */
+const RETURN_TIMEOUT_MS = 25_000;
+/** Pause after a move, so the timeline shows the new holder serving before the next step. */
+const DWELL_MS = 1_500;
+
+class ScenarioFailed extends Error {}
+
+export class DemoLab {
+  readonly prefix = `${NAME_PREFIX}${process.pid}`;
+  readonly timeline: Timeline;
+  private topology: Topology | undefined;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'vrrpd-demo-'));
+  private readonly nodes = new Map<string, MasterNode>();
+  private probe: Probe | undefined;
+  private closing = false;
+  private destroyed = false;
+
+  constructor(private readonly options: LabOptions) {
+    this.timeline = new Timeline(options.live);
+  }
+
+  private get signal(): AbortSignal {
+    return this.options.signal;
+  }
+
+  async run(): Promise<LabResult> {
+    const startedMs = Date.now();
+    let ok = true;
+    let interrupted = false;
+    let error: string | undefined;
+    try {
+      await this.setUp();
+      await this.election();
+      for (const scenario of this.options.scenarios) {
+        if (scenario === 'election') continue;
+        await this.settleOn(MASTERS[0]!.name, `before ${scenario}`);
+        if (scenario === 'apiserver') await this.apiserverDeath();
+        else if (scenario === 'graceful') await this.gracefulStop();
+        else await this.crash();
+      }
+    } catch (caught) {
+      if (this.signal.aborted) {
+        interrupted = true;
+        this.timeline.add('error', 'interrupted: stopping everything and deleting the namespaces');
+      } else {
+        error = caught instanceof ScenarioFailed ? caught.message : caught instanceof Error ? caught.message : String(caught);
+        this.timeline.add('error', `stopped: ${error}`);
+      }
+      ok = false;
+    } finally {
+      await this.destroy();
+    }
+    ok &&= this.timeline.summary.every((row) => row.ok);
+    return {
+      ok,
+      interrupted,
+      ...(error === undefined ? {} : { error }),
+      prefix: this.prefix,
+      config_set: this.options.configSet,
+      daemons: Object.fromEntries(MASTERS.map((m) => [m.name, this.options.keepalivedNodes.has(m.id) ? 'keepalived' : 'vrrpd'])),
+      duration_ms: Date.now() - startedMs,
+      events: this.timeline.events,
+      summary: this.timeline.summary,
+    };
+  }
+
+  private async setUp(): Promise<void> {
+    const removed = removeLeftovers();
+    if (removed.length > 0) this.timeline.say(`removed ${removed.length} namespace(s) left behind by a killed earlier run: ${removed.join(', ')}`);
+    const needsCerts = this.options.configSet === 'recommended' && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
+    const certs = needsCerts ? makeCertificates(this.dir) : undefined;
+    this.topology = await Topology.create(this.prefix, (topology) => (this.topology = topology));
+    this.timeline.say(`network: namespaces ${this.topology.namespaceNames.join(', ')}; bridge br0 in ${this.topology.switchNs}`);
+    const sink = (event: ProcessEvent): void => void this.timeline.add(event.kind, event.text, event.timeMs, { node: event.node });
+    for (const master of this.topology.masters.values()) {
+      const kind = this.options.keepalivedNodes.has(master.id) ? 'keepalived' : 'vrrpd';
+      const node = new MasterNode(this.topology, master, kind, this.options.configSet, join(this.dir, master.id), certs, sink);
+      this.nodes.set(master.id, node);
+      await node.startApiserver();
+    }
+    await new VipWatch(this.topology, (node, held, timeMs) => {
+      if (!this.closing) this.timeline.add('vip', `${node} ${held ? 'holds' : 'released'} ${VIP}`, timeMs, { node });
+    }).start();
+    this.probe = await Probe.start(this.topology, (reply) => this.onReply(reply));
+    this.timeline.say(`client 10.0.0.10 asks ${VIP}:6443 who serves it every 10 ms`);
+  }
+
+  private onReply(reply: ProbeReply): void {
+    if (this.closing) return;
+    if (reply.prevNode === null || reply.prevTimeMs === null) {
+      this.timeline.add('client', `client: first reply on ${VIP}:6443, from ${reply.node}`, reply.timeMs, { node: reply.node });
+    } else if (reply.prevNode !== reply.node) {
+      const outage = reply.timeMs - reply.prevTimeMs;
+      this.timeline.add('client', `VIP moved to ${reply.node}; client outage ${outage} ms`, reply.timeMs, { node: reply.node, outage_ms: outage });
+    } else {
+      const gap = reply.timeMs - reply.prevTimeMs;
+      this.timeline.add('client', `client: ${reply.node} answers again after ${gap} ms without a reply`, reply.timeMs, { node: reply.node, outage_ms: gap });
+    }
+  }
+
+  private node(name: string): MasterNode {
+    const node = [...this.nodes.values()].find((n) => n.master.name === name);
+    if (node === undefined) throw new Error(`no master named ${name}`);
+    return node;
+  }
+
+  private async startDaemon(node: MasterNode): Promise<Daemon> {
+    const daemon = await node.startDaemon();
+    void daemon.exited.then(({ code, signal }) => {
+      if (!this.closing) this.timeline.add('state', `${node.master.name} ${daemon.kind}: exited (${signal ?? `code ${code}`})`, Date.now(), { node: node.master.name });
+    });
+    return daemon;
+  }
+
+  private async election(): Promise<void> {
+    this.timeline.scenario = 'election';
+    this.timeline.add('scenario', 'election: start the three daemons; the highest priority (master1, 100) should take the VIP');
+    const startMs = Date.now();
+    this.timeline.startClock(startMs);
+    const nodes = [...this.nodes.values()];
+    // master1 first: with every node in BACKUP, the first Master_Down to run out wins, and
+    // master1's is only 4 ms shorter than master2's.
+    await this.startDaemon(nodes[0]!);
+    this.timeline.add('action', `${nodes[0]!.master.name}: ${nodes[0]!.daemonKind} started`);
+    await Promise.all(nodes.slice(1).map((node) => this.startDaemon(node)));
+    this.timeline.add('action', `${nodes.slice(1).map((n) => `${n.master.name}: ${n.daemonKind}`).join(', ')} started`);
+    const first = await this.probe!.waitFor(() => true, 0, 20_000, this.signal);
+    if (first === undefined) {
+      this.timeline.row({ scenario: 'election', step: 'cluster started', outage_ms: null, from: null, to: null, ok: false, note: 'nobody answered on the VIP within 20 s' });
+      throw new ScenarioFailed('no master took the VIP within 20 s of the start');
+    }
+    const seconds = ((first.timeMs - startMs) / 1000).toFixed(2);
+    const expected = MASTERS[0]!.name;
+    this.timeline.row({
+      scenario: 'election',
+      step: `cluster started; VIP answers after ${seconds} s`,
+      outage_ms: null,
+      from: null,
+      to: first.node,
+      ok: first.node === expected,
+      ...(first.node === expected ? {} : { note: `expected ${expected}` }),
+    });
+    await this.settleOn(first.node, 'after the election');
+  }
+
+  /** Wait until the client has had replies only from `name` for a while; fail the run otherwise. */
+  private async settleOn(name: string, when: string, steadyMs = 500, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let steadySince: number | undefined;
+    for (;;) {
+      const last = this.probe!.last;
+      const now = Date.now();
+      if (last !== undefined && last.node === name && now - last.timeMs < 150) {
+        steadySince ??= now;
+        if (now - steadySince >= steadyMs) return;
+      } else {
+        steadySince = undefined;
+      }
+      if (now > deadline) throw new ScenarioFailed(`${when}: ${name} did not serve the VIP steadily within ${timeoutMs / 1000} s (last reply: ${last ? `${last.node}, ${now - last.timeMs} ms ago` : 'none'})`);
+      await sleep(25, this.signal);
+    }
+  }
+
+  /**
+   * Do something to the holder, then wait for the client to be served by another master (a
+   * failover); then undo it and wait for the holder to serve again (the return, by preemption).
+   */
+  private async failAndRestore(scenario: Scenario, title: string, hurt: { step: string; act: () => Promise<void> }, heal: { step: string; act: () => Promise<void> }): Promise<void> {
+    const holder = MASTERS[0]!.name;
+    this.timeline.scenario = scenario;
+    this.timeline.add('scenario', title);
+    const probe = this.probe!;
+
+    let mark = probe.replies.length;
+    await hurt.act();
+    const moved = await probe.waitFor((r) => r.node !== holder, mark, FAILOVER_TIMEOUT_MS, this.signal);
+    if (moved === undefined) {
+      this.timeline.row({ scenario, step: hurt.step, outage_ms: null, from: holder, to: holder, ok: false, note: `no other master answered within ${FAILOVER_TIMEOUT_MS / 1000} s` });
+      throw new ScenarioFailed(`${scenario}: the VIP did not move within ${FAILOVER_TIMEOUT_MS / 1000} s`);
+    }
+    this.timeline.row({ scenario, step: hurt.step, outage_ms: moved.timeMs - (moved.prevTimeMs ?? moved.timeMs), from: holder, to: moved.node, ok: true });
+    await sleep(DWELL_MS, this.signal);
+
+    mark = probe.replies.length;
+    const interim = probe.last?.node ?? moved.node;
+    await heal.act();
+    const back = await probe.waitFor((r) => r.node === holder, mark, RETURN_TIMEOUT_MS, this.signal);
+    if (back === undefined) {
+      this.timeline.row({ scenario, step: heal.step, outage_ms: null, from: interim, to: interim, ok: false, note: `${holder} did not take the VIP back within ${RETURN_TIMEOUT_MS / 1000} s` });
+      throw new ScenarioFailed(`${scenario}: ${holder} did not take the VIP back within ${RETURN_TIMEOUT_MS / 1000} s`);
+    }
+    this.timeline.row({ scenario, step: heal.step, outage_ms: back.timeMs - (back.prevTimeMs ?? back.timeMs), from: back.prevNode ?? interim, to: holder, ok: true });
+    await this.settleOn(holder, `${scenario}: after the return`);
+  }
+
+  private apiserverDeath(): Promise<void> {
+    const node = this.node(MASTERS[0]!.name);
+    const name = node.master.name;
+    return this.failAndRestore(
+      'apiserver',
+      `apiserver: ${name}'s kube-apiserver dies, and comes back`,
+      {
+        step: `${name}'s kube-apiserver killed`,
+        act: async () => {
+          this.timeline.add('action', `${name}'s kube-apiserver killed (SIGKILL)`, Date.now(), { node: name });
+          await node.killApiserver();
+        },
+      },
+      {
+        step: `apiserver back on ${name}; preemption`,
+        act: async () => {
+          await node.startApiserver();
+          this.timeline.add('action', `kube-apiserver back on ${name}`, Date.now(), { node: name });
+        },
+      },
+    );
+  }
+
+  private gracefulStop(): Promise<void> {
+    const node = this.node(MASTERS[0]!.name);
+    const name = node.master.name;
+    const kind = node.daemonKind;
+    return this.failAndRestore(
+      'graceful',
+      `graceful: ${kind} on ${name} is stopped (SIGTERM, as by systemctl stop), then started again`,
+      {
+        step: `${kind} on ${name} stopped (SIGTERM)`,
+        act: async () => {
+          this.timeline.add('action', `${name}: SIGTERM to ${kind}`, Date.now(), { node: name });
+          node.daemon?.signal('SIGTERM');
+        },
+      },
+      {
+        step: `${kind} restarted on ${name}; preemption`,
+        act: async () => {
+          const previous = node.daemon;
+          if (previous !== undefined && previous.running) await Promise.race([previous.exited, sleep(5_000, this.signal)]);
+          this.timeline.add('action', `${name}: ${kind} started again`, Date.now(), { node: name });
+          await this.startDaemon(node);
+        },
+      },
+    );
+  }
+
+  private crash(): Promise<void> {
+    const node = this.node(MASTERS[0]!.name);
+    const name = node.master.name;
+    return this.failAndRestore(
+      'crash',
+      `crash: ${name}'s cable is pulled (switch port down: no goodbye, the others wait Master_Down)`,
+      {
+        step: `${name}'s link down`,
+        act: async () => {
+          this.timeline.add('action', `${name}: link down (cable pulled)`, Date.now(), { node: name });
+          await this.topology!.setCable(node.master.id, false);
+        },
+      },
+      {
+        step: `${name}'s link back; preemption`,
+        act: async () => {
+          await this.topology!.setCable(node.master.id, true);
+          this.timeline.add('action', `${name}: link up (cable back)`, Date.now(), { node: name });
+        },
+      },
+    );
+  }
+
+  /** Stop every process and delete every namespace and file of this run. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.closing = true;
+    await this.topology?.destroy();
+    this.destroySync();
+  }
+
+  /** For the process 'exit' handler: no awaiting there. */
+  destroySync(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.closing = true;
+    this.topology?.destroySync();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
