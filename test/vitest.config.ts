@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 // Two projects: pure tests run in parallel; real-kernel tests (network namespaces, real processes,
-// timing windows) run one file at a time so that they do not compete for the two cores.
+// systemd in a container, timing windows) run one file at a time so that they do not compete for
+// the two cores.
 export default defineConfig({
   test: {
     root,
@@ -14,14 +15,14 @@ export default defineConfig({
           name: 'unit',
           root,
           include: ['test/**/*.test.ts'],
-          exclude: ['test/netns/**', 'test/interop/**', '**/node_modules/**'],
+          exclude: ['test/netns/**', 'test/interop/**', 'test/packaging/**', '**/node_modules/**'],
         },
       },
       {
         test: {
           name: 'netns',
           root,
-          include: ['test/netns/**/*.test.ts', 'test/interop/**/*.test.ts'],
+          include: ['test/netns/**/*.test.ts', 'test/interop/**/*.test.ts', 'test/packaging/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
