@@ -197,7 +197,7 @@ vrrp_instance:
 
   afterAll(async () => {
     await ct?.destroy();
-  });
+  }, 30_000);
 
   it('systemctl start returns once vrrpd reported READY=1 (Type=notify)', async () => {
     const started = await ct.exec(['systemctl', 'start', 'vrrpd']);
