@@ -100,6 +100,41 @@ interface RawSocket {
   setOption(level: number, option: number, value: number): void;
   setOption(level: number, option: number, value: Buffer, length: number): void;
   close(): void;
+  /** raw-socket internals (1.8.x): its queue of pending sends and the native wrap's sendto. */
+  requests?: unknown[];
+  wrap?: { send?: (buffer: Buffer, offset: number, length: number, address: string, done: (bytes: number) => void) => void };
+}
+
+/** sendto() failures that mean "not now" (socket buffer full): queue behind raw-socket's poll. */
+const RETRY_LATER = /temporarily unavailable|no buffer space|would block/i;
+
+/**
+ * Send at once. raw-socket's send() only queues: the packet leaves on a later turn of the event
+ * loop, one queued packet per writable poll, so an advert sent on becoming MASTER waited behind
+ * everything else that turn did (the synchronous fork of `ip addr add` took 3-10 ms on a loaded
+ * 2-core machine, and the second unicast peer one more loop turn), while keepalived's sendto() is
+ * immediate. The native wrap's send() is a plain non-blocking sendto(): call it directly while
+ * nothing is queued (so order is kept), and fall back to the queue when the buffer is full or the
+ * internals are not there.
+ */
+function sendNow(socket: RawSocket, packet: Buffer, address: string, done: (error: Error | null) => void): void {
+  const wrapSend = socket.wrap?.send;
+  if (typeof wrapSend === 'function' && Array.isArray(socket.requests) && socket.requests.length === 0) {
+    try {
+      wrapSend.call(socket.wrap, packet, 0, packet.length, address, () => undefined);
+      done(null);
+      return;
+    } catch (error) {
+      if (!(error instanceof Error) || !RETRY_LATER.test(error.message)) {
+        // Reported on a later tick, as raw-socket's queued path does: a caller in the middle of
+        // sending to several peers is not re-entered by the error handling (rebind, logging).
+        const failure = error instanceof Error ? error : new Error(String(error));
+        queueMicrotask(() => done(failure));
+        return;
+      }
+    }
+  }
+  socket.send(packet, 0, packet.length, address, (error) => done(error));
 }
 
 interface RawSocketModule {
@@ -299,7 +334,7 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
         packet.set(payload, IPV4_HEADER_LENGTH);
         const address = formatIpv4(destination);
         try {
-          s.send(packet, 0, packet.length, address, (error) => {
+          sendNow(s, packet, address, (error) => {
             if (error) {
               const ioError = toIoError('transport.send', error);
               // The device behind our binding is gone: rebind now rather than at the next watchdog tick.
