@@ -15,6 +15,7 @@ import { createLogger, LOG_LEVELS, type Logger } from '../daemon/logging.js';
 import { createMetricsRegistry, serveMetrics } from '../daemon/metrics.js';
 import { instanceVips, planInstances } from '../daemon/plan.js';
 import { createRealHost } from '../daemon/real-host.js';
+import { sdNotify, takeNotifySocket } from '../daemon/sd-notify.js';
 import { startTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
 import { checkNotifyCommands, createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
 import { removeStale } from '../io/vip.js';
@@ -61,6 +62,8 @@ function notifyCommandsByInstance(config: VrrpdConfig): Map<string, NotifyComman
 }
 
 export async function runCommand(options: RunOptions): Promise<number> {
+  // Before any child starts (checks, `ip`), so none of them can speak to systemd for us.
+  const notifySocket = takeNotifySocket();
   if (options.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(options.logLevel)) {
     process.stderr.write(`vrrpd: --log-level must be one of ${LOG_LEVELS.join(', ')}, got '${options.logLevel}'\n`);
     return 2;
@@ -186,6 +189,10 @@ export async function runCommand(options: RunOptions): Promise<number> {
     await cleanup();
     return 1;
   }
+  // Type=notify: systemd considers the service started once the instances run.
+  void sdNotify(notifySocket, { READY: '1', STATUS: 'running' }).then((outcome) => {
+    if (!outcome.sent && outcome.reason === 'failed') log.warn({ detail: outcome.message }, 'could not tell systemd that vrrpd is ready');
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
