@@ -14,6 +14,7 @@ import { CHECK_ADVERT_REASONS, checkAdvert } from '../../src/core/checks.js';
 import { advertLength, decodeAdvert, encodeAdvert, parseIpHeader, peekVirtualRouterId } from '../../src/core/codec.js';
 import { DROP_REASONS, type ReceiveExpectations } from '../../src/core/types.js';
 import { anyBytes, mutatedCapture, someExpectations, vrrpLikePacket } from '../core/fixtures/mutations.js';
+import { resummedFieldEdit } from './resummed-edits.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, seed: { type: 'string' } } });
 const runs = Number(values.runs);
@@ -55,7 +56,7 @@ function judge(bytes: Uint8Array, expect: ReceiveExpectations): void {
 /** checkAdvert outcomes seen, to show how deep the inputs get (shrinking adds a few). */
 const outcomes = new Map<string, number>();
 
-const input = fc.tuple(fc.oneof(anyBytes(1500), vrrpLikePacket(), mutatedCapture()), someExpectations());
+const input = fc.tuple(fc.oneof(anyBytes(1500), vrrpLikePacket(), mutatedCapture(), resummedFieldEdit()), someExpectations());
 
 console.log(`fuzz-codec: ${runs} runs, seed ${seed}`);
 const start = process.hrtime.bigint();
@@ -71,4 +72,10 @@ if (details.failed) {
   process.exit(1);
 }
 console.log(`checkAdvert outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+// A long run must have reached every receive check and the accept path, or the inputs are too shallow.
+const unreached = ['ok', ...CHECK_ADVERT_REASONS].filter((k) => !outcomes.has(k));
+if (runs >= 200_000 && unreached.length > 0) {
+  console.error(`FAILED: ${runs} inputs never reached ${unreached.join(', ')}`);
+  process.exit(1);
+}
 console.log(`ok: ${details.numRuns} inputs in ${seconds.toFixed(1)} s (${Math.round(details.numRuns / seconds)} inputs/s), nothing threw`);
