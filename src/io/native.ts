@@ -13,6 +13,11 @@ export interface PacketAddon {
   sendFrames(ifname: string, frames: Uint8Array[]): number;
   /** Every IPv4 address, up or down, in getifaddrs order; ifname is the label (ens32 or ens32:vip). */
   ipv4Addresses(): Array<{ ifname: string; address: number }>;
+  /**
+   * Add (true) or delete one IPv4 address over rtnetlink; throws with the kernel's errno name as
+   * code (EEXIST, EADDRNOTAVAIL, ENODEV, EPERM). Absent from an addon built before it existed.
+   */
+  addressChange?(add: boolean, ifname: string, address: number, prefixLength: number, label: string | null, broadcast: number | null): void;
 }
 
 const ADDON_RELATIVE_PATH = join('src', 'io', 'native', 'build', 'Release', 'vrrpd_packet.node');

@@ -1,5 +1,6 @@
 /**
- * Virtual addresses on the host, through iproute2 (`ip -4 addr add|del|show`) run with execFile:
+ * Virtual addresses on the host: added and deleted over rtnetlink through the addon (as keepalived
+ * does; no fork), else, and for listing, through iproute2 (`ip -4 addr add|del|show`) run with execFile:
  * no shell, arguments passed as a vector, so no quoting issue can turn a config value into a command.
  * The child inherits the daemon's ambient capabilities, so CAP_NET_ADMIN without root is enough
  * (native-notes/capabilities.md). Every operation is idempotent and resolves to a result; none
@@ -9,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
 import { IoError } from './errors.js';
 import { isValidIfname } from './link.js';
+import { loadPacketAddon, type PacketAddon } from './native.js';
 
 export interface VipSpec {
   address: Ipv4;
@@ -118,10 +120,40 @@ export function vipArgs(verb: 'add' | 'del', vip: VipSpec): string[] {
   return args;
 }
 
+/**
+ * The add or delete over rtnetlink through the addon, as keepalived does it: no fork/exec of `ip`,
+ * which blocked the event loop for 3-15 ms on a loaded 2-core machine while a new MASTER's
+ * gratuitous ARP waited for it (the failover benchmark, docs/benchmarks.md). undefined when the
+ * addon (or this function of it) is missing, or a test asked for a particular ip binary: then `ip`.
+ */
+function viaNetlink(verb: 'add' | 'del', vip: VipSpec, options: IpRunnerOptions): VipResult | undefined {
+  if (options.ipCommand !== undefined) return undefined;
+  let addon: PacketAddon;
+  try {
+    addon = loadPacketAddon();
+  } catch {
+    return undefined;
+  }
+  if (typeof addon.addressChange !== 'function') return undefined;
+  const operation = verb === 'add' ? 'vip.add' : 'vip.remove';
+  try {
+    addon.addressChange(verb === 'add', vip.ifname, vip.address >>> 0, vip.prefixLength, vip.label ?? null, vip.broadcast === undefined ? null : vip.broadcast >>> 0);
+    return { ok: true, change: verb === 'add' ? 'added' : 'removed' };
+  } catch (error) {
+    const code = typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'EIO';
+    if (verb === 'add' && code === 'EEXIST') return { ok: true, change: 'already_present' };
+    if (verb === 'del' && code === 'EADDRNOTAVAIL') return { ok: true, change: 'absent' };
+    const what = `${verb === 'add' ? 'adding' : 'removing'} ${formatIpv4(vip.address)}/${vip.prefixLength} on ${vip.ifname}`;
+    return { ok: false, error: new IoError(code, operation, `${what}: ${(error as Error).message}`) };
+  }
+}
+
 /** Add a VIP; an address already there is success ('already_present'). */
 export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
   const invalid = checkSpec(vip, 'vip.add');
   if (invalid) return { ok: false, error: invalid };
+  const fast = viaNetlink('add', vip, options);
+  if (fast !== undefined) return fast;
   const args = vipArgs('add', vip);
   const run = await runIp(args, options);
   if (run.exitCode === 0 && run.spawnError === undefined) return { ok: true, change: 'added' };
@@ -134,6 +166,8 @@ export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promi
 export async function removeVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
   const invalid = checkSpec(vip, 'vip.remove');
   if (invalid) return { ok: false, error: invalid };
+  const fast = viaNetlink('del', vip, options);
+  if (fast !== undefined) return fast;
   const args = vipArgs('del', vip);
   const run = await runIp(args, options);
   if (run.exitCode === 0 && run.spawnError === undefined) return { ok: true, change: 'removed' };
