@@ -11,11 +11,11 @@
  * The client-observed outage of every move is the time from the last reply of the old holder to the
  * first reply of the new one. Each scenario starts and ends with the preferred master holding the VIP.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MasterNode, makeCertificates, Probe, VipWatch, type ConfigSet, type Daemon, type ProbeReply, type ProcessEvent } from './processes.js';
-import { MASTERS, NAME_PREFIX, removeLeftovers, sleep, Topology, VIP } from './topology.js';
+import { MASTERS, NAME_PREFIX, pidAlive, removeLeftovers, sleep, Topology, VIP, withTimeout } from './topology.js';
 import { Timeline, type LabEvent, type SummaryRow } from './timeline.js';
 
 export const SCENARIOS = ['election', 'apiserver', 'graceful', 'crash'] as const;
@@ -41,6 +41,9 @@ export interface LabResult {
   config_set: ConfigSet;
   daemons: Record<string, 'vrrpd' | 'keepalived'>;
   duration_ms: number;
+  /** Namespaces of a killed earlier run that this run deleted. */
+  removed_leftovers: string[];
+  /** In time order (the live output shows them in the order they arrived). */
   events: LabEvent[];
   summary: SummaryRow[];
 }
@@ -58,9 +61,10 @@ export class DemoLab {
   readonly prefix = `${NAME_PREFIX}${process.pid}`;
   readonly timeline: Timeline;
   private topology: Topology | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'vrrpd-demo-'));
+  private readonly dir = mkdtempSync(join(tmpdir(), `vrrpd-demo-${process.pid}-`));
   private readonly nodes = new Map<string, MasterNode>();
   private probe: Probe | undefined;
+  private removedLeftovers: string[] = [];
   private closing = false;
   private destroyed = false;
 
@@ -108,13 +112,19 @@ export class DemoLab {
       config_set: this.options.configSet,
       daemons: Object.fromEntries(MASTERS.map((m) => [m.name, this.options.keepalivedNodes.has(m.id) ? 'keepalived' : 'vrrpd'])),
       duration_ms: Date.now() - startedMs,
-      events: this.timeline.events,
+      removed_leftovers: this.removedLeftovers,
+      events: [...this.timeline.events].sort((a, b) => a.t_ms - b.t_ms),
       summary: this.timeline.summary,
     };
   }
 
   private async setUp(): Promise<void> {
     const removed = removeLeftovers();
+    for (const name of readdirSync(tmpdir())) {
+      const owner = /^vrrpd-demo-(\d+)-/.exec(name);
+      if (owner !== null && Number(owner[1]) !== process.pid && !pidAlive(Number(owner[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+    this.removedLeftovers = removed;
     if (removed.length > 0) this.timeline.say(`removed ${removed.length} namespace(s) left behind by a killed earlier run: ${removed.join(', ')}`);
     const needsCerts = this.options.configSet === 'recommended' && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
     const certs = needsCerts ? makeCertificates(this.dir) : undefined;
@@ -258,8 +268,8 @@ export class DemoLab {
       {
         step: `apiserver back on ${name}; preemption`,
         act: async () => {
+          this.timeline.add('action', `kube-apiserver starting again on ${name}`, Date.now(), { node: name });
           await node.startApiserver();
-          this.timeline.add('action', `kube-apiserver back on ${name}`, Date.now(), { node: name });
         },
       },
     );
@@ -283,7 +293,7 @@ export class DemoLab {
         step: `${kind} restarted on ${name}; preemption`,
         act: async () => {
           const previous = node.daemon;
-          if (previous !== undefined && previous.running) await Promise.race([previous.exited, sleep(5_000, this.signal)]);
+          if (previous !== undefined && previous.running) await withTimeout(previous.exited, 5_000, undefined);
           this.timeline.add('action', `${name}: ${kind} started again`, Date.now(), { node: name });
           await this.startDaemon(node);
         },
@@ -307,8 +317,8 @@ export class DemoLab {
       {
         step: `${name}'s link back; preemption`,
         act: async () => {
-          await this.topology!.setCable(node.master.id, true);
           this.timeline.add('action', `${name}: link up (cable back)`, Date.now(), { node: name });
+          await this.topology!.setCable(node.master.id, true);
         },
       },
     );

@@ -10,7 +10,7 @@ import { readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { API_PORT, sleep, VIP, type LabMaster, type Topology } from './topology.js';
+import { API_PORT, sleep, VIP, withTimeout, type LabMaster, type Topology } from './topology.js';
 
 /** The package's own files, found from this module (dist/lab/ in the package). */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -151,7 +151,7 @@ export class VrrpdDaemon extends NodeProcess implements Daemon {
   async waitStarted(timeoutMs: number): Promise<void> {
     if (this.started) return;
     const started = new Promise<void>((resolve) => this.startWaiters.push(resolve));
-    const outcome = await Promise.race([started.then(() => 'started'), this.exited.then(() => 'exited'), sleep(timeoutMs).then(() => 'timeout')]);
+    const outcome = await withTimeout(Promise.race([started.then(() => 'started'), this.exited.then(() => 'exited')]), timeoutMs, 'timeout');
     if (outcome !== 'started') throw new Error(`vrrpd did not start (${outcome}): ${this.errors || 'no output on stderr'}`);
   }
 }
@@ -218,7 +218,7 @@ export class MasterNode {
       child.stdout!.once('data', () => resolve(true));
       void apiserver.exited.then(() => resolve(false));
     });
-    if (!(await Promise.race([listening, sleep(10_000).then(() => false)]))) throw new Error(`${this.master.name}: kube-apiserver stand-in did not start: ${apiserver.errors}`);
+    if (!(await withTimeout(listening, 10_000, false))) throw new Error(`${this.master.name}: kube-apiserver stand-in did not start: ${apiserver.errors}`);
     this.apiserver = apiserver;
   }
 
@@ -307,7 +307,7 @@ export class Probe {
       child.stdout!.once('data', () => resolve(true));
       child.once('exit', () => resolve(false));
     });
-    if (!(await Promise.race([ready, sleep(10_000).then(() => false)]))) throw new Error(`the client's probe did not start: ${stderr.trim()}`);
+    if (!(await withTimeout(ready, 10_000, false))) throw new Error(`the client's probe did not start: ${stderr.trim()}`);
     return probe;
   }
 

@@ -76,7 +76,20 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function pidAlive(pid: number): boolean {
+/**
+ * `promise`, or `fallback` after `ms`, whichever comes first; the timer is cleared either way, so
+ * a lab that is done does not linger for a timeout nobody waits for any more.
+ */
+export async function withTimeout<T, F>(promise: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<F>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -277,6 +290,6 @@ export class Topology {
     const children = [...this.children];
     const exited = children.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve))));
     this.destroySync();
-    await Promise.race([Promise.all(exited), sleep(3_000)]);
+    await withTimeout(Promise.all(exited), 3_000, undefined);
   }
 }

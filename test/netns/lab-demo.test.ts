@@ -1,0 +1,315 @@
+/**
+ * `vrrpd lab`, the README's first command, run as a user would run it: the built CLI as a child
+ * process. It must show the failovers with sane client-observed outages, and never leave anything
+ * behind: not after a normal run, not after Ctrl-C mid-run, and after a kill -9 (which runs no
+ * handler) the helpers must die with it and the next run must delete its namespaces. Without root or
+ * a tool it must say what is missing and how to get it, and create nothing.
+ *
+ * Outage windows, from the protocol (advert_int 1 s; Skew_Time(99) = 613 ms, Master_Down(99) = 3.613 s):
+ * - graceful: the master's priority-0 goodbye makes master2 take over after Skew_Time;
+ * - apiserver, recommended config: fall 3 x 200 ms of the /readyz check, FAULT, goodbye, Skew_Time;
+ * - crash: no goodbye, master2 waits Master_Down from the last advert it heard (0-1 s before the cut).
+ * A return by preemption overlaps the old and the new holder, so the client sees about one probe interval.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { labUnavailableReason } from './lab.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+const CLI = join(REPO, 'dist', 'cli', 'main.js');
+const SKEW_99 = skewTimeMs(99);
+const MASTER_DOWN_99 = masterDownIntervalMs(1, 99);
+const PROBE_INTERVAL_MS = 10;
+
+interface LabEvent {
+  t_ms: number;
+  scenario: string;
+  kind: string;
+  node?: string;
+  text: string;
+  outage_ms?: number;
+}
+
+interface SummaryRow {
+  scenario: string;
+  step: string;
+  outage_ms: number | null;
+  from: string | null;
+  to: string | null;
+  ok: boolean;
+}
+
+interface LabResult {
+  ok: boolean;
+  interrupted: boolean;
+  prefix: string;
+  daemons: Record<string, string>;
+  duration_ms: number;
+  removed_leftovers: string[];
+  events: LabEvent[];
+  summary: SummaryRow[];
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const spawned: number[] = [];
+
+class LabRun {
+  stdout = '';
+  stderr = '';
+  readonly done: Promise<Finished>;
+
+  constructor(readonly child: ChildProcess) {
+    spawned.push(child.pid!);
+    child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.done = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, stdout: this.stdout, stderr: this.stderr })));
+  }
+
+  get prefix(): string {
+    return `vrdemo${this.child.pid}`;
+  }
+
+  async waitForOutput(text: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stdout.includes(text)) {
+      if (this.child.exitCode !== null || Date.now() > deadline) throw new Error(`no '${text}' in the lab's output:\n${this.stdout}\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function startLab(args: string[], options: { env?: NodeJS.ProcessEnv; argv0?: string[]; cli?: string } = {}): LabRun {
+  const argv = [...(options.argv0 ?? []), process.execPath, options.cli ?? CLI, 'lab', ...args];
+  return new LabRun(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env }));
+}
+
+async function runJson(args: string[]): Promise<{ finished: Finished; result: LabResult }> {
+  const finished = await startLab(['--json', ...args]).done;
+  let result: LabResult;
+  try {
+    result = JSON.parse(finished.stdout) as LabResult;
+  } catch {
+    throw new Error(`lab printed no JSON (exit ${finished.code ?? finished.signal}):\n${finished.stdout}\n${finished.stderr}`);
+  }
+  return { finished, result };
+}
+
+function namespaces(prefix: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(prefix));
+}
+
+/** Processes of any lab run: helpers started from dist/lab, and everything using a lab's files. */
+function labProcesses(): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    if (/dist\/lab\/(probe|apiserver)\.js|vrrpd-demo-/.test(cmdline)) found.push(`${entry}: ${cmdline}`);
+  }
+  return found;
+}
+
+function labTempDirs(): string[] {
+  return readdirSync(tmpdir()).filter((name) => name.startsWith('vrrpd-demo-'));
+}
+
+async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function row(result: LabResult, scenario: string, index: number): SummaryRow {
+  const rows = result.summary.filter((r) => r.scenario === scenario);
+  expect(rows.length, JSON.stringify(result.summary)).toBe(2);
+  return rows[index]!;
+}
+
+function expectNothingLeft(prefix: string, dirsBefore: string[]): void {
+  expect(namespaces(prefix)).toEqual([]);
+  expect(labProcesses()).toEqual([]);
+  expect(labTempDirs().filter((d) => !dirsBefore.includes(d))).toEqual([]);
+}
+
+afterAll(() => {
+  // If an assertion failed half-way, do not leave this file's labs behind either.
+  for (const pid of spawned) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited
+    }
+    for (const ns of namespaces(`vrdemo${pid}`)) execFileSync('ip', ['netns', 'del', ns]);
+  }
+});
+
+describe.skipIf(labUnavailableReason !== undefined)('vrrpd lab', () => {
+  it('without root: says what is missing and how to get it, exits 2, and creates nothing', async () => {
+    // A world-readable copy of the built package, so that uid 65534 can run it wherever the checkout is.
+    const pkg = mkdtempSync(join(tmpdir(), 'vrrpd-lab-nobody-'));
+    try {
+      cpSync(resolve(CLI, '..', '..'), join(pkg, 'dist'), { recursive: true, dereference: true });
+      cpSync(join(REPO, 'package.json'), join(pkg, 'package.json'));
+      execFileSync('chmod', ['-R', 'a+rX', pkg]);
+      const before = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+      const run = startLab([], { argv0: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], cli: join(pkg, 'dist', 'cli', 'main.js') });
+      const finished = await run.done;
+      expect(finished.code, finished.stderr).toBe(2);
+      expect(finished.stderr).toContain('nothing was changed');
+      expect(finished.stderr).toContain('not running as root (uid 65534)');
+      expect(finished.stderr).toContain('sudo npx vrrpd lab');
+      expect(finished.stdout).toBe('');
+      expect(namespaces(run.prefix)).toEqual([]);
+      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('vrdemo'))).toEqual(
+        before.split('\n').filter((l) => l.startsWith('vrdemo')),
+      );
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
+  });
+
+  it('without keepalived (asked for with --keepalived): names it and its package, exits 2, and creates nothing', async () => {
+    // A PATH with every tool the lab needs except keepalived.
+    const bin = mkdtempSync(join(tmpdir(), 'vrrpd-lab-path-'));
+    try {
+      for (const tool of ['ip', 'unshare', 'nsenter', 'setpriv', 'bash', 'killall', 'openssl']) {
+        symlinkSync(execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+      }
+      const run = startLab(['--keepalived', 'm2,m3'], { env: { ...process.env, PATH: bin } });
+      const finished = await run.done;
+      expect(finished.code, finished.stderr).toBe(2);
+      expect(finished.stderr).toContain('nothing was changed');
+      expect(finished.stderr).toMatch(/keepalived +\(package keepalived\)/);
+      expect(finished.stderr).toContain('Install with: sudo apt-get install keepalived\n');
+      expect(finished.stderr).not.toContain('root');
+      expect(namespaces(run.prefix)).toEqual([]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('kill -9 mid-run: every helper dies with the lab, and the next run deletes the namespaces left behind', async () => {
+    const dirsBefore = labTempDirs();
+    const killed = startLab([]);
+    await killed.waitForOutput('client: first reply', 30_000);
+    expect(namespaces(killed.prefix)).toHaveLength(5);
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    // PR_SET_PDEATHSIG and each master's PID namespace take every helper down with the lab.
+    expect(await eventually(() => labProcesses().length === 0, 5_000), labProcesses().join('\n')).toBe(true);
+    // No handler ran: the namespaces are still there, for the next run to find.
+    expect(namespaces(killed.prefix)).toHaveLength(5);
+
+    const { finished, result } = await runJson(['--scenario', 'election']);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(result.removed_leftovers.sort()).toEqual(['client', 'm1', 'm2', 'm3', 'sw'].map((name) => `${killed.prefix}${name}`));
+    expect(namespaces(killed.prefix)).toEqual([]);
+    expect(result.summary).toEqual([expect.objectContaining({ scenario: 'election', to: 'master1', ok: true })]);
+    // The killed run's files went with its namespaces.
+    expectNothingLeft(result.prefix, dirsBefore);
+  }, 90_000);
+
+  it('graceful: SIGTERM to master1 hands the VIP to master2 in Skew_Time; the restarted master1 takes it back', async () => {
+    const dirsBefore = labTempDirs();
+    const { finished, result } = await runJson(['--scenario', 'graceful']);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(result).toMatchObject({ ok: true, interrupted: false, daemons: { master1: 'vrrpd', master2: 'vrrpd', master3: 'vrrpd' } });
+    expect(result.summary[0]).toMatchObject({ scenario: 'election', to: 'master1', ok: true });
+
+    const handover = row(result, 'graceful', 0);
+    expect(handover).toMatchObject({ from: 'master1', to: 'master2', ok: true });
+    expect(handover.outage_ms).toBeGreaterThanOrEqual(SKEW_99 - 100);
+    expect(handover.outage_ms).toBeLessThanOrEqual(SKEW_99 + 500);
+    const back = row(result, 'graceful', 1);
+    expect(back).toMatchObject({ from: 'master2', to: 'master1', ok: true });
+    expect(back.outage_ms).toBeLessThanOrEqual(300);
+
+    // The timeline tells the story in order, and the client's outage is the summary's.
+    const graceful = result.events.filter((e) => e.scenario === 'graceful');
+    const order = [
+      (e: LabEvent) => e.kind === 'action' && e.text === 'master1: SIGTERM to vrrpd',
+      (e: LabEvent) => e.kind === 'state' && e.text.startsWith('master1 vrrpd: MASTER -> INIT (shutdown'),
+      (e: LabEvent) => e.kind === 'state' && e.text.startsWith('master2 vrrpd: BACKUP -> MASTER'),
+      (e: LabEvent) => e.kind === 'vip' && e.text === 'master2 holds 10.0.0.50',
+      (e: LabEvent) => e.kind === 'client' && e.node === 'master2' && e.outage_ms === handover.outage_ms,
+      (e: LabEvent) => e.kind === 'action' && e.text === 'master1: vrrpd started again',
+      (e: LabEvent) => e.kind === 'vip' && e.text === 'master1 holds 10.0.0.50',
+      (e: LabEvent) => e.kind === 'client' && e.node === 'master1' && e.outage_ms === back.outage_ms,
+    ];
+    let at = 0;
+    for (const [i, match] of order.entries()) {
+      const found = graceful.findIndex((e, index) => index >= at && match(e));
+      expect(found, `step ${i} of the story not found in order:\n${graceful.map((e) => `${e.t_ms} ${e.kind} ${e.text}`).join('\n')}`).toBeGreaterThanOrEqual(0);
+      at = found;
+    }
+    expectNothingLeft(result.prefix, dirsBefore);
+  }, 90_000);
+
+  it("apiserver death with the recommended config: the /readyz check fails, FAULT, and master2 serves within fall x interval + Skew_Time", async () => {
+    const dirsBefore = labTempDirs();
+    const { finished, result } = await runJson(['--scenario', 'apiserver']);
+    expect(finished.code, finished.stderr).toBe(0);
+    const failover = row(result, 'apiserver', 0);
+    expect(failover).toMatchObject({ from: 'master1', to: 'master2', ok: true });
+    // At least the Skew_Time after the goodbye; at most 3 failed checks (200 ms apart, the first up
+    // to 200 ms after the death) + Skew_Time + margin.
+    expect(failover.outage_ms).toBeGreaterThanOrEqual(SKEW_99);
+    expect(failover.outage_ms).toBeLessThanOrEqual(800 + SKEW_99 + 500);
+    expect(result.events).toContainEqual(expect.objectContaining({ scenario: 'apiserver', kind: 'state', node: 'master1', text: expect.stringMatching(/^master1 vrrpd: MASTER -> FAULT \(fault, priority 100, failing: script:apiserver\)/) }));
+    const back = row(result, 'apiserver', 1);
+    expect(back).toMatchObject({ from: 'master2', to: 'master1', ok: true });
+    expect(back.outage_ms).toBeLessThanOrEqual(300);
+    expectNothingLeft(result.prefix, dirsBefore);
+  }, 90_000);
+
+  it('crash in a mixed cluster (seed config, keepalived on master2): no goodbye, keepalived takes over after Master_Down', async () => {
+    const dirsBefore = labTempDirs();
+    const { finished, result } = await runJson(['--scenario', 'crash', '--config-set', 'seed', '--keepalived', 'm2']);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(result.daemons).toEqual({ master1: 'vrrpd', master2: 'keepalived', master3: 'vrrpd' });
+    const failover = row(result, 'crash', 0);
+    expect(failover).toMatchObject({ from: 'master1', to: 'master2', ok: true });
+    // Master_Down from master2's last advert heard, which is 0-1 s before the cut; the client's
+    // last reply is up to one probe interval before the cut.
+    expect(failover.outage_ms).toBeGreaterThanOrEqual(MASTER_DOWN_99 - 1_000);
+    expect(failover.outage_ms).toBeLessThanOrEqual(MASTER_DOWN_99 + PROBE_INTERVAL_MS + 500);
+    expect(result.events).toContainEqual(expect.objectContaining({ scenario: 'crash', kind: 'state', text: 'master2 keepalived: -> MASTER' }));
+    expect(row(result, 'crash', 1)).toMatchObject({ from: 'master2', to: 'master1', ok: true });
+    expectNothingLeft(result.prefix, dirsBefore);
+  }, 90_000);
+
+  it('Ctrl-C mid-run: stops, says so, exits 130 and leaves no namespace, process or file', async () => {
+    const dirsBefore = labTempDirs();
+    const run = startLab([]);
+    await run.waitForOutput('client: first reply', 30_000);
+    expect(namespaces(run.prefix)).toHaveLength(5);
+    run.child.kill('SIGINT');
+    const finished = await Promise.race([run.done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
+    expect(finished, 'the lab did not exit within 15 s of SIGINT').toBeDefined();
+    expect(finished!.code).toBe(130);
+    expect(finished!.stdout).toContain('interrupted: stopping everything and deleting the namespaces');
+    expect(finished!.stdout).toMatch(/interrupted; lab removed \(namespaces vrdemo\d+\*\)/);
+    expectNothingLeft(run.prefix, dirsBefore);
+  }, 60_000);
+});
