@@ -291,51 +291,54 @@ describe.skipIf(labUnavailableReason !== undefined)('hardening on a real kernel'
     weight: -10
 ${seedNodeYaml({ index: 1, unicast: true, extraInstanceYaml: '    track_script:\n      - hang\n      - stubborn\n' })}`;
     const m1 = await node.startVrrpd(yaml, '.yaml');
-    await m1.waitForLine((l) => l.msg === 'vrrpd started', 10_000);
+    try {
+      await m1.waitForLine((l) => l.msg === 'vrrpd started', 10_000);
 
-    // Watch the node's processes (its own PID namespace) and time the control socket meanwhile.
-    const seen = new Map<string, { args: string; first: number; last: number }>();
-    const latencies: number[] = [];
-    const until = Date.now() + 9_000;
-    let polls = 0;
-    while (Date.now() < until) {
-      const ps = await node.exec('ps', ['-eo', 'pid=,args=']);
-      const now = Date.now();
-      polls++;
-      for (const line of ps.stdout.split('\n')) {
-        const match = /^\s*(\d+)\s+(sleep 100[01])\s*$/.exec(line);
-        if (!match) continue;
-        const entry = seen.get(match[1]!) ?? { args: match[2]!, first: now, last: now };
-        entry.last = now;
-        seen.set(match[1]!, entry);
+      // Watch the node's processes (its own PID namespace) and time the control socket meanwhile.
+      const seen = new Map<string, { args: string; first: number; last: number }>();
+      const latencies: number[] = [];
+      const until = Date.now() + 9_000;
+      let polls = 0;
+      while (Date.now() < until) {
+        const ps = await node.exec('ps', ['-eo', 'pid=,args=']);
+        const now = Date.now();
+        polls++;
+        for (const line of ps.stdout.split('\n')) {
+          const match = /^\s*(\d+)\s+(sleep 100[01])\s*$/.exec(line);
+          if (!match) continue;
+          const entry = seen.get(match[1]!) ?? { args: match[2]!, first: now, last: now };
+          entry.last = now;
+          seen.set(match[1]!, entry);
+        }
+        if (polls % 3 === 0) latencies.push(await statusRoundTripMs(m1.socketPath));
+        await sleep(50);
       }
-      if (polls % 3 === 0) latencies.push(await statusRoundTripMs(m1.socketPath));
-      await sleep(50);
+      const status = (await m1.status()).instances[0]!;
+      const finalPs = await node.exec('ps', ['-eo', 'pid=,etimes=,args=']);
+      const lived = [...seen.values()].map((e) => ({ args: e.args, ms: e.last - e.first }));
+      const older = finalPs.stdout.split('\n').filter((line) => /^\s*\d+\s+(\d+)\s+sleep 100[01]/.exec(line) && Number(/^\s*\d+\s+(\d+)/.exec(line)![1]) > 3);
+      latencies.sort((a, b) => a - b);
+      results.push(
+        `hung scripts: ${lived.filter((l) => l.args === 'sleep 1000').length} runs of 'sleep 1000' seen alive for at most ${Math.max(...lived.filter((l) => l.args === 'sleep 1000').map((l) => l.ms))} ms, ${lived.filter((l) => l.args === 'sleep 1001').length} of the TERM-ignoring one for at most ${Math.max(...lived.filter((l) => l.args === 'sleep 1001').map((l) => l.ms))} ms; status round trip over ${latencies.length} requests: median ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; trackers ${JSON.stringify(status.trackers)}, effective priority ${String(status.effective_priority)}`,
+      );
+      // Both scripts were really started, more than once, and each run died at its deadline:
+      // 'sleep 1000' at the 1 s timeout (SIGTERM), the stubborn one at timeout + 2 s (SIGKILL).
+      expect(lived.filter((l) => l.args === 'sleep 1000').length).toBeGreaterThanOrEqual(3);
+      expect(lived.filter((l) => l.args === 'sleep 1001').length).toBeGreaterThanOrEqual(2);
+      for (const run of lived) expect(run.ms, run.args).toBeLessThanOrEqual(run.args === 'sleep 1000' ? 1_000 + 400 : 3_000 + 400);
+      expect(lived.filter((l) => l.args === 'sleep 1001').some((l) => l.ms >= 2_000)).toBe(true); // TERM was really ignored
+      expect(older).toEqual([]);
+      expect(status.trackers).toEqual([
+        { name: 'script:hang', weight: -20, status: 'failed' },
+        { name: 'script:stubborn', weight: -10, status: 'failed' },
+        { name: 'interface:ens32', weight: 0, status: 'ok' },
+      ]);
+      expect(status.effective_priority).toBe(70);
+      expect(latencies.length).toBeGreaterThanOrEqual(10);
+      expect(latencies.at(-1)!).toBeLessThan(100);
+    } finally {
+      rmSync(dirname(stubborn), { recursive: true, force: true });
     }
-    const status = (await m1.status()).instances[0]!;
-    const finalPs = await node.exec('ps', ['-eo', 'pid=,etimes=,args=']);
-    const lived = [...seen.values()].map((e) => ({ args: e.args, ms: e.last - e.first }));
-    const older = finalPs.stdout.split('\n').filter((line) => /^\s*\d+\s+(\d+)\s+sleep 100[01]/.exec(line) && Number(/^\s*\d+\s+(\d+)/.exec(line)![1]) > 3);
-    latencies.sort((a, b) => a - b);
-    results.push(
-      `hung scripts: ${lived.filter((l) => l.args === 'sleep 1000').length} runs of 'sleep 1000' seen alive for at most ${Math.max(...lived.filter((l) => l.args === 'sleep 1000').map((l) => l.ms))} ms, ${lived.filter((l) => l.args === 'sleep 1001').length} of the TERM-ignoring one for at most ${Math.max(...lived.filter((l) => l.args === 'sleep 1001').map((l) => l.ms))} ms; status round trip over ${latencies.length} requests: median ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; trackers ${JSON.stringify(status.trackers)}, effective priority ${String(status.effective_priority)}`,
-    );
-    // Both scripts were really started, more than once, and each run died at its deadline:
-    // 'sleep 1000' at the 1 s timeout (SIGTERM), the stubborn one at timeout + 2 s (SIGKILL).
-    expect(lived.filter((l) => l.args === 'sleep 1000').length).toBeGreaterThanOrEqual(3);
-    expect(lived.filter((l) => l.args === 'sleep 1001').length).toBeGreaterThanOrEqual(2);
-    for (const run of lived) expect(run.ms, run.args).toBeLessThanOrEqual(run.args === 'sleep 1000' ? 1_000 + 400 : 3_000 + 400);
-    expect(lived.filter((l) => l.args === 'sleep 1001').some((l) => l.ms >= 2_000)).toBe(true); // TERM was really ignored
-    expect(older).toEqual([]);
-    expect(status.trackers).toEqual([
-      { name: 'script:hang', weight: -20, status: 'failed' },
-      { name: 'script:stubborn', weight: -10, status: 'failed' },
-      { name: 'interface:ens32', weight: 0, status: 'ok' },
-    ]);
-    expect(status.effective_priority).toBe(70);
-    expect(latencies.length).toBeGreaterThanOrEqual(10);
-    expect(latencies.at(-1)!).toBeLessThan(100);
-    rmSync(dirname(stubborn), { recursive: true, force: true });
   }, 60_000);
 
   it('a wall-clock step of +1 h and -1 h (seen by the daemons only) moves no timer: adverts stay 1 s apart, the BACKUP does not take over', async () => {
@@ -384,7 +387,7 @@ ${seedNodeYaml({ index: 1, unicast: true, extraInstanceYaml: '    track_script:\
       const adverts = wire.adverts.filter((a) => a.source === '10.0.0.51' && a.destination === '10.0.0.53' && a.timeMs >= holderMark);
       const intervals = adverts.slice(1).map((a, i) => a.timeMs - adverts[i]!.timeMs);
       const worst = Math.max(...intervals.map((ms) => Math.abs(ms - ADVERT_INTERVAL_MS)));
-      const shifts = phases.map((t) => Math.round((t - phases[0]!) / 1000));
+      const shifts = phases.map((t) => Math.round((t - phases[0]!) / 1000) || 0); // || 0: no -0
       results.push(
         `clock step: the daemons' wall clock moved by ${shifts.slice(1).map((s) => `${s > 0 ? '+' : ''}${s} s`).join(', ')} (phases); master1's ${adverts.length} adverts over ${Math.round((endAt - holderMark) / 1000)} s were 1 s apart within ${worst.toFixed(1)} ms; transitions after the election: ${m1.lines.slice(mark[0]).filter((l) => l.to).length + m2.lines.slice(mark[1]).filter((l) => l.to).length}`,
       );
