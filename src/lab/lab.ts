@@ -102,6 +102,7 @@ export class DemoLab {
       ok = false;
     } finally {
       await this.destroy();
+      this.timeline.close();
     }
     ok &&= this.timeline.summary.every((row) => row.ok);
     return {

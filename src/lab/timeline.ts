@@ -39,6 +39,9 @@ export interface SummaryRow {
   note?: string;
 }
 
+/** How long the live output holds an event back so that later-arriving earlier events go first. */
+const REORDER_WINDOW_MS = 150;
+
 export function formatOffset(ms: number): string {
   return `+${(ms / 1000).toFixed(2).padStart(6)}s`;
 }
@@ -48,6 +51,8 @@ export class Timeline {
   readonly summary: SummaryRow[] = [];
   scenario = 'setup';
   private originMs: number | undefined;
+  private pending: LabEvent[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly live: NodeJS.WritableStream | undefined) {}
 
@@ -68,14 +73,42 @@ export class Timeline {
     const event: LabEvent = { t_ms: Math.round(this.offset(timeMs)), scenario: this.scenario, kind, ...extra, text };
     this.events.push(event);
     if (this.live !== undefined) {
-      if (kind === 'scenario') this.live.write(`\n== ${text}\n`);
-      else this.live.write(`${formatOffset(event.t_ms)}  ${text}\n`);
+      this.pending.push(event);
+      if (this.flushTimer === undefined) {
+        this.flushTimer = setInterval(() => this.flush(false), 50);
+        this.flushTimer.unref();
+      }
     }
     return event;
   }
 
+  /**
+   * Print the events that can no longer be overtaken, in time order. Events arrive a few ms out of
+   * order (a daemon's log line carries its own time, the probe's reply its own, and each travels
+   * through its own pipe); holding each back for REORDER_WINDOW_MS makes the live timeline read in
+   * the order things happened.
+   */
+  private flush(all: boolean): void {
+    if (this.live === undefined || this.pending.length === 0) return;
+    const horizon = this.offset(Date.now()) - REORDER_WINDOW_MS;
+    this.pending.sort((a, b) => a.t_ms - b.t_ms);
+    const due = all ? this.pending.length : this.pending.findIndex((e) => e.t_ms > horizon);
+    for (const event of this.pending.splice(0, due === -1 ? this.pending.length : due)) {
+      if (event.kind === 'scenario') this.live.write(`\n== ${event.text}\n`);
+      else this.live.write(`${formatOffset(event.t_ms)}  ${event.text}\n`);
+    }
+  }
+
+  /** Print whatever is still held back; call before the summary. */
+  close(): void {
+    this.flush(true);
+    clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
   /** A line for the live output only (headers, notes); not an event. */
   say(text: string): void {
+    this.flush(true);
     this.live?.write(`${text}\n`);
   }
 
