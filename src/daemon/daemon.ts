@@ -346,6 +346,7 @@ export class Daemon {
       event_loop_lag_ms: this.eventLoopLagMs,
       last_reload_error: this.lastReloadError,
       instances: this.instances.map((r) => this.instanceStatus(r)),
+      interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
     };
   }
 

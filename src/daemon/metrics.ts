@@ -53,6 +53,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
       for (const [reason, count] of Object.entries(i.dropped)) g.set({ instance: i.name, vrid: String(i.virtual_router_id), interface: i.interface, reason }, count ?? 0);
     }
   });
+  gauge('vrrpd_interface_dropped_total', 'Received packets no instance could take (too_short, unknown_vrid), by interface (counter).', ['interface', 'reason'], (g) => {
+    for (const [ifname, dropped] of Object.entries(current().interface_dropped)) {
+      for (const [reason, count] of Object.entries(dropped)) g.set({ interface: ifname, reason }, count ?? 0);
+    }
+  });
   gauge('vrrpd_transitions_total', 'State transitions, by from, to and reason (counter).', ['instance', 'from', 'to', 'reason'], (g) => {
     for (const t of source.transitionCounts()) g.set({ instance: t.instance, from: t.from, to: t.to, reason: t.reason }, t.count);
   });

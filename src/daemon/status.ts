@@ -36,6 +36,8 @@ export interface DaemonStatus {
   /** Event-loop lag seen by the daemon, in ms (the worst of the last minute). */
   event_loop_lag_ms: number;
   instances: InstanceStatus[];
+  /** Packets no instance could take, per interface and reason (too_short, unknown_vrid). */
+  interface_dropped: Record<string, Partial<Record<DropReason, number>>>;
   /** The error of the last refused reload, if any. */
   last_reload_error: string | null;
 }
@@ -66,6 +68,10 @@ export function formatStatusTable(status: DaemonStatus): string {
     const drops = Object.entries(i.dropped).map(([reason, count]) => `${reason}=${count}`);
     if (drops.length > 0) lines.push(`${i.name} dropped: ${drops.join(' ')}`);
     if (i.fault_causes.length > 0) lines.push(`${i.name} fault: ${i.fault_causes.join(', ')}`);
+  }
+  for (const [ifname, dropped] of Object.entries(status.interface_dropped)) {
+    const drops = Object.entries(dropped).map(([reason, count]) => `${reason}=${count}`);
+    if (drops.length > 0) lines.push(`${ifname} dropped before any instance: ${drops.join(' ')}`);
   }
   if (status.last_reload_error) lines.push(`last reload refused: ${status.last_reload_error}`);
   return lines.join('\n') + '\n';

@@ -14,7 +14,7 @@ function instance(overrides: Partial<InstanceStatus> = {}): InstanceStatus {
 }
 
 const source: MetricsSource = {
-  status: (): DaemonStatus => ({ pid: 1, config_file: 'f', started_at: '', event_loop_lag_ms: 7, last_reload_error: null, instances: [instance()] }),
+  status: (): DaemonStatus => ({ pid: 1, config_file: 'f', started_at: '', event_loop_lag_ms: 7, last_reload_error: null, instances: [instance()], interface_dropped: { ens32: { unknown_vrid: 9 } } }),
   transitionCounts: () => [{ instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer', count: 2 }],
   secondsSinceLastAdvert: () => 1.5,
   stallCount: () => 3,
@@ -40,6 +40,7 @@ describe('Prometheus metrics', () => {
     expect(text).toContain('vrrpd_event_loop_lag_seconds 0.007');
     expect(text).toContain('vrrpd_event_loop_stalls_total 3');
     expect(text).toContain('vrrpd_dual_master_seen_total 1');
+    expect(text).toContain('vrrpd_interface_dropped_total{interface="ens32",reason="unknown_vrid"} 9');
   });
   it('serves GET /metrics over HTTP and 404 elsewhere', async () => {
     server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source));

@@ -119,6 +119,12 @@ describe.skipIf(labUnavailableReason !== undefined)('packet flood on a real kern
     await wire.stop();
     const kernelDrops = { m1: (await socketDrops('m1')) - dropsBefore.m1, m2: (await socketDrops('m2')) - dropsBefore.m2 };
     const status = { m1: (await m1.status()).instances[0]!, m2: (await m2.status()).instances[0]!, m3: (await m3.status()).instances[0]! };
+    // Packets no instance could take (wrong VRID, too short) are counted per interface.
+    const ifaceDropsOf = async (d: typeof m1): Promise<number> => {
+      const full = (await d.status()) as unknown as { daemon: { interface_dropped: Record<string, Record<string, number>> } };
+      return Object.values(full.daemon.interface_dropped.ens32 ?? {}).reduce((a, b) => a + b, 0);
+    };
+    const ifaceDrops = { m1: await ifaceDropsOf(m1), m2: await ifaceDropsOf(m2) };
 
     // Adverts master1 sent during the flood, as master3 received them.
     const sent = wire.adverts.filter((a) => a.source === '10.0.0.51' && a.destination === '10.0.0.53' && a.timeMs >= floodStart - 1_000 && a.timeMs <= floodEnd + 1_000);
@@ -138,12 +144,14 @@ describe.skipIf(labUnavailableReason !== undefined)('packet flood on a real kern
     });
     const counted = (s: Record<string, unknown>) => Object.values(s.dropped as Record<string, number>).reduce((a, b) => a + b, 0);
     const toInstance = (t: number) => Object.entries(report.targets[t]!.expected).filter(([k]) => !k.startsWith('iface:')).reduce((a, [, n]) => a + n, 0);
+    const toInterface = (t: number) => Object.entries(report.targets[t]!.expected).filter(([k]) => k.startsWith('iface:')).reduce((a, [, n]) => a + n, 0);
 
     const summary = [
       `flood: ${report.sent} packets in ${(report.elapsedMs / 1000).toFixed(1)} s, ${report.ppsPerTarget} pps to each of 2 targets (per second, both together: ${report.perSecond.join(' ')}), send errors ${report.sendErrors}${report.firstError ? ` (${report.firstError})` : ''}`,
       `flood kinds to master1: ${JSON.stringify(report.targets[0]!.byKind)}`,
       `flood predicted outcome at master1: ${JSON.stringify(report.targets[0]!.expected)}`,
       `master1 counted ${counted(status.m1)} drops (of ${toInstance(0)} that reach the instance; kernel socket drops ${kernelDrops.m1}): ${JSON.stringify(status.m1.dropped)}`,
+      `interface drops (wrong VRID, too short): master1 ${ifaceDrops.m1} of ${toInterface(0)}, master2 ${ifaceDrops.m2} of ${toInterface(1)}`,
       `master2 counted ${counted(status.m2)} drops (of ${toInstance(1)}; kernel socket drops ${kernelDrops.m2}): ${JSON.stringify(status.m2.dropped)}`,
       `master1 advert jitter over ${intervals.length} intervals: p50 ${percentile(jitter, 50).toFixed(1)} ms, p99 ${percentile(jitter, 99).toFixed(1)} ms, max ${Math.max(...jitter).toFixed(1)} ms`,
       `RSS master1 ${rssBefore.m1} -> ${rssAfter.m1} kB (max ${Math.max(...rssSamples.map((s) => s.m1))}), master2 ${rssBefore.m2} -> ${rssAfter.m2} kB (max ${Math.max(...rssSamples.map((s) => s.m2))})`,
@@ -166,6 +174,9 @@ describe.skipIf(labUnavailableReason !== undefined)('packet flood on a real kern
       const predicted = toInstance(t);
       expect(counted(status[host]) + kernelDrops[host]).toBeGreaterThanOrEqual(predicted * 0.99);
       expect(counted(status[host])).toBeLessThanOrEqual(predicted);
+      // ... and those no instance could take show in status as interface drops.
+      expect(ifaceDrops[host]).toBeLessThanOrEqual(toInterface(t));
+      expect(counted(status[host]) + ifaceDrops[host] + kernelDrops[host]).toBeGreaterThanOrEqual((predicted + toInterface(t)) * 0.99);
     }
     // Steady adverts: one per second through the whole flood, jitter p99 under 50 ms.
     expect(sent.length).toBeGreaterThanOrEqual(Math.floor(floodSeconds));
