@@ -36,9 +36,22 @@ export function requiredTools(needs: Needs): Tool[] {
   return tools;
 }
 
-function installed(tool: Tool): boolean {
+/**
+ * Where to look for tools. Root runs them from its own PATH, as the lab will. A user who is told to
+ * use sudo usually lacks the sbin directories in PATH (ip and keepalived live there), while sudo's
+ * secure_path has them: look there too, rather than call a tool missing that sudo will find.
+ */
+function searchPath(): string {
+  const path = process.env.PATH ?? '';
+  if (process.getuid?.() === 0) return path;
+  const dirs = path.split(':').filter(Boolean);
+  for (const sbin of ['/usr/local/sbin', '/usr/sbin', '/sbin']) if (!dirs.includes(sbin)) dirs.push(sbin);
+  return dirs.join(':');
+}
+
+function installed(tool: Tool, path: string): boolean {
   try {
-    execFileSync(tool.command, tool.versionArgs, { stdio: 'ignore', timeout: 10_000 });
+    execFileSync(tool.command, tool.versionArgs, { stdio: 'ignore', timeout: 10_000, env: { ...process.env, PATH: path } });
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';
@@ -57,7 +70,8 @@ export function missingPrerequisites(needs: Needs): string[] {
         `  Run it as root: sudo npx vrrpd lab   (or: sudo node dist/cli/main.js lab)`,
     );
   }
-  const missing = requiredTools(needs).filter((tool) => !installed(tool));
+  const path = searchPath();
+  const missing = requiredTools(needs).filter((tool) => !installed(tool, path));
   if (missing.length > 0) {
     const lines = missing.map((tool) => `  ${tool.command.padEnd(10)} (package ${tool.debianPackage}): ${tool.why}`);
     const packages = [...new Set(missing.map((tool) => tool.debianPackage))];
