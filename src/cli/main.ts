@@ -18,6 +18,9 @@ Usage:
       Validate configuration files; exit 3 when any is rejected.
   vrrpd release --config FILE
       Remove the configured virtual addresses (after a crash; systemd ExecStopPost).
+  vrrpd lab [--scenario NAME] [--config-set recommended|seed] [--keepalived m2,m3] [--json]
+      Build the seed's three masters and a client in network namespaces and show
+      failovers as a client of the VIP sees them (root; vrrpd lab --help).
   vrrpd import-keepalived FILE [-o OUT]
       Print (or write) a keepalived.conf as the equivalent vrrpd YAML.
   vrrpd --help
@@ -75,6 +78,11 @@ export async function main(argv: string[]): Promise<number> {
         if (typeof values.config !== 'string') throw new UsageError('release needs --config FILE');
         const { releaseCommand } = await import('./run.js');
         return releaseCommand(values.config, process.stdout, process.stderr);
+      }
+      case 'lab': {
+        // The lab parses its own options (vrrpd lab --help).
+        const { labCommand } = await import('./lab.js');
+        return labCommand(rest, process.stdout, process.stderr);
       }
       case 'import-keepalived': {
         const { values, positionals } = parse(rest, { output: { type: 'string', short: 'o' } });
