@@ -78,6 +78,15 @@ export function buildIpHeader(source: Ipv4, destination: Ipv4, payloadLength: nu
 // Linux socket constants raw-socket does not export (<linux/in.h>, <asm-generic/socket.h>).
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
+const SO_SNDBUF = 7;
+const SO_SNDBUFFORCE = 32;
+/**
+ * Room for every VRID's advert sent in the same millisecond: 255 adverts of ~900 bytes of kernel
+ * truesize each overflow the default 208 KiB, and the rest then left through raw-socket's queue one
+ * per event loop turn, up to 34 ms late (bench:scale, 255 instances). FORCE (CAP_NET_ADMIN, which
+ * the daemon holds for the VIPs) passes net.core.wmem_max; plain SO_SNDBUF is capped by it.
+ */
+const SEND_BUFFER_BYTES = 1024 * 1024;
 const SO_BINDTODEVICE = 25;
 const IPPROTO_IP = 0;
 const IP_HDRINCL = 3;
@@ -216,6 +225,11 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
     // One socket per interface: only this interface's packets in, and out of it whatever the routes say.
     s.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
     s.setOption(SOL_SOCKET, SO_RCVBUF, options.receiveBufferBytes ?? 256 * 1024);
+    try {
+      s.setOption(SOL_SOCKET, SO_SNDBUFFORCE, SEND_BUFFER_BYTES);
+    } catch {
+      s.setOption(SOL_SOCKET, SO_SNDBUF, SEND_BUFFER_BYTES);
+    }
     s.setOption(IPPROTO_IP, IP_HDRINCL, 1);
     // Group adverts leave through this interface; we never want to hear our own.
     s.setOption(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn(0, ifindex), 12);
