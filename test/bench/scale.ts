@@ -1,0 +1,349 @@
+/**
+ * Footprint and scale benchmark (issue 6).
+ *
+ * 1. Idle: the seed's three masters (preempt keepalived.conf, killall -0 every 2 s), first all
+ *    vrrpd, then all keepalived; CPU and RSS of master1 (the MASTER) over --seconds (60): vrrpd's
+ *    one process, keepalived's long-lived processes (main + VRRP child), each with and without
+ *    the check scripts they fork (counted through cutime/cstime once reaped).
+ * 2. Scale: one daemon with 1, 10, 100 and 255 instances (VRIDs 1..N, multicast, advert_int 1,
+ *    one VIP each) on one interface, MASTER of all; CPU, RSS, and advert interval jitter from a
+ *    capture on its interface: per VRID, |interval between consecutive adverts - 1000 ms|.
+ *    Both daemons, same generated keepalived.conf.
+ * 3. The 10-instance point again (vrrpd) while 10 track scripts (/bin/true) run every 200 ms, and
+ *    while another namespace sends it 5,000 invalid protocol-112 packets per second.
+ *
+ *   node --import ./test/register.mjs test/bench/scale.ts [--seconds 60] [--point-seconds 30] [--quick] [--no-doc]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { seedConf } from '../interop/configs.js';
+import { MASTERS, MixedLab, type Daemon } from '../interop/mixed-lab.js';
+import { Lab, labUnavailableReason, parsePcap, type CapturedFrame } from '../netns/lab.js';
+import { sleep, VRRPD_BIN } from '../netns/vrrpd.js';
+import { replaceSection } from './lib/doc.js';
+import { describeMachine, finishMachineInfo, machineInfo } from './lib/machine.js';
+import { measureFootprint, processTree, type Footprint } from './lib/procstat.js';
+import { cell, markdownTable, max, percentile } from './lib/stats.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    'point-seconds': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'no-doc': { type: 'boolean', default: false },
+    only: { type: 'string', default: 'idle,scale,load' },
+  },
+});
+const quick = values.quick;
+const idleSeconds = Number(values.seconds ?? (quick ? 15 : 60));
+const pointSeconds = Number(values['point-seconds'] ?? (quick ? 10 : 30));
+const parts = new Set(values.only.split(','));
+const INSTANCE_COUNTS = [1, 10, 100, 255];
+/** Past the start-up election (Master_Down 3.6 s at most) and the delayed GARP burst (5 s later). */
+const WARMUP_MS = quick ? 6_000 : 9_500;
+
+type Impl = 'vrrpd' | 'keepalived';
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The daemon's long-lived processes (keepalived: main + VRRP child; not the check scripts). */
+function daemonPids(root: number, impl: Impl): number[] {
+  return processTree(root).filter((pid) => (impl === 'keepalived' ? commOf(pid) === 'keepalived' : pid === root));
+}
+
+// ---------------------------------------------------------------- 1. idle on the seed's cluster
+
+interface IdleResult {
+  impl: Impl;
+  processes: number;
+  footprint: Footprint;
+}
+
+async function idle(): Promise<IdleResult[]> {
+  const mixed = await MixedLab.create();
+  const out: IdleResult[] = [];
+  try {
+    for (const impl of ['vrrpd', 'keepalived'] as const) {
+      await mixed.reset();
+      const daemons: Daemon[] = [];
+      for (const [i, host] of MASTERS.entries()) {
+        const conf = seedConf('preempt', (i + 1) as 1 | 2 | 3);
+        const node = mixed.node(host);
+        daemons.push(impl === 'vrrpd' ? await node.startVrrpd(conf, '.conf') : await node.startKeepalived(conf));
+        if (i === 0) await sleep(300);
+      }
+      await mixed.vips.waitForHolders(['m1'], 20_000, `${impl}: master1 elected`);
+      await sleep(5_000);
+      const pids = daemonPids(daemons[0]!.pid, impl);
+      console.error(`idle ${impl}: measuring ${pids.length} process(es) of the MASTER for ${idleSeconds} s`);
+      const footprint = await measureFootprint(pids, idleSeconds);
+      if (mixed.vips.holders().join(',') !== 'm1') throw new Error(`${impl}: master1 lost the VIP while idle`);
+      out.push({ impl, processes: pids.length, footprint });
+      console.error(`idle ${impl}: ${footprint.ownCpuPercent.toFixed(3)} % own, ${footprint.totalCpuPercent.toFixed(3)} % with scripts, RSS ${footprint.maxRssMb.toFixed(1)} MB`);
+    }
+  } finally {
+    await mixed.destroy();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- 2./3. one daemon, N instances
+
+const workDir = mkdtempSync(join(tmpdir(), 'vrrpd-scale-'));
+
+function vipOf(vrid: number): string {
+  return `10.1.${vrid >> 8}.${vrid & 255}`;
+}
+
+/** N instances as keepalived.conf (both daemons read it); optional /bin/true scripts on VI_1. */
+function scaleConf(instances: number, scripts = 0): string {
+  const lines = ['global_defs {', '    script_user root', '    enable_script_security', '}'];
+  for (let s = 1; s <= scripts; s++) {
+    // weight 2: success adds 2 to VI_1's priority; nothing can move with a single node anyway.
+    lines.push(`vrrp_script true${s} {`, '    script "/bin/true"', '    interval 0.2', '    weight 2', '}');
+  }
+  for (let vrid = 1; vrid <= instances; vrid++) {
+    lines.push(
+      `vrrp_instance VI_${vrid} {`,
+      '    state MASTER',
+      '    interface ens32',
+      `    virtual_router_id ${vrid}`,
+      '    priority 100',
+      '    advert_int 1',
+      '    authentication {',
+      '        auth_type PASS',
+      '        auth_pass 123456',
+      '    }',
+    );
+    if (vrid === 1 && scripts > 0) lines.push('    track_script {', ...Array.from({ length: scripts }, (_, i) => `        true${i + 1}`), '    }');
+    lines.push('    virtual_ipaddress {', `        ${vipOf(vrid)} dev ens32`, '    }', '}');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+let serial = 0;
+function startDaemon(lab: Lab, impl: Impl, conf: string): { child: ChildProcess; tail: () => string } {
+  const id = `${impl}-${++serial}`;
+  const path = join(workDir, `${id}.conf`);
+  writeFileSync(path, conf);
+  const args =
+    impl === 'vrrpd'
+      ? [VRRPD_BIN, 'run', '--config', path, '--socket', join(workDir, `${id}.sock`), '--log-level', 'info']
+      : ['-n', '-l', '-G', '-f', path, '-p', join(workDir, `${id}-main.pid`), '-r', join(workDir, `${id}-vrrp.pid`), '-c', join(workDir, `${id}-checkers.pid`)];
+  // `ip netns exec` execs the command, so the child's pid is the daemon's own.
+  const child = lab.spawn('a', impl === 'vrrpd' ? process.execPath : 'keepalived', args);
+  let text = '';
+  const keep = (chunk: Buffer): void => {
+    text = (text + chunk.toString()).slice(-4_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { child, tail: () => text };
+}
+
+/**
+ * tcpdump with a 128-byte snap length and an 8 MB buffer. lab.tcpdump's `-s 0` makes libpcap size
+ * every ring slot for a 256 KB frame, so its 2 MB ring holds about 8 frames and a burst of 255
+ * adverts sent in the same millisecond lost most of them (intervals of 2000 ms that no daemon
+ * had produced).
+ */
+async function smallFrameCapture(lab: Lab, host: string, filter: string): Promise<{ stop(): Promise<CapturedFrame[]> }> {
+  const file = join(workDir, `cap-${++serial}.pcap`);
+  const child = lab.spawn(host, 'tcpdump', ['-i', 'ens32', '-nn', '--immediate-mode', '-U', '-s', '128', '-B', '8192', '-Z', 'root', '-w', file, ...filter.split(/\s+/)]);
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return {
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+      if (/[1-9]\d* packets? dropped by kernel/.test(stderr)) console.error(`capture: ${stderr.trim().split('\n').slice(-3).join('; ')}`);
+      return parsePcap(readFileSync(file));
+    },
+  };
+}
+
+interface Jitter {
+  intervals: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** VRIDs seen advertising in the window. */
+  vrids: number;
+}
+
+function jitterOf(frames: CapturedFrame[], source: string): Jitter {
+  const byVrid = new Map<number, number[]>();
+  const src = source.split('.').map(Number);
+  for (const { timeMs, bytes } of frames) {
+    if (bytes.length < 34 || bytes[12] !== 0x08 || bytes[13] !== 0x00) continue;
+    const ihl = (bytes[14]! & 0x0f) * 4;
+    if (bytes[23] !== 112 || bytes.length < 14 + ihl + 8) continue;
+    if (!src.every((b, i) => bytes[26 + i] === b)) continue;
+    if (bytes[14 + ihl] !== 0x21) continue;
+    const vrid = bytes[14 + ihl + 1]!;
+    const list = byVrid.get(vrid) ?? [];
+    list.push(timeMs);
+    byVrid.set(vrid, list);
+  }
+  const deviations: number[] = [];
+  for (const times of byVrid.values()) for (let i = 1; i < times.length; i++) deviations.push(Math.abs(times[i]! - times[i - 1]! - 1000));
+  return { intervals: deviations.length, p50: percentile(deviations, 50), p99: percentile(deviations, 99), max: max(deviations), vrids: byVrid.size };
+}
+
+interface PointResult {
+  impl: Impl;
+  instances: number;
+  load: 'none' | 'scripts' | 'flood';
+  footprint: Footprint;
+  jitter: Jitter;
+  note?: string;
+}
+
+async function point(lab: Lab, impl: Impl, instances: number, load: PointResult['load']): Promise<PointResult> {
+  const daemon = startDaemon(lab, impl, scaleConf(instances, load === 'scripts' ? 10 : 0));
+  try {
+    await sleep(WARMUP_MS);
+    if (daemon.child.exitCode !== null) throw new Error(`${impl} exited: ${daemon.tail()}`);
+    const pids = daemonPids(daemon.child.pid!, impl);
+    const capture = await smallFrameCapture(lab, 'a', 'ip proto 112 and src host 10.0.0.1');
+    let flooder: ChildProcess | undefined;
+    let floodSent: Promise<string> | undefined;
+    if (load === 'flood') {
+      flooder = lab.spawn('flood', 'python3', [join(HERE, 'lib', 'flood.py'), '10.0.0.1', '5000', String(pointSeconds)]);
+      floodSent = new Promise((resolve) => {
+        let out = '';
+        flooder!.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+        flooder!.once('exit', () => resolve(out.trim()));
+      });
+    }
+    const footprint = await measureFootprint(pids, pointSeconds);
+    const frames = await capture.stop();
+    const note = floodSent === undefined ? undefined : `${await floodSent} invalid packets in ${pointSeconds} s`;
+    const result: PointResult = { impl, instances, load, footprint, jitter: jitterOf(frames, '10.0.0.1'), note };
+    if (result.jitter.vrids !== instances) result.note = `${result.note ?? ''} only ${result.jitter.vrids} of ${instances} VRIDs advertised`.trim();
+    console.error(
+      `${impl} ${instances} instances, load ${load}: CPU ${footprint.totalCpuPercent.toFixed(2)} %, RSS ${footprint.maxRssMb.toFixed(1)} MB, jitter p50 ${result.jitter.p50.toFixed(2)} p99 ${result.jitter.p99.toFixed(2)} max ${result.jitter.max.toFixed(2)} ms over ${result.jitter.intervals} intervals${result.note ? `; ${result.note}` : ''}`,
+    );
+    return result;
+  } finally {
+    const exited = new Promise((r) => (daemon.child.exitCode !== null || daemon.child.signalCode !== null ? r(null) : daemon.child.once('exit', r)));
+    // SIGTERM: both daemons say goodbye and remove their VIPs, so the next point starts clean.
+    daemon.child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    daemon.child.kill('SIGKILL');
+    await lab.exec('a', 'ip', ['addr', 'flush', 'dev', 'ens32', 'to', '10.1.0.0/16']);
+    await sleep(500);
+  }
+}
+
+async function scale(): Promise<PointResult[]> {
+  const lab = await Lab.create({
+    hosts: [
+      { name: 'a', addresses: ['10.0.0.1/24'] },
+      { name: 'flood', addresses: ['10.0.0.2/24'] },
+    ],
+  });
+  const out: PointResult[] = [];
+  try {
+    if (parts.has('scale')) {
+      for (const instances of INSTANCE_COUNTS) for (const impl of ['vrrpd', 'keepalived'] as const) out.push(await point(lab, impl, instances, 'none'));
+    }
+    if (parts.has('load')) {
+      out.push(await point(lab, 'vrrpd', 10, 'scripts'));
+      out.push(await point(lab, 'vrrpd', 10, 'flood'));
+      out.push(await point(lab, 'keepalived', 10, 'flood'));
+    }
+  } finally {
+    await lab.destroy();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- report
+
+async function main(): Promise<void> {
+  if (labUnavailableReason !== undefined) {
+    console.error(`bench:scale needs network namespaces: ${labUnavailableReason}`);
+    process.exit(2);
+  }
+  const machine = machineInfo();
+  console.error(`machine: ${describeMachine(machine)}`);
+  const idleResults = parts.has('idle') ? await idle() : [];
+  const points = parts.has('scale') || parts.has('load') ? await scale() : [];
+  const done = finishMachineInfo(machine);
+
+  const idleTable = markdownTable(
+    ['daemon', 'processes', 'CPU % of one core (own)', 'CPU % incl. check scripts', 'RSS max MB', 'target'],
+    idleResults.map((r) => [
+      r.impl,
+      String(r.processes),
+      cell(r.footprint.ownCpuPercent, 3),
+      cell(r.footprint.totalCpuPercent, 3),
+      cell(r.footprint.maxRssMb, 1),
+      r.impl === 'vrrpd' ? `≤ 0.5 % and ≤ 80 MB: ${r.footprint.totalCpuPercent <= 0.5 && r.footprint.maxRssMb <= 80 ? 'met' : 'MISSED'}` : '',
+    ]),
+  );
+  const target = (r: PointResult): string => {
+    if (r.impl !== 'vrrpd' || r.load !== 'none') return '';
+    const limit = r.instances === 1 ? 5 : r.instances === 255 ? 20 : undefined;
+    return limit === undefined ? '' : `p99 ≤ ${limit} ms: ${r.jitter.p99 <= limit ? 'met' : 'MISSED'}`;
+  };
+  const scaleTable = markdownTable(
+    ['daemon', 'instances', 'load', 'CPU % of one core', 'CPU µs per instance per s', 'RSS max MB', 'jitter p50 ms', 'jitter p99 ms', 'jitter max ms', 'intervals', 'target / note'],
+    points.map((r) => [
+      r.impl,
+      String(r.instances),
+      r.load === 'scripts' ? '10 scripts every 200 ms' : r.load === 'flood' ? '5,000 invalid pkt/s' : '-',
+      cell(r.footprint.totalCpuPercent, 2),
+      cell(((r.footprint.totalCpuPercent / 100) * 1e6) / r.instances, 0),
+      cell(r.footprint.maxRssMb, 1),
+      cell(r.jitter.p50, 2),
+      cell(r.jitter.p99, 2),
+      cell(r.jitter.max, 2),
+      String(r.jitter.intervals),
+      [target(r), r.note ?? ''].filter(Boolean).join('; '),
+    ]),
+  );
+  const body = `## Footprint and scale (\`npm run bench:scale\`)
+
+Run: ${describeMachine(done)}.
+
+Idle MASTER (master1) of the seed's three-node cluster (preempt keepalived.conf, \`killall -0 kube-apiserver\` every 2 s), ${idleSeconds} s. CPU from /proc/PID/stat (utime+stime; "incl. check scripts" adds cutime+cstime, the reaped \`killall\` runs), RSS from /proc/PID/status (VmRSS, summed over keepalived's processes).
+
+${idleTable}
+
+One daemon, N instances (VRIDs 1..N, multicast, advert_int 1, one VIP each, all MASTER) on one interface, ${pointSeconds} s per point after a ${WARMUP_MS / 1000} s warm-up. Jitter = |interval between consecutive adverts of a VRID - 1000 ms|, from a capture on the daemon's interface, over all VRIDs. CPU includes reaped children.
+
+${scaleTable}`;
+  console.log(`\n${idleTable}\n\n${scaleTable}\n`);
+  if (!values['no-doc']) {
+    replaceSection('scale', body);
+    console.error('wrote docs/benchmarks.md (scale section)');
+  }
+  writeFileSync(join(tmpdir(), 'vrrpd-scale-results.json'), JSON.stringify({ machine: done, idle: idleResults, points }, null, 1));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+await main();
+process.exit(0);
