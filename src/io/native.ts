@@ -17,6 +17,8 @@ export interface PacketAddon {
    * Add (true) or delete one IPv4 address over rtnetlink; throws with the kernel's errno name as
    * code (EEXIST, EADDRNOTAVAIL, ENODEV, EPERM). Absent from an addon built before it existed.
    */
+  /** Set FD_CLOEXEC on every descriptor >= 3 that lacks it; returns how many it changed. */
+  closeOnExec?(): number;
   addressChange?(add: boolean, ifname: string, address: number, prefixLength: number, label: string | null, broadcast: number | null): void;
 }
 

@@ -16,6 +16,16 @@ import { VRRP_PROTOCOL, VRRP_TOS, VRRP_TTL } from '../core/types.js';
 import { monotonicClock } from './clock.js';
 import { IoError, toIoError } from './errors.js';
 import { isValidIfname, localIpv4Addresses, readInterface } from './link.js';
+import { loadPacketAddon } from './native.js';
+
+/** Best effort: an addon built before closeOnExec existed simply leaves descriptors as they are. */
+function markCloseOnExec(): void {
+  try {
+    loadPacketAddon().closeOnExec?.();
+  } catch {
+    // no addon: GARP reports that on its own; the transport still works
+  }
+}
 
 export interface SendOptions {
   /** The IP source: unicast_src_ip / mcast_src_ip / the interface's first address. */
@@ -259,6 +269,8 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
     let s: RawSocket;
     try {
       s = loadRaw().createSocket({ protocol: VRRP_PROTOCOL, bufferSize: 65536 });
+      // raw-socket opens its socket without CLOEXEC: keep it out of `ip` and script children.
+      markCloseOnExec();
     } catch (error) {
       report(toIoError('transport.open', error));
       scheduleRetry();

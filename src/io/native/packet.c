@@ -16,7 +16,10 @@
  */
 #define _GNU_SOURCE
 #include <node_api.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -246,7 +249,39 @@ static napi_value address_change(napi_env env, napi_callback_info info) {
   }
 }
 
+
+/* closeOnExec: set FD_CLOEXEC on every descriptor from 3 up that lacks it. npm raw-socket opens
+ * its socket without SOCK_CLOEXEC, so every `ip`, check script and notify script would inherit the
+ * VRRP socket (and could send on it, or keep it alive). Node and libuv open everything else with
+ * CLOEXEC already, and stdio for children is dup2'ed, so marking all of them is safe.
+ * Returns how many descriptors it changed. */
+static napi_value close_on_exec(napi_env env, napi_callback_info info) {
+  (void)info;
+  uint32_t changed = 0;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir != NULL) {
+    int self = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      int fd = atoi(entry->d_name);
+      if (fd < 3 || fd == self) continue;
+      int flags = fcntl(fd, F_GETFD);
+      if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0) changed++;
+    }
+    closedir(dir);
+  }
+  napi_value result;
+  napi_create_uint32(env, changed, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
+  {
+    napi_value fn;
+    napi_create_function(env, "closeOnExec", NAPI_AUTO_LENGTH, close_on_exec, NULL, &fn);
+    napi_set_named_property(env, exports, "closeOnExec", fn);
+  }
   napi_value fn;
   napi_create_function(env, "sendFrames", NAPI_AUTO_LENGTH, send_frames, NULL, &fn);
   napi_set_named_property(env, exports, "sendFrames", fn);
