@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 
 export interface Clock {
-  /** Monotonic milliseconds (integer). Only differences mean anything; never a wall-clock time. */
+  /** Monotonic milliseconds, with a fractional part. Only differences mean anything; never a wall-clock time. */
   nowMs(): number;
 }
 
@@ -15,7 +15,10 @@ export interface Clock {
  * and calls schedule() with it; the previous wake-up is replaced, so a stale deadline can never fire.
  */
 export interface Scheduler {
-  /** Call fn once, when nowMs() >= deadlineMs (at once if already past). undefined cancels. */
+  /**
+   * Call fn once at deadlineMs (at once if already past) with max(nowMs(), deadlineMs); a real
+   * scheduler may call it up to TIMER_EARLY_TOLERANCE_MS early. undefined cancels.
+   */
   schedule(deadlineMs: number | undefined, fn: (nowMs: number) => void): void;
   cancel(): void;
   /** The deadline currently armed, if any. */
@@ -25,18 +28,31 @@ export interface Scheduler {
 /**
  * performance.now() is CLOCK_MONOTONIC-based: unlike Date.now() it does not jump when NTP steps
  * the wall clock or someone runs `date -s`, which would otherwise fire (or stall) every VRRP timer.
+ * It is not floored: a deadline computed from a floored time is up to 1 ms early or late against
+ * the kernel's clock, and the failover benchmark counts every millisecond (docs/benchmarks.md).
  */
 export const monotonicClock: Clock = {
-  nowMs: () => Math.floor(performance.now()),
+  nowMs: () => performance.now(),
 };
+
+/**
+ * Node's timers count whole milliseconds on libuv's loop time, which is floored and cached at the
+ * start of each loop turn, so a timer fires up to about 1 ms before or after the exact deadline.
+ * Re-arming for a remainder under 1 ms would cost a whole extra millisecond (the shortest timer
+ * Node has), so a timer that fires less than this early counts as on time and is handed the
+ * deadline itself as "now". keepalived's own timers are no finer in effect: it sleeps in
+ * epoll_wait, whose timeout is whole milliseconds too.
+ */
+export const TIMER_EARLY_TOLERANCE_MS = 1;
 
 /** setTimeout's delay is a signed 32-bit number of ms; longer delays fire at once. */
 const MAX_TIMER_DELAY_MS = 0x7fffffff;
 
 /**
  * A Scheduler on Node's timers. libuv computes a timer's expiry from its cached loop time, which can
- * be a few ms stale, so a timer may fire slightly before the monotonic deadline; we then re-arm for
- * the remainder instead of handing the machine an early (and useless) timeout.
+ * be a few ms stale, so a timer may fire before the monotonic deadline. Within
+ * TIMER_EARLY_TOLERANCE_MS it counts as due and fn gets the deadline as its time; earlier than that
+ * it re-arms for the remainder instead of handing the machine an early (and useless) timeout.
  */
 export function createScheduler(clock: Clock = monotonicClock): Scheduler {
   let timer: NodeJS.Timeout | undefined;
@@ -44,7 +60,9 @@ export function createScheduler(clock: Clock = monotonicClock): Scheduler {
 
   const arm = (): void => {
     if (pending === undefined) return;
-    const delayMs = Math.min(Math.max(pending.deadlineMs - clock.nowMs(), 0), MAX_TIMER_DELAY_MS);
+    // Whole milliseconds, rounded up: Node's timer lists are keyed by whole ms, and a timer asked
+    // for the rounded-down delay would fire early by more than the tolerance half the time.
+    const delayMs = Math.min(Math.max(Math.ceil(pending.deadlineMs - clock.nowMs()), 0), MAX_TIMER_DELAY_MS);
     timer = setTimeout(fire, delayMs);
   };
 
@@ -53,12 +71,12 @@ export function createScheduler(clock: Clock = monotonicClock): Scheduler {
     const current = pending;
     if (current === undefined) return;
     const nowMs = clock.nowMs();
-    if (nowMs < current.deadlineMs) {
+    if (current.deadlineMs - nowMs >= TIMER_EARLY_TOLERANCE_MS) {
       arm();
       return;
     }
     pending = undefined;
-    current.fn(nowMs);
+    current.fn(Math.max(nowMs, current.deadlineMs));
   };
 
   const cancel = (): void => {

@@ -145,8 +145,39 @@ describe('clock and scheduler', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('1999-01-01'));
     const b = monotonicClock.nowMs();
-    expect(Number.isInteger(a)).toBe(true);
+    expect(Number.isFinite(a)).toBe(true);
     expect(b).toBeGreaterThanOrEqual(a);
+  });
+
+  it('the monotonic clock is finer than a millisecond (deadlines are not floored)', () => {
+    const samples = Array.from({ length: 50 }, () => monotonicClock.nowMs());
+    expect(samples.some((t) => !Number.isInteger(t))).toBe(true);
+  });
+
+  it('a timer that fires less than a millisecond early counts as on time and is given the deadline', async () => {
+    let nowMs = 1000;
+    const clock: Clock = { nowMs: () => nowMs };
+    vi.useFakeTimers();
+    const scheduler = createScheduler(clock);
+    const fired: number[] = [];
+    scheduler.schedule(1613, (at) => fired.push(at));
+    nowMs = 1612.3; // libuv's floored, cached loop time let the timer out 0.7 ms early
+    await vi.advanceTimersByTimeAsync(613);
+    expect(fired).toEqual([1613]);
+  });
+
+  it('rounds a fractional delay up to whole ms for setTimeout', async () => {
+    let nowMs = 0;
+    const clock: Clock = { nowMs: () => nowMs };
+    vi.useFakeTimers();
+    const scheduler = createScheduler(clock);
+    const fired: number[] = [];
+    scheduler.schedule(612.5, (at) => fired.push(at));
+    nowMs = 612.5;
+    await vi.advanceTimersByTimeAsync(612);
+    expect(fired).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fired).toEqual([612.5]);
   });
 
   it('fires once at the deadline, and re-arms rather than firing early', async () => {
