@@ -4,7 +4,7 @@
  */
 import type { Ipv4 } from '../core/ip.js';
 import { IoError, toIoError } from './errors.js';
-import { readInterface } from './link.js';
+import { readArpFacts } from './link.js';
 import { loadPacketAddon } from './native.js';
 
 export { findAddonPath } from './native.js';
@@ -57,7 +57,7 @@ export interface GarpSender {
 export const packetGarpSender: GarpSender = {
   sendGarpBurst(ifname, addresses, repeat) {
     if (addresses.length === 0 || repeat <= 0) return { ok: true, framesSent: 0, skipped: 'no_addresses' };
-    const facts = readInterface(ifname);
+    const facts = readArpFacts(ifname);
     if (facts === undefined) return { ok: false, error: new IoError('ENODEV', 'garp.send', `no interface ${ifname}`) };
     // RFC 826 has no meaning on a NOARP link (tunnels, point-to-point); keepalived skips them too.
     if (facts.noarp) return { ok: true, framesSent: 0, skipped: 'noarp' };

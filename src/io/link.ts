@@ -122,6 +122,36 @@ export function isLinkUsable(facts: InterfaceFacts | undefined): boolean {
   return facts !== undefined && facts.up && facts.running;
 }
 
+/*
+ * The periodic checks below read only what they need: readInterface also lists every address of
+ * the host (getifaddrs), and run once or twice a second that was a measurable part of an idle
+ * MASTER's CPU (bench:scale, docs/benchmarks.md).
+ */
+
+/** The interface's ifindex alone; undefined when it does not exist. */
+export function readIfindex(ifname: string): number | undefined {
+  if (!isValidIfname(ifname)) return undefined;
+  const text = readSys(ifname, 'ifindex');
+  return text === undefined ? undefined : Number(text);
+}
+
+/** isLinkUsable(readInterface(ifname)) in two small reads. */
+export function readLinkUsable(ifname: string): boolean {
+  if (!isValidIfname(ifname)) return false;
+  const flagsText = readSys(ifname, 'flags');
+  if (flagsText === undefined || (parseInt(flagsText, 16) & IFF_UP) === 0) return false;
+  const operstate = readSys(ifname, 'operstate') ?? 'unknown';
+  return operstate === 'up' || operstate === 'unknown';
+}
+
+/** What a gratuitous ARP needs: the MAC and IFF_NOARP. undefined when the interface does not exist. */
+export function readArpFacts(ifname: string): { mac: Uint8Array; noarp: boolean } | undefined {
+  if (!isValidIfname(ifname)) return undefined;
+  const flagsText = readSys(ifname, 'flags');
+  if (flagsText === undefined) return undefined;
+  return { mac: parseMac(readSys(ifname, 'address') ?? '') ?? new Uint8Array(6), noarp: (parseInt(flagsText, 16) & IFF_NOARP) !== 0 };
+}
+
 export interface LinkWatcher {
   /** Last known usability of a watched interface (UP and RUNNING). */
   isUp(ifname: string): boolean;
@@ -154,13 +184,13 @@ export function watchLinks(
   options: LinkWatchOptions = {},
 ): LinkWatcher {
   const state = new Map<string, boolean>();
-  for (const ifname of ifnames) state.set(ifname, isLinkUsable(readInterface(ifname)));
+  for (const ifname of ifnames) state.set(ifname, readLinkUsable(ifname));
   let closed = false;
 
   const recheck = (): void => {
     if (closed) return;
     for (const [ifname, wasUp] of state) {
-      const up = isLinkUsable(readInterface(ifname));
+      const up = readLinkUsable(ifname);
       if (up !== wasUp) {
         state.set(ifname, up);
         onChange(ifname, up);
@@ -177,7 +207,7 @@ export function watchLinks(
   const poll = pollIntervalMs > 0 ? setInterval(recheck, pollIntervalMs) : undefined;
 
   return {
-    isUp: (ifname) => state.get(ifname) ?? isLinkUsable(readInterface(ifname)),
+    isUp: (ifname) => state.get(ifname) ?? readLinkUsable(ifname),
     close() {
       closed = true;
       if (poll !== undefined) clearInterval(poll);

@@ -15,7 +15,7 @@ import { formatIpv4, isMulticast, VRRP_MULTICAST_GROUP } from '../core/ip.js';
 import { VRRP_PROTOCOL, VRRP_TOS, VRRP_TTL } from '../core/types.js';
 import { monotonicClock } from './clock.js';
 import { IoError, toIoError } from './errors.js';
-import { isValidIfname, localIpv4Addresses, readInterface } from './link.js';
+import { isValidIfname, localIpv4Addresses, readIfindex, readInterface } from './link.js';
 import { loadPacketAddon } from './native.js';
 
 /** Best effort: an addon built before closeOnExec existed simply leaves descriptors as they are. */
@@ -320,16 +320,16 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
   // backup never sends, so no send error would tell us; look at the ifindex once per retry period.
   const checkBinding = (): void => {
     if (closed || socket === undefined) return;
-    const facts = readInterface(ifname);
-    if (facts?.ifindex === boundIfindex) return;
+    const ifindex = readIfindex(ifname);
+    if (ifindex === boundIfindex) return;
     report(
       new IoError(
-        facts === undefined ? 'ENODEV' : 'EIFCHANGED',
+        ifindex === undefined ? 'ENODEV' : 'EIFCHANGED',
         'transport.watch',
-        facts === undefined ? `${ifname} disappeared; reopening when it is back` : `${ifname} was re-created (ifindex ${boundIfindex} -> ${facts.ifindex}); reopening`,
+        ifindex === undefined ? `${ifname} disappeared; reopening when it is back` : `${ifname} was re-created (ifindex ${boundIfindex} -> ${ifindex}); reopening`,
       ),
     );
-    if (facts === undefined) {
+    if (ifindex === undefined) {
       dropSocket();
       scheduleRetry();
     } else {
