@@ -5,7 +5,7 @@
  * code when the daemon has stopped.
  */
 import type { Server } from 'node:http';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { formatIpv4 } from '../core/ip.js';
 import { formatIssue, loadConfigFile, type ConfigIssue } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
@@ -119,19 +119,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
     notifier.transition(notifyCommands.get(spec.name) ?? {}, spec.name, state, effectivePriority);
   };
 
-  const lag = monitorEventLoopDelay({ resolution: 10 });
-  lag.enable();
-  const currentLagMs = (): number => Math.round(lag.max / 1e6);
-  const lagTimer = setInterval(() => {
-    daemon.eventLoopLagMs = currentLagMs();
-    lag.reset();
-  }, 60_000);
-  lagTimer.unref();
-
   const control = new ControlServer(socketPath, (request) => {
     switch (request.command) {
       case 'status':
-        daemon.eventLoopLagMs = Math.max(daemon.eventLoopLagMs, currentLagMs());
         return { ...daemon.status(), trackers: trackers.stats(), notify: notifier.stats() };
       case 'debug-block':
         // Test hook, off unless VRRPD_DEBUG_COMMANDS=1: block the event loop in JS (a GC pause or a
@@ -144,8 +134,6 @@ export async function runCommand(options: RunOptions): Promise<number> {
     }
   });
   const cleanup = async (): Promise<void> => {
-    clearInterval(lagTimer);
-    lag.disable();
     await trackers.stop();
     await control.close();
   };
@@ -162,7 +150,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   if (metricsListen !== undefined) {
     try {
       metrics = await serveMetrics(metricsListen, createMetricsRegistry({
-        status: () => ({ ...daemon.status(), event_loop_lag_ms: Math.max(daemon.eventLoopLagMs, currentLagMs()) }),
+        status: () => daemon.status(),
         transitionCounts: () => daemon.transitionCounts(),
         secondsSinceLastAdvert: (instance) => daemon.secondsSinceLastAdvert(instance),
         stallCount: () => daemon.stallCount(),

@@ -28,10 +28,14 @@ export interface DaemonHost {
   interfaceInfo(name: string): InterfaceInfo;
   /** One socket per interface; `multicast` joins 224.0.0.18 there. Errors go to onError. */
   openTransport(ifname: string, multicast: boolean, onPacket: (packet: Uint8Array) => void, onError: (error: Error) => void): Transport;
-  /** Idempotent: an address that is already there is fine. Rejects with a reason otherwise. */
-  addVips(vips: readonly VipSpec[]): Promise<void>;
-  /** Idempotent: an address that is already gone is fine. */
-  removeVips(vips: readonly VipSpec[]): Promise<void>;
+  /**
+   * Idempotent: an address that is already there is fine. Fails (throws, or rejects) with a
+   * reason otherwise. Returns nothing when the work is already done (rtnetlink), a promise when it
+   * is not (the `ip` fallback).
+   */
+  addVips(vips: readonly VipSpec[]): Promise<void> | void;
+  /** Idempotent: an address that is already gone is fine. Sync or async as addVips. */
+  removeVips(vips: readonly VipSpec[]): Promise<void> | void;
   /** Remove whichever of these are present, whatever their prefix; returns what was removed. */
   removeStaleVips(vips: readonly VipSpec[]): Promise<VipSpec[]>;
   /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. */

@@ -5,11 +5,30 @@ import { watchDeletedAddresses } from '../io/addrwatch.js';
 import { packetGarpSender } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { openTransport } from '../io/transport.js';
-import { addVip, removeStale, removeVip, type VipSpec } from '../io/vip.js';
+import { addVip, addVipNow, removeStale, removeVip, removeVipNow, type VipResult, type VipSpec } from '../io/vip.js';
 import type { DaemonHost } from './host.js';
 
 function describe(vip: VipSpec): string {
   return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+}
+
+function throwIfFailed(vips: readonly VipSpec[], results: readonly VipResult[]): void {
+  const failed = results.flatMap((r, i) => (r.ok ? [] : [`${describe(vips[i]!)}: ${r.error.message}`]));
+  if (failed.length > 0) throw new Error(failed.join('; '));
+}
+
+/**
+ * Synchronous when rtnetlink did every address (the usual case), so that the daemon sends a new
+ * MASTER's GARP in the same tick; otherwise a promise for what `ip` still has to do.
+ */
+function applyVips(
+  vips: readonly VipSpec[],
+  now: (vip: VipSpec) => VipResult | undefined,
+  later: (vip: VipSpec) => Promise<VipResult>,
+): Promise<void> | void {
+  const done = vips.map((vip) => now(vip));
+  if (done.every((r): r is VipResult => r !== undefined)) return throwIfFailed(vips, done);
+  return Promise.all(vips.map((vip, i) => done[i] ?? later(vip))).then((results) => throwIfFailed(vips, results));
 }
 
 export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
@@ -27,15 +46,11 @@ export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
         close: () => transport.close(),
       };
     },
-    async addVips(vips) {
-      const results = await Promise.all(vips.map((vip) => addVip(vip)));
-      const failed = results.flatMap((r, i) => (r.ok ? [] : [`${describe(vips[i]!)}: ${r.error.message}`]));
-      if (failed.length > 0) throw new Error(failed.join('; '));
+    addVips(vips) {
+      return applyVips(vips, addVipNow, addVip);
     },
-    async removeVips(vips) {
-      const results = await Promise.all(vips.map((vip) => removeVip(vip)));
-      const failed = results.flatMap((r, i) => (r.ok ? [] : [`${describe(vips[i]!)}: ${r.error.message}`]));
-      if (failed.length > 0) throw new Error(failed.join('; '));
+    removeVips(vips) {
+      return applyVips(vips, removeVipNow, removeVip);
     },
     async removeStaleVips(vips) {
       const outcome = await removeStale(vips);

@@ -148,11 +148,26 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec, options: IpRunnerOptions)
   }
 }
 
-/** Add a VIP; an address already there is success ('already_present'). */
-export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
+/**
+ * Add a VIP synchronously over rtnetlink (a new MASTER's GARP follows in the same tick). undefined
+ * when only `ip` can do it; then use addVip.
+ */
+export function addVipNow(vip: VipSpec, options: IpRunnerOptions = {}): VipResult | undefined {
   const invalid = checkSpec(vip, 'vip.add');
   if (invalid) return { ok: false, error: invalid };
-  const fast = viaNetlink('add', vip, options);
+  return viaNetlink('add', vip, options);
+}
+
+/** removeVip's synchronous rtnetlink half, as addVipNow. */
+export function removeVipNow(vip: VipSpec, options: IpRunnerOptions = {}): VipResult | undefined {
+  const invalid = checkSpec(vip, 'vip.remove');
+  if (invalid) return { ok: false, error: invalid };
+  return viaNetlink('del', vip, options);
+}
+
+/** Add a VIP; an address already there is success ('already_present'). */
+export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
+  const fast = addVipNow(vip, options);
   if (fast !== undefined) return fast;
   const args = vipArgs('add', vip);
   const run = await runIp(args, options);
@@ -164,9 +179,7 @@ export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promi
 
 /** Remove a VIP; an address that is not there is success ('absent'). */
 export async function removeVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
-  const invalid = checkSpec(vip, 'vip.remove');
-  if (invalid) return { ok: false, error: invalid };
-  const fast = viaNetlink('del', vip, options);
+  const fast = removeVipNow(vip, options);
   if (fast !== undefined) return fast;
   const args = vipArgs('del', vip);
   const run = await runIp(args, options);
