@@ -7,12 +7,13 @@
  * vrrpd runs master1 (seed, 100), keepalived runs master2 (seed with one edit, 99) and master3
  * (seed, 98). master3 is keepalived's own verdict on master2's adverts, next to vrrpd's.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DropReason } from '../../src/core/types.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf, withAdvertInt, withAuthPass, withExtraVip, withVip } from './configs.js';
-import { brief, MixedLab, Wire } from './mixed-lab.js';
+import { brief } from './mixed-lab.js';
+import { useMixedLab } from './use-mixed-lab.js';
 import { masterDownIntervalMs, report } from './timing.js';
 
 interface MismatchCase {
@@ -41,50 +42,35 @@ const CASES: MismatchCase[] = [
 ];
 
 describe.skipIf(labUnavailableReason !== undefined)('interop, mismatched configs: both sides drop, dual master as with keepalived alone', () => {
-  let mixed: MixedLab;
-  let wire: Wire;
-
-  beforeAll(async () => {
-    mixed = await MixedLab.create();
-    wire = await Wire.switch(mixed.lab);
-  });
-
-  beforeEach(async () => {
-    await mixed.reset();
-  });
-
-  afterAll(async () => {
-    await wire?.stop();
-    await mixed?.destroy();
-  });
+  const lab = useMixedLab();
 
   for (const c of CASES) {
     it(`${c.name}: vrrpd counts '${c.reason}', keepalived drops too, master1 and master2 both MASTER`, async () => {
-      const m1 = await mixed.node('m1').startVrrpd(seedConf('preempt', 1), '.conf');
+      const m1 = await lab.mixed.node('m1').startVrrpd(seedConf('preempt', 1), '.conf');
       await m1.waitForLine((l) => l.msg === 'vrrpd started', 10_000);
-      const m2 = await mixed.node('m2').startKeepalived(c.edit(seedConf('preempt', 2)));
-      const m3 = await mixed.node('m3').startKeepalived(seedConf('preempt', 3));
+      const m2 = await lab.mixed.node('m2').startKeepalived(c.edit(seedConf('preempt', 2)));
+      const m3 = await lab.mixed.node('m3').startKeepalived(seedConf('preempt', 3));
       const startedAt = Date.now();
       // master2 hears nothing it accepts, so it takes over after its own Master_Down.
       const m2Down = masterDownIntervalMs(c.advertIntSec, 99);
       await m1.waitForState('MASTER', 10_000);
       const m2MasterAt = (await m2.waitForState('MASTER', m2Down + 3_000)).timeMs;
-      const mark = wire.mark();
+      const mark = lab.wire.mark();
       // Let each side receive a few of the other's adverts.
       await sleep(2 * c.advertIntSec * 1000 + 200);
       report(`mismatch: ${c.name}`, 'keepalived m2 MASTER next to vrrpd m1, after its start by', m2MasterAt - startedAt, `Master_Down(99) at advert_int ${c.advertIntSec} = ${m2Down} ms`);
 
       // The kernel: both hold their VIPs (master2 its own list), master3 none.
-      expect(await mixed.kernelHolders()).toEqual(c.m2HasSeedVip ? ['m1', 'm2'] : ['m1']);
-      if (c.vip2 !== undefined) expect(await mixed.kernelHolders(c.vip2)).toEqual(['m2']);
+      expect(await lab.mixed.kernelHolders()).toEqual(c.m2HasSeedVip ? ['m1', 'm2'] : ['m1']);
+      if (c.vip2 !== undefined) expect(await lab.mixed.kernelHolders(c.vip2)).toEqual(['m2']);
       // The wire: both advertised as MASTER, each with its own settings. master2 may fall silent
       // after its first advert: a keepalived MASTER re-arms its advert timer on every packet it
       // receives, dropped or not (vrrp_scheduler.c vrrp_dispatcher_read, "If we have sent an
       // advert, reset the timer"), and master1's adverts arrive every second; whether its own
       // timer wins depends on the phase (always lost at advert_int 2), so only its first is sure.
-      const adverts = wire.since(mark);
+      const adverts = lab.wire.since(mark);
       expect(adverts.some((a) => a.from === 'm1' && a.priority === 100)).toBe(true);
-      const fromM2 = wire.adverts.filter((a) => a.timeMs >= startedAt && a.from === 'm2');
+      const fromM2 = lab.wire.adverts.filter((a) => a.timeMs >= startedAt && a.from === 'm2');
       expect(fromM2.length).toBeGreaterThanOrEqual(1);
       expect(fromM2.every((a) => a.priority === 99 && a.advertIntervalSec === c.advertIntSec)).toBe(true);
       expect(adverts.filter((a) => a.from === 'm3').map(brief)).toEqual([]);

@@ -3,43 +3,29 @@
  * from every node's keepalived.conf, so adverts go to 224.0.0.18 with TTL 255. Mixed both ways:
  * vrrpd master1 with keepalived master2/3, then keepalived master1 with vrrpd master2/3.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf, withoutUnicast } from './configs.js';
-import { brief, MixedLab, Wire } from './mixed-lab.js';
+import { brief } from './mixed-lab.js';
+import { useMixedLab } from './use-mixed-lab.js';
 import { ADVERT_INT_MS, EARLY_MS, GRACEFUL_HANDOVER_LIMIT_MS, MARGIN_MS, masterDownMs, report, skewTimeMs } from './timing.js';
 
 const multicastConf = (index: 1 | 2 | 3): string => withoutUnicast(seedConf('preempt', index));
 
 describe.skipIf(labUnavailableReason !== undefined)('interop, multicast: the same cluster without unicast_peer', () => {
-  let mixed: MixedLab;
-  let wire: Wire;
-
-  beforeAll(async () => {
-    mixed = await MixedLab.create();
-    wire = await Wire.switch(mixed.lab);
-  });
-
-  beforeEach(async () => {
-    await mixed.reset();
-  });
-
-  afterAll(async () => {
-    await wire?.stop();
-    await mixed?.destroy();
-  });
+  const lab = useMixedLab();
 
   it('vrrpd master1 wins over keepalived master2/3, hands over on SIGTERM within 1.5 s, and preempts again when restarted', async () => {
     const SCENARIO = 'multicast: vrrpd m1, keepalived m2+m3';
-    let m1 = await mixed.node('m1').startVrrpd(multicastConf(1), '.conf');
+    let m1 = await lab.mixed.node('m1').startVrrpd(multicastConf(1), '.conf');
     await m1.waitForLine((l) => l.msg === 'vrrpd started', 10_000);
-    const m2 = await mixed.node('m2').startKeepalived(multicastConf(2));
-    const m3 = await mixed.node('m3').startKeepalived(multicastConf(3));
-    await mixed.vips.waitForHolders(['m1'], masterDownMs(100) + 5_000);
-    let mark = wire.mark();
+    const m2 = await lab.mixed.node('m2').startKeepalived(multicastConf(2));
+    const m3 = await lab.mixed.node('m3').startKeepalived(multicastConf(3));
+    await lab.mixed.vips.waitForHolders(['m1'], masterDownMs(100) + 5_000);
+    let mark = lab.wire.mark();
     await sleep(2 * ADVERT_INT_MS + 200);
-    const steady = wire.since(mark);
+    const steady = lab.wire.since(mark);
     expect(steady.length).toBeGreaterThanOrEqual(2);
     // One multicast packet per advert_int, nothing from the keepalived backups.
     expect(steady.every((a) => a.from === 'm1' && a.destination === '224.0.0.18' && a.ttl === 255 && a.priority === 100)).toBe(true);
@@ -47,42 +33,42 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, multicast: the sam
     expect(m3.states().map((s) => s.state)).toEqual(['BACKUP']);
 
     // vrrpd -> keepalived.
-    mark = wire.mark();
+    mark = lab.wire.mark();
     const stoppedAt = Date.now();
     m1.signal('SIGTERM');
-    const tookAt = await mixed.vips.waitForHolders(['m2'], GRACEFUL_HANDOVER_LIMIT_MS + 3_000);
-    const goodbye = await wire.waitFor((a) => a.from === 'm1' && a.priority === 0, 500, mark, 'goodbye from m1');
-    const takeover = await wire.waitFor((a) => a.from === 'm2', 500, mark, "master2's first advert");
+    const tookAt = await lab.mixed.vips.waitForHolders(['m2'], GRACEFUL_HANDOVER_LIMIT_MS + 3_000);
+    const goodbye = await lab.wire.waitFor((a) => a.from === 'm1' && a.priority === 0, 500, mark, 'goodbye from m1');
+    const takeover = await lab.wire.waitFor((a) => a.from === 'm2', 500, mark, "master2's first advert");
     report(SCENARIO, 'SIGTERM on vrrpd m1 -> keepalived m2 holds the VIP', tookAt - stoppedAt, `limit ${GRACEFUL_HANDOVER_LIMIT_MS}; Skew_Time(99) = ${skewTimeMs(99)} ms`);
     expect((await m1.exited).code).toBe(0);
     expect(goodbye.destination).toBe('224.0.0.18');
     expect(tookAt - stoppedAt).toBeLessThanOrEqual(GRACEFUL_HANDOVER_LIMIT_MS);
     expect(takeover.timeMs - goodbye.timeMs).toBeGreaterThanOrEqual(skewTimeMs(99) - EARLY_MS);
     expect(takeover.timeMs - goodbye.timeMs).toBeLessThanOrEqual(skewTimeMs(99) + MARGIN_MS);
-    expect(mixed.vips.maxHolders(stoppedAt), mixed.vips.describe(stoppedAt)).toBe(1);
+    expect(lab.mixed.vips.maxHolders(stoppedAt), lab.mixed.vips.describe(stoppedAt)).toBe(1);
 
     // A restarted vrrpd (100, preempt) ignores master2's 99 adverts and takes over after Master_Down.
-    mark = wire.mark();
+    mark = lab.wire.mark();
     const linesMark = m2.lines.length;
-    m1 = await mixed.node('m1').startVrrpd(multicastConf(1), '.conf');
+    m1 = await lab.mixed.node('m1').startVrrpd(multicastConf(1), '.conf');
     const startedAt = (await m1.waitForLine((l) => l.msg === 'vrrpd started', 10_000)).timeMs;
-    const backAt = await mixed.vips.waitForHolders(['m1'], masterDownMs(100) + MARGIN_MS + 3_000);
-    const first = await wire.waitFor((a) => a.from === 'm1' && a.priority === 100, 500, mark, "m1's first advert");
+    const backAt = await lab.mixed.vips.waitForHolders(['m1'], masterDownMs(100) + MARGIN_MS + 3_000);
+    const first = await lab.wire.waitFor((a) => a.from === 'm1' && a.priority === 100, 500, mark, "m1's first advert");
     report(SCENARIO, 'restarted vrrpd m1 preempts keepalived m2 (from its start)', backAt - startedAt, `Master_Down(100) = ${masterDownMs(100)} ms`);
     expect(first.timeMs - startedAt).toBeGreaterThanOrEqual(masterDownMs(100) - EARLY_MS);
     expect(backAt - startedAt).toBeLessThanOrEqual(masterDownMs(100) + MARGIN_MS);
     await m2.waitForState('BACKUP', 1_000, linesMark);
     await sleep(ADVERT_INT_MS + 100);
-    expect(await mixed.kernelHolders()).toEqual(['m1']);
-    expect(wire.since(mark).filter((a) => a.from !== 'm1' && a.timeMs > first.timeMs + MARGIN_MS).map(brief)).toEqual([]);
+    expect(await lab.mixed.kernelHolders()).toEqual(['m1']);
+    expect(lab.wire.since(mark).filter((a) => a.from !== 'm1' && a.timeMs > first.timeMs + MARGIN_MS).map(brief)).toEqual([]);
   });
 
   it('keepalived master1 wins over vrrpd master2/3 and hands over to vrrpd master2 on SIGTERM within 1.5 s', async () => {
     const SCENARIO = 'multicast: keepalived m1, vrrpd m2+m3';
-    const m1 = await mixed.node('m1').startKeepalived(multicastConf(1));
-    await mixed.vips.waitForHolders(['m1'], masterDownMs(100) + 5_000);
-    const m2 = await mixed.node('m2').startVrrpd(multicastConf(2), '.conf');
-    const m3 = await mixed.node('m3').startVrrpd(multicastConf(3), '.conf');
+    const m1 = await lab.mixed.node('m1').startKeepalived(multicastConf(1));
+    await lab.mixed.vips.waitForHolders(['m1'], masterDownMs(100) + 5_000);
+    const m2 = await lab.mixed.node('m2').startVrrpd(multicastConf(2), '.conf');
+    const m3 = await lab.mixed.node('m3').startVrrpd(multicastConf(3), '.conf');
     await m2.waitForState('BACKUP', 10_000);
     await m3.waitForState('BACKUP', 10_000);
     await sleep(2 * ADVERT_INT_MS);
@@ -92,12 +78,12 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, multicast: the sam
       expect(status.dropped).toEqual({});
     }
 
-    const mark = wire.mark();
+    const mark = lab.wire.mark();
     const stoppedAt = Date.now();
     m1.signal('SIGTERM');
-    const tookAt = await mixed.vips.waitForHolders(['m2'], GRACEFUL_HANDOVER_LIMIT_MS + 3_000);
-    const goodbye = await wire.waitFor((a) => a.from === 'm1' && a.priority === 0, 500, mark, 'goodbye from keepalived m1');
-    const takeover = await wire.waitFor((a) => a.from === 'm2', 500, mark, "master2's first advert");
+    const tookAt = await lab.mixed.vips.waitForHolders(['m2'], GRACEFUL_HANDOVER_LIMIT_MS + 3_000);
+    const goodbye = await lab.wire.waitFor((a) => a.from === 'm1' && a.priority === 0, 500, mark, 'goodbye from keepalived m1');
+    const takeover = await lab.wire.waitFor((a) => a.from === 'm2', 500, mark, "master2's first advert");
     report(SCENARIO, 'SIGTERM on keepalived m1 -> vrrpd m2 holds the VIP', tookAt - stoppedAt, `limit ${GRACEFUL_HANDOVER_LIMIT_MS}; Skew_Time(99) = ${skewTimeMs(99)} ms`);
     expect((await m1.exited).code).toBe(0);
     expect(tookAt - stoppedAt).toBeLessThanOrEqual(GRACEFUL_HANDOVER_LIMIT_MS);
@@ -105,10 +91,10 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, multicast: the sam
     expect(takeover.timeMs - goodbye.timeMs).toBeLessThanOrEqual(skewTimeMs(99) + MARGIN_MS);
     // master3 may race master2 by the 4 ms between Skew_Time(98) and Skew_Time(99) (see the
     // nopreempt scenario); it must leave at once if it does.
-    expect(mixed.vips.firstTaker(stoppedAt), mixed.vips.describe(stoppedAt)).toBe('m2');
-    expect(mixed.vips.dualMs(stoppedAt), mixed.vips.describe(stoppedAt)).toBeLessThanOrEqual(MARGIN_MS);
+    expect(lab.mixed.vips.firstTaker(stoppedAt), lab.mixed.vips.describe(stoppedAt)).toBe('m2');
+    expect(lab.mixed.vips.dualMs(stoppedAt), lab.mixed.vips.describe(stoppedAt)).toBeLessThanOrEqual(MARGIN_MS);
     await sleep(ADVERT_INT_MS + 100);
-    expect(await mixed.kernelHolders()).toEqual(['m2']);
+    expect(await lab.mixed.kernelHolders()).toEqual(['m2']);
     expect((await m3.status()).instances[0]).toMatchObject({ state: 'BACKUP', master_address: '10.0.0.52' });
   });
 });

@@ -102,10 +102,10 @@ export class VrrpdProcess {
     return this.waitForLine((l) => l.to === state, timeoutMs, afterIndex);
   }
 
-  async status(): Promise<{ instances: Array<Record<string, unknown>>; event_loop_lag_ms: number }> {
+  async status(): Promise<{ instances: Array<Record<string, unknown>>; daemon: { event_loop_lag_ms: number; [key: string]: unknown } }> {
     const result = await this.lab.exec(this.host, process.execPath, [VRRPD_BIN, 'status', '--json', '--socket', this.socketPath]);
     if (result.code !== 0) throw new Error(`status failed (${result.code}): ${result.stderr}`);
-    return JSON.parse(result.stdout) as { instances: Array<Record<string, unknown>>; event_loop_lag_ms: number };
+    return JSON.parse(result.stdout) as { instances: Array<Record<string, unknown>>; daemon: { event_loop_lag_ms: number } };
   }
 
   signal(signal: NodeJS.Signals): void {
