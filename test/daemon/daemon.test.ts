@@ -28,7 +28,7 @@ vrrp_instance:
 `;
 
 /** A virtual clock with one pending timer, fired by advance(). */
-function fakeTime(): { clock: Clock; scheduler: Scheduler; advance(ms: number, late?: boolean): Promise<void> } {
+function fakeTime(): { clock: Clock; scheduler: Scheduler; advance(ms: number, late?: boolean, settle?: boolean): Promise<void> } {
   let now = 1_000;
   let pending: { deadlineMs: number; fn: (nowMs: number) => void } | undefined;
   const scheduler: Scheduler = {
@@ -46,14 +46,15 @@ function fakeTime(): { clock: Clock; scheduler: Scheduler; advance(ms: number, l
     clock: { nowMs: () => now },
     scheduler,
     /** late: the loop was blocked, so due timers fire only at the end, late. */
-    async advance(ms, late = false) {
+    /** settle = false: no loop turn after a timer fires (see what the daemon did synchronously). */
+    async advance(ms, late = false, settle = true) {
       const until = now + ms;
       while (pending !== undefined && pending.deadlineMs <= until) {
         const { deadlineMs, fn } = pending;
         pending = undefined;
         now = late ? until : deadlineMs;
         fn(now);
-        await turn(); // the daemon decides (and re-arms) one loop turn later
+        if (settle) await turn(); // a late timer decides (and re-arms) one loop turn later
       }
       now = until;
     },
@@ -63,7 +64,7 @@ function fakeTime(): { clock: Clock; scheduler: Scheduler; advance(ms: number, l
 interface Recorder {
   events: string[];
   host: DaemonHost;
-  advance(ms: number, late?: boolean): Promise<void>;
+  advance(ms: number, late?: boolean, settle?: boolean): Promise<void>;
   log: Writable;
 }
 
@@ -122,6 +123,20 @@ describe('daemon: a new MASTER', () => {
     await rec.advance(3 * 1000 + 613); // Master_Down_Interval for priority 99
     const fromAdvert = rec.events.slice(rec.events.indexOf('advert priority 99 to 10.0.0.51'));
     expect(fromAdvert.slice(0, 4)).toEqual(['advert priority 99 to 10.0.0.51', 'add vips', 'garp 10.0.0.50 on ens32', 'log BACKUP -> MASTER (master_down_timer)']);
+  });
+
+  it('an on-time timer decides at once; a late one first lets the loop read its sockets (the stall guard)', async () => {
+    const onTime = recorder(() => undefined);
+    await startBackup(onTime);
+    await onTime.advance(3613, false, false);
+    expect(onTime.events).toContain('advert priority 99 to 10.0.0.51');
+
+    const late = recorder(() => undefined);
+    await startBackup(late);
+    await late.advance(3613 + 5, true, false);
+    expect(late.events).not.toContain('advert priority 99 to 10.0.0.51');
+    await turn();
+    expect(late.events).toContain('advert priority 99 to 10.0.0.51');
   });
 
   it('holds the GARP back until a slow add (the ip fallback) has finished', async () => {
