@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { formatIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
-import { Daemon } from '../../src/daemon/daemon.js';
+import { Daemon, type InstanceSpec } from '../../src/daemon/daemon.js';
 import type { DaemonHost } from '../../src/daemon/host.js';
 import { createLogger } from '../../src/daemon/logging.js';
 import { planInstances } from '../../src/daemon/plan.js';
@@ -28,7 +28,7 @@ vrrp_instance:
 `;
 
 /** A virtual clock with one pending timer, fired by advance(). */
-function fakeTime(): { clock: Clock; scheduler: Scheduler; advance(ms: number, late?: boolean, settle?: boolean): Promise<void> } {
+function fakeTime(onFire: () => void = () => undefined): { clock: Clock; scheduler: Scheduler; advance(ms: number, late?: boolean, settle?: boolean): Promise<void> } {
   let now = 1_000;
   let pending: { deadlineMs: number; fn: (nowMs: number) => void } | undefined;
   const scheduler: Scheduler = {
@@ -53,6 +53,7 @@ function fakeTime(): { clock: Clock; scheduler: Scheduler; advance(ms: number, l
         const { deadlineMs, fn } = pending;
         pending = undefined;
         now = late ? until : deadlineMs;
+        onFire();
         fn(now);
         if (settle) await turn(); // a late timer decides (and re-arms) one loop turn later
       }
@@ -70,14 +71,14 @@ interface Recorder {
 
 function recorder(addVips: (events: string[]) => Promise<void> | void): Recorder {
   const events: string[] = [];
-  const time = fakeTime();
+  const time = fakeTime(() => events.push('timer'));
   const host: DaemonHost = {
     clock: time.clock,
     createScheduler: () => time.scheduler,
     interfaceInfo: (name) => ({ name, address: 0x0a000034, up: true }),
     openTransport: () => ({
       send: (payload: Uint8Array, _source: Ipv4, destinations: readonly Ipv4[]) => {
-        events.push(`advert priority ${payload[2]} to ${destinations.map(formatIpv4).join(',')}`);
+        events.push(`advert${payload[1] === 51 ? '' : ` vrid ${payload[1]}`} priority ${payload[2]} to ${destinations.map(formatIpv4).join(',')}`);
       },
       close: () => undefined,
     }),
@@ -102,11 +103,15 @@ function recorder(addVips: (events: string[]) => Promise<void> | void): Recorder
   return { events, host, advance: time.advance, log };
 }
 
-async function startBackup(rec: Recorder): Promise<Daemon> {
-  const loaded = parseConfigText(CONFIG, 'test.yaml');
+function plan(text: string): InstanceSpec[] {
+  const loaded = parseConfigText(text, 'test.yaml');
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  return planInstances(loaded.config);
+}
+
+async function startBackup(rec: Recorder): Promise<Daemon> {
   const daemon = new Daemon({ host: rec.host, logger: createLogger('info', rec.log), configFile: 'test.yaml' });
-  await daemon.start(planInstances(loaded.config));
+  await daemon.start(plan(CONFIG));
   return daemon;
 }
 
@@ -137,6 +142,18 @@ describe('daemon: a new MASTER', () => {
     expect(late.events).not.toContain('advert priority 99 to 10.0.0.51');
     await turn();
     expect(late.events).toContain('advert priority 99 to 10.0.0.51');
+  });
+
+  it('handles deadlines less than 1 ms ahead in the same firing (no 1 ms timer per instance)', async () => {
+    const rec = recorder(() => undefined);
+    const daemon = await startBackup(rec);
+    const second = CONFIG.replace('VI_1:', 'VI_2:').replace('virtual_router_id: 51', 'virtual_router_id: 52');
+    await rec.advance(0.4);
+    await daemon.reload([...plan(CONFIG), ...plan(second)]); // VI_2's Master_Down ends 0.4 ms after VI_1's
+    rec.events.length = 0;
+    await rec.advance(3613, false, false);
+    const adverts = rec.events.filter((e) => e.startsWith('advert') || e === 'timer');
+    expect(adverts.slice(0, 3)).toEqual(['timer', 'advert priority 99 to 10.0.0.51', 'advert vrid 52 priority 99 to 10.0.0.51']);
   });
 
   it('holds the GARP back until a slow add (the ip fallback) has finished', async () => {
