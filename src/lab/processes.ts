@@ -70,13 +70,13 @@ export interface ProcessEvent {
 
 export type EventSink = (event: ProcessEvent) => void;
 
-function exitedPromise(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export function exitedPromise(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
 /** A process inside a master's namespaces, signalled by its own host PID (nsenter passes nothing on). */
-class NodeProcess {
+export class NodeProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   protected stderrTail = '';
 

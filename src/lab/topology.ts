@@ -121,8 +121,8 @@ export function removeLeftovers(): string[] {
   return removed;
 }
 
-/** The host PIDs of a process's children (Linux /proc/PID/task/PID/children). */
-async function childrenOf(pid: number): Promise<number[]> {
+/** Host PIDs of a process's children (/proc/PID/task/PID/children); [] when it is gone. */
+export async function childrenOf(pid: number): Promise<number[]> {
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
     return text.trim().split(/\s+/).filter(Boolean).map(Number);

@@ -22,12 +22,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
+import { NodeProcess } from '../../src/lab/processes.js';
+import { childrenOf, innerPid } from '../../src/lab/topology.js';
 import { formatIpv4 } from '../../src/core/ip.js';
 import { Lab, type ExecResult } from '../netns/lab.js';
 import { sleep, VRRPD_BIN, VrrpdProcess } from '../netns/vrrpd.js';
@@ -49,58 +50,7 @@ const DIE_WITH_PARENT = ['--pdeathsig', 'SIGKILL'];
 /** PID 1 of each node: ignores the signals a stray broadcast could send and reaps orphans. */
 const INIT_SCRIPT = 'trap "" TERM INT HUP QUIT USR1 USR2; while :; do sleep 1; done';
 
-/** The host PIDs of a process's children (Linux /proc/PID/task/PID/children). */
-async function childrenOf(pid: number): Promise<number[]> {
-  try {
-    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
-    return text.trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** Wait until nsenter (or unshare) has forked the process it runs, and return that child's host PID. */
-async function innerPid(outer: ChildProcess, what: string): Promise<number> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    if (outer.exitCode !== null || outer.signalCode !== null) throw new Error(`${what}: exited before it started (${outer.exitCode ?? outer.signalCode})`);
-    const children = await childrenOf(outer.pid!);
-    if (children.length === 1) return children[0]!;
-    if (Date.now() > deadline) throw new Error(`${what}: no child process after 5 s`);
-    await sleep(5);
-  }
-}
-
-function exitedPromise(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-}
-
-/** A process started inside a node's namespaces. */
-export class NodeProcess {
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(
-    readonly child: ChildProcess,
-    /** Host PID of the process itself (nsenter's child). */
-    readonly pid: number,
-  ) {
-    this.exited = exitedPromise(child);
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    if (!this.running) return;
-    try {
-      process.kill(this.pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
+export { NodeProcess };
 
 export interface KeepalivedLine {
   /** When the line reached the test (keepalived's console timestamps have 1 s resolution). */
