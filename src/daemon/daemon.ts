@@ -13,7 +13,7 @@ import { peekVirtualRouterId } from '../core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import type { Action, DropReason, InstanceConfig } from '../core/types.js';
-import type { Scheduler } from '../io/clock.js';
+import { TIMER_EARLY_TOLERANCE_MS, type Scheduler } from '../io/clock.js';
 import type { DaemonHost, Transport, VipSpec } from './host.js';
 import { RateLimitedLog, type Logger } from './logging.js';
 import type { DaemonStatus, InstanceStatus } from './status.js';
@@ -515,17 +515,16 @@ export class Daemon {
       // The scheduler may fire a fraction of a millisecond early and then hands us the deadline.
       const nowMs = Math.max(this.host.clock.nowMs(), firedAtMs);
       this.recordLag(nowMs, nowMs - deadlineMs);
-      // Deadlines less than ON_TIME_MS ahead are due too: Node has no shorter timer than 1 ms, so
-      // re-arming for them would make each of them about 1 ms late instead of a fraction early.
-      // (With many instances whose deadlines are fractions of a ms apart, this is what keeps their
-      // adverts together instead of one timer per instance.)
+      // Other machines' deadlines less than TIMER_EARLY_TOLERANCE_MS ahead are due too, by the
+      // scheduler's own rule: re-arming for them would make each about 1 ms late (Node's shortest
+      // timer) instead of a fraction early, one timer per instance when there are many.
       for (const runtime of this.instances) {
         const due = runtime.machine.nextDeadline();
-        if (due - nowMs < ON_TIME_MS) this.execute(runtime, runtime.machine.handleTimeout(Math.max(nowMs, due)));
+        if (due - nowMs < TIMER_EARLY_TOLERANCE_MS) this.execute(runtime, runtime.machine.handleTimeout(Math.max(nowMs, due)));
       }
       this.reschedule();
     };
-    if (this.host.clock.nowMs() - deadlineMs < ON_TIME_MS) decide();
+    if (lateMs < ON_TIME_MS) decide();
     else setImmediate(decide);
   }
 

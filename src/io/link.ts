@@ -92,14 +92,30 @@ export function localIpv4Addresses(): Set<Ipv4> {
 }
 
 /** Read an interface's facts from /sys; undefined when it does not exist (or the name is unsafe). */
+function readFlags(ifname: string): number | undefined {
+  const text = readSys(ifname, 'flags');
+  return text === undefined ? undefined : parseInt(text, 16);
+}
+
+function readOperstate(ifname: string): string {
+  return readSys(ifname, 'operstate') ?? 'unknown';
+}
+
+/**
+ * /sys flags hold dev->flags, which never has IFF_RUNNING; the kernel derives RUNNING from the
+ * operational state (dev_get_flags): up, or unknown for drivers without carrier reporting.
+ */
+function isRunning(up: boolean, operstate: string): boolean {
+  return up && (operstate === 'up' || operstate === 'unknown');
+}
+
 export function readInterface(ifname: string): InterfaceFacts | undefined {
   if (!isValidIfname(ifname)) return undefined;
-  const flagsText = readSys(ifname, 'flags');
+  const flags = readFlags(ifname);
   const indexText = readSys(ifname, 'ifindex');
-  if (flagsText === undefined || indexText === undefined) return undefined;
-  const flags = parseInt(flagsText, 16);
+  if (flags === undefined || indexText === undefined) return undefined;
   const macText = readSys(ifname, 'address') ?? '00:00:00:00:00:00';
-  const operstate = readSys(ifname, 'operstate') ?? 'unknown';
+  const operstate = readOperstate(ifname);
   const up = (flags & IFF_UP) !== 0;
   return {
     ifname,
@@ -107,9 +123,7 @@ export function readInterface(ifname: string): InterfaceFacts | undefined {
     mac: parseMac(macText) ?? new Uint8Array(6),
     macText,
     up,
-    // /sys flags hold dev->flags, which never has IFF_RUNNING; the kernel derives RUNNING from the
-    // operational state (dev_get_flags): up, or unknown for drivers without carrier reporting.
-    running: up && (operstate === 'up' || operstate === 'unknown'),
+    running: isRunning(up, operstate),
     noarp: (flags & IFF_NOARP) !== 0,
     operstate,
     mtu: Number(readSys(ifname, 'mtu') ?? 0),
@@ -138,18 +152,17 @@ export function readIfindex(ifname: string): number | undefined {
 /** isLinkUsable(readInterface(ifname)) in two small reads. */
 export function readLinkUsable(ifname: string): boolean {
   if (!isValidIfname(ifname)) return false;
-  const flagsText = readSys(ifname, 'flags');
-  if (flagsText === undefined || (parseInt(flagsText, 16) & IFF_UP) === 0) return false;
-  const operstate = readSys(ifname, 'operstate') ?? 'unknown';
-  return operstate === 'up' || operstate === 'unknown';
+  const flags = readFlags(ifname);
+  if (flags === undefined || (flags & IFF_UP) === 0) return false;
+  return isRunning(true, readOperstate(ifname));
 }
 
 /** What a gratuitous ARP needs: the MAC and IFF_NOARP. undefined when the interface does not exist. */
 export function readArpFacts(ifname: string): { mac: Uint8Array; noarp: boolean } | undefined {
   if (!isValidIfname(ifname)) return undefined;
-  const flagsText = readSys(ifname, 'flags');
-  if (flagsText === undefined) return undefined;
-  return { mac: parseMac(readSys(ifname, 'address') ?? '') ?? new Uint8Array(6), noarp: (parseInt(flagsText, 16) & IFF_NOARP) !== 0 };
+  const flags = readFlags(ifname);
+  if (flags === undefined) return undefined;
+  return { mac: parseMac(readSys(ifname, 'address') ?? '') ?? new Uint8Array(6), noarp: (flags & IFF_NOARP) !== 0 };
 }
 
 export interface LinkWatcher {

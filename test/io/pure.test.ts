@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseIpv4 } from '../../src/core/ip.js';
-import { createScheduler, monotonicClock, type Clock } from '../../src/io/clock.js';
+import { createScheduler, monotonicClock } from '../../src/io/clock.js';
 import { errnoCodeFromMessage, IoError, toIoError } from '../../src/io/errors.js';
 import { buildGarpFrame, GARP_FRAME_LENGTH } from '../../src/io/garp.js';
 import { findAddonPath } from '../../src/io/native.js';
@@ -13,6 +13,13 @@ import { buildIpHeader } from '../../src/io/transport.js';
 import { classifyIpError, parseIpAddrJson, vipArgs } from '../../src/io/vip.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** A scheduler on fake timers and a clock the test sets by hand (clock.nowMs = ...). */
+function fakeScheduler(startMs: number): { clock: { nowMs: number }; scheduler: ReturnType<typeof createScheduler> } {
+  const clock = { nowMs: startMs };
+  vi.useFakeTimers();
+  return { clock, scheduler: createScheduler({ nowMs: () => clock.nowMs }) };
+}
 
 describe('buildGarpFrame', () => {
   it('is the 42-byte broadcast ARP request keepalived sends, byte for byte', () => {
@@ -155,44 +162,35 @@ describe('clock and scheduler', () => {
   });
 
   it('a timer that fires less than a millisecond early counts as on time and is given the deadline', async () => {
-    let nowMs = 1000;
-    const clock: Clock = { nowMs: () => nowMs };
-    vi.useFakeTimers();
-    const scheduler = createScheduler(clock);
+    const { clock, scheduler } = fakeScheduler(1000);
     const fired: number[] = [];
     scheduler.schedule(1613, (at) => fired.push(at));
-    nowMs = 1612.3; // libuv's floored, cached loop time let the timer out 0.7 ms early
+    clock.nowMs = 1612.3; // libuv's floored, cached loop time let the timer out 0.7 ms early
     await vi.advanceTimersByTimeAsync(613);
     expect(fired).toEqual([1613]);
   });
 
   it('asks setTimeout for the whole ms below the deadline (Node fires about 1 ms after the delay it is given)', async () => {
-    let nowMs = 0;
-    const clock: Clock = { nowMs: () => nowMs };
-    vi.useFakeTimers();
-    const scheduler = createScheduler(clock);
+    const { clock, scheduler } = fakeScheduler(0);
     const fired: number[] = [];
     scheduler.schedule(612.5, (at) => fired.push(at));
     await vi.advanceTimersByTimeAsync(611);
     expect(fired).toEqual([]);
-    nowMs = 611.8;
+    clock.nowMs = 611.8;
     await vi.advanceTimersByTimeAsync(1);
     expect(fired).toEqual([612.5]);
   });
 
   it('fires once at the deadline, and re-arms rather than firing early', async () => {
-    let nowMs = 1000;
-    const clock: Clock = { nowMs: () => nowMs };
-    vi.useFakeTimers();
-    const scheduler = createScheduler(clock);
+    const { clock, scheduler } = fakeScheduler(1000);
     const fired: number[] = [];
     scheduler.schedule(1500, (at) => fired.push(at));
     expect(scheduler.pendingDeadlineMs).toBe(1500);
     // The timer fires after 500 ms of timer time but the clock only advanced 499: no call yet.
-    nowMs = 1499;
+    clock.nowMs = 1499;
     await vi.advanceTimersByTimeAsync(500);
     expect(fired).toEqual([]);
-    nowMs = 1500;
+    clock.nowMs = 1500;
     await vi.advanceTimersByTimeAsync(1);
     expect(fired).toEqual([1500]);
     expect(scheduler.pendingDeadlineMs).toBeUndefined();
@@ -201,19 +199,16 @@ describe('clock and scheduler', () => {
   });
 
   it('a new deadline replaces the old one; undefined cancels; past deadlines fire at once', async () => {
-    let nowMs = 0;
-    const clock: Clock = { nowMs: () => nowMs };
-    vi.useFakeTimers();
-    const scheduler = createScheduler(clock);
+    const { clock, scheduler } = fakeScheduler(0);
     const fired: string[] = [];
     scheduler.schedule(100, () => fired.push('old'));
     scheduler.schedule(200, () => fired.push('new'));
-    nowMs = 200;
+    clock.nowMs = 200;
     await vi.advanceTimersByTimeAsync(200);
     expect(fired).toEqual(['new']);
     scheduler.schedule(300, () => fired.push('cancelled'));
     scheduler.schedule(undefined, () => fired.push('never'));
-    nowMs = 1000;
+    clock.nowMs = 1000;
     await vi.advanceTimersByTimeAsync(1000);
     expect(fired).toEqual(['new']);
     scheduler.schedule(5, (at) => fired.push(`late at ${at}`));
