@@ -5,8 +5,8 @@
  * Field names are keepalived's keywords (`virtual_router_id`, `unicast_peer`, `advert_int`, ...) so a
  * keepalived user recognises every one of them; the YAML nesting follows keepalived's blocks
  * (`global_defs`, `vrrp_script NAME`, `vrrp_instance NAME`). Defaults are keepalived's, except
- * `vrrp_check_unicast_src`, which is on (newer keepalived always filters unicast sources; see
- * behaviour.md "Receive checks").
+ * `vrrp_check_unicast_src`, which is on: accepting unicast adverts from sources that are not peers
+ * only lets a stray sender win the election (docs/protocol.md#receive-checks).
  *
  * Two stages live here:
  * - `ConfigSchema`: structure, types and single-field ranges. Every object is strict, so a misspelt

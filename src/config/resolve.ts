@@ -156,7 +156,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       });
     }
 
-    // behaviour.md "THE TRAP": backups with nopreempt accept every advert, so a weight can lower
+    // docs/protocol.md#the-nopreempt-trap: backups with nopreempt accept every advert, so a weight can lower
     // the master's priority as much as it likes and the VIP still never moves.
     if (nopreempt) {
       trackScripts.forEach(({ ref, index }) => {

@@ -244,7 +244,7 @@ describe('grammar', () => {
     ]);
   });
 
-  it('every global_defs, vrrp_script and vrrp_instance keyword of behaviour.md', () => {
+  it('every global_defs, vrrp_script and vrrp_instance keyword of docs/protocol.md#configuration-keywords', () => {
     const text = readFileSync(new URL('features/every-keyword.conf', KEEPALIVED_FIXTURES), 'utf8');
     const { config, warnings } = acceptedConfig(parseConfigText(text, 'every-keyword.conf'));
     expect(config.global_defs).toEqual({

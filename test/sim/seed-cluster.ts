@@ -1,5 +1,5 @@
 /**
- * The user's three Kubernetes masters (/work/shared/seed/kubernetes-master-ha.md) as a simulated
+ * The user's three Kubernetes masters (examples/keepalived/preempt and nopreempt) as a simulated
  * cluster: m1/m2/m3 = 10.0.0.51-53, priorities 100/99/98, VRID 251, PASS 123456, unicast peers,
  * VIP 10.0.0.50, and `vrrp_script check { killall -0 kube-apiserver; interval 2; weight -20 }`
  * (keepalived's defaults rise 1, fall 1).
