@@ -199,7 +199,9 @@ export class ControlServer {
 
     const answerBuffered = (): void => {
       let newline: number;
+      let completed = false;
       while (!closing && (newline = buffered.indexOf('\n')) >= 0) {
+        completed = true;
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         idle.refresh();
@@ -221,7 +223,8 @@ export class ControlServer {
       if (buffered.length === 0) {
         clearTimeout(unfinished);
         unfinished = undefined;
-      } else if (unfinished === undefined) {
+      } else if (unfinished === undefined || completed) {
+        clearTimeout(unfinished); // what is left is a new line: its own deadline
         unfinished = setTimeout(timeOut, limits.requestTimeoutMs).unref();
       }
     };

@@ -203,6 +203,14 @@ describe('control socket bounds', () => {
     await sleep(250); // 400 ms after the first byte: past the deadline had it not been met
     expect(ok.isClosed()).toBe(false);
     expect(ok.lines.map((l) => JSON.parse(l) as unknown)).toEqual([{ ok: true, result: { echo: 'late' } }]);
+    // A line that starts in the read that finishes the one before gets a deadline of its own.
+    ok.socket.write('{"comm');
+    await sleep(200);
+    ok.socket.write('and":"first"}\n{"comm');
+    await sleep(200); // 400 ms after the first line began
+    ok.socket.write('and":"second"}\n');
+    await waitFor(() => ok.lines.length === 3, 1_000, 'both replies');
+    expect(ok.isClosed()).toBe(false);
     ok.socket.destroy();
   });
   it('applies the 4096-byte limit to the unfinished line: several requests in one read are all answered', async () => {
