@@ -11,6 +11,7 @@
  *   and `vrrpd status` must answer as soon as the attacker is gone.
  * - Memory attack: clients that send a status request every 20 ms and never read. The daemon's RSS
  *   (/proc/PID/status) must stay bounded and the clients must be dropped.
+ *   VRRPD_LISTENER_RSS_SECONDS sets how long they run (default 25).
  *
  * Each case prints its figures (adverts kept, RSS growth) before asserting, so running this file
  * against an older build gives the "before" numbers.
@@ -28,7 +29,8 @@ const METRICS_PORT = 9650;
 const ATTACK_CONNECTIONS = 1100;
 const ATTACK_MS = 12_000;
 const ADVERT_INTERVAL_MS = 1000;
-const RSS_WINDOW_MS = 25_000;
+/** 25 s in CI; VRRPD_LISTENER_RSS_SECONDS=120 for the figures (an unbounded daemon grows ~0.2 MB/s per client). */
+const RSS_WINDOW_MS = Number(process.env.VRRPD_LISTENER_RSS_SECONDS ?? 25) * 1000;
 const results: string[] = [];
 
 /** The descriptor limit the shipped unit gives the daemon. */
@@ -252,8 +254,8 @@ describe.skipIf(labUnavailableReason !== undefined)('local clients cannot starve
 
       expect(droppedByDaemon).toBe(clients);
       expect((status.daemon.control as { dropped_backpressure: number }).dropped_backpressure).toBe(clients);
-      expect(rssPeakKb - rssBeforeKb).toBeLessThan(32 * 1024);
+      expect(rssPeakKb - rssBeforeKb).toBeLessThan(20 * 1024);
       expect(status.instances[0]!.state).toBe('MASTER');
-    });
+    }, RSS_WINDOW_MS + 40_000);
   }
 });
