@@ -195,8 +195,10 @@ describe.skipIf(labUnavailableReason !== undefined)('local clients cannot starve
 
     expect(m2Masters, 'the backup took over').toEqual([]);
     expect(m1Trouble.map((l) => l.msg)).toEqual([]);
-    expect(keptAt100).toBeGreaterThanOrEqual(expected);
+    // Every advert: a missed one leaves a gap of two intervals. (The count may be one short of
+    // window / interval when a loaded machine runs each timer a little late.)
     expect(maxGapMs).toBeLessThan(ADVERT_INTERVAL_MS * 1.5);
+    expect(keptAt100).toBeGreaterThanOrEqual(expected - 1);
     expect(descriptorsPeak).toBeLessThan(limit / 2);
     // The attack really reached both caps.
     expect(attackerStats!.control.closedByServer).toBeGreaterThan(ATTACK_CONNECTIONS);
