@@ -25,7 +25,7 @@ export interface ControlLimits {
   idleTimeoutMs: number;
   /** A request line that was started must be finished within this. */
   requestTimeoutMs: number;
-  /** Reply bytes that may wait for one client; past this the client is dropped. */
+  /** Reply bytes that may wait for one client before another reply; past this it is dropped. */
   maxQueuedReplyBytes: number;
   /** A reply that has not drained within this: the client is not reading and is dropped. */
   stalledReplyTimeoutMs: number;
@@ -205,11 +205,13 @@ export class ControlServer {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         idle.refresh();
-        const flushed = socket.write(JSON.stringify(this.answer(line)) + '\n');
-        if (socket.writableLength > limits.maxQueuedReplyBytes) {
+        // Checked before the reply is added, so one reply, however big (a large configuration's
+        // status), always goes out; only replies piling up behind unread ones drop the client.
+        if (socket.writableLength >= limits.maxQueuedReplyBytes) {
           drop();
           return;
         }
+        const flushed = socket.write(JSON.stringify(this.answer(line)) + '\n');
         if (!flushed && !waitingForDrain) {
           // Stop reading until the client has taken its replies; the lines already received are
           // still answered, within maxQueuedReplyBytes.

@@ -266,6 +266,13 @@ describe('control socket bounds', () => {
     expect(server.stats().open).toBe(0);
     c.socket.destroy();
   });
+  it('sends one reply bigger than the cap to a client that reads it', async () => {
+    const path = socketPath();
+    const huge = 'h'.repeat(600_000);
+    const server = await serve(path, () => huge, { maxQueuedReplyBytes: 64 * 1024 });
+    expect(await controlRequest(path, { command: 'status' })).toBe(huge);
+    expect(server.stats().dropped_backpressure).toBe(0);
+  });
   it('serves a pipelining client that reads slowly: pausing loses no reply', async () => {
     const path = socketPath();
     const big = 'z'.repeat(10_000);
