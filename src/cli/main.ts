@@ -21,8 +21,9 @@ Usage:
   vrrpd lab [--scenario NAME] [--config-set recommended|seed] [--keepalived m2,m3] [--json]
       Build the seed's three masters and a client in network namespaces and show
       failovers as a client of the VIP sees them (root; vrrpd lab --help).
-  vrrpd import-keepalived FILE [-o OUT]
-      Print (or write) a keepalived.conf as the equivalent vrrpd YAML.
+  vrrpd import-keepalived FILE [-o OUT [--force]]
+      Print (or write, mode 0640; --force replaces OUT) a keepalived.conf as the
+      equivalent vrrpd YAML.
   vrrpd --help
 
 Options:
@@ -85,10 +86,11 @@ export async function main(argv: string[]): Promise<number> {
         return labCommand(rest, process.stdout, process.stderr);
       }
       case 'import-keepalived': {
-        const { values, positionals } = parse(rest, { output: { type: 'string', short: 'o' } });
+        const { values, positionals } = parse(rest, { output: { type: 'string', short: 'o' }, force: { type: 'boolean' } });
         if (positionals.length !== 1) throw new UsageError('import-keepalived needs exactly one FILE');
+        if (values.force === true && typeof values.output !== 'string') throw new UsageError('--force only applies with -o OUT');
         const { importKeepalivedCommand } = await import('./import-keepalived.js');
-        return importKeepalivedCommand(positionals[0]!, values.output as string | undefined, process.stdout, process.stderr);
+        return importKeepalivedCommand(positionals[0]!, values.output as string | undefined, process.stdout, process.stderr, { force: values.force === true });
       }
       default:
         throw new UsageError(`unknown command '${command}'`);
@@ -100,6 +102,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// A reader that goes away (`vrrpd check-config ... | head -1`) ends the output, not the command: Node
+// ignores SIGPIPE, so each write to the closed pipe fails with EPIPE, and an unhandled 'error' event
+// would crash with a stack trace. The rest of the output is dropped and the command finishes with
+// its own exit code, as it would if SIGPIPE had only stopped the writing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 main(process.argv.slice(2)).then(

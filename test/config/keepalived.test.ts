@@ -395,7 +395,7 @@ describe('errors, each with its file, line and column', () => {
     const text = confWith({}, ['vrrp_sync_group G1 {', '    group {', '        VI_1', '    }', '}']);
     const errors = errorsOf(parse(text));
     expect(errors.map(where)).toEqual(['unsupported_key vrrp_sync_group @31:1']);
-    expect(errors[0]!.message).toBe("'vrrp_sync_group' is a keepalived keyword that vrrpd does not support");
+    expect(errors[0]!.message).toMatch(/^'vrrp_sync_group' is a keepalived keyword that vrrpd does not support: instances fail over one by one in vrrpd\. To move addresses together, put them into one vrrp_instance/);
   });
 
   it('an unknown top-level keyword is an error with a suggestion', () => {
