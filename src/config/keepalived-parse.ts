@@ -118,8 +118,8 @@ interface LineScan {
   problems: GrammarIssue[];
 }
 
-/** One physical line -> words and braces (no end-of-line item). `quiet`: quote nothing from it. */
-function scanLine(text: string, file: string, line: number, quiet: boolean): LineScan {
+/** One physical line -> words and braces (no end-of-line item). */
+function scanLine(text: string, file: string, line: number): LineScan {
   const items: Item[] = [];
   const problems: GrammarIssue[] = [];
   let i = 0;
@@ -162,13 +162,11 @@ function scanLine(text: string, file: string, line: number, quiet: boolean): Lin
       }
       if (BLANK.test(d) || d === '{' || d === '}' || d === '"') break;
       if (d === '#' || d === '!') {
-        // keepalived cuts the word here too; `auth_pass se#cret` is a classic surprise. The text
-        // after the mark is not quoted: it is what the file hides from keepalived (or a secret).
+        // keepalived cuts the word here too; `auth_pass se#cret` is a classic surprise. The word is
+        // not quoted: the column says where it is cut, and the word may be a password.
         problems.push({
           severity: 'warning', code: 'invalid_value', place: { file, line, column: i + 1 },
-          message: quiet
-            ? `'${d}' in the middle of a word starts a comment, as in keepalived: the rest of the line is ignored. Write \\${d} for a literal ${d}`
-            : `'${d}' in the middle of a word starts a comment, as in keepalived: the value is '${excerpt(word)}'. Write \\${d} for a literal ${d}`,
+          message: `'${d}' in the middle of a word starts a comment, as in keepalived: the word ends here and the rest of the line is ignored. Write \\${d} for a literal ${d}`,
         });
         break;
       }
@@ -240,7 +238,7 @@ class Reader {
       const lineText = lines[index]!;
       // A file that has given too many problems is not read further: it is no keepalived.conf.
       if (this.list.flooded(file)) break;
-      const scan = scanLine(lineText, file, lineNumber, quiet);
+      const scan = scanLine(lineText, file, lineNumber);
       for (const problem of scan.problems) this.report(problem);
       const words = scan.items.flatMap((item) => (item.kind === 'word' ? [item.word] : []));
       if (!quiet && scan.comment !== undefined && scan.comment.length > 0 && words.length > 0) {

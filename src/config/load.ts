@@ -219,13 +219,18 @@ function validateConfigData(
 ): LoadResult {
   const toIssue = (pending: ShownPending, target: LocateTarget = pending.target ?? 'value'): ConfigIssue => {
     const at = place(pending.path, target);
-    const quiet = pending.unknownKey !== undefined && source.mayQuote !== undefined && !source.mayQuote(at.file);
+    // An unknown key may be a line of anything (`include /etc/shadow`): it is repeated only when it
+    // looks like a keyword and comes from a file someone named.
+    const unknown = pending.unknownKey;
+    const why = unknown === undefined ? undefined
+      : source.mayQuote !== undefined && !source.mayQuote(at.file) ? 'an include glob matched this file and nobody named it, so it may hold anything'
+      : !KEYWORD_SHAPE.test(unknown.key) ? 'it does not look like a keyword'
+      : undefined;
     return {
       code: pending.code,
       ...at,
-      // An unknown key from a file nobody named may be a line of anything (`include /etc/*`).
-      path: formatPath(quiet ? pending.path.slice(0, -1) : pending.path),
-      message: quiet ? quietUnknownKeyMessage(pending.unknownKey!) : pending.message,
+      path: formatPath(why !== undefined ? pending.path.slice(0, -1) : pending.path),
+      message: why !== undefined ? `unknown key${unknown!.suggestion ? ` (did you mean '${unknown!.suggestion}'?)` : ''}; it is not repeated here: ${why}` : pending.message,
     };
   };
   const sort = (issues: ConfigIssue[]): ConfigIssue[] => sortByPosition(issues, source.files);
@@ -243,13 +248,11 @@ function validateConfigData(
   return { ok: true, config: resolved.config, warnings: sort(warnings), locate };
 }
 
-/** A pending issue that may be about an unknown key, which a quiet file's issue does not repeat. */
-type ShownPending = PendingIssue & { unknownKey?: { suggestion: string | undefined } };
+/** A pending issue that may be about an unknown key, which is not always repeated. */
+type ShownPending = PendingIssue & { unknownKey?: { key: string; suggestion: string | undefined } };
 
-function quietUnknownKeyMessage(key: { suggestion: string | undefined }): string {
-  const hint = key.suggestion ? ` (did you mean '${key.suggestion}'?)` : '';
-  return `unknown key${hint}; it is not repeated here because an include glob matched this file and nobody named it, so it may hold anything`;
-}
+/** What a misspelt keyword looks like; a line of /etc/shadow or a PEM key does not. */
+const KEYWORD_SHAPE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
 
 /**
  * A keepalived.conf: its own reader builds the same plain data a YAML file gives (keepalived.ts),
@@ -302,7 +305,7 @@ function zodIssueToPending(issue: z.core.$ZodIssue): ShownPending[] {
         }
         const suggestion = closestMatch(key, known);
         const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '';
-        return { code: 'unknown_key', path: [...path, key], target: 'key', message: `unknown key '${excerpt(key)}'${hint}`, unknownKey: { suggestion } };
+        return { code: 'unknown_key', path: [...path, key], target: 'key', message: `unknown key '${excerpt(key)}'${hint}`, unknownKey: { key, suggestion } };
       });
     }
     case 'invalid_type':
