@@ -241,7 +241,7 @@ class Reader {
       const scan = scanLine(lineText, file, lineNumber);
       for (const problem of scan.problems) this.report(problem);
       const words = scan.items.flatMap((item) => (item.kind === 'word' ? [item.word] : []));
-      if (!quiet && scan.comment !== undefined && scan.comment.length > 0 && words.length > 0) {
+      if (scan.comment !== undefined && scan.comment.length > 0 && words.length > 0) {
         this.trailingComments.set(commentKey(file, lineNumber), scan.comment);
       }
       const first = scan.items[0];
