@@ -95,7 +95,7 @@ export const KEEPALIVED_LIMITS = {
   maxFiles: 256,
   /** All files together. */
   maxTotalBytes: 4 * CONFIG_LIMITS.maxFileBytes,
-  maxBlockDepth: 16,
+  maxBlockDepth: CONFIG_LIMITS.maxNestingDepth,
   /**
    * Issues recorded per file before the rest of it is skipped: a file that gives this many is not a
    * keepalived.conf (a binary, /etc/*), and recording every one costs memory (500,000 stray '}'
