@@ -303,7 +303,8 @@ function zodIssueToPending(issue: z.core.$ZodIssue): ShownPending[] {
         if (UNSUPPORTED_KEEPALIVED_KEYWORDS.has(key)) {
           return { code: 'unsupported_key', path: [...path, key], target: 'key', message: unsupportedKeywordMessage(key, Object.hasOwn(input, key) ? input[key] : undefined) };
         }
-        const suggestion = closestMatch(key, known);
+        // A long key is no typo of a short one, and its edit distance costs length x candidates.
+        const suggestion = key.length <= 64 ? closestMatch(key, known) : undefined;
         const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '';
         return { code: 'unknown_key', path: [...path, key], target: 'key', message: `unknown key '${excerpt(key)}'${hint}`, unknownKey: { key, suggestion } };
       });
