@@ -35,8 +35,8 @@ export const CONFIG_LIMITS = {
   maxNameLength: 64,
   maxCommandLength: 4096,
   /**
-   * Collections inside collections (YAML) and blocks inside blocks (keepalived.conf): a vrrpd file
-   * needs 5. Deeper input is refused before anything recursive sees it.
+   * Collections inside collections (YAML) and blocks inside blocks (keepalived.conf): a vrrpd YAML
+   * file needs 4, a keepalived.conf 3. Deeper input is refused before anything recursive sees it.
    */
   maxNestingDepth: 16,
 } as const;
