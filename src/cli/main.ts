@@ -80,12 +80,14 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Print (or write) a keepalived.conf as the equivalent vrrpd YAML.',
     positionals: { name: 'FILE', min: 1, max: 1 },
     options: {
-      output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the YAML to OUT instead of standard output' },
+      output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the YAML to OUT (mode 0640) instead of standard output' },
+      force: { type: 'boolean', help: 'with -o: replace OUT if it exists (it holds auth_pass: it is never clobbered silently)' },
     },
     exitCodes: 'Exit codes: 0 converted, 1 OUT could not be written, 2 usage (FILE is not a keepalived.conf),\n3 FILE rejected.',
     async run({ positionals, values }) {
+      if (values.force === true && stringValue(values, 'output') === undefined) throw new UsageError('--force only applies with -o OUT');
       const { importKeepalivedCommand } = await import('./import-keepalived.js');
-      return importKeepalivedCommand(positionals[0]!, stringValue(values, 'output'), process.stdout, process.stderr);
+      return importKeepalivedCommand(positionals[0]!, stringValue(values, 'output'), process.stdout, process.stderr, { force: values.force === true });
     },
   },
 };
@@ -155,6 +157,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// A reader that goes away (`vrrpd check-config ... | head -1`) ends the output, not the command: Node
+// ignores SIGPIPE, so each write to the closed pipe fails with EPIPE, and an unhandled 'error' event
+// would crash with a stack trace. The rest of the output is dropped and the command finishes with
+// its own exit code, as it would if SIGPIPE had only stopped the writing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -15,7 +15,7 @@ const COMMANDS: Array<[string, RegExp]> = [
   ['check-config', /^Usage: vrrpd check-config FILE\.\.\.\n/],
   ['release', /^Usage: vrrpd release --config FILE\n/],
   ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
-  ['import-keepalived', /^Usage: vrrpd import-keepalived FILE \[--output OUT\]\n/],
+  ['import-keepalived', /^Usage: vrrpd import-keepalived FILE \[--output OUT\] \[--force\]\n/],
 ];
 
 function vrrpd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
