@@ -104,7 +104,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const ioFailures = new FailureLog(() => monotonicClock.nowMs());
   const host = createRealHost((error) => {
     const io = toIoError('io', error);
-    ioFailures.warn(log, `${io.operation}:${io.code}`, { operation: io.operation }, io, `${io.operation} failed`);
+    ioFailures.report(log, 'warn', `${io.operation}:${io.code}`, { operation: io.operation }, io, `${io.operation} failed`);
   });
   const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
 

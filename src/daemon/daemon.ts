@@ -546,7 +546,7 @@ export class Daemon {
   /** Every transport error is logged (at most once a minute per kind); opening failures may FAULT. */
   private handleTransportError(ifname: string, error: Error): void {
     const io = toIoError('transport', error);
-    this.failureLog.warn(this.log, `transport:${ifname}:${io.operation}:${io.code}`, { interface: ifname, operation: io.operation }, io, `${io.operation} failed on ${ifname}`);
+    this.failureLog.report(this.log, 'warn', `transport:${ifname}:${io.operation}:${io.code}`, { interface: ifname, operation: io.operation }, io, `${io.operation} failed on ${ifname}`);
     if (this.stopping) return;
     const cause = faultCauseOf('transport', io, ifname);
     if (cause === undefined) return;
@@ -576,7 +576,7 @@ export class Daemon {
   /** A VIP change or GARP failed: one line (at most once a minute per kind), and maybe a FAULT. */
   private handleFailure(runtime: InstanceRuntime, what: string, error: unknown, operation: MeansOperation | undefined): void {
     const code = toIoError('', error).code;
-    this.failureLog.warn(runtime.log, `${runtime.spec.name}:${what}:${code}`, { operation: what }, error, `${what} failed`);
+    this.failureLog.report(runtime.log, 'error', `${runtime.spec.name}:${what}:${code}`, { operation: what }, error, `${what} failed`);
     if (operation === undefined || this.stopping) return;
     const cause = faultCauseOf(operation, error, runtime.spec.interfaceName);
     if (cause !== undefined) this.setFault(runtime, cause, true);
@@ -746,7 +746,7 @@ export class Daemon {
           try {
             runtime.sendTo(transport, action.payload);
           } catch (err) {
-            this.failureLog.warn(runtime.log, `${runtime.spec.name}:advert:${toIoError('', err).code}`, { priority: action.priority }, err, 'advert not sent');
+            this.failureLog.report(runtime.log, 'warn', `${runtime.spec.name}:advert:${toIoError('', err).code}`, { priority: action.priority }, err, 'advert not sent');
           }
           break;
         case 'add_vips':

@@ -61,10 +61,10 @@ export class FailureLog {
 
   constructor(private readonly nowMs: () => number) {}
 
-  warn(log: Logger, key: string, fields: Record<string, unknown>, error: unknown, message: string): void {
+  report(log: Logger, level: 'warn' | 'error', key: string, fields: Record<string, unknown>, error: unknown, message: string): void {
     const suppressed = this.limiter.admit(key, this.nowMs());
     if (suppressed === undefined) return;
     const failure = failureFields(error);
-    log.warn({ ...fields, ...failure, suppressed }, `${message}: ${failure.code}`);
+    log[level]({ ...fields, ...failure, suppressed }, `${message}: ${failure.code}`);
   }
 }
