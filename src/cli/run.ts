@@ -11,12 +11,17 @@ import { formatIssue, loadConfigFile, type ConfigIssue } from '../config/load.js
 import type { VrrpdConfig } from '../config/model.js';
 import { ControlServer, DEFAULT_SOCKET_PATH } from '../daemon/control.js';
 import { Daemon } from '../daemon/daemon.js';
-import { createLogger, LOG_LEVELS, type Logger } from '../daemon/logging.js';
+import { createLogger, FailureLog, LOG_LEVELS, type Logger } from '../daemon/logging.js';
+import { checkMeansAtStart } from '../daemon/means.js';
 import { createMetricsRegistry, serveMetrics } from '../daemon/metrics.js';
 import { instanceVips, planInstances } from '../daemon/plan.js';
 import { createRealHost } from '../daemon/real-host.js';
 import { sdNotify, takeNotifySocket } from '../daemon/sd-notify.js';
+import { readEffectiveCapabilities } from '../io/capabilities.js';
 import { startTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
+import { monotonicClock } from '../io/clock.js';
+import { toIoError } from '../io/errors.js';
+import { readIfindex } from '../io/link.js';
 import { checkNotifyCommands, createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
 import { removeStale } from '../io/vip.js';
 
@@ -84,7 +89,23 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const log = createLogger((options.logLevel ?? config.vrrpd.log_level ?? 'info') as Parameters<typeof createLogger>[0]);
   for (const warning of loaded.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
 
-  const host = createRealHost((error) => log.warn({ err: error }, 'io error'));
+  // The means before anything on the host is touched: without CAP_NET_RAW, or with none of the
+  // interfaces, nothing can work; say which in one line. Less than that runs, in FAULT (means.ts).
+  const means = checkMeansAtStart(planInstances(config), {
+    capabilities: readEffectiveCapabilities(),
+    interfaceExists: (ifname) => readIfindex(ifname) !== undefined,
+  });
+  if (!means.ok) {
+    process.stderr.write(`${means.line}\n`);
+    return 1;
+  }
+  for (const warning of means.warnings) log.warn(warning);
+
+  const ioFailures = new FailureLog(() => monotonicClock.nowMs());
+  const host = createRealHost((error) => {
+    const io = toIoError('io', error);
+    ioFailures.report(log, 'warn', `${io.operation}:${io.code}`, { operation: io.operation }, io, `${io.operation} failed`);
+  });
   const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
 
   // Health checks report into the daemon, which remembers results for instances started later.

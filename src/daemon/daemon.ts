@@ -14,8 +14,10 @@ import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import type { Action, DropReason, InstanceConfig } from '../core/types.js';
 import { TIMER_EARLY_TOLERANCE_MS, type Scheduler } from '../io/clock.js';
+import { toIoError } from '../io/errors.js';
 import type { DaemonHost, Transport, VipSpec } from './host.js';
-import { RateLimitedLog, type Logger } from './logging.js';
+import { FailureLog, RateLimitedLog, type Logger } from './logging.js';
+import { clearedBySocketOpen, faultCauseOf, isPermissionError, permissionCause, RETEST_MAX_MS, RETEST_MS, RETESTED, startFaults, type HostMeans } from './means.js';
 import type { DaemonStatus, InstanceStatus } from './status.js';
 
 /** Everything the daemon needs to run one instance; built from the validated config (plan.ts). */
@@ -32,6 +34,7 @@ export interface InstanceSpec {
 }
 
 const INTERFACE_TRACKER_PREFIX = 'interface:';
+const NO_SOURCE_ADDRESS = 'no_source_address';
 
 function trackedInterfaces(core: InstanceConfig): string[] {
   return core.trackers.filter((t) => t.name.startsWith(INTERFACE_TRACKER_PREFIX)).map((t) => t.name.slice(INTERFACE_TRACKER_PREFIX.length));
@@ -87,11 +90,24 @@ interface InterfaceState {
   dropped: Partial<Record<DropReason, number>>;
 }
 
+/** A host operation whose refusal can put the instance in FAULT (means.ts). */
+type MeansOperation = 'vip_add' | 'garp';
+
 class InstanceRuntime {
   readonly machine: VrrpMachine;
   readonly log: Logger;
   /** Transitions so far, keyed `from>to>reason`. */
   readonly transitionCounts = new Map<string, number>();
+  /**
+   * Fault causes found while a batch of actions was being executed, applied right after it (the
+   * machine's outputs are not re-entered); a GARP queued in the same batch is held back meanwhile.
+   */
+  readonly pendingFaults = new Map<string, boolean>();
+  /** When this instance's permission faults are next re-tested; Infinity when it has none. */
+  retestAtMs = Number.POSITIVE_INFINITY;
+  retestIntervalMs = RETEST_MS;
+  /** Causes a re-test cleared: if one comes back, the re-test was not proof, so wait longer. */
+  readonly clearedByRetest = new Set<string>();
   /** VIP changes and GARP bursts, strictly in order. */
   private queue: Promise<void> = Promise.resolve();
   /** Operations started but not finished; 0 means the next one may run at once. */
@@ -102,6 +118,8 @@ class InstanceRuntime {
     public spec: InstanceSpec,
     core: InstanceConfig,
     parentLog: Logger,
+    /** Where a failed VIP change or GARP goes: logged, and maybe a FAULT (Daemon.handleFailure). */
+    private readonly onFailure: (what: string, error: unknown, means: MeansOperation | undefined) => void,
   ) {
     this.machine = new VrrpMachine(core);
     this.log = parentLog.child({ instance: spec.name, vrid: core.virtualRouterId, interface: spec.interfaceName });
@@ -118,9 +136,9 @@ class InstanceRuntime {
    * first advert, before anything is logged. Work that returns a promise (the `ip` fallback)
    * holds back whatever is queued after it until it settles.
    */
-  enqueue(what: string, work: () => Promise<void> | void): void {
+  enqueue(what: string, work: () => Promise<void> | void, means?: MeansOperation): void {
     const fail = (err: unknown): void => {
-      this.log.error({ err, operation: what }, `${what} failed`);
+      this.onFailure(what, err, means);
     };
     const settle = (): void => {
       this.pending--;
@@ -169,6 +187,14 @@ export class Daemon {
   private readonly instances: InstanceRuntime[] = [];
   private readonly interfaces = new Map<string, InterfaceState>();
   private readonly dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS);
+  private readonly failureLog: FailureLog;
+  /** Instances with fault causes waiting for the current execute() to finish. */
+  private readonly withPendingFaults = new Set<InstanceRuntime>();
+  /** execute() nesting depth; pending faults are applied when it returns to 0. */
+  private executing = 0;
+  private applyingFaults = false;
+  /** The last means fault each interface's transport reported (inherited by instances added later). */
+  private readonly transportFaults = new Map<string, string>();
   private linkWatch: { close(): void } | undefined;
   private watchedLinks: string[] = [];
   private addressWatch: { close(): void } | undefined;
@@ -190,6 +216,12 @@ export class Daemon {
     this.host = options.host;
     this.log = options.logger;
     this.scheduler = options.host.createScheduler();
+    this.failureLog = new FailureLog(() => this.host.clock.nowMs());
+  }
+
+  private hostMeans(): HostMeans {
+    const capabilities = this.host.capabilities();
+    return { capabilities, interfaceExists: (ifname) => this.host.interfaceInfo(ifname).exists };
   }
 
   /** Clear stale VIPs, open sockets, then start every machine. */
@@ -200,9 +232,15 @@ export class Daemon {
     if (stale.length > 0) {
       this.log.warn({ vips: stale.map(describeVip) }, 'removed stale virtual addresses left behind');
     }
-    for (const spec of specs) this.addInstance(spec);
+    const means = this.hostMeans();
+    const added = specs.map((spec) => this.addInstance(spec, means));
+    // The capabilities can be there and the kernel still refuse (a user namespace, an LSM):
+    // ask it before any instance can become MASTER.
+    for (const runtime of added) await this.probeMeans(runtime, RETESTED.filter((m) => !runtime.machine.faultCauses.includes(permissionCause(m))));
     this.addressWatch = this.host.watchDeletedAddresses((ifname, address) => this.handleAddressDeleted(ifname, address));
+    // Sockets first: an instance whose socket cannot open starts in FAULT instead of BACKUP.
     this.syncInterfaces();
+    for (const runtime of added) this.startInstance(runtime);
     this.reschedule();
     this.log.info({ instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
   }
@@ -217,6 +255,8 @@ export class Daemon {
     if (this.stopping) throw new Error('stopping: reload ignored');
     checkSpecs(specs);
     const summary: ReloadSummary = { unchanged: [], changed: [], added: [], removed: [] };
+    const added: InstanceRuntime[] = [];
+    const means = this.hostMeans();
     const wanted = new Map(specs.map((spec) => [spec.name, spec]));
     for (const runtime of [...this.instances]) {
       const next = wanted.get(runtime.spec.name);
@@ -230,7 +270,7 @@ export class Daemon {
     for (const spec of specs) {
       const runtime = this.instances.find((r) => r.spec.name === spec.name);
       if (!runtime) {
-        this.addInstance(spec);
+        added.push(this.addInstance(spec, means));
         summary.added.push(spec.name);
         continue;
       }
@@ -242,18 +282,20 @@ export class Daemon {
       runtime.spec = spec;
       const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec) };
       this.execute(runtime, runtime.machine.reconfigure(this.host.clock.nowMs(), core));
+      this.setFault(runtime, NO_SOURCE_ADDRESS, core.sourceAddress === 0);
       if (runtime.machine.state === 'MASTER') {
         const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
         const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
         if (gone.length > 0) runtime.enqueue('remove virtual addresses', () => this.host.removeVips(gone));
         if (fresh.length > 0) {
-          runtime.enqueue('add virtual addresses', () => this.host.addVips(fresh));
-          runtime.enqueue('gratuitous ARP', () => this.host.sendGarp(spec.interfaceName, fresh.map((v) => v.address), core.garpMasterRepeat));
+          runtime.enqueue('add virtual addresses', () => this.host.addVips(fresh), 'vip_add');
+          runtime.enqueue('gratuitous ARP', () => this.sendGarp(runtime, fresh.map((v) => v.address)), 'garp');
         }
       }
       summary.changed.push(spec.name);
     }
     this.syncInterfaces();
+    for (const runtime of added) this.startInstance(runtime);
     this.reschedule();
     await Promise.all(this.instances.map((r) => r.drain()));
     this.log.info(summary, 'configuration reloaded');
@@ -264,13 +306,19 @@ export class Daemon {
     return spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (this.host.interfaceInfo(spec.interfaceName).address ?? 0);
   }
 
-  /** Create, register and start one instance; its interface's transport opens in syncInterfaces(). */
-  private addInstance(spec: InstanceSpec): void {
+  /**
+   * Create and register one instance with the faults known now; its interface's transport opens in
+   * syncInterfaces(), and startInstance() starts it after that.
+   */
+  private addInstance(spec: InstanceSpec, means: HostMeans): InstanceRuntime {
     const t = this.host.clock.nowMs();
     const sourceAddress = this.sourceAddressFor(spec);
-    const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress }, this.log);
+    const runtime: InstanceRuntime = new InstanceRuntime(spec, { ...spec.core, sourceAddress }, this.log, (what, error, operation) =>
+      this.handleFailure(runtime, what, error, operation),
+    );
     // behaviour.md: no usable source address is a FAULT.
-    if (sourceAddress === 0) runtime.machine.setFault(t, 'no_source_address', true);
+    if (sourceAddress === 0) runtime.machine.setFault(t, NO_SOURCE_ADDRESS, true);
+    for (const cause of startFaults(spec, means)) runtime.machine.setFault(t, cause, true);
     for (const name of trackedInterfaces(runtime.core)) {
       runtime.machine.setTrackerStatus(t, `${INTERFACE_TRACKER_PREFIX}${name}`, this.host.interfaceInfo(name).up ? 'ok' : 'failed');
     }
@@ -279,7 +327,16 @@ export class Daemon {
       if (known !== undefined && !tracker.name.startsWith(INTERFACE_TRACKER_PREFIX)) runtime.machine.setTrackerStatus(t, tracker.name, known);
     }
     this.instances.push(runtime);
+    return runtime;
+  }
+
+  private startInstance(runtime: InstanceRuntime): void {
+    const t = this.host.clock.nowMs();
+    // A transport opened earlier (another instance on the interface) already knows its fault.
+    const transportFault = this.transportFaults.get(runtime.spec.interfaceName);
+    if (transportFault !== undefined) runtime.machine.setFault(t, transportFault, true);
     this.execute(runtime, runtime.machine.start(t));
+    this.scheduleRetest(runtime);
   }
 
   private removeInstance(runtime: InstanceRuntime): void {
@@ -303,6 +360,7 @@ export class Daemon {
       if (!want || want.multicast !== state.multicast) {
         state.transport.close();
         this.interfaces.delete(ifname);
+        this.transportFaults.delete(ifname);
       }
     }
     for (const [ifname, want] of needed) {
@@ -312,7 +370,8 @@ export class Daemon {
           ifname,
           want.multicast,
           (packet) => this.handlePacket(ifname, packet),
-          (error) => this.log.warn({ interface: ifname, err: error }, 'transport error'),
+          (error) => this.handleTransportError(ifname, error),
+          () => this.handleTransportOpen(ifname),
         );
         state = { name: ifname, transport, multicast: want.multicast, byVrid: new Map(), dropped: {} };
         this.interfaces.set(ifname, state);
@@ -482,12 +541,145 @@ export class Daemon {
     this.reschedule();
   }
 
+  // --- the means (means.ts): failures that put an instance in FAULT, and what lifts it -----------
+
+  /** Every transport error is logged (at most once a minute per kind); opening failures may FAULT. */
+  private handleTransportError(ifname: string, error: Error): void {
+    const io = toIoError('transport', error);
+    this.failureLog.report(this.log, 'warn', `transport:${ifname}:${io.operation}:${io.code}`, { interface: ifname, operation: io.operation }, io, `${io.operation} failed on ${ifname}`);
+    if (this.stopping) return;
+    const cause = faultCauseOf('transport', io, ifname);
+    if (cause === undefined) return;
+    const previous = this.transportFaults.get(ifname);
+    this.transportFaults.set(ifname, cause);
+    for (const runtime of this.instancesOn(ifname)) {
+      if (previous !== undefined && previous !== cause) this.setFault(runtime, previous, false);
+      this.setFault(runtime, cause, true);
+    }
+  }
+
+  /** A socket is open on ifname: the interface exists and we may use it. */
+  private handleTransportOpen(ifname: string): void {
+    if (this.stopping) return;
+    this.transportFaults.delete(ifname);
+    for (const runtime of this.instancesOn(ifname)) {
+      for (const cause of clearedBySocketOpen(ifname)) this.setFault(runtime, cause, false);
+      // An interface that was missing at start had no address to take the source from.
+      this.resolveSourceAddress(runtime);
+    }
+  }
+
+  private instancesOn(ifname: string): InstanceRuntime[] {
+    return this.instances.filter((r) => r.spec.interfaceName === ifname);
+  }
+
+  /** A VIP change or GARP failed: one line (at most once a minute per kind), and maybe a FAULT. */
+  private handleFailure(runtime: InstanceRuntime, what: string, error: unknown, operation: MeansOperation | undefined): void {
+    const code = toIoError('', error).code;
+    this.failureLog.report(runtime.log, 'error', `${runtime.spec.name}:${what}:${code}`, { operation: what }, error, `${what} failed`);
+    if (operation === undefined || this.stopping) return;
+    const cause = faultCauseOf(operation, error, runtime.spec.interfaceName);
+    if (cause !== undefined) this.setFault(runtime, cause, true);
+  }
+
+  /** Source 0 ("the interface's address") is resolved again when it could not be at start. */
+  private resolveSourceAddress(runtime: InstanceRuntime): void {
+    if (runtime.spec.core.sourceAddress !== 0 || runtime.core.sourceAddress !== 0) return;
+    const address = this.host.interfaceInfo(runtime.spec.interfaceName).address;
+    if (address === undefined || address === 0) return;
+    this.execute(runtime, runtime.machine.reconfigure(this.host.clock.nowMs(), { ...runtime.core, sourceAddress: address }));
+    this.setFault(runtime, NO_SOURCE_ADDRESS, false);
+  }
+
+  /**
+   * Set or clear an external fault cause. Inside execute() (a failure of an action of the batch)
+   * it waits until the batch is done, so the machine's outputs are never re-entered.
+   */
+  private setFault(runtime: InstanceRuntime, cause: string, active: boolean): void {
+    runtime.pendingFaults.set(cause, active);
+    this.withPendingFaults.add(runtime);
+    if (this.executing === 0) this.applyPendingFaults();
+  }
+
+  private applyPendingFaults(): void {
+    if (this.applyingFaults) return;
+    this.applyingFaults = true;
+    try {
+      for (const runtime of this.withPendingFaults) {
+        this.withPendingFaults.delete(runtime);
+        const pending = [...runtime.pendingFaults];
+        runtime.pendingFaults.clear();
+        if (!this.instances.includes(runtime) || this.stopping) continue;
+        for (const [cause, active] of pending) {
+          if (active && runtime.clearedByRetest.delete(cause)) runtime.retestIntervalMs = Math.min(2 * runtime.retestIntervalMs, RETEST_MAX_MS);
+          if (runtime.machine.faultCauses.includes(cause) === active) continue;
+          this.execute(runtime, runtime.machine.setFault(this.host.clock.nowMs(), cause, active));
+        }
+        this.scheduleRetest(runtime);
+      }
+    } finally {
+      this.applyingFaults = false;
+    }
+    this.reschedule();
+  }
+
+  private scheduleRetest(runtime: InstanceRuntime): void {
+    const causes = runtime.machine.faultCauses;
+    const retest = causes.includes(NO_SOURCE_ADDRESS) || RETESTED.some((m) => causes.includes(permissionCause(m)));
+    if (!retest) runtime.retestAtMs = Number.POSITIVE_INFINITY;
+    else if (!Number.isFinite(runtime.retestAtMs)) runtime.retestAtMs = this.host.clock.nowMs() + runtime.retestIntervalMs;
+  }
+
+  /** Re-test the instances whose time has come (their causes are in means.ts's table). */
+  private retestMeans(nowMs: number): void {
+    for (const runtime of [...this.instances]) {
+      if (runtime.retestAtMs - nowMs >= TIMER_EARLY_TOLERANCE_MS) continue;
+      runtime.retestAtMs = Number.POSITIVE_INFINITY;
+      const causes = runtime.machine.faultCauses;
+      if (causes.includes(NO_SOURCE_ADDRESS)) this.resolveSourceAddress(runtime);
+      void this.probeMeans(runtime, RETESTED.filter((m) => causes.includes(permissionCause(m))));
+      this.scheduleRetest(runtime);
+    }
+  }
+
+  /**
+   * Ask the kernel, without claiming MASTER, whether the instance may do what MASTER does: removing
+   * its VIPs (they must be absent outside MASTER anyway) takes the same permission as adding them;
+   * the GARP probe opens the AF_PACKET socket and sends nothing. A permission error sets the cause,
+   * a pass clears it, anything else (a missing interface, say) proves nothing either way.
+   */
+  private async probeMeans(runtime: InstanceRuntime, which: readonly MeansOperation[]): Promise<void> {
+    for (const means of which) {
+      const cause = permissionCause(means);
+      try {
+        if (means === 'vip_add') await this.host.removeVips(runtime.spec.vips);
+        else this.host.probeGarp(runtime.spec.interfaceName);
+      } catch (error) {
+        if (!isPermissionError(error)) continue;
+        this.handleFailure(runtime, means === 'vip_add' ? 'virtual address permission test' : 'gratuitous ARP permission test', error, means);
+        continue;
+      }
+      if (runtime.machine.faultCauses.includes(cause)) {
+        runtime.clearedByRetest.add(cause);
+        runtime.log.info({ cause }, `${cause} cleared: the kernel allows it now`);
+        this.setFault(runtime, cause, false);
+      }
+    }
+  }
+
+  /** GARP only from a MASTER whose VIPs went in: not after a refused add, nor after leaving MASTER. */
+  private sendGarp(runtime: InstanceRuntime, addresses: readonly Ipv4[]): void {
+    if (runtime.machine.state !== 'MASTER' || [...runtime.pendingFaults.values()].some((active) => active)) return;
+    this.host.sendGarp(runtime.spec.interfaceName, addresses, runtime.core.garpMasterRepeat);
+  }
+
   private handleLink(ifname: string, up: boolean): void {
     if (this.stopping) return;
     const t = this.host.clock.nowMs();
     this.log.info({ interface: ifname, up }, up ? 'link up' : 'link down');
     const tracker = `${INTERFACE_TRACKER_PREFIX}${ifname}`;
     for (const runtime of this.instances) {
+      if (up && runtime.spec.interfaceName === ifname) this.resolveSourceAddress(runtime);
       if (runtime.machine.getTrackerStatus(tracker) === undefined) continue;
       this.execute(runtime, runtime.machine.setTrackerStatus(t, tracker, up ? 'ok' : 'failed'));
     }
@@ -522,6 +714,7 @@ export class Daemon {
         const due = runtime.machine.nextDeadline();
         if (due - nowMs < TIMER_EARLY_TOLERANCE_MS) this.execute(runtime, runtime.machine.handleTimeout(Math.max(nowMs, due)));
       }
+      this.retestMeans(nowMs);
       this.reschedule();
     };
     if (lateMs < ON_TIME_MS) decide();
@@ -531,11 +724,21 @@ export class Daemon {
   private reschedule(): void {
     if (this.stopping) return;
     let earliest = Number.POSITIVE_INFINITY;
-    for (const runtime of this.instances) earliest = Math.min(earliest, runtime.machine.nextDeadline());
+    for (const runtime of this.instances) earliest = Math.min(earliest, runtime.machine.nextDeadline(), runtime.retestAtMs);
     this.scheduler.schedule(Number.isFinite(earliest) ? earliest : undefined, (nowMs) => this.onTimer(nowMs, earliest));
   }
 
   private execute(runtime: InstanceRuntime, actions: Action[], packetSource?: Ipv4): void {
+    this.executing++;
+    try {
+      this.perform(runtime, actions, packetSource);
+    } finally {
+      this.executing--;
+    }
+    if (this.executing === 0 && this.withPendingFaults.size > 0) this.applyPendingFaults();
+  }
+
+  private perform(runtime: InstanceRuntime, actions: Action[], packetSource: Ipv4 | undefined): void {
     const transport = this.interfaces.get(runtime.spec.interfaceName)?.transport;
     for (const action of actions) {
       switch (action.type) {
@@ -543,19 +746,17 @@ export class Daemon {
           try {
             runtime.sendTo(transport, action.payload);
           } catch (err) {
-            runtime.log.warn({ err, priority: action.priority }, 'advert not sent');
+            this.failureLog.report(runtime.log, 'warn', `${runtime.spec.name}:advert:${toIoError('', err).code}`, { priority: action.priority }, err, 'advert not sent');
           }
           break;
         case 'add_vips':
-          runtime.enqueue('add virtual addresses', () => this.host.addVips(runtime.spec.vips));
+          runtime.enqueue('add virtual addresses', () => this.host.addVips(runtime.spec.vips), 'vip_add');
           break;
         case 'remove_vips':
           runtime.enqueue('remove virtual addresses', () => this.host.removeVips(runtime.spec.vips));
           break;
         case 'garp':
-          runtime.enqueue('gratuitous ARP', () =>
-            this.host.sendGarp(runtime.spec.interfaceName, runtime.core.virtualAddresses, runtime.core.garpMasterRepeat),
-          );
+          runtime.enqueue('gratuitous ARP', () => this.sendGarp(runtime, runtime.core.virtualAddresses), 'garp');
           break;
         case 'transition': {
           const key = `${action.from}>${action.to}>${action.reason}`;
@@ -569,7 +770,7 @@ export class Daemon {
               master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
               ...(action.to === 'FAULT' ? { fault_causes: runtime.machine.faultCauses } : {}),
             },
-            `${action.from} -> ${action.to} (${action.reason})`,
+            `${action.from} -> ${action.to} (${action.reason}${action.to === 'FAULT' ? `: ${runtime.machine.faultCauses.join(', ')}` : ''})`,
           );
           this.onTransition?.(runtime.spec, action.to, action.effectivePriority);
           break;

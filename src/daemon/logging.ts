@@ -3,6 +3,7 @@
  * rate limiter so that a flood of bad packets costs a counter increment, not a log line each.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { toIoError } from '../io/errors.js';
 
 export type { Logger };
 
@@ -35,5 +36,35 @@ export class RateLimitedLog {
     const suppressed = entry?.suppressed ?? 0;
     this.last.set(key, { atMs: nowMs, suppressed: 0 });
     return suppressed;
+  }
+}
+
+/**
+ * A failure as one log line's fields: the errno-style code and the message, never a stack (the
+ * operation and the instance or interface in the line say where; a stack per retry buried the
+ * journal).
+ */
+export function failureFields(error: unknown): { code: string; error: string } {
+  return { code: toIoError('', error).code, error: error instanceof Error ? error.message : String(error) };
+}
+
+/** Repeating failures (a retry every second) are logged at most once per this window. */
+export const FAILURE_LOG_WINDOW_MS = 60_000;
+
+/**
+ * Failures that repeat: the first is logged at once, one line without a stack; the same failure
+ * (same key) again within FAILURE_LOG_WINDOW_MS is only counted, and the count goes with the next
+ * line (`suppressed`).
+ */
+export class FailureLog {
+  private readonly limiter = new RateLimitedLog(FAILURE_LOG_WINDOW_MS, 4096);
+
+  constructor(private readonly nowMs: () => number) {}
+
+  report(log: Logger, level: 'warn' | 'error', key: string, fields: Record<string, unknown>, error: unknown, message: string): void {
+    const suppressed = this.limiter.admit(key, this.nowMs());
+    if (suppressed === undefined) return;
+    const failure = failureFields(error);
+    log[level]({ ...fields, ...failure, suppressed }, `${message}: ${failure.code}`);
   }
 }

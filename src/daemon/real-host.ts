@@ -2,7 +2,9 @@
 import { formatIpv4 } from '../core/ip.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
-import { packetGarpSender } from '../io/garp.js';
+import { readEffectiveCapabilities } from '../io/capabilities.js';
+import { IoError } from '../io/errors.js';
+import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { openTransport } from '../io/transport.js';
 import { addVip, addVipNow, removeStale, removeVip, removeVipNow, type VipResult, type VipSpec } from '../io/vip.js';
@@ -12,9 +14,17 @@ function describe(vip: VipSpec): string {
   return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
 
+/** Permission errors first: they decide the instance's FAULT, whatever else failed with them. */
+const PERMISSION_CODES = new Set(['EPERM', 'EACCES']);
+
 function throwIfFailed(vips: readonly VipSpec[], results: readonly VipResult[]): void {
-  const failed = results.flatMap((r, i) => (r.ok ? [] : [`${describe(vips[i]!)}: ${r.error.message}`]));
-  if (failed.length > 0) throw new Error(failed.join('; '));
+  const failed = results.flatMap((r, i) => (r.ok ? [] : [{ vip: vips[i]!, error: r.error }]));
+  if (failed.length === 0) return;
+  // Keep an errno code (the daemon decides on it) and say which address each failure was for.
+  const first = failed.find((f) => PERMISSION_CODES.has(f.error.code)) ?? failed[0]!;
+  const prefix = `${first.error.operation}: `;
+  const text = failed.map((f) => `${describe(f.vip)}: ${f.error.message.startsWith(prefix) ? f.error.message.slice(prefix.length) : f.error.message}`);
+  throw new IoError(first.error.code, first.error.operation, text.join('; '));
 }
 
 /**
@@ -37,10 +47,11 @@ export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
     createScheduler: () => createScheduler(monotonicClock),
     interfaceInfo(name) {
       const facts = readInterface(name);
-      return { name, address: facts?.firstIpv4, up: isLinkUsable(facts) };
+      return { name, address: facts?.firstIpv4, up: isLinkUsable(facts), exists: facts !== undefined };
     },
-    openTransport(ifname, multicast, onPacket, onError) {
-      const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError }, { multicast });
+    capabilities: () => readEffectiveCapabilities(),
+    openTransport(ifname, multicast, onPacket, onError, onOpen) {
+      const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError, onOpen: () => onOpen() }, { multicast });
       return {
         send: (payload, source, destinations) => transport.send(payload, { source, destinations }),
         close: () => transport.close(),
@@ -59,6 +70,10 @@ export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
     },
     sendGarp(ifname, addresses, repeat) {
       const outcome = packetGarpSender.sendGarpBurst(ifname, addresses, repeat);
+      if (!outcome.ok) throw outcome.error;
+    },
+    probeGarp(ifname) {
+      const outcome = probeGarp(ifname);
       if (!outcome.ok) throw outcome.error;
     },
     watchLinks(names, onChange) {

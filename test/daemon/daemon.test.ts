@@ -10,8 +10,9 @@ import { formatIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
 import { Daemon, type InstanceSpec } from '../../src/daemon/daemon.js';
-import type { DaemonHost } from '../../src/daemon/host.js';
+import type { DaemonHost, Transport } from '../../src/daemon/host.js';
 import { createLogger } from '../../src/daemon/logging.js';
+import { IoError } from '../../src/io/errors.js';
 import { planInstances } from '../../src/daemon/plan.js';
 
 const CONFIG = `
@@ -64,18 +65,22 @@ function fakeTime(onFire: () => void = () => undefined): { clock: Clock; schedul
 
 interface Recorder {
   events: string[];
+  /** Every log line, parsed. */
+  lines: Array<Record<string, unknown>>;
   host: DaemonHost;
   advance(ms: number, late?: boolean, settle?: boolean): Promise<void>;
   log: Writable;
 }
 
-function recorder(addVips: (events: string[]) => Promise<void> | void): Recorder {
+function recorder(addVips: (events: string[]) => Promise<void> | void, overrides: (events: string[]) => Partial<DaemonHost> = () => ({})): Recorder {
   const events: string[] = [];
+  const lines: Array<Record<string, unknown>> = [];
   const time = fakeTime(() => events.push('timer'));
   const host: DaemonHost = {
     clock: time.clock,
     createScheduler: () => time.scheduler,
-    interfaceInfo: (name) => ({ name, address: 0x0a000034, up: true }),
+    interfaceInfo: (name) => ({ name, address: 0x0a000034, up: true, exists: true }),
+    capabilities: () => undefined,
     openTransport: () => ({
       send: (payload: Uint8Array, _source: Ipv4, destinations: readonly Ipv4[]) => {
         events.push(`advert${payload[1] === 51 ? '' : ` vrid ${payload[1]}`} priority ${payload[2]} to ${destinations.map(formatIpv4).join(',')}`);
@@ -90,17 +95,20 @@ function recorder(addVips: (events: string[]) => Promise<void> | void): Recorder
     sendGarp: (ifname, addresses) => {
       events.push(`garp ${addresses.map(formatIpv4).join(',')} on ${ifname}`);
     },
+    probeGarp: () => undefined,
     watchLinks: () => ({ close: () => undefined }),
     watchDeletedAddresses: () => ({ close: () => undefined }),
+    ...overrides(events),
   };
   const log = new Writable({
     write(chunk: Buffer, _encoding, done) {
       const line = JSON.parse(chunk.toString()) as { msg: string };
+      lines.push(line);
       events.push(`log ${line.msg}`);
       done();
     },
   });
-  return { events, host, advance: time.advance, log };
+  return { events, lines, host, advance: time.advance, log };
 }
 
 function plan(text: string): InstanceSpec[] {
@@ -180,14 +188,14 @@ describe('daemon: a new MASTER', () => {
     expect(rec.events.slice(done + 1)).toContain('garp 10.0.0.50 on ens32');
   });
 
-  it('a throwing synchronous add is logged and does not stop the GARP that follows', async () => {
+  it('a throwing synchronous add (not a permission error) is logged and does not stop the GARP that follows', async () => {
     const rec = recorder(() => {
-      throw new Error('EPERM adding 10.0.0.50/32');
+      throw Object.assign(new Error('adding 10.0.0.50/32: Invalid argument'), { code: 'EINVAL' });
     });
     await startBackup(rec);
     rec.events.length = 0;
     await rec.advance(3613);
-    expect(rec.events).toContain('log add virtual addresses failed');
+    expect(rec.events).toContain('log add virtual addresses failed: EINVAL');
     expect(rec.events).toContain('garp 10.0.0.50 on ens32');
   });
 
@@ -204,5 +212,216 @@ describe('daemon: a new MASTER', () => {
     expect(daemon.status().event_loop_lag_ms).toBe(250);
     await rec.advance(120_000);
     expect(daemon.status().event_loop_lag_ms).toBe(0);
+  });
+});
+
+describe('daemon: never MASTER without the means', () => {
+  const eperm = (operation: string): IoError => new IoError('EPERM', operation, 'Operation not permitted');
+  const TEN_MINUTES_MS = 10 * 60_000;
+  /** Adverts that claim MASTER (priority > 0). */
+  const claims = (events: string[]): string[] => events.filter((e) => /^advert.* priority [1-9]/.test(e));
+  /** Every failure line: one line, no stack, no serialised error object. */
+  const failureLines = (rec: Recorder): Array<Record<string, unknown>> => rec.lines.filter((l) => Number(l.level) >= 40 && String(l.msg).includes('failed'));
+  const noStacks = (rec: Recorder): void => {
+    for (const line of rec.lines) {
+      expect(line).not.toHaveProperty('err');
+      expect(JSON.stringify(line)).not.toContain('stack');
+    }
+  };
+
+  it('VIP add and removal refused (EPERM): FAULT from the start, never a MASTER advert, at most a line a minute', async () => {
+    const rec = recorder(
+      () => {
+        throw eperm('vip.add');
+      },
+      () => ({
+        removeVips: () => {
+          throw eperm('vip.remove');
+        },
+      }),
+    );
+    const daemon = await startBackup(rec);
+    await rec.advance(TEN_MINUTES_MS);
+    expect(claims(rec.events)).toEqual([]);
+    expect(rec.events).toContain('log INIT -> FAULT (fault: no_permission:vip_add)');
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['no_permission:vip_add'] });
+    const failures = failureLines(rec);
+    expect(failures.length).toBeGreaterThanOrEqual(1);
+    expect(failures.length).toBeLessThanOrEqual(11);
+    expect(failures[0]).toMatchObject({ code: 'EPERM', instance: 'VI_1', interface: 'ens32' });
+    noStacks(rec);
+  });
+
+  it('without CAP_NET_ADMIN (CapEff): FAULT from the start; the VIP is never added', async () => {
+    const rec = recorder(
+      (events) => {
+        events.push('add vips');
+      },
+      () => ({
+        capabilities: () => ({ netRaw: true, netAdmin: false }),
+        removeVips: () => {
+          throw eperm('vip.remove');
+        },
+      }),
+    );
+    const daemon = await startBackup(rec);
+    await rec.advance(TEN_MINUTES_MS);
+    expect(rec.events).not.toContain('add vips');
+    expect(claims(rec.events)).toEqual([]);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['no_permission:vip_add'] });
+    expect(failureLines(rec).length).toBeLessThanOrEqual(11);
+    noStacks(rec);
+  });
+
+  it('a MASTER whose VIP add is refused says goodbye (priority 0), sends no GARP, goes FAULT, and is re-tested ever more rarely', async () => {
+    const rec = recorder(
+      () => {
+        throw eperm('vip.add');
+      },
+      () => ({ capabilities: () => ({ netRaw: true, netAdmin: true }) }),
+    );
+    const daemon = await startBackup(rec);
+    rec.events.length = 0;
+    await rec.advance(3613);
+    expect(rec.events.filter((e) => !e.startsWith('log') && e !== 'timer')).toEqual([
+      'advert priority 99 to 10.0.0.51',
+      'advert priority 0 to 10.0.0.51',
+      'remove vips',
+    ]);
+    expect(rec.events).toContain('log MASTER -> FAULT (fault: no_permission:vip_add)');
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['no_permission:vip_add'], priority_zero_sent: 1 });
+    // Here removal (the re-test) passes while the add is still refused: the re-test is not proof,
+    // so each new attempt waits twice as long (60 s, 120 s, 240 s ...), not once a second.
+    await rec.advance(TEN_MINUTES_MS);
+    expect(claims(rec.events).length).toBe(4);
+    expect(rec.events.some((e) => e.startsWith('garp'))).toBe(false);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'FAULT' });
+    noStacks(rec);
+  });
+
+  it('a GARP refused with EPERM: FAULT with its cause and a goodbye', async () => {
+    const rec = recorder(
+      (events) => {
+        events.push('add vips');
+      },
+      () => ({
+        sendGarp: () => {
+          throw eperm('garp.send');
+        },
+      }),
+    );
+    const daemon = await startBackup(rec);
+    rec.events.length = 0;
+    await rec.advance(3613);
+    expect(rec.events.filter((e) => !e.startsWith('log') && e !== 'timer')).toEqual([
+      'advert priority 99 to 10.0.0.51',
+      'add vips',
+      'advert priority 0 to 10.0.0.51',
+      'remove vips',
+    ]);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['no_permission:garp'] });
+  });
+
+  it('a VRRP socket that cannot open (EPERM): FAULT, never MASTER, one line a minute while it retries; BACKUP once it opens', async () => {
+    let onError!: (error: Error) => void;
+    let onOpen!: () => void;
+    const rec = recorder(
+      () => undefined,
+      (events) => ({
+        openTransport: (_ifname, _multicast, _onPacket, reportError, reportOpen): Transport => {
+          onError = reportError;
+          onOpen = reportOpen;
+          reportError(eperm('transport.open'));
+          return { send: (payload) => void events.push(`advert priority ${payload[2]}`), close: () => undefined };
+        },
+      }),
+    );
+    const daemon = await startBackup(rec);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['no_permission:vrrp_socket'] });
+    // The transport retries every second (src/io/transport.ts); each retry reports again.
+    for (let second = 0; second < 600; second++) {
+      await rec.advance(1000);
+      onError(eperm('transport.open'));
+    }
+    expect(claims(rec.events)).toEqual([]);
+    expect(rec.events.filter((e) => e.includes('-> MASTER'))).toEqual([]);
+    const failures = failureLines(rec);
+    expect(failures.length).toBeLessThanOrEqual(11);
+    expect(failures[0]).toMatchObject({ code: 'EPERM', operation: 'transport.open', interface: 'ens32', msg: 'transport.open failed on ens32: EPERM' });
+    expect(failures.at(-1)?.suppressed).toBeGreaterThan(50);
+    noStacks(rec);
+
+    onOpen();
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'BACKUP', fault_causes: [] });
+    await rec.advance(3613);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'MASTER' });
+  });
+
+  it('a send refused by a firewall (EPERM on transport.send) is logged, not a FAULT', async () => {
+    let onError!: (error: Error) => void;
+    const rec = recorder(
+      () => undefined,
+      () => ({
+        openTransport: (_ifname, _multicast, _onPacket, reportError): Transport => {
+          onError = reportError;
+          return { send: () => undefined, close: () => undefined };
+        },
+      }),
+    );
+    const daemon = await startBackup(rec);
+    await rec.advance(3613);
+    onError(eperm('transport.send'));
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'MASTER', fault_causes: [] });
+  });
+
+  it('an interface missing at start: FAULT with its name; recovers (source address too) when it appears', async () => {
+    let created = false;
+    let onError!: (error: Error) => void;
+    let onOpen!: () => void;
+    let onLink!: (ifname: string, up: boolean) => void;
+    const sources: string[] = [];
+    const rec = recorder(
+      () => undefined,
+      () => ({
+        interfaceInfo: (name) => (created ? { name, address: 0x0a000034, up: true, exists: true } : { name, address: undefined, up: false, exists: false }),
+        openTransport: (_ifname, _multicast, _onPacket, reportError, reportOpen): Transport => {
+          onError = reportError;
+          onOpen = reportOpen;
+          reportError(new IoError('ENODEV', 'transport.open', 'no interface eth9'));
+          return { send: (payload, source) => void (payload[2]! > 0 && sources.push(formatIpv4(source))), close: () => undefined };
+        },
+        watchLinks: (_names, onChange) => {
+          onLink = onChange;
+          return { close: () => undefined };
+        },
+      }),
+    );
+    // Multicast, no mcast_src_ip: the source is the interface's address, unknown while it is missing.
+    const multicast = `
+vrrp_instance:
+  VI_1:
+    interface: eth9
+    virtual_router_id: 51
+    priority: 99
+    virtual_ipaddress: [10.0.0.50 dev eth9]
+`;
+    const daemon = new Daemon({ host: rec.host, logger: createLogger('info', rec.log), configFile: 'test.yaml' });
+    await daemon.start(plan(multicast));
+    expect(daemon.status().instances[0]!.state).toBe('FAULT');
+    expect(daemon.status().instances[0]!.fault_causes).toEqual(expect.arrayContaining(['missing_interface:eth9']));
+    for (let second = 0; second < 10; second++) {
+      await rec.advance(1000);
+      onError(new IoError('ENODEV', 'transport.open', 'no interface eth9'));
+    }
+    expect(failureLines(rec).length).toBeLessThanOrEqual(2);
+    noStacks(rec);
+
+    created = true;
+    onOpen();
+    onLink('eth9', true);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'BACKUP', fault_causes: [] });
+    await rec.advance(3613);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'MASTER' });
+    expect(sources[0]).toBe('10.0.0.52');
   });
 });
