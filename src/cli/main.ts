@@ -14,7 +14,7 @@ Usage:
       Run the daemon. FILE is vrrpd YAML or a keepalived.conf.
   vrrpd status [--socket PATH] [--json]
       Show the instances of the running daemon.
-  vrrpd check-config FILE...
+  vrrpd check-config [--user NAME] FILE...
       Validate configuration files; exit 3 when any is rejected.
   vrrpd release --config FILE
       Remove the configured virtual addresses (after a crash; systemd ExecStopPost).
@@ -61,10 +61,10 @@ export async function main(argv: string[]): Promise<number> {
         return statusCommand(values.socket as string | undefined ?? DEFAULT_SOCKET_PATH, values.json === true, process.stdout, process.stderr);
       }
       case 'check-config': {
-        const { positionals } = parse(rest, {});
+        const { values, positionals } = parse(rest, { user: { type: 'string' } });
         if (positionals.length === 0) throw new UsageError('check-config needs at least one FILE');
         const { checkConfigCommand } = await import('./check-config.js');
-        return checkConfigCommand(positionals, process.stdout, process.stderr);
+        return checkConfigCommand(positionals, process.stdout, process.stderr, values.user === undefined ? {} : { user: values.user as string });
       }
       case 'run': {
         const { values, positionals } = parse(rest, { config: { type: 'string', short: 'c' }, socket: { type: 'string' }, 'log-level': { type: 'string' } });
