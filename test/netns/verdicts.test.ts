@@ -115,7 +115,7 @@ describe.skipIf(labUnavailableReason !== undefined)('check-config and run give t
   });
 
   const writeConfig = (name: string, text: string): string => {
-    const path = join(work, `${++serial}-${basename(name).replace(/[^A-Za-z0-9.-]+/g, '_')}${name.endsWith('.conf') ? '' : '.yaml'}`);
+    const path = join(work, `${++serial}-${basename(name).replace(/[^A-Za-z0-9.-]+/g, '_')}${/\.(conf|ya?ml)$/.test(name) ? '' : '.yaml'}`);
     writeFileSync(path, text, { mode: 0o644 });
     return path;
   };
