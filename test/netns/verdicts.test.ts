@@ -131,8 +131,12 @@ describe.skipIf(labUnavailableReason !== undefined)('check-config and run give t
       for (const name of names) {
         if (present.has(name)) continue;
         present.add(name);
-        await lab.exec(worker, 'ip', ['link', 'add', name, 'type', 'dummy']);
-        await lab.exec(worker, 'ip', ['link', 'set', name, 'up']);
+        // A veth pair (its peer unused): the dummy driver is not in every kernel.
+        const peer = `peer${present.size}`;
+        for (const args of [['link', 'add', name, 'type', 'veth', 'peer', 'name', peer], ['link', 'set', peer, 'up'], ['link', 'set', name, 'up']]) {
+          const made = await lab.exec(worker, 'ip', args);
+          if (made.code !== 0) throw new Error(`ip ${args.join(' ')} in ${worker}: ${made.stderr}`);
+        }
       }
     }
   };
