@@ -1,6 +1,7 @@
 /**
  * `vrrpd run` and `vrrpd release`. run: validate everything that can be validated (the config,
- * every script and notify command) before touching the host (exit 3 on errors), then start the
+ * every script and notify command, as daemon/preflight.ts does for check-config too) before
+ * touching the host (exit 3 on errors), empty the capability sets children would inherit, then start the
  * health checks, the control socket, the daemon and the signal handlers, and resolve with the exit
  * code when the daemon has stopped.
  */
@@ -15,14 +16,16 @@ import { createLogger, FailureLog, LOG_LEVELS, type Logger } from '../daemon/log
 import { checkMeansAtStart } from '../daemon/means.js';
 import { createMetricsRegistry, serveMetrics } from '../daemon/metrics.js';
 import { instanceVips, planInstances } from '../daemon/plan.js';
+import { currentIdentity, describeIdentity, preflightConfig, preflightFile } from '../daemon/preflight.js';
 import { createRealHost } from '../daemon/real-host.js';
 import { sdNotify, takeNotifySocket } from '../daemon/sd-notify.js';
 import { readEffectiveCapabilities } from '../io/capabilities.js';
-import { startTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
+import { startPlannedTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
 import { monotonicClock } from '../io/clock.js';
 import { toIoError } from '../io/errors.js';
 import { readIfindex } from '../io/link.js';
-import { checkNotifyCommands, createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
+import { createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
+import { clearChildCapabilities } from '../io/privileges.js';
 import { removeStale } from '../io/vip.js';
 
 export interface RunOptions {
@@ -48,11 +51,6 @@ async function load(path: string, err: NodeJS.WritableStream): Promise<Loaded> {
   return result;
 }
 
-/** Problems found in the scripts a config would run (security, PATH, user), one message each. */
-function commandProblems(config: VrrpdConfig): string[] {
-  return checkNotifyCommands(config);
-}
-
 function notifyCommandsByInstance(config: VrrpdConfig): Map<string, NotifyCommands> {
   const commands = new Map<string, NotifyCommands>();
   for (const instance of Object.values(config.vrrp_instance)) {
@@ -73,21 +71,25 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stderr.write(`vrrpd: --log-level must be one of ${LOG_LEVELS.join(', ')}, got '${options.logLevel}'\n`);
     return 2;
   }
-  const loaded = await load(options.configPath, process.stderr);
-  if (!loaded.ok) {
-    process.stderr.write(`vrrpd: configuration rejected (${loaded.errors.length} error(s)); nothing on the host was changed\n`);
+  // The same checks, in the same function, as `vrrpd check-config --user <this user>`.
+  const identity = currentIdentity();
+  const checked = await preflightFile(options.configPath, identity);
+  if (checked.stage === 'load') {
+    for (const issue of checked.errors) process.stderr.write(`${formatIssue(issue, 'error')}\n`);
+    for (const issue of checked.warnings) process.stderr.write(`${formatIssue(issue, 'warning')}\n`);
+    process.stderr.write(`vrrpd: configuration rejected (${checked.errors.length} error(s)); nothing on the host was changed\n`);
     return 3;
   }
-  const problems = commandProblems(loaded.config);
-  if (problems.length > 0) {
-    for (const problem of problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
-    process.stderr.write('vrrpd: configuration rejected; nothing on the host was changed\n');
+  if (!checked.ok) {
+    for (const problem of checked.problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
+    process.stderr.write(`vrrpd: configuration rejected (checked as ${describeIdentity(identity)}); nothing on the host was changed\n`);
     return 3;
   }
-  let config = loaded.config;
+  let config = checked.config;
   const socketPath = options.socketPath ?? config.vrrpd.socket ?? DEFAULT_SOCKET_PATH;
   const log = createLogger((options.logLevel ?? config.vrrpd.log_level ?? 'info') as Parameters<typeof createLogger>[0]);
-  for (const warning of loaded.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
+  for (const warning of checked.loadWarnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
+  for (const warning of checked.warnings) log.warn({ file: options.configPath }, warning);
 
   // The means before anything on the host is touched: without CAP_NET_RAW, or with none of the
   // interfaces, nothing can work; say which in one line. Less than that runs, in FAULT (means.ts).
@@ -100,6 +102,20 @@ export async function runCommand(options: RunOptions): Promise<number> {
     return 1;
   }
   for (const warning of means.warnings) log.warn(warning);
+
+  // From here on nothing vrrpd execs needs a capability (VIPs and GARP go through the addon), so
+  // scripts and notify commands start without the daemon's (native-notes/capabilities.md).
+  if (config.vrrpd.script_capabilities !== 'inherit') {
+    const dropped = clearChildCapabilities();
+    if (!dropped.ok) {
+      log.error({ detail: dropped.message }, `scripts would inherit vrrpd's capabilities: ${dropped.message}; set vrrpd.script_capabilities: inherit to allow it`);
+      return 1;
+    }
+    if (dropped.inheritableKept !== undefined) log.info({ cleared: dropped.cleared }, dropped.inheritableKept);
+    else if (dropped.cleared.length > 0) log.debug({ cleared: dropped.cleared }, 'scripts start without capabilities');
+  } else {
+    log.warn({ script_capabilities: 'inherit' }, "scripts and notify commands inherit vrrpd's ambient capabilities (vrrpd.script_capabilities: inherit)");
+  }
 
   const ioFailures = new FailureLog(() => monotonicClock.nowMs());
   const host = createRealHost((error) => {
@@ -115,7 +131,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   };
   let trackers: TrackerSet;
   try {
-    trackers = startTrackers(config, onTrackerStatus, log.child({ component: 'checks' }));
+    trackers = startPlannedTrackers(checked.trackers, onTrackerStatus, log.child({ component: 'checks' }));
   } catch (error) {
     if (!(error instanceof TrackerSetupError)) throw error;
     for (const problem of error.problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
@@ -134,6 +150,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     },
     ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
     enableScriptSecurity: config.global_defs.enable_script_security,
+    euid: identity.uid,
+    daemonCapabilities: identity.capabilities,
   });
   daemon.onTransition = (spec, to, effectivePriority) => {
     const state: NotifyState = to === 'INIT' ? 'STOP' : (to as NotifyState);
@@ -240,9 +258,11 @@ export async function runCommand(options: RunOptions): Promise<number> {
           refuseReload(daemon, log, result.errors.map((e) => formatIssue(e, 'error')));
           return;
         }
-        const problemsNow = commandProblems(result.config);
-        if (problemsNow.length > 0) {
-          refuseReload(daemon, log, problemsNow);
+        // The checks `run` made at start, as the same user (the notify commands and a changed
+        // check would otherwise only fail at their first run).
+        const findings = preflightConfig(result.config, identity);
+        if (findings.problems.length > 0) {
+          refuseReload(daemon, log, findings.problems);
           return;
         }
         // Checks restart only when what they run changed: a running check keeps its rise/fall
@@ -251,7 +271,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
         let nextTrackers = trackers;
         if (checksChanged) {
           try {
-            nextTrackers = startTrackers(result.config, onTrackerStatus, log.child({ component: 'checks' }));
+            nextTrackers = startPlannedTrackers(findings.trackers, onTrackerStatus, log.child({ component: 'checks' }));
           } catch (error) {
             if (!(error instanceof TrackerSetupError)) throw error;
             refuseReload(daemon, log, error.problems);
@@ -266,6 +286,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
           notifyCommands = notifyCommandsByInstance(config);
           daemon.lastReloadError = null;
           for (const warning of result.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
+          for (const warning of findings.warnings) log.warn({ file: options.configPath }, warning);
           log.info(summary, 'reload applied');
         } catch (error) {
           if (nextTrackers !== trackers) await nextTrackers.stop();

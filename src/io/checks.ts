@@ -494,8 +494,10 @@ export class TrackerSetupError extends Error {
 export interface StartTrackersOptions {
   /** SIGTERM -> SIGKILL delay for timed-out scripts (tests shorten it). */
   killGraceMs?: number;
-  /** The effective uid scripts are judged by (tests); the process's own by default. */
+  /** The effective uid scripts are judged by (check-config's --user, tests); the process's own by default. */
   euid?: number;
+  /** The capabilities vrrpd holds, for script security; the process's own by default. */
+  daemonCapabilities?: bigint;
   pathVariable?: string;
 }
 
@@ -507,8 +509,28 @@ export interface TrackerSet {
   stop(): Promise<void>;
 }
 
+/**
+ * The checks a config would run, each prepared (a script split, found in PATH, its user resolved,
+ * its security checked) and none started: what `run` and `check-config` both judge a config by.
+ */
+export interface TrackerPlan {
+  readonly checks: readonly { script: VrrpScript; probe: Probe }[];
+  /** vrrp_script entries no instance tracks: keepalived does not run them, neither does vrrpd. */
+  readonly untracked: readonly string[];
+  /** Scripts that cannot run as configured; a plan with problems is never started. */
+  readonly problems: readonly ScriptSetupError[];
+  /** Scripts that run but may not do what is meant, one message each (`vrrp_script NAME ...`). */
+  readonly warnings: readonly { script: string; message: string }[];
+}
+
 /** Build the probe for one vrrp_script; throws ScriptSetupError for a script that cannot run. */
 export function createProbe(script: VrrpScript, config: Pick<VrrpdConfig, 'global_defs'>, log: CheckLog, options: StartTrackersOptions = {}): Probe {
+  const { probe, warnings } = prepareProbe(script, config, options);
+  for (const warning of warnings) log.warn({ script: script.name }, `vrrp_script ${script.name} ${warning}`);
+  return probe;
+}
+
+function prepareProbe(script: VrrpScript, config: Pick<VrrpdConfig, 'global_defs'>, options: StartTrackersOptions): { probe: Probe; warnings: string[] } {
   const check = script.check;
   switch (check.kind) {
     case 'script': {
@@ -519,18 +541,42 @@ export function createProbe(script: VrrpScript, config: Pick<VrrpdConfig, 'globa
         enableScriptSecurity: config.global_defs.enable_script_security,
         ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
         ...(options.euid !== undefined ? { euid: options.euid } : {}),
+        ...(options.daemonCapabilities !== undefined ? { daemonCapabilities: options.daemonCapabilities } : {}),
         ...(options.pathVariable !== undefined ? { pathVariable: options.pathVariable } : {}),
       });
-      if (prepared.warning) log.warn({ script: script.name }, `vrrp_script ${script.name} ${prepared.warning}`);
-      return prepared.probe;
+      return { probe: prepared.probe, warnings: prepared.warnings };
     }
     case 'http':
-      return new HttpProbe(check);
+      return { probe: new HttpProbe(check), warnings: [] };
     case 'tcp':
-      return new TcpProbe(check);
+      return { probe: new TcpProbe(check), warnings: [] };
     case 'process':
-      return new ProcessProbe(check);
+      return { probe: new ProcessProbe(check), warnings: [] };
   }
+}
+
+/** Prepare every vrrp_script that some instance tracks; starts and logs nothing. */
+export function planTrackers(config: VrrpdConfig, options: StartTrackersOptions = {}): TrackerPlan {
+  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((instance) => instance.track_script.map((ref) => ref.name)));
+  const checks: { script: VrrpScript; probe: Probe }[] = [];
+  const untracked: string[] = [];
+  const problems: ScriptSetupError[] = [];
+  const warnings: { script: string; message: string }[] = [];
+  for (const script of Object.values(config.vrrp_script)) {
+    if (!tracked.has(script.name)) {
+      untracked.push(script.name);
+      continue;
+    }
+    try {
+      const prepared = prepareProbe(script, config, options);
+      checks.push({ script, probe: prepared.probe });
+      for (const warning of prepared.warnings) warnings.push({ script: script.name, message: `vrrp_script ${script.name} ${warning}` });
+    } catch (error) {
+      if (!(error instanceof ScriptSetupError)) throw error;
+      problems.push(error);
+    }
+  }
+  return { checks, untracked, problems, warnings };
 }
 
 /**
@@ -543,22 +589,19 @@ export function createProbe(script: VrrpScript, config: Pick<VrrpdConfig, 'globa
  *   apply it before starting the machines; every other tracker stays unknown until its first result.
  */
 export function startTrackers(config: VrrpdConfig, onStatus: TrackerStatusCallback, log: CheckLog, options: StartTrackersOptions = {}): TrackerSet {
-  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((instance) => instance.track_script.map((ref) => ref.name)));
-  const problems: string[] = [];
-  const planned: { script: VrrpScript; probe: Probe }[] = [];
-  for (const script of Object.values(config.vrrp_script)) {
-    if (!tracked.has(script.name)) {
-      log.info({ script: script.name }, `vrrp_script ${script.name} is not tracked by any instance; not running it`);
-      continue;
-    }
-    try {
-      planned.push({ script, probe: createProbe(script, config, log, options) });
-    } catch (error) {
-      if (!(error instanceof ScriptSetupError)) throw error;
-      problems.push(error.message);
-    }
-  }
-  if (problems.length > 0) throw new TrackerSetupError(problems);
+  const plan = planTrackers(config, options);
+  for (const { script, message } of plan.warnings) log.warn({ script }, message);
+  return startPlannedTrackers(plan, onStatus, log);
+}
+
+/**
+ * startTrackers for a plan already made (and its warnings already reported): the daemon starts
+ * exactly the checks its preflight judged. Throws TrackerSetupError for a plan with problems.
+ */
+export function startPlannedTrackers(plan: TrackerPlan, onStatus: TrackerStatusCallback, log: CheckLog): TrackerSet {
+  for (const name of plan.untracked) log.info({ script: name }, `vrrp_script ${name} is not tracked by any instance; not running it`);
+  if (plan.problems.length > 0) throw new TrackerSetupError(plan.problems.map((problem) => problem.message));
+  const planned = plan.checks;
 
   const checks = planned.map(({ script, probe }) => new PeriodicCheck({
     trackerName: scriptTrackerName(script.name),

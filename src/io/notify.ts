@@ -13,9 +13,12 @@
  * `MASTER|BACKUP|FAULT|STOP`, and the effective priority (behaviour.md "Notify").
  */
 import type { VrrpdConfig, VrrpInstance } from '../config/model.js';
+import { ownCapabilities } from './privileges.js';
 import {
+  describeRunAsPrivilege,
   describeRunResult,
   KILL_GRACE_MS,
+  needsScriptSecurity,
   resolveExecutable,
   resolveRunAs,
   runCommand,
@@ -76,11 +79,16 @@ export interface NotifierOptions {
   killGraceMs?: number;
   /** global_defs.script_user: notify scripts run as this user when vrrpd is root. */
   scriptUser?: string;
-  /** global_defs.enable_script_security: refuse root-run scripts that non-root users could change. */
+  /**
+   * global_defs.enable_script_security: refuse scripts that others could change when they run as
+   * root, or as vrrpd's own user while vrrpd holds capabilities.
+   */
   enableScriptSecurity?: boolean;
   maxQueuedPerInstance?: number;
-  /** Tests pass the effective uid; the process's own by default. */
+  /** The effective uid vrrpd runs as (check-config's --user, tests); the process's own by default. */
   euid?: number;
+  /** The capabilities vrrpd holds (effective | permitted); the process's own by default. */
+  daemonCapabilities?: bigint;
   pathVariable?: string;
 }
 
@@ -104,6 +112,8 @@ interface Prepared {
   file: string;
   argv: string[];
   runAs: RunAs;
+  /** An insecure command that runs anyway (no enable_script_security). */
+  warning?: string;
 }
 
 interface InstanceQueue {
@@ -116,19 +126,37 @@ function prepareCommand(command: string, options: NotifierOptions): Prepared {
   const argv = splitCommand(command);
   const file = resolveExecutable(argv[0]!, options.pathVariable);
   const runAs = resolveRunAs(options.scriptUser, options.euid);
-  if (runAs.asRoot && options.enableScriptSecurity) {
+  const daemonCapabilities = options.daemonCapabilities ?? ownCapabilities(options.euid);
+  if (needsScriptSecurity(runAs, daemonCapabilities)) {
     const problem = scriptSecurityProblem(file);
-    if (problem) throw new ScriptSetupError(`refusing to run ${file} as root: ${problem}`, 'insecure');
+    const who = describeRunAsPrivilege(runAs, daemonCapabilities);
+    if (problem && options.enableScriptSecurity) throw new ScriptSetupError(`refusing to run ${file} ${who}: ${problem}`, 'insecure');
+    if (problem) {
+      return { file, argv, runAs, warning: `runs ${file} ${who} although ${problem}: whoever can change it runs code with vrrpd's privileges; set enable_script_security to refuse it` };
+    }
   }
   return { file, argv, runAs };
+}
+
+export interface NotifyCommandFindings {
+  /** Commands that cannot run (syntax, PATH, user, script security), one each. */
+  problems: { message: string; code: ScriptSetupError['code'] }[];
+  /** Commands that run but should not (insecure without enable_script_security). */
+  warnings: string[];
 }
 
 /**
  * Every notify command of every instance that cannot run (syntax, PATH, user, script security),
  * one message each, so the daemon and check-config can report them before the first transition.
  */
-export function checkNotifyCommands(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'pathVariable'> = {}): string[] {
-  const problems: string[] = [];
+export function checkNotifyCommands(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'daemonCapabilities' | 'pathVariable'> = {}): string[] {
+  return notifyCommandFindings(config, options).problems.map((problem) => problem.message);
+}
+
+/** checkNotifyCommands with the codes of the problems and the warnings. */
+export function notifyCommandFindings(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'daemonCapabilities' | 'pathVariable'> = {}): NotifyCommandFindings {
+  const problems: NotifyCommandFindings['problems'] = [];
+  const warnings: string[] = [];
   const prepareOptions: NotifierOptions = {
     onResult: () => undefined,
     ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
@@ -139,15 +167,17 @@ export function checkNotifyCommands(config: Pick<VrrpdConfig, 'vrrp_instance' | 
     for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
       const command = instance[kind];
       if (command === undefined) continue;
+      const where = `vrrp_instance ${instance.name} ${kind} ('${command}')`;
       try {
-        prepareCommand(command, prepareOptions);
+        const prepared = prepareCommand(command, prepareOptions);
+        if (prepared.warning !== undefined) warnings.push(`${where} ${prepared.warning}`);
       } catch (error) {
         if (!(error instanceof ScriptSetupError)) throw error;
-        problems.push(`vrrp_instance ${instance.name} ${kind} ('${command}'): ${error.message}`);
+        problems.push({ message: `${where}: ${error.message}`, code: error.code });
       }
     }
   }
-  return problems;
+  return { problems, warnings };
 }
 
 export function createNotifier(options: NotifierOptions): Notifier {

@@ -271,14 +271,14 @@ describe('script security (enable_script_security)', () => {
     const base = { name: 'chk', command: `${path} --flag`, user: undefined, euid: 0 };
     expect(() => prepareScript({ ...base, enableScriptSecurity: true }))
       .toThrow(`vrrp_script chk ('${path} --flag'): refusing to run ${path} as root: file ${path} is writable by others (mode 0777)`);
-    expect(prepareScript({ ...base, enableScriptSecurity: false }).warning).toMatch(/as root although file .* is writable by others/);
+    expect(prepareScript({ ...base, enableScriptSecurity: false }).warnings).toEqual([expect.stringMatching(/as root although file .* is writable by others/)]);
     expect(prepareScript({ ...base, user: 'nobody', enableScriptSecurity: true }).runAs.asRoot).toBe(false);
   });
 
   it('says so when a user is configured but vrrpd is not root and cannot switch', () => {
     const prepared = prepareScript({ name: 'chk', command: '/bin/true', user: 'nobody', enableScriptSecurity: true, euid: 1000 });
     expect(prepared.runAs).toEqual({ label: 'uid 1000 (vrrpd itself)', asRoot: false });
-    expect(prepared.warning).toBe("runs as vrrpd's own user (uid 1000 (vrrpd itself)): only root can run scripts as 'nobody'");
+    expect(prepared.warnings).toEqual(["runs as vrrpd's own user (uid 1000 (vrrpd itself)): only root can run scripts as 'nobody'"]);
   });
 
   it('startTrackers reports every bad script at once and starts nothing', () => {
