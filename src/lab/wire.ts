@@ -182,6 +182,11 @@ export function decodeWireAdvert(packet: Uint8Array, timeMs: number, from: strin
   };
 }
 
+/** The VRRP adverts among captured Ethernet frames (a file capture's), attributed to `from`. */
+export function ethernetAdverts(frames: readonly CapturedFrame[], from = '?'): WireAdvert[] {
+  return frames.flatMap((frame) => decodeWireAdvert(frame.bytes.subarray(ETHERNET_HEADER_LENGTH), frame.timeMs, from) ?? []);
+}
+
 /** A short description of an advert for messages. */
 export function brief(a: WireAdvert): string {
   return `${a.timeMs.toFixed(1)} ${a.from} ${a.source}->${a.destination} prio ${a.priority}`;
