@@ -37,7 +37,6 @@ export const MASTERS: readonly MasterSpec[] = [
   { id: 'm2', name: 'master2', index: 2, address: '10.0.0.52' },
   { id: 'm3', name: 'master3', index: 3, address: '10.0.0.53' },
 ];
-export const MASTER_ADDRESS: Record<Master, string> = { m1: '10.0.0.51', m2: '10.0.0.52', m3: '10.0.0.53' };
 export const CLIENT = 'client';
 export const CLIENT_ADDRESS = '10.0.0.10';
 
@@ -45,7 +44,10 @@ export interface ClusterOptions {
   family?: LabFamily;
   /** One cluster per process (the demo's names: FAMILY<pid>m1, ...). */
   single?: boolean;
-  /** Make a CA and a serving certificate, and have the stand-ins serve https /readyz with them (the recommended config's check). */
+  /**
+   * Make a CA and a serving certificate, and have the stand-ins serve https /readyz with them
+   * (the recommended config's check).
+   */
   tls?: boolean;
 }
 
@@ -64,17 +66,8 @@ export class ClusterNode implements Place {
     return this.spec.id;
   }
 
-  get address(): string {
-    return this.spec.address;
-  }
-
   get dir(): string {
     return this.pid.dir;
-  }
-
-  /** Host PID of the node's init (PID 1 in its PID namespace). */
-  get initPid(): number {
-    return this.pid.initPid;
   }
 
   spawn(cmd: string, args: readonly string[] = []): ReturnType<PidNode['spawn']> {
