@@ -6,9 +6,9 @@
  */
 import { DemoLab, describeCluster, SCENARIOS, type LabResult, type Scenario } from '../lab/lab.js';
 import { missingPrerequisites } from '../lab/prerequisites.js';
-import { EXAMPLE_PREEMPT_DELAY_S, LAB_PREEMPT_DELAY_S, type ConfigSet } from '../lab/processes.js';
+import { MASTERS, VIP } from '../lab/cluster.js';
+import { EXAMPLE_PREEMPT_DELAY_S, LAB_PREEMPT_DELAY_S, type ConfigSet } from '../lab/demo-nodes.js';
 import { formatSummary } from '../lab/timeline.js';
-import { MASTERS, VIP } from '../lab/topology.js';
 import { stringValue, UsageError, type Values } from './args.js';
 
 /** What `vrrpd lab --help` says after the options (main.ts has the options themselves). */

@@ -1,14 +1,15 @@
 /**
- * The kube-apiserver stand-in of one lab master, run as its own process (started through a
- * symlink named kube-apiserver, so its comm is what the seed's `killall -0 kube-apiserver` looks
- * for). It listens on 0.0.0.0:6443 like the real one and speaks two things on that one port:
+ * The kube-apiserver stand-in of one lab master (the demo's, the tests' and the benchmarks'), run
+ * as its own process (started through a symlink named kube-apiserver, so its comm is what the
+ * seed's `killall -0 kube-apiserver` looks for). It listens on 0.0.0.0:6443 like the real one and
+ * speaks two things on that one port:
  * - TLS (first byte 0x16, a handshake): HTTPS with the lab's certificate, /readyz answers 200, for
  *   the recommended config's built-in http check of https://127.0.0.1:6443/readyz;
  * - anything else: it answers with its node name and closes, so the client can tell, 100 times a
  *   second and without a TLS handshake each time, which master serves the VIP.
  * Killing this process is the "apiserver dies" of the lab: port and /readyz vanish together.
  *
- * Usage: kube-apiserver apiserver.js --name master1 [--cert FILE --key FILE] [--port 6443]
+ * Usage: kube-apiserver apiserver.js --name m1 [--cert FILE --key FILE] [--port 6443]
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';

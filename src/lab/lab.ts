@@ -11,12 +11,16 @@
  * The client-observed outage of every move is the time from the last reply of the old holder to the
  * first reply of the new one. Each scenario starts and ends with the preferred master holding the VIP.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EXAMPLE_PREEMPT_DELAY_S, MasterNode, makeCertificates, Probe, VipWatch, type ConfigSet, type Daemon, type ProbeReply, type ProcessEvent } from './processes.js';
-import { MASTERS, NAME_PREFIX, pidAlive, removeLeftovers, sleep, Topology, VIP, withTimeout } from './topology.js';
+import { API_PORT, CLIENT, CLIENT_ADDRESS, Cluster, MASTERS, VIP } from './cluster.js';
+import type { Daemon } from './daemons.js';
+import { DemoNode, EXAMPLE_PREEMPT_DELAY_S, type ConfigSet, type ProcessEvent } from './demo-nodes.js';
+import { sleep, withTimeout } from './exec.js';
+import { removeLeftovers, type LabFamily } from './netns.js';
+import { Probe, type ProbeReply } from './observers.js';
 import { Timeline, type LabEvent, type SummaryRow } from './timeline.js';
+
+/** The demo's names: namespaces vrdemo<pid>sw, vrdemo<pid>m1, ...; files in /tmp/vrrpd-demo-<pid>-XXXXXX. */
+export const DEMO_FAMILY: LabFamily = { ns: 'vrdemo', dir: 'vrrpd-demo-' };
 
 export const SCENARIOS = ['election', 'apiserver', 'graceful', 'crash'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -105,11 +109,10 @@ export function electionRow(startMs: number, first: ProbeReply, won: ProbeReply 
 }
 
 export class DemoLab {
-  readonly prefix = `${NAME_PREFIX}${process.pid}`;
+  readonly prefix = `${DEMO_FAMILY.ns}${process.pid}`;
   readonly timeline: Timeline;
-  private topology: Topology | undefined;
-  private readonly dir = mkdtempSync(join(tmpdir(), `vrrpd-demo-${process.pid}-`));
-  private readonly nodes = new Map<string, MasterNode>();
+  private cluster: Cluster | undefined;
+  private readonly nodes = new Map<string, DemoNode>();
   private probe: Probe | undefined;
   private removedLeftovers: string[] = [];
   private closing = false;
@@ -177,28 +180,26 @@ export class DemoLab {
   }
 
   private async setUp(): Promise<void> {
-    const removed = removeLeftovers();
-    for (const name of readdirSync(tmpdir())) {
-      const owner = /^vrrpd-demo-(\d+)-/.exec(name);
-      if (owner !== null && Number(owner[1]) !== process.pid && !pidAlive(Number(owner[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    }
+    const removed = removeLeftovers(DEMO_FAMILY);
     this.removedLeftovers = removed;
     if (removed.length > 0) this.timeline.say(`removed ${removed.length} namespace(s) left behind by a killed earlier run: ${removed.join(', ')}`);
     const needsCerts = this.options.configSet === 'recommended' && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
-    const certs = needsCerts ? makeCertificates(this.dir) : undefined;
-    this.topology = await Topology.create(this.prefix, (topology) => (this.topology = topology));
-    this.timeline.say(`network: namespaces ${this.topology.namespaceNames.join(', ')}; bridge br0 in ${this.topology.switchNs}`);
+    const cluster = await Cluster.create({ family: DEMO_FAMILY, single: true, tls: needsCerts });
+    this.cluster = cluster;
+    this.timeline.say(`network: namespaces ${cluster.lab.namespaceNames.join(', ')}; bridge br0 in ${cluster.lab.switchNs}`);
     const sink = (event: ProcessEvent): void => void this.timeline.add(event.kind, event.text, event.timeMs, { node: event.node });
-    for (const master of this.topology.masters.values()) {
-      const node = new MasterNode(this.topology, master, this.kindOf(master.id), this.options.configSet, this.options.preemptDelayS, join(this.dir, master.id), certs, sink);
-      this.nodes.set(master.id, node);
+    for (const clusterNode of cluster.nodes.values()) {
+      const node = new DemoNode(clusterNode, this.kindOf(clusterNode.name), this.options.configSet, this.options.preemptDelayS, cluster.certs, sink);
+      this.nodes.set(clusterNode.name, node);
       await node.startApiserver();
     }
-    await new VipWatch(this.topology, (node, held, timeMs) => {
-      if (!this.closing) this.timeline.add('vip', `${node} ${held ? 'holds' : 'released'} ${VIP}`, timeMs, { node });
-    }).start();
-    this.probe = await Probe.start(this.topology, (reply) => this.onReply(reply));
-    this.timeline.say(`client 10.0.0.10 asks ${VIP}:6443 who serves it every 10 ms`);
+    // The stand-ins answer with their host name (m1); the demo speaks the seed's (master1).
+    const nameOf = (id: string): string => MASTERS.find((m) => m.id === id)?.name ?? id;
+    cluster.vips.onChange(({ host, held, timeMs }) => {
+      if (!this.closing) this.timeline.add('vip', `${nameOf(host)} ${held ? 'holds' : 'released'} ${VIP}`, timeMs, { node: nameOf(host) });
+    });
+    this.probe = await Probe.start(cluster.lab, CLIENT, { host: VIP, port: API_PORT, label: nameOf, onReply: (reply) => this.onReply(reply) });
+    this.timeline.say(`client ${CLIENT_ADDRESS} asks ${VIP}:${API_PORT} who serves it every 10 ms`);
   }
 
   private onReply(reply: ProbeReply): void {
@@ -214,13 +215,13 @@ export class DemoLab {
     }
   }
 
-  private node(name: string): MasterNode {
+  private node(name: string): DemoNode {
     const node = [...this.nodes.values()].find((n) => n.master.name === name);
     if (node === undefined) throw new Error(`no master named ${name}`);
     return node;
   }
 
-  private async startDaemon(node: MasterNode): Promise<Daemon> {
+  private async startDaemon(node: DemoNode): Promise<Daemon> {
     const daemon = await node.startDaemon();
     void daemon.exited.then(({ code, signal }) => {
       if (!this.closing) this.timeline.add('state', `${node.master.name} ${daemon.kind}: exited (${signal ?? `code ${code}`})`, Date.now(), { node: node.master.name });
@@ -366,14 +367,14 @@ export class DemoLab {
         step: `${name}'s link down`,
         act: async () => {
           this.timeline.add('action', `${name}: link down (cable pulled)`, Date.now(), { node: name });
-          await this.topology!.setCable(node.master.id, false);
+          await this.cluster!.lab.linkDown(node.master.id, 'carrier');
         },
       },
       {
         step: `${name}'s link back; preemption`,
         act: async () => {
           this.timeline.add('action', `${name}: link up (cable back)`, Date.now(), { node: name });
-          await this.topology!.setCable(node.master.id, true);
+          await this.cluster!.lab.linkUp(node.master.id, 'carrier');
         },
       },
     );
@@ -383,7 +384,7 @@ export class DemoLab {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.closing = true;
-    await this.topology?.destroy();
+    await this.cluster?.destroy();
     this.destroySync();
   }
 
@@ -392,7 +393,6 @@ export class DemoLab {
     if (this.destroyed) return;
     this.destroyed = true;
     this.closing = true;
-    this.topology?.destroySync();
-    rmSync(this.dir, { recursive: true, force: true });
+    this.cluster?.destroySync();
   }
 }

@@ -58,6 +58,12 @@ function installed(tool: Tool, path: string): boolean {
   }
 }
 
+/** The tools of `tools` that are not installed. */
+export function missingTools(tools: readonly Tool[]): Tool[] {
+  const path = searchPath();
+  return tools.filter((tool) => !installed(tool, path));
+}
+
 /** Every reason the lab cannot run here, each a line a person can act on; empty when it can. */
 export function missingPrerequisites(needs: Needs): string[] {
   const problems: string[] = [];
@@ -70,8 +76,7 @@ export function missingPrerequisites(needs: Needs): string[] {
         `  Run it as root: sudo npx vrrpd lab   (or: sudo node dist/cli/main.js lab)`,
     );
   }
-  const path = searchPath();
-  const missing = requiredTools(needs).filter((tool) => !installed(tool, path));
+  const missing = missingTools(requiredTools(needs));
   if (missing.length > 0) {
     const lines = missing.map((tool) => `  ${tool.command.padEnd(10)} (package ${tool.debianPackage}): ${tool.why}`);
     const packages = [...new Set(missing.map((tool) => tool.debianPackage))];

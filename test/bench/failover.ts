@@ -13,7 +13,7 @@
  *   1 s, fall 1, weight 0. Different configs: the ratio compares what each can be set up to do.
  * - apiserver-fast-script: both daemons on that same keepalived.conf (killall, 1 s, fall 1, weight 0).
  *
- * Figures per trial (client probes VIP:8080 every 10 ms; each master's stand-in answers its name):
+ * Figures per trial (client probes VIP:6443 every 10 ms; each master's stand-in answers its name):
  * - outage = first reply from the new master - last reply from the old one;
  * - D = first reply from the new master - the old master's last advert that mattered: its
  *   priority-0 goodbye if it sent one (floor = Skew_Time of the new master), else its last advert
@@ -29,8 +29,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
 import { seedConf } from '../interop/configs.js';
-import { MASTERS, type Daemon, type Master } from '../interop/mixed-lab.js';
-import { sleep } from '../netns/vrrpd.js';
+import { MASTER_IDS, type Master } from '../../src/lab/cluster.js';
+import type { Daemon } from '../../src/lab/daemons.js';
+import { sleep } from '../../src/lab/exec.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { DOCS_DIR, replaceSection } from './lib/doc.js';
 import { FailoverLab, nowMs, type ArpSeen } from './lib/failover-lab.js';
@@ -109,7 +110,7 @@ interface TrialResult {
 
 async function startCluster(lab: FailoverLab, scenario: ScenarioName, impl: Impl): Promise<Daemon[]> {
   const daemons: Daemon[] = [];
-  for (const [i, host] of MASTERS.entries()) {
+  for (const [i, host] of MASTER_IDS.entries()) {
     const index = (i + 1) as 1 | 2 | 3;
     const config = configFor(scenario, impl, index, lab.certs.ca);
     const node = lab.mixed.node(host);
@@ -144,7 +145,7 @@ async function trigger(lab: FailoverLab, scenario: ScenarioName, daemons: Daemon
       daemons[0]!.signal('SIGTERM');
       return;
     default:
-      await lab.killStandin('m1');
+      await lab.mixed.node('m1').killApiserver();
   }
 }
 
@@ -235,7 +236,7 @@ async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, tr
     };
     if (values.verbose) {
       console.error(`  trigger took ${triggeredMs.toFixed(1)} ms; reference advert at ${reference.timeMs.toFixed(1)}`);
-      const daemon = daemons[MASTERS.indexOf(newMaster)]!;
+      const daemon = daemons[MASTER_IDS.indexOf(newMaster)]!;
       const lines = 'transitions' in daemon ? daemon.lines.map((l) => ({ t: l.timeMs, text: l.msg })) : daemon.lines.map((l) => ({ t: l.timeMs, text: l.text }));
       for (const l of lines.filter((l) => l.t >= reference.timeMs - 50 && l.t <= first.replyMs + 100)) console.error(`    ${newMaster} log +${(l.t - reference.timeMs).toFixed(0)} ms: ${l.text}`);
       for (const a of win.adverts.filter((a) => a.timeMs >= reference.timeMs - 1)) console.error(`    wire +${(a.timeMs - reference.timeMs).toFixed(1)} ms: ${a.from} prio ${a.priority}`);
@@ -245,7 +246,7 @@ async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, tr
   } catch (error) {
     return { ...base, error: (error as Error).message.slice(0, 500) };
   } finally {
-    await lab.reset(daemons);
+    await lab.reset();
     lab.prune(nowMs() - 1_000);
   }
 }

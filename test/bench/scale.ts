@@ -15,15 +15,18 @@
  *   node --import ./test/register.mjs test/bench/scale.ts [--seconds 60] [--point-seconds 30] [--quick] [--no-doc]
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedConf } from '../interop/configs.js';
-import { MASTERS, MixedLab, type Daemon } from '../interop/mixed-lab.js';
-import { Lab, labUnavailableReason, parsePcap, type CapturedFrame } from '../netns/lab.js';
-import { sleep, VRRPD_BIN } from '../netns/vrrpd.js';
+import { Cluster, MASTER_IDS } from '../../src/lab/cluster.js';
+import { KeepalivedProcess, VrrpdProcess, type Daemon } from '../../src/lab/daemons.js';
+import { sleep } from '../../src/lab/exec.js';
+import { BridgeLab } from '../../src/lab/netns.js';
+import type { CapturedFrame } from '../../src/lab/wire.js';
+import { labUnavailableReason } from '../netns/lab.js';
 import { replaceSection } from './lib/doc.js';
 import { describeMachine, finishMachineInfo, machineInfo } from './lib/machine.js';
 import { measureFootprint, processTree, type Footprint } from './lib/procstat.js';
@@ -71,13 +74,13 @@ interface IdleResult {
 }
 
 async function idle(): Promise<IdleResult[]> {
-  const mixed = await MixedLab.create();
+  const mixed = await Cluster.create();
   const out: IdleResult[] = [];
   try {
     for (const impl of ['vrrpd', 'keepalived'] as const) {
       await mixed.reset();
       const daemons: Daemon[] = [];
-      for (const [i, host] of MASTERS.entries()) {
+      for (const [i, host] of MASTER_IDS.entries()) {
         const conf = seedConf('preempt', (i + 1) as 1 | 2 | 3);
         const node = mixed.node(host);
         daemons.push(impl === 'vrrpd' ? await node.startVrrpd(conf, '.conf') : await node.startKeepalived(conf));
@@ -99,8 +102,6 @@ async function idle(): Promise<IdleResult[]> {
 }
 
 // ---------------------------------------------------------------- 2./3. one daemon, N instances
-
-const workDir = mkdtempSync(join(tmpdir(), 'vrrpd-scale-'));
 
 function vipOf(vrid: number): string {
   return `10.1.${vrid >> 8}.${vrid & 255}`;
@@ -132,53 +133,23 @@ function scaleConf(instances: number, scripts = 0): string {
   return `${lines.join('\n')}\n`;
 }
 
-let serial = 0;
-function startDaemon(lab: Lab, impl: Impl, conf: string): { child: ChildProcess; tail: () => string } {
-  const id = `${impl}-${++serial}`;
-  const path = join(workDir, `${id}.conf`);
-  writeFileSync(path, conf);
-  const args =
-    impl === 'vrrpd'
-      ? [VRRPD_BIN, 'run', '--config', path, '--socket', join(workDir, `${id}.sock`), '--log-level', 'info']
-      : ['-n', '-l', '-G', '-f', path, '-p', join(workDir, `${id}-main.pid`), '-r', join(workDir, `${id}-vrrp.pid`), '-c', join(workDir, `${id}-checkers.pid`)];
-  // `ip netns exec` execs the command, so the child's pid is the daemon's own.
-  const child = lab.spawn('a', impl === 'vrrpd' ? process.execPath : 'keepalived', args);
-  let text = '';
-  const keep = (chunk: Buffer): void => {
-    text = (text + chunk.toString()).slice(-4_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  return { child, tail: () => text };
+/** The daemon on host a, with the generated keepalived.conf (both daemons read it). */
+function startDaemon(lab: BridgeLab, impl: Impl, conf: string): Promise<Daemon> {
+  return impl === 'vrrpd' ? VrrpdProcess.start(lab.place('a'), conf, { ext: '.conf', logLevel: 'info' }) : KeepalivedProcess.start(lab.place('a'), conf, { detailed: false });
 }
 
 /**
- * tcpdump with a 128-byte snap length and an 8 MB buffer. lab.tcpdump's `-s 0` makes libpcap size
- * every ring slot for a 256 KB frame, so its 2 MB ring holds about 8 frames and a burst of 255
- * adverts sent in the same millisecond lost most of them (intervals of 2000 ms that no daemon
- * had produced).
+ * tcpdump with a 128-byte snap length and an 8 MB buffer: with `-s 0` libpcap sizes every ring slot
+ * for a 256 KB frame, so its 2 MB ring holds about 8 frames, too few for 255 adverts sent in the
+ * same millisecond.
  */
-async function smallFrameCapture(lab: Lab, host: string, filter: string): Promise<{ stop(): Promise<CapturedFrame[]> }> {
-  const file = join(workDir, `cap-${++serial}.pcap`);
-  const child = lab.spawn(host, 'tcpdump', ['-i', 'ens32', '-nn', '--immediate-mode', '-U', '-s', '128', '-B', '8192', '-Z', 'root', '-w', file, ...filter.split(/\s+/)]);
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+async function smallFrameCapture(lab: BridgeLab, host: string, filter: string): Promise<{ stop(): Promise<CapturedFrame[]> }> {
+  const capture = await lab.tcpdump(host, filter, 'ens32', { snaplen: 128, bufferKb: 8192 });
   return {
     stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
-      if (/[1-9]\d* packets? dropped by kernel/.test(stderr)) console.error(`capture: ${stderr.trim().split('\n').slice(-3).join('; ')}`);
-      return parsePcap(readFileSync(file));
+      const frames = await capture.stop();
+      if (/[1-9]\d* packets? dropped by kernel/.test(capture.stderr)) console.error(`capture: ${capture.stderr.trim().split('\n').slice(-3).join('; ')}`);
+      return frames;
     },
   };
 }
@@ -220,12 +191,12 @@ interface PointResult {
   note?: string;
 }
 
-async function point(lab: Lab, impl: Impl, instances: number, load: PointResult['load']): Promise<PointResult> {
-  const daemon = startDaemon(lab, impl, scaleConf(instances, load === 'scripts' ? 10 : 0));
+async function point(lab: BridgeLab, impl: Impl, instances: number, load: PointResult['load']): Promise<PointResult> {
+  const daemon = await startDaemon(lab, impl, scaleConf(instances, load === 'scripts' ? 10 : 0));
   try {
     await sleep(WARMUP_MS);
-    if (daemon.child.exitCode !== null) throw new Error(`${impl} exited: ${daemon.tail()}`);
-    const pids = daemonPids(daemon.child.pid!, impl);
+    if (!daemon.running) throw new Error(`${impl} exited: ${daemon.log().slice(-4_000)}`);
+    const pids = daemonPids(daemon.pid, impl);
     const capture = await smallFrameCapture(lab, 'a', 'ip proto 112 and src host 10.0.0.1');
     let flooder: ChildProcess | undefined;
     let floodSent: Promise<string> | undefined;
@@ -247,18 +218,17 @@ async function point(lab: Lab, impl: Impl, instances: number, load: PointResult[
     );
     return result;
   } finally {
-    const exited = new Promise((r) => (daemon.child.exitCode !== null || daemon.child.signalCode !== null ? r(null) : daemon.child.once('exit', r)));
     // SIGTERM: both daemons say goodbye and remove their VIPs, so the next point starts clean.
-    daemon.child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    daemon.child.kill('SIGKILL');
+    daemon.signal('SIGTERM');
+    await Promise.race([daemon.exited, sleep(10_000)]);
+    daemon.signal('SIGKILL');
     await lab.exec('a', 'ip', ['addr', 'flush', 'dev', 'ens32', 'to', '10.1.0.0/16']);
     await sleep(500);
   }
 }
 
 async function scale(): Promise<PointResult[]> {
-  const lab = await Lab.create({
+  const lab = await BridgeLab.create({
     hosts: [
       { name: 'a', addresses: ['10.0.0.1/24'] },
       { name: 'flood', addresses: ['10.0.0.2/24'] },

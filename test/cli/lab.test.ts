@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.js';
 import { labOptions } from '../../src/cli/lab.js';
 import { describeCluster, electionRow } from '../../src/lab/lab.js';
-import type { ProbeReply } from '../../src/lab/processes.js';
+import type { ProbeReply } from '../../src/lab/observers.js';
 import { formatSummary, type SummaryRow } from '../../src/lab/timeline.js';
 
 const ALL = new Set(['m1', 'm2', 'm3']);

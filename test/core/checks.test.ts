@@ -2,7 +2,7 @@
  * Receive checks: every real keepalived capture passes with the receiving peer's expectations; one
  * failing case per reason code; the order is keepalived 2.2.7's (a packet failing two checks reports
  * the earlier, for every pair); and no input makes checkAdvert throw.
- * The captures and how they were made: fixtures/keepalived-captures.ts (script: fixtures/capture-keepalived.sh).
+ * The captures and how they were made: fixtures/keepalived-captures.ts (script: fixtures/capture-keepalived.ts).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';

@@ -3,11 +3,11 @@
  * 2.2.7 captures are fixtures; fast-check shows no input escapes as an exception.
  *
  * How the captures were made (details and configs in fixtures/keepalived-captures.ts; the script
- * fixtures/capture-keepalived.sh redoes it): keepalived 2.2.7 runs in netns vrcap<pid>a
- * (veth 10.77.0.1/24) as `keepalived -n -l -D -P -f CASE.conf -p CASE.pid -r CASE.vrrp.pid`; tcpdump
- * runs in netns vrcap<pid>b (veth 10.77.0.2/24) as `tcpdump -i vrcap<pid>b0 -nn -U -w CASE.pcap
+ * fixtures/capture-keepalived.ts redoes it on the lab of src/lab): keepalived 2.2.7 runs in netns
+ * vrcap<pid>a (ens32 10.77.0.1/24) as `keepalived -n -l -D -P -G -f CASE.conf ...`; tcpdump runs in
+ * netns vrcap<pid>b (ens32 10.77.0.2/24, the same bridge) as `tcpdump -i ens32 -nn -U -w CASE.pcap
  * 'ip proto 112'`; after 6 s (11 s for advert_int 2) keepalived, by then MASTER, gets SIGTERM and
- * sends its priority-0 advert; `tcpdump -r CASE.pcap -nn -x` gives the hex from the IP header on.
+ * sends its priority-0 advert; each captured packet is kept from the IP header on.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

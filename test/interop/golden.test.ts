@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf, withoutUnicast } from './configs.js';
-import { MixedLab, Wire, type Daemon } from './mixed-lab.js';
+import { Cluster } from '../../src/lab/cluster.js';
+import type { Daemon } from '../../src/lab/daemons.js';
+import { Wire } from '../../src/lab/wire.js';
 import { ADVERT_INT_MS, masterDownMs } from './timing.js';
 
 const ETHERNET_HEADER_LENGTH = 14;
@@ -40,7 +42,7 @@ interface Golden {
   fanOutGapsMs: number[];
 }
 
-async function capture(mixed: MixedLab, daemon: 'keepalived' | 'vrrpd', conf: string, unicast: boolean): Promise<Golden> {
+async function capture(mixed: Cluster, daemon: 'keepalived' | 'vrrpd', conf: string, unicast: boolean): Promise<Golden> {
   const wire = await Wire.host(mixed.lab, 'm1');
   const node = mixed.node('m1');
   const proc: Daemon = daemon === 'keepalived' ? await node.startKeepalived(conf) : await node.startVrrpd(conf, '.conf');
@@ -85,11 +87,11 @@ async function capture(mixed: MixedLab, daemon: 'keepalived' | 'vrrpd', conf: st
 }
 
 describe.skipIf(labUnavailableReason !== undefined)('interop, golden packets: vrrpd sends what keepalived sends', () => {
-  let keepalivedLab: MixedLab;
-  let vrrpdLab: MixedLab;
+  let keepalivedLab: Cluster;
+  let vrrpdLab: Cluster;
 
   beforeAll(async () => {
-    [keepalivedLab, vrrpdLab] = await Promise.all([MixedLab.create(), MixedLab.create()]);
+    [keepalivedLab, vrrpdLab] = await Promise.all([Cluster.create(), Cluster.create()]);
     await Promise.all([keepalivedLab.reset(), vrrpdLab.reset()]);
   });
 

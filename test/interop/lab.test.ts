@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { VRRPD_BIN } from '../netns/vrrpd.js';
 import { fixturePath, seedConf, withAdvertInt, withAuthPass, withExtraVip, withoutUnicast, withPriority, withVip } from './configs.js';
-import { MASTERS, MixedLab } from './mixed-lab.js';
+import { Cluster, MASTER_IDS } from '../../src/lab/cluster.js';
 
 const run = promisify(execFile);
 
@@ -46,10 +46,10 @@ describe('seed fixtures', () => {
 });
 
 describe.skipIf(labUnavailableReason !== undefined)('mixed-cluster lab', () => {
-  let mixed: MixedLab;
+  let mixed: Cluster;
 
   beforeAll(async () => {
-    mixed = await MixedLab.create();
+    mixed = await Cluster.create();
   });
 
   afterAll(async () => {
@@ -57,8 +57,8 @@ describe.skipIf(labUnavailableReason !== undefined)('mixed-cluster lab', () => {
   });
 
   it("each node's killall -0 kube-apiserver sees only that node's apiserver", async () => {
-    for (const name of MASTERS) await mixed.node(name).startApiserver();
-    for (const name of MASTERS) expect(await mixed.node(name).checkApiserver()).toBe(0);
+    for (const name of MASTER_IDS) await mixed.node(name).startApiserver();
+    for (const name of MASTER_IDS) expect(await mixed.node(name).checkApiserver()).toBe(0);
     const ps = await mixed.node('m1').exec('ps', ['-e', '-o', 'pid=,comm=']);
     const comms = ps.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[1]);
     // init, the apiserver and ps itself: nothing of the host or of the other nodes.

@@ -12,7 +12,7 @@ import type { DropReason } from '../../src/core/types.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf, withAdvertInt, withAuthPass, withExtraVip, withVip } from './configs.js';
-import { brief } from './mixed-lab.js';
+import { brief } from '../../src/lab/wire.js';
 import { useMixedLab } from './use-mixed-lab.js';
 import { masterDownIntervalMs, report } from './timing.js';
 

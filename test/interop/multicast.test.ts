@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf, withoutUnicast } from './configs.js';
-import { brief } from './mixed-lab.js';
+import { brief } from '../../src/lab/wire.js';
 import { useMixedLab } from './use-mixed-lab.js';
 import { ADVERT_INT_MS, EARLY_MS, GRACEFUL_HANDOVER_LIMIT_MS, MARGIN_MS, masterDownMs, report, skewTimeMs } from './timing.js';
 

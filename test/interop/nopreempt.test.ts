@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf } from './configs.js';
-import { brief, MixedLab, Wire, type KeepalivedProcess, type NodeVrrpdProcess } from './mixed-lab.js';
+import { Cluster } from '../../src/lab/cluster.js';
+import type { KeepalivedProcess, VrrpdProcess } from '../../src/lab/daemons.js';
+import { brief, Wire } from '../../src/lab/wire.js';
 import { ADVERT_INT_MS, EARLY_MS, GRACEFUL_HANDOVER_LIMIT_MS, MARGIN_MS, masterDownMs, report, skewTimeMs } from './timing.js';
 
 const SCENARIO = 'nopreempt: keepalived m1, vrrpd m2+m3';
@@ -19,14 +21,14 @@ const STEADY_STATE_MS = 10_000;
 const LINK_WATCH_MS = 500;
 
 describe.skipIf(labUnavailableReason !== undefined)('interop, nopreempt: keepalived on master1, vrrpd on master2 and master3', () => {
-  let mixed: MixedLab;
+  let mixed: Cluster;
   let wire: Wire;
   let m1: KeepalivedProcess;
-  let m2: NodeVrrpdProcess;
-  let m3: NodeVrrpdProcess;
+  let m2: VrrpdProcess;
+  let m3: VrrpdProcess;
 
   beforeAll(async () => {
-    mixed = await MixedLab.create();
+    mixed = await Cluster.create();
     await mixed.reset();
     wire = await Wire.switch(mixed.lab);
   });

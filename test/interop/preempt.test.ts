@@ -10,20 +10,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { seedConf } from './configs.js';
-import { brief, MixedLab, Wire, type KeepalivedProcess, type NodeVrrpdProcess } from './mixed-lab.js';
+import { Cluster } from '../../src/lab/cluster.js';
+import type { KeepalivedProcess, VrrpdProcess } from '../../src/lab/daemons.js';
+import { brief, Wire } from '../../src/lab/wire.js';
 import { ADVERT_INT_MS, EARLY_MS, GRACEFUL_HANDOVER_LIMIT_MS, MARGIN_MS, masterDownMs, report, SCRIPT_INTERVAL_MS, SCRIPT_WEIGHT, skewTimeMs } from './timing.js';
 
 const SCENARIO = 'preempt: vrrpd m1, keepalived m2+m3';
 
 describe.skipIf(labUnavailableReason !== undefined)('interop, preempt: vrrpd on master1, keepalived on master2 and master3', () => {
-  let mixed: MixedLab;
+  let mixed: Cluster;
   let wire: Wire;
-  let m1: NodeVrrpdProcess;
+  let m1: VrrpdProcess;
   let m2: KeepalivedProcess;
   let m3: KeepalivedProcess;
 
   beforeAll(async () => {
-    mixed = await MixedLab.create();
+    mixed = await Cluster.create();
     await mixed.reset(); // starts every node's apiserver
     wire = await Wire.switch(mixed.lab);
   });

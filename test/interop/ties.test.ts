@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedConf, withPriority } from './configs.js';
-import { brief, type Daemon, type KeepalivedProcess, type NodeVrrpdProcess } from './mixed-lab.js';
+import type { Daemon, KeepalivedProcess, VrrpdProcess } from '../../src/lab/daemons.js';
+import { brief } from '../../src/lab/wire.js';
 import { useMixedLab } from './use-mixed-lab.js';
 import { ADVERT_INT_MS, MARGIN_MS, masterDownMs, report } from './timing.js';
 
@@ -55,11 +56,11 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, equal priorities: 
       // Both implementations saw it the same way.
       if (higher === 'vrrpd') {
         await (m1 as KeepalivedProcess).waitForState('BACKUP', 1_000, (m1 as KeepalivedProcess).lines.findIndex((l) => /Entering MASTER STATE/.test(l.text)));
-        expect((await (m2 as NodeVrrpdProcess).status()).instances[0]).toMatchObject({ state: 'MASTER', priority: 100 });
+        expect((await (m2 as VrrpdProcess).status()).instances[0]).toMatchObject({ state: 'MASTER', priority: 100 });
       } else {
-        const yielded = await (m1 as NodeVrrpdProcess).waitForLine((l) => l.from === 'MASTER' && l.to === 'BACKUP', 1_000);
+        const yielded = await (m1 as VrrpdProcess).waitForLine((l) => l.from === 'MASTER' && l.to === 'BACKUP', 1_000);
         expect(yielded.timeMs - healedAt).toBeLessThanOrEqual(bound);
-        expect((await (m1 as NodeVrrpdProcess).status()).instances[0]).toMatchObject({ state: 'BACKUP', master_address: '10.0.0.52' });
+        expect((await (m1 as VrrpdProcess).status()).instances[0]).toMatchObject({ state: 'BACKUP', master_address: '10.0.0.52' });
         expect((m2 as KeepalivedProcess).states().map((s) => s.state)).toEqual(['BACKUP', 'MASTER']);
       }
     });

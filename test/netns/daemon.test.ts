@@ -5,37 +5,15 @@
  * own view.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
-import { formatIpv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
-import { Lab, labUnavailableReason, type CapturedFrame } from './lab.js';
+import { ethernetAdverts } from '../../src/lab/wire.js';
+import { Lab, labUnavailableReason } from './lab.js';
 import { writeFileSync } from 'node:fs';
 import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, waitUntil, type VrrpdProcess } from './vrrpd.js';
 
 const VIP = '10.0.0.50/32';
 /** A TCP connect to the VIP (refused is fine): enough for the client to ARP for it. */
 const TOUCH_VIP = "const s = require('net').connect(9, '10.0.0.50'); s.on('error', () => process.exit(0)); s.on('connect', () => process.exit(0)); setTimeout(() => process.exit(1), 2000);";
-const ETHERNET_HEADER_LENGTH = 14;
-
-interface WireAdvert {
-  timeMs: number;
-  source: string;
-  destination: string;
-  ttl: number;
-  tos: number;
-  priority: number;
-}
-
-function adverts(frames: CapturedFrame[]): WireAdvert[] {
-  return frames.flatMap((frame) => {
-    const packet = frame.bytes.subarray(ETHERNET_HEADER_LENGTH);
-    const ip = parseIpHeader(packet);
-    if (!ip.ok) return [];
-    const advert = decodeAdvert(packet, ip.ip.headerLength);
-    if (!advert.ok) return [];
-    return [{ timeMs: frame.timeMs, source: formatIpv4(ip.ip.source), destination: formatIpv4(ip.ip.destination), ttl: ip.ip.ttl, tos: ip.ip.tos, priority: advert.advert.priority }];
-  });
-}
 
 describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', () => {
   let lab: Lab;
@@ -142,7 +120,7 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
       expect(stoppedIn).toBeLessThan(2_000);
       expect(handoverMs).toBeLessThanOrEqual(skewTimeMs(99) + 300);
       expect(await holders()).toEqual(['m2']);
-      const goodbye = adverts(frames).filter((a) => a.source === '10.0.0.51' && a.priority === 0);
+      const goodbye = ethernetAdverts(frames).filter((a) => a.source === '10.0.0.51' && a.priority === 0);
       expect(goodbye).toHaveLength(1);
       expect(goodbye[0]).toMatchObject({ ttl: 255, tos: 0xc0, destination: unicast ? '10.0.0.52' : '224.0.0.18' });
       expect(neighAt - took.timeMs).toBeLessThanOrEqual(1_000);
@@ -163,7 +141,7 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
       const downAt = Date.now();
       const took = await m2.waitForState('MASTER', 8_000, mark);
       await sleep(300);
-      const frames = adverts(await wire.stop());
+      const frames = ethernetAdverts(await wire.stop());
       const lastFromM1 = frames.filter((a) => a.source === '10.0.0.51').at(-1);
       expect(lastFromM1).toBeDefined();
       const sinceLastAdvert = took.timeMs - lastFromM1!.timeMs;

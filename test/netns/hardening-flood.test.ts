@@ -16,7 +16,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MixedLab, Wire, type Master } from '../interop/mixed-lab.js';
+import { Cluster, type Master } from '../../src/lab/cluster.js';
+import { Wire } from '../../src/lab/wire.js';
 import type { FloodPlan, FloodReport } from './flood-sender.js';
 import { labUnavailableReason } from './lab.js';
 import { seedNodeYaml, sleep, type VrrpdProcess } from './vrrpd.js';
@@ -42,9 +43,9 @@ function cpuTicks(pid: number): number {
 }
 
 describe.skipIf(labUnavailableReason !== undefined)('packet flood on a real kernel', () => {
-  let mixed: MixedLab;
+  let mixed: Cluster;
   beforeAll(async () => {
-    mixed = await MixedLab.create();
+    mixed = await Cluster.create();
   });
   afterAll(async () => {
     await mixed?.destroy();

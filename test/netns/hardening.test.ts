@@ -1,6 +1,6 @@
 /**
  * Hardening on a real kernel (issue 8): the seed's three masters (unicast, PASS, VIP 10.0.0.50)
- * in network and PID namespaces (test/interop/mixed-lab.ts), watched from outside the daemons:
+ * in network and PID namespaces (src/lab/cluster.ts), watched from outside the daemons:
  * the kernel's address notifications (VipWatch), tcpdump, /proc of each node, and the control
  * socket timed from here.
  *
@@ -29,7 +29,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs } from '../../src/core/timers.js';
-import { MixedLab, Wire, type Master, type NodeVrrpdProcess } from '../interop/mixed-lab.js';
+import { Cluster, type Master } from '../../src/lab/cluster.js';
+import type { VrrpdProcess } from '../../src/lab/daemons.js';
+import { decodeArp, Wire } from '../../src/lab/wire.js';
 import type { FloodPlan, FloodReport } from './flood-sender.js';
 import { labUnavailableReason } from './lab.js';
 import { seedNodeYaml, sleep } from './vrrpd.js';
@@ -70,10 +72,8 @@ function statusRoundTripMs(socketPath: string): Promise<number> {
 
 /** A gratuitous ARP for `address` in an Ethernet frame: sender MAC, or undefined if it is none. */
 function garpSender(frame: Uint8Array, address: string): string | undefined {
-  if (frame.length < 42 || frame[12] !== 0x08 || frame[13] !== 0x06) return undefined;
-  const ip = (at: number) => [...frame.subarray(at, at + 4)].join('.');
-  if (ip(28) !== address || ip(38) !== address) return undefined;
-  return [...frame.subarray(22, 28)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const arp = decodeArp(frame);
+  return arp?.gratuitous && arp.senderIp === address ? arp.senderMac : undefined;
 }
 
 /**
@@ -148,10 +148,10 @@ time_t time(time_t *out) {
 `;
 
 describe.skipIf(labUnavailableReason !== undefined)('hardening on a real kernel', () => {
-  let mixed: MixedLab;
+  let mixed: Cluster;
 
   beforeAll(async () => {
-    mixed = await MixedLab.create();
+    mixed = await Cluster.create();
   });
   beforeEach(async () => {
     await mixed.reset();
@@ -162,7 +162,7 @@ describe.skipIf(labUnavailableReason !== undefined)('hardening on a real kernel'
   });
 
   /** The seed's cluster, master1 first so that it wins; resolves once master1 alone holds the VIP. */
-  const cluster = async (yaml: (index: 1 | 2 | 3) => string = (index) => seedNodeYaml({ index, unicast: true })): Promise<NodeVrrpdProcess[]> => {
+  const cluster = async (yaml: (index: 1 | 2 | 3) => string = (index) => seedNodeYaml({ index, unicast: true })): Promise<VrrpdProcess[]> => {
     const m1 = await mixed.node('m1').startVrrpd(yaml(1), '.yaml');
     await m1.waitForLine((l) => l.msg === 'vrrpd started', 10_000);
     const m2 = await mixed.node('m2').startVrrpd(yaml(2), '.yaml');
@@ -172,12 +172,12 @@ describe.skipIf(labUnavailableReason !== undefined)('hardening on a real kernel'
     return [m1, m2, m3];
   };
 
-  const states = async (daemons: NodeVrrpdProcess[]): Promise<string[]> =>
+  const states = async (daemons: VrrpdProcess[]): Promise<string[]> =>
     Promise.all(daemons.map(async (d) => String((await d.status()).instances[0]!.state)));
 
   it('a non-peer sending valid higher-priority adverts in unicast mode is ignored (unknown_peer)', async () => {
     const daemons = await cluster();
-    const [m1, m2] = daemons as [NodeVrrpdProcess, NodeVrrpdProcess, NodeVrrpdProcess];
+    const [m1, m2] = daemons as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
     const marks = daemons.map((d) => d.lines.length);
     const from = Date.now();
     // The client (10.0.0.10, in no unicast_peer list) claims the VIP at priority 255, the
@@ -243,7 +243,7 @@ describe.skipIf(labUnavailableReason !== undefined)('hardening on a real kernel'
 
   it('partition and heal: dual master while cut off, one master within one advert interval after the heal, and the winner re-sends GARP', async () => {
     const daemons = await cluster();
-    const [m1, m2] = daemons as [NodeVrrpdProcess, NodeVrrpdProcess, NodeVrrpdProcess];
+    const [m1, m2] = daemons as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
     await mixed.partition('m1');
     const cutAt = Date.now();
     await mixed.vips.waitForHolders(['m1', 'm2'], masterDownIntervalMs(1, 99) + 2_000, 'master2 to take over beside the cut-off master1');
@@ -352,7 +352,7 @@ ${seedNodeYaml({ index: 1, unicast: true, extraInstanceYaml: '    track_script:\
       const at = (seconds: number) => monoNowNs + BigInt(seconds) * 1_000_000_000n;
       const schedule: Array<[number, number]> = [[8, 3600], [11, 0], [14, -3600], [17, 0]];
       const startedAt = Date.now();
-      const withShim = async (host: Master, index: 1 | 2): Promise<NodeVrrpdProcess> => {
+      const withShim = async (host: Master, index: 1 | 2): Promise<VrrpdProcess> => {
         const saved = process.env.LD_PRELOAD;
         process.env.LD_PRELOAD = join(shimDir, 'shim.so');
         process.env.VRRPD_TEST_CLOCK_STEPS = schedule.map(([s, offset]) => `${at(s)}:${offset}`).join(',');

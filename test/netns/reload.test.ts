@@ -5,8 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
-import { formatIpv4 } from '../../src/core/ip.js';
+import { ethernetAdverts } from '../../src/lab/wire.js';
 import { Lab, labUnavailableReason } from './lab.js';
 import { sleep, startVrrpd } from './vrrpd.js';
 
@@ -59,13 +58,7 @@ describe.skipIf(labUnavailableReason !== undefined)('reload (SIGHUP) on a real k
       await sleep(2_300);
       watching = false;
       await watcher;
-      const adverts = (await wire.stop()).flatMap((frame) => {
-        const packet = frame.bytes.subarray(14);
-        const ip = parseIpHeader(packet);
-        if (!ip.ok) return [];
-        const decoded = decodeAdvert(packet, ip.ip.headerLength);
-        return decoded.ok ? [{ timeMs: frame.timeMs, source: formatIpv4(ip.ip.source), vrid: decoded.advert.virtualRouterId, priority: decoded.advert.priority }] : [];
-      });
+      const adverts = ethernetAdverts(await wire.stop());
 
       expect(applied).toMatchObject({ unchanged: ['VI_1'], changed: ['VI_2'], added: [], removed: ['VI_3'] });
       expect(missing).toEqual([]); // no flap

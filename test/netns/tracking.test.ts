@@ -1,6 +1,6 @@
 /**
  * Health tracking on a real kernel: three vrrpd nodes, each in its own network and PID namespace
- * with its own kube-apiserver stand-in (test/interop/mixed-lab.ts), so `killall -0 kube-apiserver`
+ * with its own kube-apiserver stand-in (src/lab/cluster.ts), so `killall -0 kube-apiserver`
  * and the built-in `process` check see only their own node. Each scenario kills master1's
  * apiserver and times, from the kernel's address notifications, when the VIP lands on master2.
  *
@@ -12,13 +12,11 @@
  * - weight 0: master1 goes FAULT when the check fails and says goodbye with priority 0; master2
  *   takes over after its Skew_Time: [Skew, I·F + Skew + margin].
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
-import { MixedLab, type Master, type NodeProcess } from '../interop/mixed-lab.js';
+import { Cluster } from '../../src/lab/cluster.js';
 import { labUnavailableReason } from './lab.js';
 import { sleep } from './vrrpd.js';
 
@@ -51,52 +49,22 @@ const seedProcess = (index: 1 | 2 | 3, weight: number): string =>
 const recommended = (index: 1 | 2 | 3, weight: number, caFile: string): string =>
   replaceOnce(replaceOnce(example('recommended', index), /ca_file: \/etc\/kubernetes\/pki\/ca\.crt/, `ca_file: ${caFile}`), /weight: 0 /, `weight: ${weight} `);
 
-/** A CA and a serving certificate for `kubernetes`, as kubeadm makes them (name, not IP). */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=lab-ca');
-  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kubernetes');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:kubernetes\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext');
-  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
-}
-
-/** A kube-apiserver stand-in that answers /readyz with 200 over TLS on 127.0.0.1:6443. */
-const READYZ_SERVER = `
-const https = require('https'); const fs = require('fs');
-const [cert, key] = process.argv.slice(1);
-https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
-  res.writeHead(req.url === '/readyz' ? 200 : 404).end(req.url === '/readyz' ? 'ok' : 'not found');
-}).listen(6443, '127.0.0.1', () => console.log('listening'));
-`;
-
 const results: string[] = [];
 
 describe.skipIf(labUnavailableReason !== undefined)('health tracking on a real kernel', () => {
-  let mixed: MixedLab;
-  let certs: { ca: string; cert: string; key: string };
-  const readyz = new Map<Master, NodeProcess>();
+  let mixed: Cluster;
 
   beforeAll(async () => {
-    mixed = await MixedLab.create();
-    certs = makeCertificates(mkdtempSync(join(tmpdir(), 'vrrpd-pki-')));
+    // tls: the stand-ins also serve https /readyz with the lab's certificate, for the http check.
+    mixed = await Cluster.create({ tls: true });
   });
   beforeEach(async () => {
     await mixed.reset();
-    for (const server of readyz.values()) server.signal('SIGKILL');
-    readyz.clear();
   });
   afterAll(async () => {
     for (const line of results) console.log(line);
     await mixed?.destroy();
   });
-
-  const startReadyz = async (host: Master): Promise<void> => {
-    const { child, pid } = await mixed.node(host).spawn(process.execPath, ['-e', READYZ_SERVER, certs.cert, certs.key]);
-    const { NodeProcess: Proc } = await import('../interop/mixed-lab.js');
-    readyz.set(host, new Proc(child, pid));
-    await new Promise<void>((done) => child.stdout!.once('data', () => done()));
-  };
 
   /** Start the three nodes (master1 first, so it wins the election), wait for the steady state. */
   const cluster = async (config: (index: 1 | 2 | 3) => string) => {
@@ -158,17 +126,12 @@ describe.skipIf(labUnavailableReason !== undefined)('health tracking on a real k
 
   for (const weight of [-20, 0]) {
     it(`built-in http check of /readyz at 200 ms (the recommended example, fall 3), weight ${weight}`, async () => {
-      for (const host of ['m1', 'm2', 'm3'] as const) await startReadyz(host);
       // preempt_delay 30 in the example also holds back preemption for 30 s after start (as in
       // keepalived), which would hide the weight -20 failover in a test that starts the cluster
       // seconds before; a node in production has been up far longer.
-      await cluster((i) => (weight === 0 ? recommended(i, weight, certs.ca) : replaceOnce(recommended(i, weight, certs.ca), /preempt_delay: 30 /, 'preempt_delay: 0 ')));
+      await cluster((i) => (weight === 0 ? recommended(i, weight, mixed.certs!.ca) : replaceOnce(recommended(i, weight, mixed.certs!.ca), /preempt_delay: 30 /, 'preempt_delay: 0 ')));
       const window: [number, number] = weight === 0 ? [SKEW_99, 600 + SKEW_99 + MARGIN_MS] : [MD_99 - 1_000, 600 + MD_99 + MARGIN_MS];
-      await failover(async () => {
-        const server = readyz.get('m1')!;
-        server.signal('SIGKILL');
-        await server.exited;
-      }, `http 200 ms, weight ${weight}`, window);
+      await failover(() => mixed.node('m1').killApiserver(), `http 200 ms, weight ${weight}`, window);
     });
   }
 
