@@ -13,11 +13,11 @@ import { ControlServer, DEFAULT_SOCKET_PATH } from '../daemon/control.js';
 import { Daemon } from '../daemon/daemon.js';
 import { createLogger, LOG_LEVELS, type Logger } from '../daemon/logging.js';
 import { createMetricsRegistry, serveMetrics } from '../daemon/metrics.js';
-import { instanceVips, planInstances } from '../daemon/plan.js';
+import { instanceVips, planDaemon } from '../daemon/plan.js';
 import { createRealHost } from '../daemon/real-host.js';
 import { sdNotify, takeNotifySocket } from '../daemon/sd-notify.js';
-import { startTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
-import { checkNotifyCommands, createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
+import { checkProbes, TrackerSetupError } from '../io/checks.js';
+import { checkNotifyCommands, createNotifier } from '../io/notify.js';
 import { removeStale } from '../io/vip.js';
 
 export interface RunOptions {
@@ -48,19 +48,6 @@ function commandProblems(config: VrrpdConfig): string[] {
   return checkNotifyCommands(config);
 }
 
-function notifyCommandsByInstance(config: VrrpdConfig): Map<string, NotifyCommands> {
-  const commands = new Map<string, NotifyCommands>();
-  for (const instance of Object.values(config.vrrp_instance)) {
-    const entry: NotifyCommands = {};
-    for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
-      const command = instance[kind];
-      if (command !== undefined) entry[kind] = command;
-    }
-    commands.set(instance.name, entry);
-  }
-  return commands;
-}
-
 export async function runCommand(options: RunOptions): Promise<number> {
   // Before any child starts (checks, `ip`), so none of them can speak to systemd for us.
   const notifySocket = takeNotifySocket();
@@ -79,22 +66,13 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stderr.write('vrrpd: configuration rejected; nothing on the host was changed\n');
     return 3;
   }
-  let config = loaded.config;
+  const config = loaded.config;
   const socketPath = options.socketPath ?? config.vrrpd.socket ?? DEFAULT_SOCKET_PATH;
   const log = createLogger((options.logLevel ?? config.vrrpd.log_level ?? 'info') as Parameters<typeof createLogger>[0]);
   for (const warning of loaded.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
 
-  const host = createRealHost((error) => log.warn({ err: error }, 'io error'));
-  const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
-
-  // Health checks report into the daemon, which remembers results for instances started later.
-  const onTrackerStatus = (tracker: string, status: 'ok' | 'failed', detail: string): void => {
-    log.info({ tracker, status, detail }, `tracker ${tracker} is ${status}`);
-    daemon.setTrackerStatus(tracker, status);
-  };
-  let trackers: TrackerSet;
   try {
-    trackers = startTrackers(config, onTrackerStatus, log.child({ component: 'checks' }));
+    checkProbes(config, log.child({ component: 'checks' }));
   } catch (error) {
     if (!(error instanceof TrackerSetupError)) throw error;
     for (const problem of error.problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
@@ -103,7 +81,6 @@ export async function runCommand(options: RunOptions): Promise<number> {
   }
 
   // Notify scripts: in order per instance, with a timeout, never blocking the protocol.
-  let notifyCommands = notifyCommandsByInstance(config);
   const notifyLog = log.child({ component: 'notify' });
   const notifier = createNotifier({
     onResult: (result) => {
@@ -114,15 +91,13 @@ export async function runCommand(options: RunOptions): Promise<number> {
     ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
     enableScriptSecurity: config.global_defs.enable_script_security,
   });
-  daemon.onTransition = (spec, to, effectivePriority) => {
-    const state: NotifyState = to === 'INIT' ? 'STOP' : (to as NotifyState);
-    notifier.transition(notifyCommands.get(spec.name) ?? {}, spec.name, state, effectivePriority);
-  };
+  const host = createRealHost({ onIoError: (error) => log.warn({ err: error }, 'io error'), notifier, checkLog: log.child({ component: 'checks' }) });
+  const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
 
   const control = new ControlServer(socketPath, (request) => {
     switch (request.command) {
       case 'status':
-        return { ...daemon.status(), trackers: trackers.stats(), notify: notifier.stats() };
+        return { ...daemon.status(), trackers: daemon.checkStats(), notify: notifier.stats() };
       case 'debug-block':
         // Test hook, off unless VRRPD_DEBUG_COMMANDS=1: block the event loop in JS (a GC pause or a
         // blocked disk as far as Node is concerned), so tests can prove the stall guard.
@@ -134,14 +109,12 @@ export async function runCommand(options: RunOptions): Promise<number> {
     }
   });
   const cleanup = async (): Promise<void> => {
-    await trackers.stop();
     await control.close();
   };
   try {
     await control.listen();
   } catch (error) {
     log.error({ err: error, socket: socketPath }, 'cannot open the control socket');
-    await trackers.stop();
     return 1;
   }
 
@@ -169,7 +142,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, startupDelayMs));
   }
   try {
-    await daemon.start(planInstances(config));
+    await daemon.start(planDaemon(config));
   } catch (error) {
     log.error({ err: error }, 'vrrpd failed to start');
     await daemon.stop();
@@ -213,40 +186,26 @@ export async function runCommand(options: RunOptions): Promise<number> {
         if (stopping) return;
         const result = await loadConfigFile(options.configPath);
         if (!result.ok) {
-          refuseReload(daemon, log, result.errors.map((e) => formatIssue(e, 'error')));
+          daemon.refuseReload(result.errors.map((e) => formatIssue(e, 'error')));
           return;
         }
         const problemsNow = commandProblems(result.config);
+        try {
+          checkProbes(result.config, log.child({ component: 'checks' }));
+        } catch (error) {
+          if (!(error instanceof TrackerSetupError)) throw error;
+          problemsNow.push(...error.problems);
+        }
         if (problemsNow.length > 0) {
-          refuseReload(daemon, log, problemsNow);
+          daemon.refuseReload(problemsNow);
           return;
         }
-        // Checks restart only when what they run changed: a running check keeps its rise/fall
-        // history, and an init_fail check would otherwise report 'failed' again at every reload.
-        const checksChanged = JSON.stringify(trackedScripts(result.config)) !== JSON.stringify(trackedScripts(config));
-        let nextTrackers = trackers;
-        if (checksChanged) {
-          try {
-            nextTrackers = startTrackers(result.config, onTrackerStatus, log.child({ component: 'checks' }));
-          } catch (error) {
-            if (!(error instanceof TrackerSetupError)) throw error;
-            refuseReload(daemon, log, error.problems);
-            return;
-          }
-        }
         try {
-          const summary = await daemon.reload(planInstances(result.config));
-          if (nextTrackers !== trackers) await trackers.stop();
-          trackers = nextTrackers;
-          config = result.config;
-          notifyCommands = notifyCommandsByInstance(config);
-          daemon.lastReloadError = null;
+          const summary = await daemon.reload(planDaemon(result.config));
           for (const warning of result.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
           log.info(summary, 'reload applied');
         } catch (error) {
-          if (nextTrackers !== trackers) await nextTrackers.stop();
-          daemon.lastReloadError = (error as Error).message;
-          log.error({ err: error }, 'reload failed; the instances above keep running');
+          daemon.refuseReload([(error as Error).message]);
         }
       });
     };
@@ -255,21 +214,6 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', reload);
   });
-}
-
-/** The vrrp_script entries some instance tracks, with global_defs that change how they run. */
-function trackedScripts(config: VrrpdConfig): unknown {
-  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((i) => i.track_script.map((ref) => ref.name)));
-  return {
-    scripts: Object.values(config.vrrp_script).filter((s) => tracked.has(s.name)),
-    script_user: config.global_defs.script_user,
-    enable_script_security: config.global_defs.enable_script_security,
-  };
-}
-
-function refuseReload(daemon: Daemon, log: Logger, errors: string[]): void {
-  daemon.lastReloadError = errors.join('; ');
-  log.error({ errors }, 'reload refused: the new configuration is invalid; the running one stays');
 }
 
 function blockEventLoop(ms: number): void {

@@ -1,6 +1,6 @@
 /**
- * pino JSON logs to stdout (journald takes them as they are), one child logger per instance, and a
- * rate limiter so that a flood of bad packets costs a counter increment, not a log line each.
+ * pino JSON logs to stdout (journald takes them as they are), one child logger per instance.
+ * What is logged, and how often, is the engine's decision (engine.ts, rate-limit.ts).
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 
@@ -10,30 +10,4 @@ export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn',
 
 export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream = process.stdout): Logger {
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-}
-
-/**
- * At most one line per key per window: the first occurrence logs at once, later ones are counted
- * and reported with the next line for that key (`suppressed`).
- */
-export class RateLimitedLog {
-  private readonly last = new Map<string, { atMs: number; suppressed: number }>();
-
-  constructor(
-    private readonly windowMs: number,
-    private readonly maxKeys = 256,
-  ) {}
-
-  /** Returns the number of suppressed events to report with this line, or undefined to stay quiet. */
-  admit(key: string, nowMs: number): number | undefined {
-    const entry = this.last.get(key);
-    if (entry && nowMs - entry.atMs < this.windowMs) {
-      entry.suppressed++;
-      return undefined;
-    }
-    if (!entry && this.last.size >= this.maxKeys) this.last.clear(); // bounded memory under any input
-    const suppressed = entry?.suppressed ?? 0;
-    this.last.set(key, { atMs: nowMs, suppressed: 0 });
-    return suppressed;
-  }
 }

@@ -24,10 +24,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { scriptTrackerName } from '../config/convert.js';
 import type { CheckKind, HttpCheckSpec, ProcessCheckSpec, TcpCheckSpec, VrrpScript, VrrpdConfig } from '../config/model.js';
-import { RiseFallFilter } from '../core/tracker.js';
-import type { TrackerStatus } from '../core/types.js';
 import { prepareScript, ScriptSetupError } from './script.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -63,13 +60,13 @@ export interface CheckLog {
   error(obj: object, msg: string): void;
 }
 
-export type TrackerStatusCallback = (trackerName: string, status: 'ok' | 'failed', detail: string) => void;
+/** Every run's raw result; rise/fall and what it means for the instances are the engine's. */
+export type CheckResultCallback = (ok: boolean, detail: string) => void;
 
 export interface TrackerStats {
   /** `script:NAME`, as the core and the status output name it. */
   name: string;
   kind: CheckKind;
-  status: TrackerStatus;
   intervalMs: number;
   timeoutMs: number;
   runs: number;
@@ -94,16 +91,12 @@ export interface PeriodicCheckOptions {
   trackerName: string;
   intervalMs: number;
   timeoutMs: number;
-  rise: number;
-  fall: number;
-  initFail: boolean;
   probe: Probe;
-  onStatus: TrackerStatusCallback;
+  onResult: CheckResultCallback;
   log: CheckLog;
 }
 
 export class PeriodicCheck {
-  private readonly filter: RiseFallFilter;
   private timer: NodeJS.Timeout | undefined;
   private nextDueMs = 0;
   private busy = false;
@@ -116,11 +109,6 @@ export class PeriodicCheck {
 
   constructor(private readonly options: PeriodicCheckOptions) {
     if (!(options.intervalMs > 0) || !(options.timeoutMs > 0)) throw new Error(`interval and timeout must be positive (${options.trackerName})`);
-    this.filter = new RiseFallFilter({ rise: options.rise, fall: options.fall, initFail: options.initFail });
-  }
-
-  get status(): TrackerStatus {
-    return this.filter.status;
   }
 
   /** Run now, then every interval. */
@@ -143,7 +131,6 @@ export class PeriodicCheck {
     return {
       name: this.options.trackerName,
       kind: this.options.probe.kind,
-      status: this.filter.status,
       intervalMs: this.options.intervalMs,
       timeoutMs: this.options.timeoutMs,
       ...this.counters,
@@ -203,16 +190,11 @@ export class PeriodicCheck {
     if (outcome.ok) this.counters.successes++;
     else this.counters.failures++;
     if (outcome.timedOut) this.counters.timeouts++;
-    const change = this.filter.record(outcome.ok);
-    if (!outcome.ok && change === undefined) {
-      this.options.log.debug({ tracker: this.options.trackerName, detail: outcome.detail, status: this.filter.status }, 'check failed');
-    }
-    if (change !== 'ok' && change !== 'failed') return;
     try {
-      this.options.onStatus(this.options.trackerName, change, outcome.detail);
+      this.options.onResult(outcome.ok, outcome.detail);
     } catch (error) {
-      // The daemon's handler failing must not stop the check (the next change still reports).
-      this.options.log.error({ tracker: this.options.trackerName, status: change, err: error }, 'tracker status handler threw');
+      // The daemon's handler failing must not stop the check (the next result still reports).
+      this.options.log.error({ tracker: this.options.trackerName, err: error }, 'check result handler threw');
     }
   }
 }
@@ -499,16 +481,8 @@ export interface StartTrackersOptions {
   pathVariable?: string;
 }
 
-export interface TrackerSet {
-  /** Tracker names started (`script:NAME`), in config order. */
-  readonly names: readonly string[];
-  stats(): TrackerStats[];
-  /** Stop every check: timers cleared, scripts killed (group, SIGTERM then SIGKILL), sockets closed. */
-  stop(): Promise<void>;
-}
-
 /** Build the probe for one vrrp_script; throws ScriptSetupError for a script that cannot run. */
-export function createProbe(script: VrrpScript, config: Pick<VrrpdConfig, 'global_defs'>, log: CheckLog, options: StartTrackersOptions = {}): Probe {
+export function createProbe(script: VrrpScript, config: { global_defs: Pick<VrrpdConfig['global_defs'], 'script_user' | 'enable_script_security'> }, log: CheckLog, options: StartTrackersOptions = {}): Probe {
   const check = script.check;
   switch (check.kind) {
     case 'script': {
@@ -534,51 +508,21 @@ export function createProbe(script: VrrpScript, config: Pick<VrrpdConfig, 'globa
 }
 
 /**
- * Start every vrrp_script that some instance tracks (keepalived does not run the others) and
- * report filtered status changes through `onStatus(trackerName, status, detail)`.
- *
- * - Scripts are checked before anything runs (command syntax, PATH, user, script security); any
- *   problem throws TrackerSetupError naming every bad script, and nothing is started.
- * - An init_fail tracker is reported failed synchronously, before this returns, so the daemon can
- *   apply it before starting the machines; every other tracker stays unknown until its first result.
+ * Every vrrp_script that some instance tracks, prepared as its probe would be (command syntax, PATH,
+ * user, script security), without running anything. Throws TrackerSetupError naming every script
+ * that cannot run; `run` and `check-config` call it before anything on the host is touched.
  */
-export function startTrackers(config: VrrpdConfig, onStatus: TrackerStatusCallback, log: CheckLog, options: StartTrackersOptions = {}): TrackerSet {
+export function checkProbes(config: VrrpdConfig, log: CheckLog, options: StartTrackersOptions = {}): void {
   const tracked = new Set(Object.values(config.vrrp_instance).flatMap((instance) => instance.track_script.map((ref) => ref.name)));
   const problems: string[] = [];
-  const planned: { script: VrrpScript; probe: Probe }[] = [];
   for (const script of Object.values(config.vrrp_script)) {
-    if (!tracked.has(script.name)) {
-      log.info({ script: script.name }, `vrrp_script ${script.name} is not tracked by any instance; not running it`);
-      continue;
-    }
+    if (!tracked.has(script.name)) continue;
     try {
-      planned.push({ script, probe: createProbe(script, config, log, options) });
+      void createProbe(script, config, log, options).close();
     } catch (error) {
       if (!(error instanceof ScriptSetupError)) throw error;
       problems.push(error.message);
     }
   }
   if (problems.length > 0) throw new TrackerSetupError(problems);
-
-  const checks = planned.map(({ script, probe }) => new PeriodicCheck({
-    trackerName: scriptTrackerName(script.name),
-    intervalMs: Math.round(script.interval * 1000),
-    timeoutMs: Math.round(script.timeout * 1000),
-    rise: script.rise,
-    fall: script.fall,
-    initFail: script.init_fail,
-    probe,
-    onStatus,
-    log,
-  }));
-  for (const check of checks) {
-    if (check.status === 'failed') onStatus(check.stats().name, 'failed', 'init_fail: failed until the check succeeds rise times');
-  }
-  for (const check of checks) check.start();
-  let stopping: Promise<void> | undefined;
-  return {
-    names: checks.map((check) => check.stats().name),
-    stats: () => checks.map((check) => check.stats()),
-    stop: () => (stopping ??= Promise.all(checks.map((check) => check.stop())).then(() => undefined)),
-  };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlServer, controlRequest } from '../../src/daemon/control.js';
-import { RateLimitedLog } from '../../src/daemon/logging.js';
+import { RateLimitedLog } from '../../src/daemon/rate-limit.js';
 
 const servers: ControlServer[] = [];
 afterEach(async () => {
