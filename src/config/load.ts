@@ -149,6 +149,15 @@ export function parseConfigText(text: string, fileName: string): LoadResult {
   return validateConfigData(data, (path, target) => ({ file: fileName, ...locate(path, target) }), warnings, [], locate);
 }
 
+/**
+ * Validate configuration data that is already plain objects (what a YAML file parses to), through
+ * the same schema, rules and defaults as a file. Issues carry the file name but no line: there is no
+ * text to point into. The simulator builds thousands of random configs this way.
+ */
+export function parseConfigData(data: unknown, fileName: string): LoadResult {
+  return validateConfigData(data, () => ({ file: fileName, line: 1, column: 1 }), []);
+}
+
 /** Where a setting is written, in either format; a keepalived.conf's includes make `file` vary. */
 type PlaceFn = (path: readonly PropertyKey[], target: LocateTarget) => SourcePosition & { file: string };
 

@@ -27,7 +27,7 @@ import { peekVirtualRouterId } from '../core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
-import type { Action, DropReason, InstanceConfig, TrackerStatus, VrrpState } from '../core/types.js';
+import type { Action, DropReason, InstanceConfig, TrackerStatus, TransitionReason, VrrpState } from '../core/types.js';
 import { TIMER_EARLY_TOLERANCE_MS } from '../io/clock.js';
 import type { VipSpec } from '../io/vip.js';
 import { RateLimitedLog } from './rate-limit.js';
@@ -111,11 +111,22 @@ export type HostCommand =
   | { type: 'send'; instance: string; ifname: string; priority: number; payload: Uint8Array; source: Ipv4; destinations: readonly Ipv4[] }
   | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
-  | { type: 'garp'; instance: string; ifname: string; addresses: readonly Ipv4[]; repeat: number }
+  /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
+  | { type: 'garp'; instance: string; ifname: string; addresses: readonly Ipv4[]; repeat: number; why: string }
   | { type: 'start_check'; check: CheckPlan }
   | { type: 'stop_check'; name: string }
   | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands }
-  | { type: 'log'; level: LogLevel; context: LogContext | undefined; fields: Record<string, unknown>; message: string };
+  /** A log line; a state change also carries it as data (`transition`), for whoever needs more than text. */
+  | { type: 'log'; level: LogLevel; context: LogContext | undefined; fields: Record<string, unknown>; message: string; transition?: TransitionRecord };
+
+/** One state change of one instance, as data. */
+export interface TransitionRecord {
+  instance: string;
+  from: VrrpState;
+  to: VrrpState;
+  reason: TransitionReason;
+  effectivePriority: number;
+}
 
 export type HostOperation = 'open_transport' | 'send' | 'add_vips' | 'remove_vips' | 'garp' | 'start_check' | 'notify';
 
@@ -609,7 +620,7 @@ export class Engine {
     if (gone.length > 0) this.push({ type: 'remove_vips', instance: spec.name, vips: gone });
     if (fresh.length > 0) {
       this.push({ type: 'add_vips', instance: spec.name, vips: fresh });
-      this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: fresh.map((v) => v.address), repeat: core.garpMasterRepeat });
+      this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: fresh.map((v) => v.address), repeat: core.garpMasterRepeat, why: 'vips_added' });
     }
   }
 
@@ -686,15 +697,16 @@ export class Engine {
           this.push({ type: 'remove_vips', instance: spec.name, vips: spec.vips });
           break;
         case 'garp':
-          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: runtime.core.virtualAddresses, repeat: runtime.core.garpMasterRepeat });
+          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: runtime.core.virtualAddresses, repeat: runtime.core.garpMasterRepeat, why: action.why });
           break;
         case 'transition': {
           const key = `${action.from}>${action.to}>${action.reason}`;
           runtime.transitionCounts.set(key, (runtime.transitionCounts.get(key) ?? 0) + 1);
-          this.log(
-            'info',
-            runtime.context,
-            {
+          this.push({
+            type: 'log',
+            level: 'info',
+            context: runtime.context,
+            fields: {
               from: action.from,
               to: action.to,
               reason: action.reason,
@@ -702,8 +714,9 @@ export class Engine {
               master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
               ...(action.to === 'FAULT' ? { fault_causes: runtime.machine.faultCauses } : {}),
             },
-            `${action.from} -> ${action.to} (${action.reason})`,
-          );
+            message: `${action.from} -> ${action.to} (${action.reason})`,
+            transition: { instance: spec.name, from: action.from, to: action.to, reason: action.reason, effectivePriority: action.effectivePriority },
+          });
           this.push({ type: 'notify', instance: spec.name, state: notifyState(action.to), priority: action.effectivePriority, commands: spec.notify });
           break;
         }
