@@ -46,6 +46,8 @@ export class Daemon {
   private addressWatch: { close(): void } | undefined;
   private readonly startedAtMs: number;
   private pumping = false;
+  /** A late timer waits for afterPendingIo; nothing re-arms the timer meanwhile. */
+  private timerDeferred = false;
 
   constructor(private readonly options: DaemonOptions) {
     this.host = options.host;
@@ -145,15 +147,19 @@ export class Daemon {
       this.pump();
       return;
     }
+    // The timer stays disarmed until the deferred decision: re-armed now, the past deadline would
+    // fire again before the waiting packets are read.
+    this.timerDeferred = true;
     this.pump(); // the stall warning
     this.host.afterPendingIo(() => {
+      this.timerDeferred = false;
       // The scheduler may fire a fraction of a millisecond early and then hands us the deadline.
       this.input(() => this.engine.handleDeferredTimer(Math.max(this.now(), firedAtMs), deadlineMs));
     });
   }
 
   private reschedule(): void {
-    if (this.engine.isStopping) return;
+    if (this.engine.isStopping || this.timerDeferred) return;
     const deadline = this.engine.nextDeadline();
     this.scheduler.schedule(Number.isFinite(deadline) ? deadline : undefined, (firedAtMs) => this.onTimer(firedAtMs, deadline));
   }

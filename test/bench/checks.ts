@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   for (const variant of selected) {
     const probe = variant === 'idle' ? undefined : probes[variant]();
     const check = probe && new PeriodicCheck({
-      trackerName: `script:${variant}`, intervalMs, timeoutMs: intervalMs, rise: 1, fall: 1, initFail: false, probe, onStatus: () => undefined, log: quietLog,
+      trackerName: `script:${variant}`, intervalMs, timeoutMs: intervalMs, probe, onResult: () => undefined, log: quietLog,
     });
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     // Warm-up: JIT, first TLS handshake, first /proc scan are not the steady state.

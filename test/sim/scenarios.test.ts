@@ -289,7 +289,6 @@ describe('lossy network', () => {
     const expected = 2 * (durationMs / 1000) * (1 - p) * p ** 3; // 12.96
     const blips = ['m2', 'm3'].flatMap((n) => cluster.router(n).transitions.filter((t) => t.to === 'MASTER')).length;
     // Poisson(12.96): P(X < 4) and P(X > 26) are both below 0.1 %.
-    expect(expected).toBeCloseTo(12.96, 2);
     expect(blips).toBeGreaterThanOrEqual(4);
     expect(blips).toBeLessThanOrEqual(26);
     expect(cluster.router('m1').transitions.map((t) => t.to)).toEqual(['BACKUP', 'MASTER']);
