@@ -4,83 +4,85 @@
  * Everything it makes is removed on exit, on Ctrl-C and on SIGTERM (and by the next run after a
  * kill -9). It checks root and every tool it needs before it touches anything.
  */
-import { parseArgs } from 'node:util';
-import { DemoLab, SCENARIOS, type LabResult, type Scenario } from '../lab/lab.js';
+import { DemoLab, describeCluster, SCENARIOS, type LabResult, type Scenario } from '../lab/lab.js';
 import { missingPrerequisites } from '../lab/prerequisites.js';
-import { LAB_PREEMPT_DELAY_S, type ConfigSet } from '../lab/processes.js';
+import { EXAMPLE_PREEMPT_DELAY_S, LAB_PREEMPT_DELAY_S, type ConfigSet } from '../lab/processes.js';
 import { formatSummary } from '../lab/timeline.js';
 import { MASTERS, VIP } from '../lab/topology.js';
+import { stringValue, UsageError, type Values } from './args.js';
 
-export const LAB_USAGE = `Usage: sudo vrrpd lab [--scenario NAME] [--config-set recommended|seed] [--keepalived m2,m3] [--json]
+/** What `vrrpd lab --help` says after the options (main.ts has the options themselves). */
+export const LAB_DETAILS = `The cluster: master1-3 (ens32, 10.0.0.51-53, priorities 100/99/98, unicast peers) with VIP
+${VIP}, each with a kube-apiserver stand-in on :6443, and a client (10.0.0.10) that asks the VIP
+who serves it every 10 ms. The lab prints a timeline and the outage the client saw for every move
+of the VIP. Root only; it deletes everything it made when it ends, also on Ctrl-C.
 
-Builds the seed's cluster in network namespaces on this machine: master1-3 (ens32, 10.0.0.51-53,
-priorities 100/99/98, unicast peers) with VIP ${VIP}, each with a kube-apiserver stand-in on :6443,
-and a client (10.0.0.10) that asks the VIP who serves it every 10 ms. Then it runs the scenarios
-and prints a timeline and the outage the client saw for every move of the VIP. Root only; it
-deletes everything it made when it ends, also on Ctrl-C.
+Scenarios (--scenario; default: all of them; the election always runs first):
+  election   the three daemons start; master1 (priority 100) must end up holding the VIP
+  apiserver  master1's kube-apiserver dies, then comes back (preemption)
+  graceful   the daemon on master1 gets SIGTERM, then starts again
+  crash      master1's cable is pulled (no goodbye), then plugged back
 
-Options:
-  --scenario NAME     one of: ${SCENARIOS.join(', ')} (default: all). The election always runs first.
-                        apiserver  master1's kube-apiserver dies, then comes back (preemption)
-                        graceful   the daemon on master1 gets SIGTERM, then starts again
-                        crash      master1's cable is pulled (no goodbye), then plugged back
-  --config-set SET    recommended (default): examples/recommended, built-in https /readyz check
-                        every 200 ms with weight 0, preempt_delay shortened to ${LAB_PREEMPT_DELAY_S} s for the lab
-                      seed: examples/preempt, the seed's keepalived config as YAML
-                        (killall -0 kube-apiserver every 2 s, weight -20)
-  --keepalived NODES  run keepalived 2.x with the seed's keepalived.conf (examples/keepalived/preempt)
-                      on these masters instead of vrrpd, e.g. m2,m3: a mixed cluster
-  --json              print one JSON document (events and summary) instead of the live timeline
-  -h, --help          this text
+Config sets (--config-set), for the nodes that run vrrpd:
+  recommended  examples/recommended: built-in https /readyz check every 200 ms, weight 0,
+               preempt_delay ${LAB_PREEMPT_DELAY_S} s instead of ${EXAMPLE_PREEMPT_DELAY_S} s (--preempt-delay). The default.
+  seed         examples/preempt: the seed's keepalived config as YAML
+               (killall -0 kube-apiserver every 2 s, weight -20)
+Nodes named by --keepalived run keepalived with the seed's keepalived.conf
+(examples/keepalived/preempt) whatever the config set.
 
-Exit codes: 0 every scenario went as expected, 1 one did not, 2 usage or missing prerequisites,
-130 interrupted.
+Examples:
+  sudo vrrpd lab --keepalived m2,m3
+      a mixed cluster: keepalived takes the VIP over from vrrpd, and vrrpd takes it back
+  sudo vrrpd lab --keepalived m1 --scenario apiserver
+      the middle of a rolling swap done with the recommended config: keepalived on master1 with the
+      seed's weight -20, vrrpd backups with preempt_delay. An apiserver death on master1 then takes
+      preempt_delay + Master_Down instead of Master_Down (README, "Migrating from keepalived");
+      add --preempt-delay ${EXAMPLE_PREEMPT_DELAY_S} to see it with the example's own value
 `;
+
+export interface LabCommandOptions {
+  scenarios: Scenario[];
+  configSet: ConfigSet;
+  keepalivedNodes: Set<string>;
+  preemptDelayS: number;
+  json: boolean;
+}
 
 function parseNodes(text: string): Set<string> {
   const ids = new Set<string>();
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const master = MASTERS.find((m) => m.id === part || m.name === part);
-    if (master === undefined) throw new Error(`--keepalived: unknown node '${part}' (use m1, m2, m3 or master1..3)`);
+    if (master === undefined) throw new UsageError(`--keepalived: unknown node '${part}' (use m1, m2, m3 or master1..3)`);
     ids.add(master.id);
   }
   return ids;
 }
 
-export async function labCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  let options: { scenarios: Scenario[]; configSet: ConfigSet; keepalivedNodes: Set<string>; json: boolean };
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        scenario: { type: 'string' },
-        'config-set': { type: 'string' },
-        keepalived: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (values.help) {
-      out.write(LAB_USAGE);
-      return 0;
-    }
-    if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0]}'`);
-    const scenario = values.scenario;
-    if (scenario !== undefined && !(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}; got '${scenario}'`);
-    const configSet = values['config-set'] ?? 'recommended';
-    if (configSet !== 'recommended' && configSet !== 'seed') throw new Error(`--config-set must be recommended or seed; got '${configSet}'`);
-    options = {
-      scenarios: scenario === undefined ? [...SCENARIOS] : [scenario as Scenario],
-      configSet,
-      keepalivedNodes: values.keepalived === undefined ? new Set() : parseNodes(values.keepalived),
-      json: values.json === true,
-    };
-  } catch (error) {
-    err.write(`vrrpd lab: ${(error as Error).message}\n\n${LAB_USAGE}`);
-    return 2;
+/** The lab's options from the parsed command line; a bad value is a UsageError. */
+export function labOptions(values: Values): LabCommandOptions {
+  const scenario = stringValue(values, 'scenario');
+  if (scenario !== undefined && !(SCENARIOS as readonly string[]).includes(scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}; got '${scenario}'`);
+  const configSet = stringValue(values, 'config-set') ?? 'recommended';
+  if (configSet !== 'recommended' && configSet !== 'seed') throw new UsageError(`--config-set must be recommended or seed; got '${configSet}'`);
+  const delayText = stringValue(values, 'preempt-delay');
+  const preemptDelayS = delayText === undefined ? LAB_PREEMPT_DELAY_S : Number(delayText);
+  // The config's own limit (0..1000 s); the lab's timeouts grow with it.
+  if (delayText !== undefined && (delayText.trim() === '' || !Number.isFinite(preemptDelayS) || preemptDelayS < 0 || preemptDelayS > 1000)) {
+    throw new UsageError(`--preempt-delay must be a number of seconds from 0 to 1000; got '${delayText}'`);
   }
+  const keepalived = stringValue(values, 'keepalived');
+  return {
+    scenarios: scenario === undefined ? [...SCENARIOS] : [scenario as Scenario],
+    configSet,
+    keepalivedNodes: keepalived === undefined ? new Set() : parseNodes(keepalived),
+    preemptDelayS,
+    json: values.json === true,
+  };
+}
+
+export async function labCommand(values: Values, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const options = labOptions(values);
 
   const vrrpdNodes = MASTERS.filter((m) => !options.keepalivedNodes.has(m.id)).length;
   const problems = missingPrerequisites({
@@ -115,15 +117,7 @@ export async function labCommand(argv: string[], out: NodeJS.WritableStream, err
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  if (!options.json) {
-    const daemons = MASTERS.map((m) => `${m.name}: ${options.keepalivedNodes.has(m.id) ? 'keepalived' : 'vrrpd'}`).join(', ');
-    const config =
-      options.configSet === 'recommended'
-        ? `recommended config (https /readyz every 200 ms, weight 0; preempt_delay ${LAB_PREEMPT_DELAY_S} s instead of 30 s)`
-        : "seed config (killall -0 kube-apiserver every 2 s, weight -20)";
-    out.write(`vrrpd lab: ${daemons}; ${config}; VIP ${VIP}\n`);
-    if (options.keepalivedNodes.size > 0) out.write(`keepalived nodes run the seed's keepalived.conf (examples/keepalived/preempt)\n`);
-  }
+  if (!options.json) out.write(describeCluster(options));
 
   let result: LabResult;
   try {

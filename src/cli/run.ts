@@ -94,10 +94,10 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const host = createRealHost({ onIoError: (error) => log.warn({ err: error }, 'io error'), notifier, checkLog: log.child({ component: 'checks' }) });
   const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
 
-  const control = new ControlServer(socketPath, (request) => {
+  const control: ControlServer = new ControlServer(socketPath, (request) => {
     switch (request.command) {
       case 'status':
-        return { ...daemon.status(), trackers: daemon.checkStats(), notify: notifier.stats() };
+        return { ...daemon.status(), trackers: daemon.checkStats(), notify: notifier.stats(), control: control.stats() };
       case 'debug-block':
         // Test hook, off unless VRRPD_DEBUG_COMMANDS=1: block the event loop in JS (a GC pause or a
         // blocked disk as far as Node is concerned), so tests can prove the stall guard.
@@ -114,7 +114,10 @@ export async function runCommand(options: RunOptions): Promise<number> {
   try {
     await control.listen();
   } catch (error) {
-    log.error({ err: error, socket: socketPath }, 'cannot open the control socket');
+    // A path that is not a socket, or one another vrrpd serves, is said in one line, without a stack.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTSOCK' || code === 'ESOCKETINUSE') log.error({ socket: socketPath, code }, `cannot open the control socket: ${(error as Error).message}`);
+    else log.error({ err: error, socket: socketPath }, 'cannot open the control socket');
     return 1;
   }
 

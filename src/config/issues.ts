@@ -34,7 +34,13 @@ export type ConfigIssueCode =
   | 'auth_pass_truncated'
   | 'nopreempt_cleared'
   | 'peer_is_self'
-  | 'nopreempt_with_weight';
+  | 'nopreempt_with_weight'
+  /** An included file, or a directory on the way to it, that someone other than its owner could change. */
+  | 'insecure_file'
+  /** Collections or blocks nested deeper than a configuration ever needs. */
+  | 'too_deep'
+  /** A vrrpd endpoint without authentication that other hosts can reach. */
+  | 'exposed_endpoint';
 
 export interface ConfigIssue {
   code: ConfigIssueCode;
@@ -55,12 +61,18 @@ export function formatIssue(issue: ConfigIssue, severity: 'error' | 'warning' = 
   return `config ${severity} at ${where}${path}: ${issue.message}`;
 }
 
-/** Render a path of keys and indexes as `vrrp_instance.VI_1.unicast_peer[1]`. */
+/**
+ * Render a path of keys and indexes as `vrrp_instance.VI_1.unicast_peer[1]`. A key is text from the
+ * file (an unknown key can be a whole line of whatever was included), so each is cut like a quote.
+ */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
+    else {
+      const key = excerpt(String(segment), PATH_SEGMENT_LIMIT);
+      out += out === '' ? key : `.${key}`;
+    }
   }
   return out;
 }
@@ -94,4 +106,60 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   // A third of the word, at least 2 edits: catches "prority" and "virtual_router" but not "foo" -> "fall".
   const allowed = Math.max(2, Math.floor(word.length / 3));
   return bestDistance <= allowed && bestDistance < word.length ? best : undefined;
+}
+
+/** Characters of file content a message quotes at most: enough for any keyword, not for a secret. */
+export const QUOTE_LIMIT = 32;
+/** A path segment may be a name (up to 64 characters, model.ts maxNameLength): those stay whole. */
+const PATH_SEGMENT_LIMIT = 64;
+
+/**
+ * Text from a configuration file as a message may repeat it: one line of printable characters, at
+ * most `limit` of them. Messages go to terminals and to the journal, and an `include` can pull in
+ * any file the daemon can read; a message names the place, it does not reproduce the content.
+ */
+export function excerpt(text: string, limit: number = QUOTE_LIMIT): string {
+  // Control characters (and lone surrogates, invalid UTF-8 read as U+FFFD) would garble a terminal.
+  const printable = text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\uFFFD]/gu, '?');
+  const characters = [...printable];
+  return characters.length <= limit ? printable : `${characters.slice(0, limit).join('')}...`;
+}
+
+/** Issues shown per file and severity; a file that is not a configuration at all gives thousands. */
+export const MAX_ISSUES_PER_FILE = 20;
+
+/**
+ * The first MAX_ISSUES_PER_FILE issues of each file, in the order given, and after them one issue
+ * per file, placed where the first hidden one is, that says how many more there are.
+ */
+export function capIssuesPerFile(issues: readonly ConfigIssue[], severity: 'error' | 'warning'): ConfigIssue[] {
+  const shown = new Map<string, number>();
+  const hidden = new Map<string, { first: ConfigIssue; count: number }>();
+  const out: ConfigIssue[] = [];
+  for (const issue of issues) {
+    const count = shown.get(issue.file) ?? 0;
+    if (count < MAX_ISSUES_PER_FILE) {
+      shown.set(issue.file, count + 1);
+      out.push(issue);
+      continue;
+    }
+    const entry = hidden.get(issue.file);
+    if (entry) entry.count++;
+    else hidden.set(issue.file, { first: issue, count: 1 });
+  }
+  for (const [file, { first, count }] of hidden) {
+    // Right after the last shown issue of the same file: the summary ends that file's list.
+    let index = out.length;
+    for (let i = out.length - 1; i >= 0; i--) {
+      if (out[i]!.file === file) {
+        index = i + 1;
+        break;
+      }
+    }
+    out.splice(index, 0, {
+      code: 'too_many', file, line: first.line, column: first.column, path: '',
+      message: `... and ${count} more ${severity}${count === 1 ? '' : 's'} in this file from here on, not shown (fix the first ones and check again)`,
+    });
+  }
+  return out;
 }

@@ -12,15 +12,26 @@
  *   relative to the directory of the including file (keepalived chdir()s there), at any depth.
  *   A pattern that matches nothing is not an error in keepalived; it is a warning here.
  *
+ * Stricter than keepalived, because a configuration decides what runs as root:
+ * - An included file is refused when it, or any directory on the way to it, could be changed by
+ *   someone other than root (or the user running vrrpd): the rule of keepalived's
+ *   enable_script_security for scripts (see includeSecurityProblem).
+ * - Messages quote file content sparingly (issues.ts excerpt), and from a file that only a glob
+ *   matched ("quiet" files: nobody named it) they quote no words at all, so `include /etc/*`
+ *   cannot copy /etc/shadow into a terminal or the journal.
+ * - Every limit is checked without recursion (nesting depth, issues per file), so hostile input
+ *   gets an error, not a stack overflow.
+ *
  * keepalived's preprocessor (`$NAME=...` definitions, `@system_id` line prefixes, `~SEQ`) is not
  * implemented: a line using it is an error, because reading it literally would configure
  * something other than what keepalived would.
  *
  * Never throws on bad input; problems are returned as located issues.
  */
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { ConfigIssueCode } from './issues.js';
+import { includeSecurityProblem, trustedOwners } from './files.js';
+import { excerpt, type ConfigIssueCode } from './issues.js';
 import { CONFIG_LIMITS } from './model.js';
 
 export interface SourcePlace {
@@ -60,6 +71,11 @@ export interface ParsedConf {
   trailingComments: Map<string, string>;
   /** Every file read, the main one first. */
   files: string[];
+  /**
+   * The files that only a glob pattern matched (and everything they include): nobody named them,
+   * so they may be anything (`include /etc/*`), and messages quote nothing from them.
+   */
+  quietFiles: ReadonlySet<string>;
 }
 
 /** What the parser needs from the file system; tests and callers without includes never touch it. */
@@ -69,6 +85,8 @@ export interface IncludeReader {
   read(path: string): string;
   /** A stable identity for cycle detection (the real path). */
   identity(path: string): string;
+  /** Why `path` must not be read (its ownership or permissions), or undefined when it may. */
+  refuse?(path: string): string | undefined;
 }
 
 /** Everything has a limit: includes are recursive and globs can be wide. */
@@ -77,7 +95,13 @@ export const KEEPALIVED_LIMITS = {
   maxFiles: 256,
   /** All files together. */
   maxTotalBytes: 4 * CONFIG_LIMITS.maxFileBytes,
-  maxBlockDepth: 16,
+  maxBlockDepth: CONFIG_LIMITS.maxNestingDepth,
+  /**
+   * Issues recorded per file before the rest of it is skipped: a file that gives this many is not a
+   * keepalived.conf (a binary, /etc/*), and recording every one costs memory (500,000 stray '}'
+   * made half a million issue objects).
+   */
+  maxIssuesPerFile: 200,
 } as const;
 
 type Item = { kind: 'word'; word: Word } | { kind: 'open'; place: SourcePlace } | { kind: 'close'; place: SourcePlace } | { kind: 'eol' };
@@ -138,10 +162,11 @@ function scanLine(text: string, file: string, line: number): LineScan {
       }
       if (BLANK.test(d) || d === '{' || d === '}' || d === '"') break;
       if (d === '#' || d === '!') {
-        // keepalived cuts the word here too; `auth_pass se#cret` is a classic surprise.
+        // keepalived cuts the word here too; `auth_pass se#cret` is a classic surprise. The word is
+        // not quoted: the column says where it is cut, and the word may be a password.
         problems.push({
           severity: 'warning', code: 'invalid_value', place: { file, line, column: i + 1 },
-          message: `'${d}' in the middle of '${word}${text.slice(i).split(/\s/)[0]}' starts a comment, as in keepalived: the value is '${word}'. Write \\${d} for a literal ${d}`,
+          message: `'${d}' in the middle of a word starts a comment, as in keepalived: the word ends here and the rest of the line is ignored. Write \\${d} for a literal ${d}`,
         });
         break;
       }
@@ -157,27 +182,64 @@ function scanLine(text: string, file: string, line: number): LineScan {
   return { items, ...(comment !== undefined ? { comment } : {}), problems };
 }
 
+/** The grammar's issues, at most maxIssuesPerFile per file and then one that says so. */
+class IssueList {
+  readonly issues: GrammarIssue[] = [];
+  private readonly counts = new Map<string, number>();
+
+  /** Record an issue; false once its file has given too many. */
+  report(issue: GrammarIssue): boolean {
+    const count = (this.counts.get(issue.place.file) ?? 0) + 1;
+    this.counts.set(issue.place.file, count);
+    if (count <= KEEPALIVED_LIMITS.maxIssuesPerFile) {
+      this.issues.push(issue);
+      return true;
+    }
+    if (count === KEEPALIVED_LIMITS.maxIssuesPerFile + 1) {
+      this.issues.push({
+        severity: 'error', code: 'too_many', place: issue.place,
+        message: `more than ${KEEPALIVED_LIMITS.maxIssuesPerFile} problems in this file; the rest are not reported (is it a keepalived.conf?)`,
+      });
+    }
+    return false;
+  }
+
+  flooded(file: string): boolean {
+    return (this.counts.get(file) ?? 0) > KEEPALIVED_LIMITS.maxIssuesPerFile;
+  }
+}
+
 /** Files, includes and lines -> one flat stream of items. */
 class Reader {
   readonly items: Item[] = [];
-  readonly issues: GrammarIssue[] = [];
   readonly trailingComments = new Map<string, string>();
   readonly files: string[] = [];
+  readonly quietFiles = new Set<string>();
   private totalBytes = 0;
   private readonly stack: string[] = [];
 
-  constructor(private readonly includes: IncludeReader | undefined) {}
+  constructor(
+    private readonly includes: IncludeReader | undefined,
+    private readonly list: IssueList,
+  ) {}
 
-  readText(text: string, file: string, identity: string): void {
+  private report(issue: GrammarIssue): void {
+    this.list.report(issue);
+  }
+
+  readText(text: string, file: string, identity: string, quiet = false): void {
     this.files.push(file);
+    if (quiet) this.quietFiles.add(file);
     this.totalBytes += text.length;
     this.stack.push(identity);
     const lines = text.split('\n');
     for (let index = 0; index < lines.length; index++) {
       const lineNumber = index + 1;
       const lineText = lines[index]!;
+      // A file that has given too many problems is not read further: it is no keepalived.conf.
+      if (this.list.flooded(file)) break;
       const scan = scanLine(lineText, file, lineNumber);
-      this.issues.push(...scan.problems);
+      for (const problem of scan.problems) this.report(problem);
       const words = scan.items.flatMap((item) => (item.kind === 'word' ? [item.word] : []));
       if (scan.comment !== undefined && scan.comment.length > 0 && words.length > 0) {
         this.trailingComments.set(commentKey(file, lineNumber), scan.comment);
@@ -190,13 +252,13 @@ class Reader {
           if (words.length === 1) {
             this.include(words[0]!, file);
           } else {
-            this.issues.push({ severity: 'error', code: 'conf_syntax', place: first.word, message: "include takes exactly one file name or glob pattern, alone on its line" });
+            this.report({ severity: 'error', code: 'conf_syntax', place: first.word, message: "include takes exactly one file name or glob pattern, alone on its line" });
           }
           this.items.push({ kind: 'eol' });
           continue;
         }
         if (/^\$[A-Za-z_][A-Za-z0-9_]*\s*=/.test(lineText.trim()) || first.word.text.startsWith('@') || first.word.text.startsWith('~SEQ')) {
-          this.issues.push({
+          this.report({
             severity: 'error', code: 'unsupported_key', place: first.word,
             message: "keepalived's preprocessor ($NAME=... definitions, @system_id prefixes, ~SEQ) is not supported by vrrpd; write the lines out as keepalived would expand them",
           });
@@ -204,59 +266,81 @@ class Reader {
           continue;
         }
       }
-      this.items.push(...scan.items, { kind: 'eol' });
+      // One at a time: push(...items) passes every item as an argument, and a line of 100,000 '{'
+      // overflows the stack that way.
+      for (const item of scan.items) this.items.push(item);
+      this.items.push({ kind: 'eol' });
     }
     this.stack.pop();
   }
 
   private include(patternWord: Word, fromFile: string): void {
     const pattern = patternWord.text;
+    const shown = `'${excerpt(pattern, 2 * QUOTE_PATTERN)}'`;
     if (!this.includes) {
-      this.issues.push({ severity: 'error', code: 'read_failed', place: patternWord, message: `cannot include '${pattern}' here: no file system access` });
+      this.report({ severity: 'error', code: 'read_failed', place: patternWord, message: `cannot include ${shown} here: no file system access` });
       return;
     }
     if (this.stack.length > KEEPALIVED_LIMITS.maxIncludeDepth) {
-      this.issues.push({ severity: 'error', code: 'too_many', place: patternWord, message: `includes are nested more than ${KEEPALIVED_LIMITS.maxIncludeDepth} deep` });
+      this.report({ severity: 'error', code: 'too_many', place: patternWord, message: `includes are nested more than ${KEEPALIVED_LIMITS.maxIncludeDepth} deep` });
       return;
     }
     const resolved = isAbsolute(pattern) ? pattern : join(dirname(fromFile), pattern);
+    // A file reached through a glob was named by nobody; so is anything such a file includes.
+    const quiet = GLOB_MAGIC.test(pattern) || this.quietFiles.has(fromFile);
     let matches: string[];
     try {
       matches = this.includes.expand(resolved);
     } catch (error) {
-      this.issues.push({ severity: 'error', code: 'read_failed', place: patternWord, message: `cannot expand include '${pattern}': ${reason(error)}` });
+      this.report({ severity: 'error', code: 'read_failed', place: patternWord, message: `cannot expand include ${shown}: ${reason(error)}` });
       return;
     }
     if (matches.length === 0) {
-      this.issues.push({ severity: 'warning', code: 'read_failed', place: patternWord, message: `include '${pattern}' matches no file; nothing is included (keepalived goes on the same way)` });
+      this.report({ severity: 'warning', code: 'read_failed', place: patternWord, message: `include ${shown} matches no file; nothing is included (keepalived goes on the same way)` });
       return;
     }
     for (const match of matches) {
       if (this.files.length >= KEEPALIVED_LIMITS.maxFiles) {
-        this.issues.push({ severity: 'error', code: 'too_many', place: patternWord, message: `more than ${KEEPALIVED_LIMITS.maxFiles} configuration files` });
+        this.report({ severity: 'error', code: 'too_many', place: patternWord, message: `more than ${KEEPALIVED_LIMITS.maxFiles} configuration files` });
         return;
+      }
+      let refused: string | undefined;
+      try {
+        refused = this.includes.refuse?.(match);
+      } catch (error) {
+        refused = `cannot check its ownership: ${reason(error)}`;
+      }
+      if (refused !== undefined) {
+        this.report({
+          severity: 'error', code: 'insecure_file', place: patternWord,
+          message: `include ${shown} refuses ${match}: ${refused}. An included file and every directory on the way to it must be owned by root${INCLUDE_OWNER_NOTE} and writable by no one else, as keepalived's enable_script_security asks of scripts: whoever can change the configuration decides what runs as root`,
+        });
+        continue;
       }
       let identity: string;
       let text: string;
       try {
         identity = this.includes.identity(match);
         if (this.stack.includes(identity)) {
-          this.issues.push({ severity: 'error', code: 'read_failed', place: patternWord, message: `include '${pattern}' includes ${match} again while reading it (an include loop)` });
+          this.report({ severity: 'error', code: 'read_failed', place: patternWord, message: `include ${shown} includes ${match} again while reading it (an include loop)` });
           continue;
         }
         text = this.includes.read(match);
       } catch (error) {
-        this.issues.push({ severity: 'error', code: 'read_failed', place: patternWord, message: `cannot read included file ${match}: ${reason(error)}` });
+        this.report({ severity: 'error', code: 'read_failed', place: patternWord, message: `cannot read included file ${match}: ${reason(error)}` });
         continue;
       }
       if (text.length > CONFIG_LIMITS.maxFileBytes || this.totalBytes + text.length > KEEPALIVED_LIMITS.maxTotalBytes) {
-        this.issues.push({ severity: 'error', code: 'file_too_large', place: patternWord, message: `included file ${match} is too large (${text.length} characters; ${KEEPALIVED_LIMITS.maxTotalBytes} for all files together)` });
+        this.report({ severity: 'error', code: 'file_too_large', place: patternWord, message: `included file ${match} is too large (${text.length} characters; ${KEEPALIVED_LIMITS.maxTotalBytes} for all files together)` });
         continue;
       }
-      this.readText(text, match, identity);
+      this.readText(text, match, identity, quiet);
     }
   }
 }
+
+/** An include pattern is quoted with twice the room of a keyword: it is a path. */
+const QUOTE_PATTERN = 32;
 
 /** The words after `include`, split on blanks only (quotes kept together), up to a comment. */
 function includeWords(lineText: string, from: number, file: string, line: number): Word[] {
@@ -274,8 +358,11 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The flat item stream -> statements with blocks. */
-function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
+/**
+ * The flat item stream -> statements with blocks. Recursion is one level per block, and blocks
+ * deeper than maxBlockDepth are skipped with a loop, so any input is safe for the stack.
+ */
+function buildTree(items: Item[], list: IssueList, quietFiles: ReadonlySet<string>): Statement[] {
   let pos = 0;
   let tooDeepReported = false;
 
@@ -290,12 +377,12 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
       if (item.kind === 'close') {
         pos++;
         if (opener) return statements;
-        issues.push({ severity: 'error', code: 'conf_syntax', place: item.place, message: "unbalanced '}': no block is open here" });
+        list.report({ severity: 'error', code: 'conf_syntax', place: item.place, message: "unbalanced '}': no block is open here" });
         continue;
       }
       if (item.kind === 'open') {
         pos++;
-        issues.push({ severity: 'error', code: 'conf_syntax', place: item.place, message: "'{' without a keyword before it" });
+        list.report({ severity: 'error', code: 'conf_syntax', place: item.place, message: "'{' without a keyword before it" });
         nested(depth, { place: item.place, keyword: '{' });
         continue;
       }
@@ -316,7 +403,8 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
       statements.push(statement);
     }
     if (opener) {
-      issues.push({ severity: 'error', code: 'conf_syntax', place: opener.place, message: `the '{' of '${opener.keyword}' is never closed: '}' missing` });
+      const of = quietFiles.has(opener.place.file) || opener.keyword === '{' ? '' : ` of '${excerpt(opener.keyword)}'`;
+      list.report({ severity: 'error', code: 'conf_syntax', place: opener.place, message: `the '{'${of} is never closed: '}' missing` });
     }
     return statements;
   };
@@ -324,7 +412,10 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
   const nested = (depth: number, opener: { place: SourcePlace; keyword: string }): Statement[] => {
     if (depth + 1 > KEEPALIVED_LIMITS.maxBlockDepth) {
       if (!tooDeepReported) {
-        issues.push({ severity: 'error', code: 'conf_syntax', place: opener.place, message: `blocks are nested more than ${KEEPALIVED_LIMITS.maxBlockDepth} deep` });
+        list.report({
+          severity: 'error', code: 'too_deep', place: opener.place,
+          message: `blocks are nested more than ${KEEPALIVED_LIMITS.maxBlockDepth} deep (a keepalived.conf needs 3); this '{' and everything up to its '}' are not read`,
+        });
         tooDeepReported = true;
       }
       // Skip to the matching '}' without recursing.
@@ -345,7 +436,8 @@ function buildTree(items: Item[], issues: GrammarIssue[]): Statement[] {
 
 /** Parse keepalived.conf text; `includes` resolves `include` lines (none: they are errors). */
 export function parseKeepalivedConf(text: string, fileName: string, includes?: IncludeReader): ParsedConf {
-  const reader = new Reader(includes);
+  const list = new IssueList();
+  const reader = new Reader(includes, list);
   let identity = fileName;
   try {
     if (includes) identity = includes.identity(fileName);
@@ -353,9 +445,8 @@ export function parseKeepalivedConf(text: string, fileName: string, includes?: I
     // The main text came from the caller; it may not exist on disk.
   }
   reader.readText(text, fileName, identity);
-  const issues = reader.issues;
-  const statements = buildTree(reader.items, issues);
-  return { statements, issues, trailingComments: reader.trailingComments, files: reader.files };
+  const statements = buildTree(reader.items, list, reader.quietFiles);
+  return { statements, issues: list.issues, trailingComments: reader.trailingComments, files: reader.files, quietFiles: reader.quietFiles };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,16 +465,33 @@ export const fileSystemIncludes: IncludeReader = {
     });
   },
   read(path) {
-    const info = statSync(path);
-    if (info.size > CONFIG_LIMITS.maxFileBytes) throw new Error(`${info.size} bytes; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
-    return readFileSync(path, 'utf8');
+    // Bounded by what is read, not by stat: the file may grow in between.
+    const fd = openSync(path, 'r');
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile()) throw new Error('not a regular file');
+      if (info.size > CONFIG_LIMITS.maxFileBytes) throw new Error(`${info.size} bytes; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
+      const buffer = Buffer.alloc(CONFIG_LIMITS.maxFileBytes + 1);
+      let length = 0;
+      for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (length > CONFIG_LIMITS.maxFileBytes) throw new Error(`more than ${CONFIG_LIMITS.maxFileBytes} bytes; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
+      return buffer.subarray(0, length).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   },
   identity(path) {
     return realpathSync(path);
   },
+  refuse(path) {
+    return includeSecurityProblem(path, trustedOwners());
+  },
 };
 
 const GLOB_MAGIC = /[*?[{]/;
+
+/** Said after "owned by root" in the refusal: who else may own an included file, and why. */
+const INCLUDE_OWNER_NOTE = ' (or by the user running vrrpd, who can change its own files anyway)';
 
 /** Expand `{a,b}` first (as GLOB_BRACE does), then match segment by segment. Sorted, unique. */
 export function expandGlob(pattern: string): string[] {

@@ -14,7 +14,7 @@
  * Values are text in keepalived; a value becomes a number only where the schema wants one and the
  * text is a plain decimal, so `priority high` is reported by the schema as "got 'high'", like YAML.
  */
-import { formatPath, type ConfigIssue, type ConfigIssueCode } from './issues.js';
+import { excerpt, formatPath, QUOTE_LIMIT, type ConfigIssue, type ConfigIssueCode } from './issues.js';
 import type { LocateTarget } from './locate.js';
 import { commentKey, fileSystemIncludes, parseKeepalivedConf, type IncludeReader, type SourcePlace, type Statement, type Word } from './keepalived-parse.js';
 
@@ -187,6 +187,10 @@ export interface KeepalivedRead {
   notes: ImportNote[];
   /** The comment at the end of the line a setting is written on, if any. */
   trailingCommentOf(path: readonly PropertyKey[]): string | undefined;
+  /** Every file read, in reading order (the main one first). */
+  files: readonly string[];
+  /** Files only an include glob matched: messages quote nothing from them (keepalived-parse.ts). */
+  quietFiles: ReadonlySet<string>;
 }
 
 interface Located {
@@ -254,7 +258,7 @@ class Mapper {
       return undefined;
     }
     for (const extra of statement.words.slice(2)) {
-      this.issue('error', 'invalid_value', extra, [section, name.text], `unexpected '${extra.text}' after '${section} ${name.text}'`);
+      this.issue('error', 'invalid_value', extra, [section, name.text], `unexpected '${excerpt(extra.text)}' after '${section} ${excerpt(name.text)}'`);
     }
     if (name.text === '__proto__') {
       this.issue('error', 'invalid_name', name, [section], "'__proto__' cannot be used as a name");
@@ -286,7 +290,7 @@ class Mapper {
     if (kind === 'flag') {
       if (values.length > 0) {
         this.issue('error', 'invalid_value', values[0]!, fieldPath,
-          `'${keyword.text}' takes no value: keepalived reads '${keyword.text} ${values[0]!.text}' as ${keyword.text} on. Remove the line to turn it off`);
+          `'${keyword.text}' takes no value: keepalived reads '${keyword.text} ${excerpt(values[0]!.text)}' as ${keyword.text} on. Remove the line to turn it off`);
       }
       target[keyword.text] = true;
       this.record(fieldPath, keyword);
@@ -305,7 +309,7 @@ class Mapper {
       return;
     }
     for (const extra of values.slice(1)) {
-      this.issue('warning', 'invalid_value', extra, fieldPath, `'${extra.text}' after '${keyword.text} ${first.text}' is ignored (keepalived ignores it too)`);
+      this.issue('warning', 'invalid_value', extra, fieldPath, `'${excerpt(extra.text)}' after '${keyword.text} ${excerpt(first.text)}' is ignored (keepalived ignores it too)`);
     }
     target[keyword.text] = kind === 'number' ? numberOrText(first.text) : first.text;
   }
@@ -348,7 +352,7 @@ function mapScript(mapper: Mapper, block: Statement[], target: Record<string, un
           target['reverse'] = true;
           mapper.record([...path, 'reverse'], extra);
         } else {
-          mapper.issue('error', 'invalid_value', extra, [...path, 'weight'], `unexpected '${extra.text}' after 'weight ${value?.text ?? ''}' (only 'reverse' may follow)`);
+          mapper.issue('error', 'invalid_value', extra, [...path, 'weight'], `unexpected '${excerpt(extra.text)}' after 'weight ${excerpt(value?.text ?? '')}' (only 'reverse' may follow)`);
         }
       }
       continue;
@@ -384,7 +388,7 @@ function mapTrackEntries(mapper: Mapper, block: Statement[], list: unknown[], pa
         entry['reverse'] = true;
         mapper.record([...entryPath, 'reverse'], word);
       } else {
-        mapper.issue('error', 'invalid_value', word, entryPath, `unexpected '${word.text}' in '${statement.words.map((w) => w.text).join(' ')}' (expected NAME [weight W] [reverse], one per line)`);
+        mapper.issue('error', 'invalid_value', word, entryPath, `unexpected '${excerpt(word.text)}' in '${excerpt(statement.words.map((w) => w.text).join(' '), 2 * QUOTE_LIMIT)}' (expected NAME [weight W] [reverse], one per line)`);
       }
     }
     list.push(Object.keys(entry).length === 1 ? name.text : entry);
@@ -404,7 +408,7 @@ function mapPeers(mapper: Mapper, block: Statement[], list: unknown[], path: Pro
       const word = words[i]!;
       if (i > 0 && word.text !== 'min_ttl' && word.text !== 'max_ttl') {
         mapper.issue('warning', 'invalid_value', word, [...path, list.length],
-          `${word.text} is taken as a further peer; keepalived 2.2.7 reads only the first address of a line (it reports '${word.text}' as an unknown option), so a keepalived node given this file would not send to it. Write one peer per line`);
+          `${excerpt(word.text)} is taken as a further peer; keepalived 2.2.7 reads only the first address of a line (it reports '${excerpt(word.text)}' as an unknown option), so a keepalived node given this file would not send to it. Write one peer per line`);
       }
       if (word.text === 'min_ttl' || word.text === 'max_ttl') {
         mapper.issue('warning', 'unsupported_key', word, path, `'${word.text}' is ignored: vrrpd does not filter peers' adverts by TTL (keepalived 2.2.7 does not check unicast TTL either)`);
@@ -464,7 +468,7 @@ function mapInstance(mapper: Mapper, block: Statement[], target: Record<string, 
       // as one entry so that the schema does not add "is required" for the same line.
       const body = mapper.requireBlock(statement, fieldPath) ?? [{ words: statement.words.slice(1) }].filter((line) => line.words.length > 0);
       if (!statement.block) statement = { words: [keyword] };
-      for (const extra of statement.words.slice(1)) mapper.issue('error', 'invalid_value', extra, fieldPath, `unexpected '${extra.text}' before the '{' of ${name}`);
+      for (const extra of statement.words.slice(1)) mapper.issue('error', 'invalid_value', extra, fieldPath, `unexpected '${excerpt(extra.text)}' before the '{' of ${name}`);
       // keepalived adds to the list when a block is repeated.
       const list = (Array.isArray(target[name]) ? target[name] : (target[name] = [])) as unknown[];
       if (list.length === 0) mapper.record(fieldPath, keyword, statement.open ?? keyword);
@@ -524,7 +528,10 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
   if (fatal) {
     // The tree is not what the file meant (a missing '}' moves everything after it): mapping it
     // would only add errors that are consequences of the first.
-    return { data, errors: mapper.errors, warnings: mapper.warnings, fatal, place: (path, target) => mapper.place(path, target), notes: [], trailingCommentOf: () => undefined };
+    return {
+      data, errors: mapper.errors, warnings: mapper.warnings, fatal, place: (path, target) => mapper.place(path, target), notes: [], trailingCommentOf: () => undefined,
+      files: parsed.files, quietFiles: parsed.quietFiles,
+    };
   }
   for (const statement of parsed.statements) {
     const keyword = statement.words[0]!;
@@ -532,7 +539,7 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
       case 'global_defs': {
         const body = mapper.requireBlock(statement, ['global_defs']);
         if (!body) break;
-        for (const extra of statement.words.slice(1)) mapper.issue('error', 'invalid_value', extra, ['global_defs'], `unexpected '${extra.text}' after global_defs`);
+        for (const extra of statement.words.slice(1)) mapper.issue('error', 'invalid_value', extra, ['global_defs'], `unexpected '${excerpt(extra.text)}' after global_defs`);
         const target = sectionOf(data, 'global_defs');
         mapper.record(['global_defs'], keyword, statement.open ?? keyword);
         mapGlobalDefs(mapper, body, target);
@@ -574,6 +581,8 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
       const at = mapper.exactPlace(path);
       return at ? parsed.trailingComments.get(commentKey(at.file, at.line)) : undefined;
     },
+    files: parsed.files,
+    quietFiles: parsed.quietFiles,
   };
 }
 

@@ -4,7 +4,7 @@
  * the loader; this module only compares. Instances are matched across files by virtual_router_id
  * and interface (the pair a receiver uses to find its instance) and reported by name.
  *
- * What is checked, and why it matters (behaviour.md "Receive checks", "Tracking"):
+ * What is checked, and why it matters (docs/protocol.md#receive-checks, docs/protocol.md#the-nopreempt-trap):
  * - advert_int, authentication and the VIP list must be equal on every member: a receiver drops an
  *   advert that differs from its own in any of them, so the nodes stop hearing each other and each
  *   becomes MASTER (split brain). The same instance name with different VRIDs is the same mistake.

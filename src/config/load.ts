@@ -4,16 +4,21 @@
  * can find. A keepalived.conf is read by keepalived.ts into the data a YAML file would give; from
  * the schema on, both formats share every stage.
  *
- * Stages: YAML parse (syntax errors, duplicate keys) -> restore string scalars YAML would have
- * read as numbers -> zod schema (types, ranges, unknown keys) -> cross-field rules and defaults
- * (resolve.ts). Each stage runs only if the previous one had no errors, because later stages rely
- * on the shape the earlier ones guarantee.
+ * Stages: nesting depth (on yaml's CST, without recursion) -> YAML parse (syntax errors, duplicate
+ * keys) -> restore string scalars YAML would have read as numbers -> zod schema (types, ranges,
+ * unknown keys) -> cross-field rules and defaults (resolve.ts). Each stage runs only if the previous
+ * one had no errors, because later stages rely on the shape the earlier ones guarantee; the depth
+ * check comes first because the parser's composer and everything after it recurse.
+ *
+ * What comes back is for people: issues in file order, at most MAX_ISSUES_PER_FILE per file and
+ * severity (a file that is not a configuration gives thousands), and quoting as little of the file
+ * as locates the problem (issues.ts excerpt; nothing at all from files only an include glob matched).
  */
-import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Scalar } from 'yaml';
+import { LineCounter, Parser, isPair, isScalar, isSeq, parseDocument, visit, type CST, type Document, type Scalar } from 'yaml';
 import type { z } from 'zod';
-import { ConfigSchema, CONFIG_LIMITS, UNSUPPORTED_KEEPALIVED_KEYWORDS, describeValue, type VrrpdConfig } from './model.js';
-import { closestMatch, formatPath, type ConfigIssue, type ConfigIssueCode } from './issues.js';
+import { ConfigSchema, CONFIG_LIMITS, UNSUPPORTED_KEEPALIVED_KEYWORDS, describeValue, unsupportedKeywordMessage, type VrrpdConfig } from './model.js';
+import { capIssuesPerFile, closestMatch, excerpt, formatPath, type ConfigIssue, type ConfigIssueCode } from './issues.js';
+import { readConfigText } from './files.js';
 import { SourceLocator, type LocateTarget, type SourcePosition } from './locate.js';
 import { resolveConfig, type PendingIssue } from './resolve.js';
 import { detectConfigFormat, readKeepalivedConfig } from './keepalived.js';
@@ -35,17 +40,9 @@ export type LoadResult =
 
 /** Read and validate one file. I/O failures are issues too (code read_failed / file_too_large). */
 export async function loadConfigFile(path: string): Promise<LoadResult> {
-  try {
-    const info = await stat(path);
-    if (info.size > CONFIG_LIMITS.maxFileBytes) {
-      return failed(path, 'file_too_large', `file is ${info.size} bytes; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
-    }
-    const text = await readFile(path, 'utf8');
-    return parseConfigText(text, path);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    return failed(path, 'read_failed', `cannot read the file: ${reason}`);
-  }
+  const read = await readConfigText(path);
+  if (!read.ok) return failed(path, read.code, read.message);
+  return parseConfigText(read.text, path);
 }
 
 function failed(file: string, code: ConfigIssueCode, message: string): LoadResult {
@@ -85,12 +82,20 @@ function restoreTextScalars(document: Document, text: string): void {
  * as the directory that relative `include` patterns start from.
  */
 export function parseConfigText(text: string, fileName: string): LoadResult {
+  const result = parseAnyText(text, fileName);
+  const warnings = capIssuesPerFile(result.warnings, 'warning');
+  return result.ok ? { ...result, warnings } : { ...result, errors: capIssuesPerFile(result.errors, 'error'), warnings };
+}
+
+function parseAnyText(text: string, fileName: string): LoadResult {
   const warnings: ConfigIssue[] = [];
   if (text.length > CONFIG_LIMITS.maxFileBytes) {
     return failed(fileName, 'file_too_large', `file is ${text.length} characters; the limit is ${CONFIG_LIMITS.maxFileBytes}`);
   }
   // The format is told by content, so /etc/keepalived/keepalived.conf works as it is.
   if (detectConfigFormat(text) === 'keepalived') return parseKeepalivedText(text, fileName);
+  const tooDeep = yamlNestingProblem(text, fileName);
+  if (tooDeep) return { ok: false, errors: [tooDeep], warnings };
   const lineCounter = new LineCounter();
   let document: Document;
   try {
@@ -158,8 +163,56 @@ export function parseConfigData(data: unknown, fileName: string): LoadResult {
   return validateConfigData(data, () => ({ file: fileName, line: 1, column: 1 }), []);
 }
 
+/**
+ * The first collection nested deeper than CONFIG_LIMITS.maxNestingDepth, as an issue. yaml's CST
+ * parser keeps its own stack, but its composer, toJS, visit and zod recurse: 100,000 nested `[`
+ * ended in "Maximum call stack size exceeded". The CST is walked here with an explicit stack.
+ */
+function yamlNestingProblem(text: string, fileName: string): ConfigIssue | undefined {
+  const lineCounter = new LineCounter();
+  const pending: { token: CST.Token; depth: number }[] = [];
+  try {
+    for (const token of new Parser(lineCounter.addNewLine).parse(text)) pending.push({ token, depth: 0 });
+  } catch {
+    // The real parse reports whatever this one could not get through.
+    return undefined;
+  }
+  // The first place in the file, whatever order the walk takes.
+  let first: number | undefined;
+  while (pending.length > 0) {
+    const { token, depth } = pending.pop()!;
+    if (token.type === 'document') {
+      if (token.value) pending.push({ token: token.value, depth });
+      continue;
+    }
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection') continue;
+    if (depth + 1 > CONFIG_LIMITS.maxNestingDepth) {
+      first = Math.min(first ?? token.offset, token.offset);
+      continue;
+    }
+    for (const item of token.items) {
+      if ('key' in item && item.key) pending.push({ token: item.key, depth: depth + 1 });
+      if (item.value) pending.push({ token: item.value, depth: depth + 1 });
+    }
+  }
+  if (first === undefined) return undefined;
+  const { line, col } = lineCounter.linePos(first);
+  return {
+    code: 'too_deep', file: fileName, line: Math.max(1, line), column: Math.max(1, col), path: '',
+    message: `collections are nested more than ${CONFIG_LIMITS.maxNestingDepth} deep here (a vrrpd configuration needs 4); the file is not read further`,
+  };
+}
+
 /** Where a setting is written, in either format; a keepalived.conf's includes make `file` vary. */
 type PlaceFn = (path: readonly PropertyKey[], target: LocateTarget) => SourcePosition & { file: string };
+
+/** How the data was read, for the shared stages; a YAML file needs none of it. */
+interface SourceInfo {
+  /** Files in reading order, so issues are sorted file by file (a keepalived.conf's includes). */
+  files?: readonly string[];
+  /** Whether a key written at this place may be quoted in a message (not in a glob-matched file). */
+  mayQuote?: (file: string) => boolean;
+}
 
 /**
  * The stages both formats share: the zod schema, then cross-field rules and defaults. `earlierErrors`
@@ -171,26 +224,44 @@ function validateConfigData(
   warnings: ConfigIssue[],
   earlierErrors: ConfigIssue[] = [],
   locate: (path: readonly PropertyKey[], target?: LocateTarget) => SourcePosition = (path, target = 'value') => place(path, target),
+  source: SourceInfo = {},
 ): LoadResult {
-  const toIssue = (pending: PendingIssue, target: LocateTarget = pending.target ?? 'value'): ConfigIssue => ({
-    code: pending.code,
-    ...place(pending.path, target),
-    path: formatPath(pending.path),
-    message: pending.message,
-  });
+  const toIssue = (pending: ShownPending, target: LocateTarget = pending.target ?? 'value'): ConfigIssue => {
+    const at = place(pending.path, target);
+    // An unknown key may be a line of anything (`include /etc/shadow`): it is repeated only when it
+    // looks like a keyword and comes from a file someone named.
+    const unknown = pending.unknownKey;
+    const why = unknown === undefined ? undefined
+      : source.mayQuote !== undefined && !source.mayQuote(at.file) ? 'an include glob matched this file and nobody named it, so it may hold anything'
+      : !KEYWORD_SHAPE.test(unknown.key) ? 'it does not look like a keyword'
+      : undefined;
+    return {
+      code: pending.code,
+      ...at,
+      path: formatPath(why !== undefined ? pending.path.slice(0, -1) : pending.path),
+      message: why !== undefined ? `unknown key${unknown!.suggestion ? ` (did you mean '${unknown!.suggestion}'?)` : ''}; it is not repeated here: ${why}` : pending.message,
+    };
+  };
+  const sort = (issues: ConfigIssue[]): ConfigIssue[] => sortByPosition(issues, source.files);
 
   const parsed = ConfigSchema.safeParse(data, { reportInput: true, error: fallbackMessage });
   if (!parsed.success) {
     const errors = parsed.error.issues.flatMap(zodIssueToPending).map((pending) => toIssue(pending));
-    return { ok: false, errors: sortByPosition([...earlierErrors, ...errors]), warnings };
+    return { ok: false, errors: sort([...earlierErrors, ...errors]), warnings: sort(warnings) };
   }
 
   const resolved = resolveConfig(parsed.data);
   warnings.push(...resolved.warnings.map((pending) => toIssue(pending)));
   const errors = [...earlierErrors, ...resolved.errors.map((pending) => toIssue(pending))];
-  if (errors.length > 0) return { ok: false, errors: sortByPosition(errors), warnings };
-  return { ok: true, config: resolved.config, warnings, locate };
+  if (errors.length > 0) return { ok: false, errors: sort(errors), warnings: sort(warnings) };
+  return { ok: true, config: resolved.config, warnings: sort(warnings), locate };
 }
+
+/** A pending issue that may be about an unknown key, which is not always repeated. */
+type ShownPending = PendingIssue & { unknownKey?: { key: string; suggestion: string | undefined } };
+
+/** What a misspelt keyword looks like; a line of /etc/shadow or a PEM key does not. */
+const KEYWORD_SHAPE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
 
 /**
  * A keepalived.conf: its own reader builds the same plain data a YAML file gives (keepalived.ts),
@@ -199,16 +270,22 @@ function validateConfigData(
  */
 function parseKeepalivedText(text: string, fileName: string): LoadResult {
   const read = readKeepalivedConfig(text, fileName);
-  if (read.fatal) return { ok: false, errors: sortByPosition(read.errors), warnings: read.warnings };
-  return validateConfigData(read.data, read.place, read.warnings, read.errors);
+  if (read.fatal) return { ok: false, errors: sortByPosition(read.errors, read.files), warnings: sortByPosition(read.warnings, read.files) };
+  return validateConfigData(read.data, read.place, read.warnings, read.errors, undefined, {
+    files: read.files,
+    mayQuote: (file) => !read.quietFiles.has(file),
+  });
 }
 
 function firstLine(message: string): string {
   return message.split('\n')[0]!.trim();
 }
 
-function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
-  return issues.sort((a, b) => a.line - b.line || a.column - b.column);
+/** File by file in reading order (files not listed first, as the main file), then by line and column. */
+function sortByPosition(issues: ConfigIssue[], files: readonly string[] = []): ConfigIssue[] {
+  const order = new Map(files.map((file, index) => [file, index] as const));
+  const rank = (file: string): number => order.get(file) ?? -1;
+  return issues.sort((a, b) => rank(a.file) - rank(b.file) || a.line - b.line || a.column - b.column);
 }
 
 /** Messages for the few zod checks that carry no message of their own. */
@@ -225,18 +302,20 @@ function fallbackMessage(issue: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
-function zodIssueToPending(issue: z.core.$ZodIssue): PendingIssue[] {
+function zodIssueToPending(issue: z.core.$ZodIssue): ShownPending[] {
   const path = issue.path as PropertyKey[];
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = objectKeysAt(ConfigSchema, path);
-      return issue.keys.map((key): PendingIssue => {
+      const input = (typeof issue.input === 'object' && issue.input !== null ? issue.input : {}) as Record<string, unknown>;
+      return issue.keys.map((key): ShownPending => {
         if (UNSUPPORTED_KEEPALIVED_KEYWORDS.has(key)) {
-          return { code: 'unsupported_key', path: [...path, key], target: 'key', message: `'${key}' is a keepalived keyword that vrrpd does not support` };
+          return { code: 'unsupported_key', path: [...path, key], target: 'key', message: unsupportedKeywordMessage(key, Object.hasOwn(input, key) ? input[key] : undefined) };
         }
-        const suggestion = closestMatch(key, known);
+        // A long key is no typo of a short one, and its edit distance costs length x candidates.
+        const suggestion = key.length <= 64 ? closestMatch(key, known) : undefined;
         const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (expected one of: ${known.join(', ')})` : '';
-        return { code: 'unknown_key', path: [...path, key], target: 'key', message: `unknown key '${key}'${hint}` };
+        return { code: 'unknown_key', path: [...path, key], target: 'key', message: `unknown key '${excerpt(key)}'${hint}`, unknownKey: { key, suggestion } };
       });
     }
     case 'invalid_type':

@@ -5,8 +5,8 @@
  * Field names are keepalived's keywords (`virtual_router_id`, `unicast_peer`, `advert_int`, ...) so a
  * keepalived user recognises every one of them; the YAML nesting follows keepalived's blocks
  * (`global_defs`, `vrrp_script NAME`, `vrrp_instance NAME`). Defaults are keepalived's, except
- * `vrrp_check_unicast_src`, which is on (newer keepalived always filters unicast sources; see
- * behaviour.md "Receive checks").
+ * `vrrp_check_unicast_src`, which is on: accepting unicast adverts from sources that are not peers
+ * only lets a stray sender win the election (docs/protocol.md#receive-checks).
  *
  * Two stages live here:
  * - `ConfigSchema`: structure, types and single-field ranges. Every object is strict, so a misspelt
@@ -34,6 +34,11 @@ export const CONFIG_LIMITS = {
   maxInterfaceNameLength: 15,
   maxNameLength: 64,
   maxCommandLength: 4096,
+  /**
+   * Collections inside collections (YAML) and blocks inside blocks (keepalived.conf): a vrrpd YAML
+   * file needs 4, a keepalived.conf 3. Deeper input is refused before anything recursive sees it.
+   */
+  maxNestingDepth: 16,
 } as const;
 
 /** keepalived's defaults (vrrp_data.c / global_data.c), used where the file is silent. */
@@ -261,10 +266,25 @@ const interfaceName = () =>
     .string({ error: expect('an interface name') })
     .regex(/^[^\s/:]{1,15}$/, { error: expect(`an interface name (1..${CONFIG_LIMITS.maxInterfaceNameLength} characters, no spaces, '/' or ':')`) });
 
+/**
+ * An IPv6 address, optionally with /LEN: said apart from a typo, because the user who writes one
+ * needs to hear that vrrpd has no IPv6 yet, not that it wants "an address such as 10.0.0.50".
+ */
+function isIpv6Text(value: string): boolean {
+  const match = /^\s*\[?([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\]?(?:\/[0-9]{1,3})?\s*$/.exec(value);
+  return match !== null && isIpLiteral(match[1]!);
+}
+
+const IPV6_NOT_YET = 'IPv6 addresses are not supported yet: vrrpd speaks VRRPv2, which carries IPv4 only';
+
 /** Dotted-quad text to a host-order number; `unicastOnly` refuses addresses no host can own. */
 function ipv4(what: string, unicastOnly: boolean) {
   return z.string({ error: expect(`${what} such as 10.0.0.51`) }).transform((textValue, ctx) => {
     const address = parseIpv4(textValue.trim());
+    if (address === undefined && isIpv6Text(textValue)) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `${IPV6_NOT_YET}; give this node's IPv4 address (such as 10.0.0.51), got ${describeValue(textValue)}`, input: textValue });
+      return z.NEVER;
+    }
     if (address === undefined) {
       ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `must be ${what} such as 10.0.0.51, got ${describeValue(textValue)}`, input: textValue });
       return z.NEVER;
@@ -317,6 +337,11 @@ const VirtualAddressSchema = z.preprocess(
         const match = /^\s*([0-9.]+)(?:\/([0-9]{1,2}))?\s*$/.exec(textValue);
         const address = match ? parseIpv4(match[1]!) : undefined;
         const prefixLength = match?.[2] === undefined ? 32 : Number(match[2]);
+        if (address === undefined && isIpv6Text(textValue)) {
+          ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue,
+            message: `IPv6 virtual addresses are not supported yet (vrrpd speaks VRRPv2, which carries IPv4 only), got ${describeValue(textValue)}: keep the IPv6 VIPs on keepalived, in a VRRPv3 instance of their own, and give vrrpd the IPv4 ones` });
+          return z.NEVER;
+        }
         if (address === undefined || prefixLength > 32) {
           ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue,
             message: `must be an address such as '10.0.0.50' or '10.0.0.50/24', got ${describeValue(textValue)}` });
@@ -523,7 +548,12 @@ const VrrpScriptSchema = z.strictObject(
 const AuthenticationSchema = z.strictObject(
   {
     // RFC 3768 5.3.6: type 2 (AH) is deprecated and keepalived's support for it does not interoperate.
-    auth_type: z.enum(['PASS'], { error: expect('PASS (AH is not supported by vrrpd)') }),
+    auth_type: z.enum(['PASS'], {
+      error: (issue) =>
+        typeof issue.input === 'string' && issue.input.trim().toUpperCase() === 'AH'
+          ? `must be PASS: AH is not supported by vrrpd (RFC 3768 deprecates it). Switch every node, keepalived ones too, to auth_type PASS with one auth_pass, or remove the authentication block on every node; got ${describeValue(issue.input)}`
+          : expect('PASS (AH is not supported by vrrpd)')(issue),
+    }),
     // Any YAML scalar: `auth_pass: 123456` is a number to YAML; load.ts restores the text as written.
     auth_pass: z.string({ error: expect('a password string') }).optional(),
   },
@@ -597,7 +627,8 @@ export type ParsedScript = z.output<typeof VrrpScriptSchema>;
 
 /**
  * keepalived keywords vrrpd knows but does not implement: a config using one gets "not supported"
- * rather than "unknown key", so nobody hunts for a typo that is not there.
+ * rather than "unknown key", so nobody hunts for a typo that is not there, and is told what to do
+ * instead (unsupportedKeywordMessage).
  */
 export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   // vrrp_instance
@@ -615,3 +646,69 @@ export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   'vrrp_sync_group', 'virtual_server', 'virtual_server_group', 'static_ipaddress', 'static_routes', 'static_rules',
   'vrrp_track_file', 'vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces', 'include',
 ]);
+
+const LVS_ADVICE =
+  "vrrpd does VRRP only, not LVS/IPVS. Keep keepalived on this node for the load balancing (remove its vrrp_instance blocks) and give vrrpd the VRRP part, as vrrpd's README explains in 'Migrating from keepalived'";
+const TRACK_ADVICE = 'track it with a vrrp_script instead (a built-in tcp, http or process check, or a script) listed in track_script';
+const EMAIL_ADVICE = 'remove it; vrrpd sends no e-mail; use notify scripts to be told about transitions';
+const SCHEDULING_ADVICE = 'remove it; give vrrpd its priority with systemd (Nice=, CPUSchedulingPolicy=, MemoryLock)';
+const GARP_ADVICE = 'remove it; vrrpd sends each GARP burst back to back (garp_master_repeat per VIP, again after garp_master_delay)';
+const STRICT_ADVICE = 'remove it; vrrpd adds no firewall rules and does not enforce strict mode (which forbids unicast and PASS authentication)';
+const IPV6_ADVICE = 'IPv6 (VRRPv3) is not supported yet: keep IPv6 instances on keepalived and give vrrpd the IPv4 ones';
+const ADVERT_ADVICE = 'remove it; vrrpd follows RFC 3768 (a MASTER ignores adverts of a lower priority)';
+
+/** What to do instead of each keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS; the rest get GENERIC_ADVICE. */
+const UNSUPPORTED_ADVICE: Record<string, string> = {
+  virtual_server: LVS_ADVICE, virtual_server_group: LVS_ADVICE, lvs_id: LVS_ADVICE, lvs_sync_daemon_interface: LVS_ADVICE,
+  vrrp_sync_group:
+    'instances fail over one by one in vrrpd. To move addresses together, put them into one vrrp_instance (its VIPs may be on several interfaces with `dev`) and track the other interfaces with track_interface; then remove the vrrp_sync_group block',
+  use_vmac: "remove it; vrrpd keeps the interface's own MAC address and moves the VIP with gratuitous ARP, as keepalived does without use_vmac",
+  vmac_xmit_base: "remove it; vrrpd keeps the interface's own MAC address (no VMAC)",
+  native_ipv6: IPV6_ADVICE, vrrp_mcast_group6: IPV6_ADVICE,
+  vrrp_mcast_group4: 'remove it; vrrpd always sends multicast adverts to 224.0.0.18 (or use unicast_peer)',
+  strict_mode: STRICT_ADVICE, vrrp_strict: STRICT_ADVICE, vrrp_iptables: STRICT_ADVICE, vrrp_ipsets: STRICT_ADVICE,
+  virtual_ipaddress_excluded: 'list the addresses in virtual_ipaddress (the same list on every node), or add them outside VRRP',
+  virtual_routes: 'add routes from a notify_master script or with the host\'s network configuration: vrrpd manages addresses only',
+  virtual_rules: 'add rules from a notify_master script or with the host\'s network configuration: vrrpd manages addresses only',
+  static_ipaddress: 'add the addresses with the host\'s network configuration: vrrpd manages virtual addresses only',
+  static_routes: 'add the routes with the host\'s network configuration: vrrpd manages virtual addresses only',
+  static_rules: 'add the rules with the host\'s network configuration: vrrpd manages virtual addresses only',
+  track_file: TRACK_ADVICE, vrrp_track_file: TRACK_ADVICE, track_bfd: TRACK_ADVICE, bfd_instance: TRACK_ADVICE,
+  track_process: 'use a vrrp_script with the built-in `process: NAME` check (it reads /proc) and list it in track_script',
+  vrrp_track_process: 'use a vrrp_script with the built-in `process: NAME` check (it reads /proc) and list it in track_script',
+  track_src_ip: 'remove it; vrrpd tracks the interface (track_interface), not its source address',
+  linkbeat_use_polling: 'remove it; vrrpd watches links through netlink', linkbeat_interfaces: 'remove it; vrrpd watches links through netlink',
+  accept: 'remove it; vrrpd never blocks traffic to the VIPs, which is what accept asks',
+  no_accept: 'remove it; vrrpd never blocks traffic to the VIPs (keepalived only does with vrrp_strict)',
+  debug: 'remove it and run `vrrpd run --log-level debug` (or set vrrpd.log_level)',
+  smtp_alert: EMAIL_ADVICE, notification_email: EMAIL_ADVICE, notification_email_from: EMAIL_ADVICE, smtp_server: EMAIL_ADVICE, smtp_connect_timeout: EMAIL_ADVICE,
+  enable_traps: 'remove it; vrrpd has no SNMP agent; use `vrrpd status --json` or the Prometheus metrics',
+  vrrp_priority: SCHEDULING_ADVICE, max_auto_priority: SCHEDULING_ADVICE,
+  garp_master_refresh_repeat: GARP_ADVICE, garp_lower_prio_delay: GARP_ADVICE, garp_lower_prio_repeat: GARP_ADVICE,
+  vrrp_garp_interval: GARP_ADVICE, vrrp_gna_interval: GARP_ADVICE, garp_group: 'set garp_master_delay, garp_master_repeat and garp_master_refresh on the instance instead',
+  lower_prio_no_advert: ADVERT_ADVICE, higher_prio_send_advert: ADVERT_ADVICE, vrrp_lower_prio_no_advert: ADVERT_ADVICE, vrrp_higher_prio_send_advert: ADVERT_ADVICE,
+  old_unicast_checksum: 'remove it on every node; vrrpd computes the unicast checksum as RFC 3768 and keepalived 1.3.8 and later do',
+  notify_master_rx_lower_pri: 'remove it; notify_master and notify still run on every transition',
+  promote_secondaries: 'remove it and set net.ipv4.conf.<interface>.promote_secondaries=1 with sysctl if you rely on it',
+  kernel_rx_buf_size: 'remove it; vrrpd sizes its socket buffers itself',
+  dynamic_interfaces: 'remove it; vrrpd always waits for a missing interface (the instance is FAULT until it appears)',
+  script_security: 'write enable_script_security instead',
+  preempt: 'remove it; preempting is the default; `nopreempt: true` turns it off',
+  include: 'a YAML file has no include; write the settings out here (a keepalived.conf read by vrrpd may include files)',
+};
+
+const GENERIC_ADVICE = "remove it; vrrpd's README compares what vrrpd and keepalived implement";
+
+/** The message for a keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS; `value` is what the file gives it. */
+export function unsupportedKeywordMessage(key: string, value: unknown): string {
+  const prefix = `'${key}' is a keepalived keyword that vrrpd does not support`;
+  if (key === 'version' || key === 'vrrp_version') {
+    const given = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+    if (given === '3') {
+      return `${prefix} with the value 3: vrrpd speaks VRRPv2 only, and VRRPv2 and VRRPv3 nodes do not understand each other. Set ${key} 2 on every node (keepalived nodes too), or remove the line: 2 is keepalived's default`;
+    }
+    if (given === '2') return `${prefix} in a vrrpd YAML file: remove the line; vrrpd speaks VRRPv2 only, which is what it asks for`;
+    return `${prefix}: vrrpd speaks VRRPv2 only; write ${key} 2 or remove the line (2 is keepalived's default)`;
+  }
+  return `${prefix}: ${UNSUPPORTED_ADVICE[key] ?? GENERIC_ADVICE}`;
+}

@@ -9,7 +9,7 @@
  * one interface) is an error.
  */
 import { passwordToAuthData } from '../core/codec.js';
-import { formatIpv4, type Ipv4 } from '../core/ip.js';
+import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
 import { closestMatch, type ConfigIssueCode } from './issues.js';
 import type { LocateTarget } from './locate.js';
 import {
@@ -156,7 +156,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       });
     }
 
-    // behaviour.md "THE TRAP": backups with nopreempt accept every advert, so a weight can lower
+    // docs/protocol.md#the-nopreempt-trap: backups with nopreempt accept every advert, so a weight can lower
     // the master's priority as much as it likes and the VIP still never moves.
     if (nopreempt) {
       trackScripts.forEach(({ ref, index }) => {
@@ -196,6 +196,9 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     };
   }
 
+  const exposure = metricsExposure(parsed.vrrpd.metrics_listen);
+  if (exposure) warnings.push({ code: 'exposed_endpoint', path: ['vrrpd', 'metrics_listen'], message: exposure });
+
   const config: VrrpdConfig = {
     vrrpd: { ...parsed.vrrpd },
     global_defs: { ...parsed.global_defs },
@@ -203,6 +206,32 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     vrrp_instance: instances,
   };
   return { config, errors, warnings };
+}
+
+/**
+ * Why a metrics_listen address is reachable from other hosts, or undefined for a loopback one. The
+ * endpoint has no authentication and tells anyone who connects every instance's state, priorities
+ * and peers; it is meant for a scraper on the node (or behind a proxy that authenticates).
+ */
+export function metricsExposure(listen: string | undefined): string | undefined {
+  if (listen === undefined) return undefined;
+  const match = /^(.*):(\d+)$/.exec(listen.trim());
+  if (!match) return undefined;
+  const host = match[1]!.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const port = match[2]!;
+  const advice = `the metrics endpoint has no authentication. Listen on 127.0.0.1:${port} and scrape it on the node (or through a proxy that authenticates), or restrict access with a firewall`;
+  if (host === '' || host === '*' || host === '::' || /^(0+:){7}0+$/.test(host) || parseIpv4(host) === 0) {
+    return `listens on every address of this node (${host === '' ? 'no host given' : host}), so every host that can reach it reads the daemon's state: ${advice}`;
+  }
+  if (isLoopbackHost(host)) return undefined;
+  return `${host} is not a loopback address, so every host that can reach it reads the daemon's state: ${advice}`;
+}
+
+function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === 'localhost.') return true;
+  const v4 = parseIpv4(host.replace(/^::ffff:/, ''));
+  if (v4 !== undefined) return v4 >>> 24 === 127;
+  return host === '::1' || /^(0+:){7}0*1$/.test(host);
 }
 
 function checkSpecOf(script: ParsedScript, kind: CheckKind): CheckSpec {

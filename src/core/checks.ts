@@ -1,7 +1,8 @@
 /**
  * The receive checks of RFC 3768 section 7.1, in the order keepalived 2.2.7 applies them
- * (vrrp.c, vrrp_check_packet). Order matters beyond taste: the first failing check names the drop,
- * and operators compare our counters with keepalived's when a mixed cluster splits.
+ * (vrrp.c, vrrp_check_packet; docs/protocol.md#receive-checks). Order matters beyond taste: the
+ * first failing check names the drop, and operators compare our counters with keepalived's when a
+ * mixed cluster splits.
  *
  * Rules of this file:
  * - One check per drop reason, each a separate step below, so a counter always means one thing.

@@ -11,6 +11,9 @@
  * - Rules follow RFC 3768 section 6.4; where keepalived 2.2.7 differs (start in BACKUP even with
  *   `state MASTER`, TTL unchecked in unicast, preempt_delay, a MASTER that hears a lower priority
  *   answers at once and re-sends GARP), keepalived wins, because mixed clusters must agree.
+ *   docs/protocol.md explains each rule; the comments below point at its sections.
+ * - Every state change is a row of the table in transitions.ts (docs/protocol.md#transition-table);
+ *   moveTo() checks it and throws on any other move, which would be a bug here, not bad input.
  * - Bad packets are values: they are dropped, counted by reason and reported as a `drop` action.
  *   Misuse of the API (an unknown tracker name, a start twice) throws.
  */
@@ -28,6 +31,7 @@ import {
   type TransitionReason,
   type VrrpState,
 } from './types.js';
+import { checkTransition } from './transitions.js';
 
 /** Priority of the address owner (RFC 3768 5.3.4). */
 export const OWNER_PRIORITY = 255;
@@ -166,7 +170,7 @@ export class VrrpMachine {
     return this.transition;
   }
 
-  /** nopreempt is only honoured with `state BACKUP` and below 255 (keepalived clears it otherwise). */
+  /** nopreempt is only honoured with `state BACKUP` and below 255 (keepalived clears it otherwise; docs/protocol.md#preemption). */
   get preempt(): boolean {
     return !(this.config.nopreempt && this.config.initialState === 'BACKUP' && this.config.priority !== OWNER_PRIORITY);
   }
@@ -174,6 +178,7 @@ export class VrrpMachine {
   /**
    * Configured priority plus every weighted tracker's contribution, clamped to 1..254; the owner
    * stays at 255 (weights at 255 are a configuration error the config layer refuses).
+   * docs/protocol.md#tracking-and-effective-priority
    */
   get effectivePriority(): number {
     if (this.config.priority === OWNER_PRIORITY) return OWNER_PRIORITY;
@@ -229,7 +234,8 @@ export class VrrpMachine {
       // RFC 3768 6.4.1: the address owner goes straight to MASTER.
       this.becomeMaster(nowMs, 'address_owner', actions);
     } else {
-      // keepalived 2.x: every other instance starts in BACKUP, even with `state MASTER`.
+      // keepalived 2.x: every other instance starts in BACKUP, even with `state MASTER`
+      // (docs/protocol.md#starting).
       this.becomeBackup(nowMs, 'start', this.masterDownMs(), actions);
     }
     return actions;
@@ -310,7 +316,8 @@ export class VrrpMachine {
 
   /**
    * Call when a MASTER finds one of its VIPs deleted behind its back. As keepalived: give the VIPs
-   * up (BACKUP) and come back after one Skew_Time unless a better master speaks first.
+   * up (BACKUP) and come back after one Skew_Time unless a better master speaks first
+   * (docs/protocol.md#vips).
    */
   handleVirtualAddressesMissing(nowMs: number): Action[] {
     const actions: Action[] = [];
@@ -384,7 +391,8 @@ export class VrrpMachine {
       this.becomeBackup(nowMs, higher ? 'higher_priority_advert' : 'equal_priority_higher_address', this.masterDownMs(), actions);
       return;
     }
-    // keepalived: a MASTER that hears a lower priority answers at once and re-teaches the network.
+    // keepalived: a MASTER that hears a lower priority answers at once and re-teaches the network
+    // (docs/protocol.md#receiving-in-master).
     this.sendAdvert(ours, actions);
     this.timers.advertMs = nowMs + this.advertIntervalMs();
     this.garp('lower_priority_advert', actions);
@@ -397,7 +405,7 @@ export class VrrpMachine {
     const faulty = this.faultCauses.length > 0;
     if (faulty && this.currentState !== 'FAULT') {
       if (this.currentState === 'MASTER') {
-        // Leaving MASTER for FAULT says goodbye, so a backup takes over in Skew_Time.
+        // Leaving MASTER for FAULT says goodbye, so a backup takes over in Skew_Time (docs/protocol.md#fault).
         this.sendAdvert(0, actions);
         actions.push({ type: 'remove_vips' });
       }
@@ -410,7 +418,7 @@ export class VrrpMachine {
     }
   }
 
-  /** Order from behaviour.md: advert, VIPs, GARP burst (and one later), then notify. */
+  /** Advert, VIPs, GARP burst (and one later), then notify (docs/protocol.md#becoming-master). */
   private becomeMaster(nowMs: number, reason: TransitionReason, actions: Action[]): void {
     this.clearTimers();
     this.sendAdvert(this.effectivePriority, actions);
@@ -429,7 +437,8 @@ export class VrrpMachine {
     this.timers.masterDownMs = nowMs + masterDownInMs;
     if (reason === 'start' || reason === 'fault_cleared') {
       this.master = undefined;
-      // keepalived sets preempt_time at startup and when leaving FAULT.
+      // vrrpd starts the preempt delay at startup and when leaving FAULT; keepalived 2.2.7 starts it
+      // at the first lower-priority advert instead (docs/protocol.md#preemption).
       this.preemptUntilMs = this.config.preemptDelayMs > 0 ? nowMs + this.config.preemptDelayMs : undefined;
     }
     this.moveTo(nowMs, 'BACKUP', reason, actions);
@@ -437,6 +446,7 @@ export class VrrpMachine {
 
   private moveTo(nowMs: number, to: VrrpState, reason: TransitionReason, actions: Action[]): void {
     const from = this.currentState;
+    checkTransition(from, to, reason); // throws on a move the table does not allow: a bug here
     this.currentState = to;
     this.transition = { atMs: nowMs, from, to, reason };
     actions.push({

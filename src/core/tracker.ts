@@ -1,5 +1,5 @@
 /**
- * Rise/fall filtering of raw check results (behaviour.md "Tracking and effective priority"), shared
+ * Rise/fall filtering of raw check results (docs/protocol.md#rise-and-fall), shared
  * by the script runner and the built-in checks so both obey one rule:
  * - the first result decides at once (a freshly started node should not wait `rise` intervals to
  *   learn that its apiserver is up, nor `fall` intervals to learn it is down);

@@ -6,7 +6,10 @@ import type { Ipv4 } from './ip.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
-/** RFC 3768 5.3.6: 0 = no authentication, 1 = simple text password. AH (2) is not supported. */
+/**
+ * 0 = no authentication, 1 = simple text password. RFC 3768 5.3.6 keeps the field only for RFC 2338
+ * compatibility; keepalived still uses type 1 (docs/protocol.md#wire-format). AH (2) is not supported.
+ */
 export type AuthType = 0 | 1;
 
 /** Length of the authentication data at the end of a VRRPv2 advert (RFC 3768 5.3.10). */
@@ -54,6 +57,7 @@ export interface IpHeader {
 /**
  * Why a received packet was dropped, one code per receive check, listed in the order keepalived
  * 2.2.7 applies them (vrrp.c vrrp_check_packet and its callers). The first failing check wins.
+ * docs/protocol.md#receive-checks lists them with their rules, in this order (a test keeps it so).
  */
 export const DROP_REASONS = [
   /** Fewer bytes than an IP header + the 8-byte VRRP header, or not an IPv4/protocol-112 packet. */

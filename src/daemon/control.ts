@@ -1,15 +1,60 @@
 /**
  * The control socket: a unix stream socket that answers one JSON request per line with one JSON
- * reply per line. `vrrpd status` is its first client. Requests are tiny and answered from memory,
- * so a slow client can never hold up the protocol.
+ * reply per line. `vrrpd status` is its first client. Requests are tiny and answered from memory.
+ *
+ * Any local user who may connect can also try to starve the daemon, so every client is bounded
+ * (README "Operating vrrpd"): a connection cap well below the descriptor limit (the check scripts,
+ * `ip` and the VRRP sockets need descriptors too), an idle timeout, a deadline for an unfinished
+ * request line, a size limit on that line, and backpressure on replies: a client that does not
+ * read is not read from either, and is dropped when its replies pile up or stop draining.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 export const DEFAULT_SOCKET_PATH = '/run/vrrpd/vrrpd.sock';
-/** A request line longer than this is refused (everything has a limit). */
+/** An unfinished request line longer than this is refused (everything has a limit). */
 const MAX_REQUEST_BYTES = 4096;
+/** Group vrrpd may connect (`vrrpd status`); set through the umask at bind(), never by chmod. */
+const SOCKET_MODE = 0o660;
+
+export interface ControlLimits {
+  /** Concurrent clients; more are closed as soon as they connect. */
+  maxConnections: number;
+  /** A client that completes no request for this long is closed. */
+  idleTimeoutMs: number;
+  /** A request line that was started must be finished within this. */
+  requestTimeoutMs: number;
+  /** Reply bytes that may wait for one client before another reply; past this it is dropped. */
+  maxQueuedReplyBytes: number;
+  /** A reply that has not drained within this: the client is not reading and is dropped. */
+  stalledReplyTimeoutMs: number;
+}
+
+/**
+ * 64 clients is far more than `vrrpd status` and a monitoring agent need, and with the metrics
+ * listener's 64 stays far below the unit's LimitNOFILE (systemd/vrrpd.service). A status reply is a
+ * few KiB, so 256 KiB lets a client pipeline dozens of requests before it reads.
+ */
+export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
+  maxConnections: 64,
+  idleTimeoutMs: 30_000,
+  requestTimeoutMs: 5_000,
+  maxQueuedReplyBytes: 256 * 1024,
+  stalledReplyTimeoutMs: 10_000,
+};
+
+/** What the bounds did, for `vrrpd status` (the `control` object). */
+export interface ControlStats {
+  open: number;
+  max_connections: number;
+  /** Connections closed at once because max_connections were open. */
+  refused_at_cap: number;
+  /** Clients closed for idling or for not finishing a request line in time. */
+  timed_out: number;
+  /** Clients dropped because they did not read their replies. */
+  dropped_backpressure: number;
+}
 
 export interface ControlRequest {
   command: string;
@@ -30,31 +75,74 @@ function socketInUse(path: string): Promise<boolean> {
   });
 }
 
+/** The file type at `path` without following a symlink, or undefined when nothing is there. */
+async function fileAt(path: string): Promise<'socket' | 'other' | undefined> {
+  try {
+    return (await lstat(path)).isSocket() ? 'socket' : 'other';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function errorLine(error: string): string {
+  return JSON.stringify({ ok: false, error }) + '\n';
+}
+
 export class ControlServer {
   private server: Server | undefined;
   private readonly clients = new Set<Socket>();
+  private readonly limits: ControlLimits;
+  private readonly counters = { refused_at_cap: 0, timed_out: 0, dropped_backpressure: 0 };
 
   constructor(
     readonly path: string,
     private readonly handler: ControlHandler,
-  ) {}
+    limits: Partial<ControlLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_CONTROL_LIMITS, ...limits };
+  }
 
-  /** Listen on the socket path with mode 0660; refuses to steal a socket another daemon is serving. */
+  stats(): ControlStats {
+    return { open: this.clients.size, max_connections: this.limits.maxConnections, ...this.counters };
+  }
+
+  /**
+   * Listen on the socket path with mode 0660. Refuses a path that exists and is not a socket (a
+   * mistyped --socket must not delete a file) and a socket another daemon is serving; replaces a
+   * stale socket left by a crash.
+   */
   async listen(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o755 });
-    if (await socketInUse(this.path)) {
-      throw Object.assign(new Error(`another vrrpd is already serving ${this.path}`), { code: 'ESOCKETINUSE' });
+    const existing = await fileAt(this.path);
+    if (existing === 'other') {
+      throw Object.assign(new Error(`${this.path} exists and is not a socket; refusing to replace it (remove it or choose another --socket)`), { code: 'ENOTSOCK' });
     }
-    await unlink(this.path).catch(() => undefined); // a stale socket left by a crash
+    if (existing === 'socket') {
+      if (await socketInUse(this.path)) {
+        throw Object.assign(new Error(`another vrrpd is already serving ${this.path}`), { code: 'ESOCKETINUSE' });
+      }
+      await unlink(this.path).catch(() => undefined); // a stale socket left by a crash
+    }
     const server = createServer((socket) => this.accept(socket));
+    server.maxConnections = this.limits.maxConnections;
+    // Node closes a connection past maxConnections before it becomes a Socket; count it.
+    server.on('drop', () => this.counters.refused_at_cap++);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+      // bind() creates the socket file synchronously inside listen(), so the umask set here gives it
+      // its final mode at creation; a chmod() afterwards would follow whatever the path had become
+      // by then (a symlink planted in the meantime). No other JavaScript runs before the restore.
+      const previousUmask = process.umask(0o777 & ~SOCKET_MODE);
+      try {
+        server.listen(this.path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(previousUmask);
+      }
     });
-    await chmod(this.path, 0o660);
     this.server = server;
   }
 
@@ -63,27 +151,103 @@ export class ControlServer {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    await unlink(this.path).catch(() => undefined);
+    // Only our own socket: never delete what someone put at the path since.
+    if ((await fileAt(this.path).catch(() => undefined)) === 'socket') await unlink(this.path).catch(() => undefined);
   }
 
   private accept(socket: Socket): void {
+    const limits = this.limits;
     this.clients.add(socket);
-    socket.on('close', () => this.clients.delete(socket));
-    socket.on('error', () => socket.destroy());
     socket.setEncoding('utf8');
     let buffered = '';
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > MAX_REQUEST_BYTES) {
-        socket.end(JSON.stringify({ ok: false, error: 'request too long' }) + '\n');
+    let closing = false;
+    let waitingForDrain = false;
+    const idle = setTimeout(() => timeOut(), limits.idleTimeoutMs).unref();
+    let unfinished: NodeJS.Timeout | undefined;
+    let stalled: NodeJS.Timeout | undefined;
+    const clearTimers = (): void => {
+      clearTimeout(idle);
+      clearTimeout(unfinished);
+      clearTimeout(stalled);
+    };
+    socket.on('close', () => {
+      clearTimers();
+      this.clients.delete(socket);
+    });
+    socket.on('error', () => socket.destroy());
+
+    /** Say why (if the client reads at all), then close; a client that does not read is cut off. */
+    const closeWith = (reply: string | undefined): void => {
+      closing = true;
+      clearTimers();
+      socket.pause();
+      if (reply === undefined) {
+        socket.destroy();
         return;
       }
+      socket.end(reply);
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    };
+    const timeOut = (): void => {
+      this.counters.timed_out++;
+      closeWith(undefined);
+    };
+    const drop = (): void => {
+      this.counters.dropped_backpressure++;
+      closeWith(undefined);
+    };
+
+    const answerBuffered = (): void => {
       let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
+      let completed = false;
+      while (!closing && (newline = buffered.indexOf('\n')) >= 0) {
+        completed = true;
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        socket.write(JSON.stringify(this.answer(line)) + '\n');
+        idle.refresh();
+        // Checked before the reply is added, so one reply, however big (a large configuration's
+        // status), always goes out; only replies piling up behind unread ones drop the client.
+        if (socket.writableLength >= limits.maxQueuedReplyBytes) {
+          drop();
+          return;
+        }
+        const flushed = socket.write(JSON.stringify(this.answer(line)) + '\n');
+        if (!flushed && !waitingForDrain) {
+          // Stop reading until the client has taken its replies; the lines already received are
+          // still answered, within maxQueuedReplyBytes.
+          waitingForDrain = true;
+          socket.pause();
+          stalled = setTimeout(drop, limits.stalledReplyTimeoutMs).unref();
+        }
       }
+      if (closing) return;
+      // The deadline runs from the first byte of an unfinished line until its newline.
+      if (buffered.length === 0) {
+        clearTimeout(unfinished);
+        unfinished = undefined;
+      } else if (unfinished === undefined || completed) {
+        clearTimeout(unfinished); // what is left is a new line: its own deadline
+        unfinished = setTimeout(timeOut, limits.requestTimeoutMs).unref();
+      }
+    };
+
+    socket.on('drain', () => {
+      if (closing || !waitingForDrain) return;
+      waitingForDrain = false;
+      clearTimeout(stalled);
+      socket.resume();
+    });
+    socket.on('data', (chunk: string) => {
+      if (closing) return;
+      buffered += chunk;
+      // The limit is on the line still being received, not on what one read returned: several
+      // complete requests may arrive together.
+      const lastNewline = buffered.lastIndexOf('\n');
+      if (buffered.length - (lastNewline + 1) > MAX_REQUEST_BYTES) {
+        closeWith(errorLine('request too long'));
+        return;
+      }
+      answerBuffered();
     });
   }
 

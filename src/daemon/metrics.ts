@@ -74,13 +74,49 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   return registry;
 }
 
-/** `host:port` -> an HTTP server answering GET /metrics. */
-export async function serveMetrics(listen: string, registry: Registry): Promise<Server> {
+export interface MetricsLimits {
+  /** Concurrent connections; more are closed as soon as they connect. */
+  maxConnections: number;
+  /** The request head must have arrived within this (a half-sent request holds a descriptor). */
+  headersTimeoutMs: number;
+  /** The whole request must have arrived within this. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic at all (a client that stopped reading its response) is destroyed. */
+  socketIdleTimeoutMs: number;
+  /** How often Node checks headersTimeout and requestTimeout. */
+  checkIntervalMs: number;
+}
+
+/**
+ * A scraper needs one connection every few seconds; 64 leaves room for several and, with the
+ * control socket's 64, stays far below the unit's LimitNOFILE (systemd/vrrpd.service).
+ */
+export const DEFAULT_METRICS_LIMITS: MetricsLimits = {
+  maxConnections: 64,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  socketIdleTimeoutMs: 30_000,
+  checkIntervalMs: 1_000,
+};
+
+/** `host:port` -> an HTTP server answering GET /metrics, with every connection bounded. */
+export async function serveMetrics(listen: string, registry: Registry, limits: Partial<MetricsLimits> = {}): Promise<Server> {
   const match = /^(.*):(\d+)$/.exec(listen);
   if (!match) throw new Error(`metrics_listen must be HOST:PORT, got '${listen}'`);
   const host = match[1]!.replace(/^\[(.*)\]$/, '$1');
   const port = Number(match[2]);
-  const server = createServer((req, res) => {
+  const bounds = { ...DEFAULT_METRICS_LIMITS, ...limits };
+  // Node's defaults (60 s for the head, 300 s per request, a check every 30 s, no connection cap)
+  // let half-sent requests hold descriptors for minutes, as many as a client cares to open.
+  const server = createServer({
+    headersTimeout: bounds.headersTimeoutMs,
+    requestTimeout: bounds.requestTimeoutMs,
+    keepAliveTimeout: bounds.keepAliveTimeoutMs,
+    connectionsCheckingInterval: bounds.checkIntervalMs,
+  }, (req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404).end('not found\n');
       return;
@@ -90,6 +126,9 @@ export async function serveMetrics(listen: string, registry: Registry): Promise<
       (err: unknown) => res.writeHead(500).end(`${(err as Error).message}\n`),
     );
   });
+  server.maxConnections = bounds.maxConnections;
+  // With no 'timeout' listener, Node destroys a socket idle for this long.
+  server.setTimeout(bounds.socketIdleTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -21,11 +21,14 @@ const PROBE_JS = fileURLToPath(new URL('./probe.js', import.meta.url));
 export type ConfigSet = 'recommended' | 'seed';
 
 /**
- * preempt_delay of the recommended config in the lab. The example's 30 s would make every return of
- * the VIP to master1 take half a minute (and keepalived counts it from the first lower advert seen,
- * then adds Master_Down); the lab shows the same behaviour at a tenth of the wait.
+ * preempt_delay of the recommended config in the lab (unless --preempt-delay says otherwise). The
+ * example's 30 s would make every return of the VIP to master1 take half a minute (and keepalived
+ * counts it from the first lower advert seen, then adds Master_Down); the lab shows the same
+ * behaviour at a tenth of the wait.
  */
 export const LAB_PREEMPT_DELAY_S = 3;
+/** preempt_delay in examples/recommended. */
+export const EXAMPLE_PREEMPT_DELAY_S = 30;
 
 function replaceOnce(text: string, from: RegExp, to: string, file: string): string {
   const matches = text.match(new RegExp(from.source, 'g')) ?? [];
@@ -34,12 +37,12 @@ function replaceOnce(text: string, from: RegExp, to: string, file: string): stri
 }
 
 /** The example config of master N for this config set, as the lab runs it. */
-export function vrrpdConfig(set: ConfigSet, index: 1 | 2 | 3, caFile: string | undefined): string {
+export function vrrpdConfig(set: ConfigSet, index: 1 | 2 | 3, caFile: string | undefined, preemptDelayS = LAB_PREEMPT_DELAY_S): string {
   if (set === 'seed') return readFileSync(join(PACKAGE_ROOT, 'examples', 'preempt', `master${index}.yaml`), 'utf8');
   const file = join(PACKAGE_ROOT, 'examples', 'recommended', `master${index}.yaml`);
   let text = readFileSync(file, 'utf8');
   text = replaceOnce(text, /ca_file: \/etc\/kubernetes\/pki\/ca\.crt/, `ca_file: ${caFile}`, file);
-  text = replaceOnce(text, /preempt_delay: 30 /, `preempt_delay: ${LAB_PREEMPT_DELAY_S} `, file);
+  text = replaceOnce(text, new RegExp(`preempt_delay: ${EXAMPLE_PREEMPT_DELAY_S} `), `preempt_delay: ${preemptDelayS} `, file);
   return text;
 }
 
@@ -113,11 +116,35 @@ export interface Daemon {
   signal(signal: NodeJS.Signals): void;
 }
 
-/** `vrrpd run` on a master: its pino JSON lines become state, check and link events. */
-export class VrrpdDaemon extends NodeProcess implements Daemon {
-  readonly kind = 'vrrpd' as const;
+/**
+ * A VRRP daemon that says when its instance runs (has entered its first state). The lab starts
+ * master1's daemon and waits for that before it starts the others: with every node starting in
+ * BACKUP, the first Master_Down to run out wins, and master1's is only 4 ms shorter than master2's.
+ */
+abstract class StartedDaemon extends NodeProcess {
   private started = false;
   private readonly startWaiters: Array<() => void> = [];
+
+  protected markStarted(): void {
+    this.started = true;
+    for (const waiter of this.startWaiters.splice(0)) waiter();
+  }
+
+  /** Resolve once the daemon runs its instance; reject with its stderr if it exits first. */
+  async waitStarted(timeoutMs: number): Promise<void> {
+    if (this.started) return;
+    const started = new Promise<void>((resolve) => this.startWaiters.push(resolve));
+    const outcome = await withTimeout(Promise.race([started.then(() => 'started'), this.exited.then(() => 'exited')]), timeoutMs, 'timeout');
+    if (outcome !== 'started') throw new Error(`${this.name} did not start (${outcome}): ${this.errors || 'no output on stderr'}`);
+  }
+
+  protected abstract readonly name: string;
+}
+
+/** `vrrpd run` on a master: its pino JSON lines become state, check and link events. */
+export class VrrpdDaemon extends StartedDaemon implements Daemon {
+  readonly kind = 'vrrpd' as const;
+  protected readonly name = 'vrrpd';
 
   constructor(child: ChildProcess, pid: number, master: LabMaster, sink: EventSink) {
     super(child, pid);
@@ -132,11 +159,13 @@ export class VrrpdDaemon extends NodeProcess implements Daemon {
       const timeMs = Number.isFinite(parsedTime) ? parsedTime : Date.now();
       const who = `${master.name} vrrpd`;
       if (entry.msg === 'vrrpd started') {
-        this.started = true;
-        for (const waiter of this.startWaiters.splice(0)) waiter();
+        this.markStarted();
       } else if (typeof entry.from === 'string' && typeof entry.to === 'string') {
         const causes = Array.isArray(entry.fault_causes) && entry.fault_causes.length > 0 ? `, failing: ${entry.fault_causes.join(', ')}` : '';
         sink({ timeMs, kind: 'state', node: master.name, state: entry.to, text: `${who}: ${entry.from} -> ${entry.to} (${String(entry.reason)}, priority ${String(entry.effective_priority)}${causes})` });
+      } else if (entry.event === 'preempt_delay_started') {
+        // A master below our priority is still accepted (Master_Down reset) until preempt_delay has run out.
+        sink({ timeMs, kind: 'state', node: master.name, text: `${who}: lower-priority master; preempt_delay ${String(entry.detail)} starts, until then it stays BACKUP` });
       } else if (entry.event === 'priority_changed') {
         sink({ timeMs, kind: 'check', node: master.name, text: `${who}: priority ${String(entry.detail)}` });
       } else if (entry.msg === 'link down' || entry.msg === 'link up') {
@@ -146,19 +175,12 @@ export class VrrpdDaemon extends NodeProcess implements Daemon {
       }
     });
   }
-
-  /** Resolve once the daemon logged 'vrrpd started'; reject with its stderr if it exits first. */
-  async waitStarted(timeoutMs: number): Promise<void> {
-    if (this.started) return;
-    const started = new Promise<void>((resolve) => this.startWaiters.push(resolve));
-    const outcome = await withTimeout(Promise.race([started.then(() => 'started'), this.exited.then(() => 'exited')]), timeoutMs, 'timeout');
-    if (outcome !== 'started') throw new Error(`vrrpd did not start (${outcome}): ${this.errors || 'no output on stderr'}`);
-  }
 }
 
 /** keepalived 2.x in the foreground (-n) logging to the console (-l); its state lines become events. */
-export class KeepalivedDaemon extends NodeProcess implements Daemon {
+export class KeepalivedDaemon extends StartedDaemon implements Daemon {
   readonly kind = 'keepalived' as const;
+  protected readonly name = 'keepalived';
 
   constructor(child: ChildProcess, pid: number, master: LabMaster, sink: EventSink) {
     super(child, pid);
@@ -169,6 +191,8 @@ export class KeepalivedDaemon extends NodeProcess implements Daemon {
         const line = raw.replace(/^\w{3} \w{3} +\d+ [\d:]+ \d{4}: /, '');
         const state = /\(\S+\) Entering (\w+) STATE/.exec(line);
         if (state) {
+          // Its first state line ("Entering BACKUP STATE (init)") means the instance runs.
+          this.markStarted();
           sink({ timeMs: Date.now(), kind: 'state', node: master.name, state: state[1]!, text: `${who}: -> ${state[1]!}` });
           return;
         }
@@ -194,6 +218,7 @@ export class MasterNode {
     readonly master: LabMaster,
     readonly daemonKind: 'vrrpd' | 'keepalived',
     private readonly configSet: ConfigSet,
+    private readonly preemptDelayS: number,
     private readonly dir: string,
     private readonly certs: { ca: string; cert: string; key: string } | undefined,
     private readonly sink: EventSink,
@@ -245,11 +270,13 @@ export class MasterNode {
         ['-n', '-l', '-D', '-G', '-f', configPath, '-p', pidFile('main'), '-r', pidFile('vrrp'), '-c', pidFile('checkers')],
         this.dir,
       );
-      this.daemon = new KeepalivedDaemon(child, pid, this.master, this.sink);
-      return this.daemon;
+      const daemon = new KeepalivedDaemon(child, pid, this.master, this.sink);
+      this.daemon = daemon;
+      await daemon.waitStarted(15_000);
+      return daemon;
     }
     const configPath = join(this.dir, `${id}.yaml`);
-    writeFileSync(configPath, vrrpdConfig(this.configSet, index, this.certs?.ca));
+    writeFileSync(configPath, vrrpdConfig(this.configSet, index, this.certs?.ca, this.preemptDelayS));
     const socketPath = join(this.dir, `${id}.sock`);
     const { child, pid } = await this.topology.spawnOnMaster(
       this.master.id,

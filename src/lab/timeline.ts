@@ -119,13 +119,13 @@ export class Timeline {
 
 /** The summary as an aligned text table. */
 export function formatSummary(rows: readonly SummaryRow[]): string {
-  const header = ['scenario', 'what happened', 'client outage', 'VIP held by', ''];
+  const header = ['scenario', 'what happened', 'client outage', 'VIP held by', 'result'];
   const body = rows.map((r) => [
     r.scenario,
     r.step,
     r.outage_ms === null ? '-' : `${r.outage_ms} ms`,
     r.from !== null && r.to !== null && r.from !== r.to ? `${r.from} -> ${r.to}` : (r.to ?? 'nobody'),
-    r.ok ? '' : `FAILED${r.note ? `: ${r.note}` : ''}`,
+    r.ok ? 'ok' : `FAILED${r.note ? `: ${r.note}` : ''}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
   const line = (cells: string[]): string =>

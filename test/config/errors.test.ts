@@ -135,7 +135,7 @@ describe('unknown keys', () => {
     const text = baseWith({ 11: '    use_vmac: true' });
     const errors = errorsOf(parse(text));
     expect(errors.map(where)).toEqual([`unsupported_key vrrp_instance.VI_1.use_vmac @${at(text, 11, 'use_vmac')}`]);
-    expect(errors[0]!.message).toBe("'use_vmac' is a keepalived keyword that vrrpd does not support");
+    expect(errors[0]!.message).toBe("'use_vmac' is a keepalived keyword that vrrpd does not support: remove it; vrrpd keeps the interface's own MAC address and moves the VIP with gratuitous ARP, as keepalived does without use_vmac");
   });
 
   it('an unknown option inside a VIP string is located at that entry', () => {

@@ -4,9 +4,10 @@
  * comments where keepalived said something YAML has no field for. The command refuses to convert
  * a rejected file and says where it is wrong.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { importKeepalivedCommand } from '../../src/cli/import-keepalived.js';
@@ -190,4 +191,62 @@ describe('vrrpd import-keepalived FILE [-o OUT]', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('import-keepalived -o OUT: the file holds auth_pass', () => {
+  const INPUT = join(FIXTURES_DIR, 'preempt/master1.conf');
+
+  function withDir(body: (dir: string) => Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'vrrpd-import-'));
+    return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+  }
+
+  it('a new file is written with mode 0640, whatever the umask', () =>
+    withDir(async (dir) => {
+      const outFile = join(dir, 'vrrpd.yaml');
+      expect(await importKeepalivedCommand(INPUT, outFile, new Sink(), new Sink())).toBe(0);
+      expect(statSync(outFile).mode & 0o777).toBe(0o640);
+      expect(readFileSync(outFile, 'utf8')).toContain('auth_pass');
+    }));
+
+  it('an existing file is refused without --force, and left as it was', () =>
+    withDir(async (dir) => {
+      const outFile = join(dir, 'vrrpd.yaml');
+      writeFileSync(outFile, 'my hand-edited config\n', { mode: 0o600 });
+      const err = new Sink();
+      expect(await importKeepalivedCommand(INPUT, outFile, new Sink(), err)).toBe(1);
+      expect(err.text).toContain(`${outFile} already exists; nothing was written (give --force to replace it)`);
+      expect(readFileSync(outFile, 'utf8')).toBe('my hand-edited config\n');
+      expect(statSync(outFile).mode & 0o777).toBe(0o600);
+    }));
+
+  it('--force replaces it whole: mode 0640, owner and group kept (install.sh gives it to root:vrrpd)', () =>
+    withDir(async (dir) => {
+      const outFile = join(dir, 'vrrpd.yaml');
+      writeFileSync(outFile, 'old\n');
+      chmodSync(outFile, 0o644);
+      chownSync(outFile, 0, 4321);
+      expect(await importKeepalivedCommand(INPUT, outFile, new Sink(), new Sink(), { force: true })).toBe(0);
+      const info = statSync(outFile);
+      expect(info.mode & 0o777).toBe(0o640);
+      expect([info.uid, info.gid]).toEqual([0, 4321]);
+      expect(acceptedConfig(parseConfigText(readFileSync(outFile, 'utf8'), outFile)).config.vrrp_instance['VI_1']!.priority).toBe(100);
+      // Nothing is left behind next to it.
+      expect(readdirSync(dir)).toEqual(['vrrpd.yaml']);
+    }));
+
+  it('the command line: --force is an option of import-keepalived, and means nothing without -o', () =>
+    withDir(async (dir) => {
+      const outFile = join(dir, 'vrrpd.yaml');
+      writeFileSync(outFile, 'old\n');
+      const vrrpd = (...args: string[]) =>
+        spawnSync(process.execPath, ['--import', resolve(import.meta.dirname, '..', 'register.mjs'), resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', timeout: 30_000 });
+      const refused = vrrpd('import-keepalived', INPUT, '-o', outFile);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('already exists');
+      const forced = vrrpd('import-keepalived', INPUT, '-o', outFile, '--force');
+      expect(forced.status).toBe(0);
+      expect(statSync(outFile).mode & 0o777).toBe(0o640);
+      expect(vrrpd('import-keepalived', INPUT, '--force').status).toBe(2);
+    }), 60_000);
 });

@@ -9,6 +9,7 @@
  * 'ip proto 112'`; after 6 s (11 s for advert_int 2) keepalived, by then MASTER, gets SIGTERM and
  * sends its priority-0 advert; `tcpdump -r CASE.pcap -nn -x` gives the hex from the IP header on.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -24,7 +25,7 @@ import {
 } from '../../src/core/codec.js';
 import { DROP_REASONS, type Advert } from '../../src/core/types.js';
 import { formatIpv4, parseIpv4 } from '../../src/core/ip.js';
-import { BEHAVIOUR_MD_VRRP_HEX, KEEPALIVED_CAPTURES, fromHex, toHex } from './fixtures/keepalived-captures.js';
+import { DOCUMENTED_VRRP_HEX, KEEPALIVED_CAPTURES, fromHex, toHex } from './fixtures/keepalived-captures.js';
 import { anyBytes, mutatedCapture, vrrpLikePacket } from './fixtures/mutations.js';
 
 const FUZZ_RUNS = Number(process.env['VRRPD_FUZZ_RUNS'] ?? '') || 2000;
@@ -127,10 +128,11 @@ describe('codec table: decode, encode, round trip', () => {
 });
 
 describe('real keepalived 2.2.7 captures', () => {
-  it('the unicast capture is byte for byte the packet behaviour.md quotes', () => {
+  it('the unicast capture is byte for byte the packet docs/protocol.md#wire-format quotes', () => {
     const first = KEEPALIVED_CAPTURES[0];
-    expect(first?.hex.slice(40)).toBe(BEHAVIOUR_MD_VRRP_HEX.replace(/\s+/g, ''));
-    // behaviour.md: IP `45c0 0028 .... 0000 ff70 ....`
+    expect(readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8')).toContain(`\`${DOCUMENTED_VRRP_HEX}\``);
+    expect(first?.hex.slice(40)).toBe(DOCUMENTED_VRRP_HEX.replace(/\s+/g, ''));
+    // docs/protocol.md#wire-format: IP header `45c0 0028 .... 0000 ff70 ....`
     expect(first?.hex.slice(0, 8)).toBe('45c00028');
     expect(first?.hex.slice(12, 20)).toBe('0000ff70');
   });

@@ -1,12 +1,17 @@
 /**
- * One focused test per rule of behaviour.md's "Timers", "States and transitions", "Becoming MASTER",
- * "Tracking and effective priority" and "FAULT" sections. Each test names its rule.
+ * One focused test per rule of docs/protocol.md's "Timers", "States and transitions", "Becoming
+ * MASTER", "Tracking and effective priority" and "FAULT" sections. Each test names its rule.
+ *
+ * The last part is driven by the transition table (src/core/transitions.ts): every row is reached
+ * by some input sequence, and random inputs never produce a move outside it.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAdvert } from '../../src/core/codec.js';
+import { decodeAdvert, encodeAdvert, encodeIpv4Packet } from '../../src/core/codec.js';
 import { VrrpMachine } from '../../src/core/machine.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
-import type { Action, InstanceConfig } from '../../src/core/types.js';
+import { TRANSITIONS, transitionKey } from '../../src/core/transitions.js';
+import type { Action, InstanceConfig, TrackerSpec, TrackerStatus, VrrpState } from '../../src/core/types.js';
 import { advertFrom, ip, seedConfig, types } from './helpers.js';
 
 function started(overrides: Partial<InstanceConfig> = {}, nowMs = 0): VrrpMachine {
@@ -404,5 +409,256 @@ describe('reconfigure (reload)', () => {
   });
   it('changing the VRID is refused', () => {
     expect(() => started().reconfigure(1, seedConfig({ virtualRouterId: 7 }))).toThrow(/VRID/);
+  });
+});
+
+// --- driven by the transition table (src/core/transitions.ts, docs/protocol.md#transition-table) ---
+
+/** One input sequence per row of the table that ends in that row's move. */
+const REACH: Record<string, () => Action[]> = {
+  'INIT>BACKUP>start': () => new VrrpMachine(seedConfig()).start(0),
+  'INIT>MASTER>address_owner': () => new VrrpMachine(seedConfig({ priority: 255 })).start(0),
+  'INIT>FAULT>fault': () => {
+    const machine = new VrrpMachine(seedConfig());
+    machine.setFault(0, 'interface:ens32', true);
+    return machine.start(0);
+  },
+  'BACKUP>MASTER>master_down_timer': () => {
+    const machine = started();
+    return machine.handleTimeout(machine.nextDeadline());
+  },
+  'BACKUP>FAULT>fault': () => started().setFault(5, 'interface:ens32', true),
+  'BACKUP>INIT>shutdown': () => started().shutdown(5),
+  'MASTER>BACKUP>higher_priority_advert': () => {
+    const { machine, nowMs } = asMaster();
+    return machine.handlePacket(nowMs + 100, advertFrom({ priority: 101 }));
+  },
+  'MASTER>BACKUP>equal_priority_higher_address': () => {
+    const { machine, nowMs } = asMaster();
+    return machine.handlePacket(nowMs + 100, advertFrom({ priority: 100, source: '10.0.0.53' }));
+  },
+  'MASTER>BACKUP>virtual_address_removed': () => {
+    const { machine, nowMs } = asMaster();
+    return machine.handleVirtualAddressesMissing(nowMs + 100);
+  },
+  'MASTER>FAULT>fault': () => {
+    const { machine, nowMs } = asMaster({ trackers: [{ name: 'script:check', weight: 0, reverse: false }] });
+    return machine.setTrackerStatus(nowMs + 100, 'script:check', 'failed');
+  },
+  'MASTER>INIT>shutdown': () => {
+    const { machine, nowMs } = asMaster();
+    return machine.shutdown(nowMs + 100);
+  },
+  'FAULT>BACKUP>fault_cleared': () => {
+    const machine = started();
+    machine.setFault(5, 'interface:ens32', true);
+    return machine.setFault(10, 'interface:ens32', false);
+  },
+  'FAULT>MASTER>fault_cleared': () => {
+    const machine = started({ priority: 255 });
+    machine.setFault(5, 'interface:ens32', true);
+    return machine.setFault(10, 'interface:ens32', false);
+  },
+  'FAULT>INIT>shutdown': () => {
+    const machine = started();
+    machine.setFault(5, 'interface:ens32', true);
+    return machine.shutdown(10);
+  },
+};
+
+type TransitionAction = Extract<Action, { type: 'transition' }>;
+
+function transitionsIn(actions: Action[]): TransitionAction[] {
+  return actions.filter((a): a is TransitionAction => a.type === 'transition');
+}
+
+describe('the transition table', () => {
+  const tableKeys = TRANSITIONS.map((r) => transitionKey(r.from, r.to, r.reason));
+
+  it('has no duplicate rows', () => {
+    expect(new Set(tableKeys).size).toBe(tableKeys.length);
+  });
+
+  it('every row has an input sequence here, and no sequence here is for a move the table lacks', () => {
+    expect(Object.keys(REACH).sort()).toEqual([...tableKeys].sort());
+  });
+
+  for (const row of TRANSITIONS) {
+    const key = transitionKey(row.from, row.to, row.reason);
+    it(`${row.from} -> ${row.to} (${row.reason}) is reachable: ${row.rule}`, () => {
+      const reach = REACH[key];
+      expect(reach, `no input sequence reaches ${key}`).toBeDefined();
+      const moves = transitionsIn(reach!());
+      expect(moves.map((m) => transitionKey(m.from, m.to, m.reason))).toEqual([key]);
+    });
+  }
+});
+
+// Random inputs: the receiver is 10.0.0.52 so that one peer is below it and one above (ties).
+const RECEIVER = '10.0.0.52';
+const PEERS = ['10.0.0.51', '10.0.0.53'];
+const STRANGER = '10.0.0.99';
+const TRACKER_POOL: TrackerSpec[] = [
+  { name: 'script:down', weight: 0, reverse: false },
+  { name: 'script:down_reversed', weight: 0, reverse: true },
+  { name: 'script:minus', weight: -20, reverse: false },
+  { name: 'script:plus', weight: 10, reverse: true },
+];
+
+const configArb = fc
+  .record({
+    priority: fc.oneof(fc.constant(255), fc.constantFrom(98, 99, 100, 101), fc.integer({ min: 1, max: 254 })),
+    advertIntervalSec: fc.integer({ min: 1, max: 3 }),
+    initialState: fc.constantFrom('MASTER' as const, 'BACKUP' as const),
+    nopreempt: fc.boolean(),
+    preemptDelayMs: fc.constantFrom(0, 2000, 10_000),
+    multicast: fc.boolean(),
+    skipCheckAdvAddr: fc.boolean(),
+    garpMasterDelayMs: fc.constantFrom(0, 5000),
+    garpMasterRefreshMs: fc.constantFrom(0, 3000),
+    trackers: fc.subarray(TRACKER_POOL),
+  })
+  .map(({ multicast, trackers, ...rest }): InstanceConfig =>
+    seedConfig({
+      ...rest,
+      sourceAddress: ip(RECEIVER),
+      unicastPeers: multicast ? [] : PEERS.map(ip),
+      // The config layer refuses weights on an address owner (docs/protocol.md#tracking-and-effective-priority).
+      trackers: rest.priority === 255 ? trackers.filter((t) => t.weight === 0) : trackers,
+    }),
+  );
+
+type Command =
+  | { kind: 'wait'; ms: number }
+  | { kind: 'deadline' }
+  | { kind: 'advert'; dt: number; from: string; priority: 'ours' | 'above' | 'below' | number; flaw: 'none' | 'password' | 'interval' | 'ttl' | 'truncated' }
+  | { kind: 'tracker'; dt: number; index: number; status: TrackerStatus }
+  | { kind: 'fault'; dt: number; cause: string; active: boolean }
+  | { kind: 'vips_missing'; dt: number }
+  | { kind: 'shutdown'; dt: number }
+  | { kind: 'start'; dt: number }
+  | { kind: 'reconfigure'; dt: number; config: InstanceConfig };
+
+const dt = fc.integer({ min: 0, max: 1500 });
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 4000 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('deadline' as const) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('advert' as const),
+      dt,
+      from: fc.constantFrom(...PEERS, PEERS[0]!, PEERS[1]!, STRANGER, RECEIVER),
+      priority: fc.oneof(fc.constantFrom('ours' as const, 'above' as const, 'below' as const, 0), fc.integer({ min: 0, max: 255 })),
+      flaw: fc.constantFrom('none' as const, 'none' as const, 'none' as const, 'password' as const, 'interval' as const, 'ttl' as const, 'truncated' as const),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('tracker' as const), dt, index: fc.nat(), status: fc.constantFrom<TrackerStatus>('ok', 'failed', 'unknown') }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('fault' as const), dt, cause: fc.constantFrom('interface:ens32', 'no_source_address'), active: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('vips_missing' as const), dt }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('shutdown' as const), dt }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('start' as const), dt }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reconfigure' as const), dt, config: configArb }) },
+);
+
+/** What can happen before start: a fault or a tracker result already known. */
+const beforeStartArb: fc.Arbitrary<Command> = fc.oneof(
+  fc.record({ kind: fc.constant('tracker' as const), dt: fc.constant(0), index: fc.nat(), status: fc.constantFrom<TrackerStatus>('ok', 'failed') }),
+  fc.record({ kind: fc.constant('fault' as const), dt: fc.constant(0), cause: fc.constantFrom('interface:ens32', 'no_source_address'), active: fc.boolean() }),
+);
+
+/** The packet a command describes, as the receiver with `config` and priority `ours` would get it. */
+function packetFor(command: Extract<Command, { kind: 'advert' }>, config: InstanceConfig, ours: number): Uint8Array {
+  const priority =
+    command.priority === 'ours' ? ours : command.priority === 'above' ? Math.min(255, ours + 1) : command.priority === 'below' ? Math.max(1, ours - 1) : command.priority;
+  switch (command.flaw) {
+    case 'password':
+      return advertFrom({ source: command.from, priority, config: { ...config, authData: new Uint8Array([0x77, 0, 0, 0, 0, 0, 0, 0]) } });
+    case 'interval':
+      return advertFrom({ source: command.from, priority, config: { ...config, advertIntervalSec: config.advertIntervalSec + 1 } });
+    case 'ttl':
+      return advertFrom({ source: command.from, priority, config, ttl: 64 });
+    case 'truncated': {
+      const whole = encodeIpv4Packet(
+        { source: ip(command.from), destination: ip(RECEIVER), ttl: 255 },
+        encodeAdvert({ version: 2, type: 1, virtualRouterId: config.virtualRouterId, priority, authType: config.authType, advertIntervalSec: config.advertIntervalSec, addresses: config.virtualAddresses, authData: config.authData }),
+      );
+      return whole.subarray(0, whole.length - 3);
+    }
+    default:
+      return advertFrom({ source: command.from, priority, config });
+  }
+}
+
+describe('no move outside the table, whatever the inputs', () => {
+  const allowed = new Set(TRANSITIONS.map((r) => transitionKey(r.from, r.to, r.reason)));
+
+  it('random packets, timeouts, tracker changes, faults, reloads and shutdowns (fast-check)', () => {
+    const left = new Set<VrrpState>();
+    const entered = new Set<VrrpState>();
+    fc.assert(
+      fc.property(configArb, fc.array(beforeStartArb, { maxLength: 3 }), fc.array(commandArb, { minLength: 10, maxLength: 80 }), (config, early, commands) => {
+        const machine = new VrrpMachine(config);
+        let nowMs = 0;
+        let running = false;
+        const step = (actions: Action[], before: VrrpState): void => {
+          let state = before;
+          for (const move of transitionsIn(actions)) {
+            const key = transitionKey(move.from, move.to, move.reason);
+            if (!allowed.has(key)) throw new Error(`move outside the table: ${key}`);
+            if (move.from !== state) throw new Error(`move ${key} claims to start from ${move.from}, but the machine was ${state}`);
+            left.add(move.from);
+            entered.add(move.to);
+            state = move.to;
+          }
+          if (machine.state !== state) throw new Error(`machine is ${machine.state} after moves ending in ${state}`);
+        };
+        const apply = (command: Command): Action[] => {
+          if ('dt' in command) nowMs += command.dt;
+          switch (command.kind) {
+            case 'wait':
+              nowMs += command.ms;
+              return machine.handleTimeout(nowMs);
+            case 'deadline': {
+              const due = machine.nextDeadline();
+              if (Number.isFinite(due)) nowMs = Math.max(nowMs, due);
+              return machine.handleTimeout(nowMs);
+            }
+            case 'advert':
+              return machine.handlePacket(nowMs, packetFor(command, machine.config, machine.effectivePriority));
+            case 'tracker': {
+              const trackers = machine.config.trackers;
+              if (trackers.length === 0) return [];
+              return machine.setTrackerStatus(nowMs, trackers[command.index % trackers.length]!.name, command.status);
+            }
+            case 'fault':
+              return machine.setFault(nowMs, command.cause, command.active);
+            case 'vips_missing':
+              return machine.handleVirtualAddressesMissing(nowMs);
+            case 'shutdown':
+              running = false;
+              return machine.shutdown(nowMs);
+            case 'start':
+              if (running) return [];
+              running = true;
+              return machine.start(nowMs);
+            case 'reconfigure':
+              return machine.reconfigure(nowMs, command.config);
+          }
+        };
+        for (const command of early) step(apply(command), 'INIT'); // faults and results known at start
+        running = true;
+        step(machine.start(nowMs), 'INIT');
+        for (const command of commands) {
+          const before = machine.state;
+          step(apply(command), before);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The inputs are not degenerate: they move the machine into and out of every state (a
+    // property that never produced a move could not fail).
+    expect([...left].sort()).toEqual(['BACKUP', 'FAULT', 'INIT', 'MASTER']);
+    expect([...entered].sort()).toEqual(['BACKUP', 'FAULT', 'INIT', 'MASTER']);
   });
 });

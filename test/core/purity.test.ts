@@ -2,14 +2,17 @@
  * The core stays pure because the compiler says so, not because we remember: src/core/tsconfig.json
  * ("types": [], lib ES2022) must reject Node's and the browser's globals. This proves the config
  * bites (a file using Buffer, setTimeout and process fails to compile under it, a clean one passes)
- * and that no file in src/core imports from node: or from a package.
+ * and that no file in src/core imports from node: or from a package, nor uses the wall clock or
+ * randomness. That scan is test/core/purity-scanner.ts, and the same scanner is tested here on
+ * planted violations, so a clean src/core means the scanner looked.
  */
 import { describe, expect, it, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importSpecifiers, purityViolations, sourcesUnder, stripComments } from './purity-scanner.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORE = join(REPO, 'src/core');
@@ -70,51 +73,73 @@ describe('the core tsconfig rejects host globals', () => {
   }, 60_000);
 });
 
-/** Every .ts file under src/core with comments removed (so prose may mention what code may not use). */
-function coreSources(): Array<{ file: string; code: string }> {
-  const files = readdirSync(CORE, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
-  return files.map((file) => ({
-    file,
-    code: readFileSync(join(CORE, file), 'utf8')
-      .replace(/\/\*[\s\S]*?\*\//g, '')
-      .replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1'),
-  }));
-}
-
 describe('src/core imports only itself', () => {
   it('finds the core files', () => {
-    const names = coreSources().map((s) => s.file);
-    expect(names).toEqual(expect.arrayContaining(['codec.ts', 'checks.ts', 'types.ts', 'ip.ts', 'timers.ts']));
+    const names = sourcesUnder(CORE).map((s) => s.file);
+    expect(names).toEqual(expect.arrayContaining(['codec.ts', 'checks.ts', 'types.ts', 'ip.ts', 'timers.ts', 'machine.ts']));
   });
 
-  it('no import from node: or a non-relative module, static or dynamic, and no require', () => {
-    const offenders: string[] = [];
-    for (const { file, code } of coreSources()) {
-      const specifiers = [
-        ...code.matchAll(/\bfrom\s*['"]([^'"]+)['"]/g),
-        ...code.matchAll(/\bimport\s*['"]([^'"]+)['"]/g),
-        ...code.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]/g),
-        ...code.matchAll(/\brequire\s*\(\s*['"]([^'"]+)['"]/g),
-      ].map((m) => m[1] as string);
-      for (const specifier of specifiers) {
-        if (!specifier.startsWith('./') && !specifier.startsWith('../')) offenders.push(`${file}: ${specifier}`);
-        else if (!resolve(CORE, dirname(file), specifier).startsWith(CORE)) offenders.push(`${file}: ${specifier} leaves src/core`);
-      }
-      if (/\brequire\s*\(/.test(code)) offenders.push(`${file}: require()`);
-    }
-    expect(offenders).toEqual([]);
+  it('no import from node: or a non-relative module, static or dynamic, no require, no wall clock or randomness', () => {
+    expect(purityViolations(CORE)).toEqual([]);
+  });
+});
+
+// The scanner above is the one tested here (test/core/purity-scanner.ts): if it stopped seeing
+// violations, these fail, so a clean result for src/core means something.
+describe('the purity scanner', () => {
+  it('finds every kind of module specifier', () => {
+    const sample = [
+      "import { x } from 'node:fs';",
+      'import y from "zod";',
+      "import './side-effect.js';",
+      "export { z } from '../core/ip.js';",
+      "const os = await import('node:os');",
+      "const cp = require('child_process');",
+    ].join('\n');
+    expect(importSpecifiers(sample).sort()).toEqual(['../core/ip.js', './side-effect.js', 'child_process', 'node:fs', 'node:os', 'zod']);
   });
 
-  it('no wall clock or randomness (they compile under ES2022, so the compiler cannot catch them)', () => {
-    const offenders = coreSources()
-      .filter(({ code }) => /\bDate\.now\b|\bnew Date\b|\bMath\.random\b|\bperformance\./.test(code))
-      .map((s) => s.file);
-    expect(offenders).toEqual([]);
+  it('ignores comments but not strings that look like them', () => {
+    const code = stripComments(
+      [
+        "/* import 'node:fs' in a block comment */",
+        "// import 'node:os' in a line comment",
+        "const url = 'http://example.test/'; // trailing comment",
+        "import { a } from './a.js';",
+      ].join('\n'),
+    );
+    expect(importSpecifiers(code)).toEqual(['./a.js']);
+    expect(code).toContain("'http://example.test/'");
+    expect(code).not.toContain('trailing comment');
   });
 
-  it('the import scanner catches what it should (guard against a regex that matches nothing)', () => {
-    const sample = "import { x } from 'node:fs';\nimport y from \"zod\";\nimport './ok.js';\nconst z = await import('node:os');";
-    const found = [...sample.matchAll(/\bfrom\s*['"]([^'"]+)['"]/g), ...sample.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
-    expect(found).toEqual(['node:fs', 'zod', 'node:os']);
+  it('reports each violation in a planted source tree, and nothing in a clean one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'vrrpd-purity-scan-'));
+    dirs.push(root);
+    const core = join(root, 'core');
+    mkdirSync(join(core, 'sub'), { recursive: true });
+    writeFileSync(join(root, 'outside.ts'), 'export const o = 1;\n');
+    writeFileSync(join(core, 'clean.ts'), "import { o } from './sub/ok.js';\n// Date.now() in prose is fine\nexport const c = o;\n");
+    writeFileSync(join(core, 'sub', 'ok.ts'), 'export const o = 1;\n');
+    expect(purityViolations(core)).toEqual([]);
+
+    writeFileSync(join(core, 'node.ts'), "import { readFileSync } from 'node:fs';\n");
+    writeFileSync(join(core, 'package.ts'), "export { z } from 'zod';\n");
+    writeFileSync(join(core, 'escape.ts'), "import { o } from '../outside.js';\n");
+    writeFileSync(join(core, 'dynamic.ts'), "export const m = () => import('node:os');\n");
+    writeFileSync(join(core, 'req.ts'), 'export const r = require(name);\n');
+    writeFileSync(join(core, 'clock.ts'), 'export const t = Date.now();\n');
+    writeFileSync(join(core, 'random.ts'), 'export const r = Math.random();\n');
+    writeFileSync(join(core, 'perf.ts'), 'export const p = performance.now();\n');
+    expect(purityViolations(core)).toEqual([
+      'clock.ts: uses Date.now',
+      'dynamic.ts: imports node:os',
+      'escape.ts: ../outside.js leaves ' + core,
+      'node.ts: imports node:fs',
+      'package.ts: imports zod',
+      'perf.ts: uses performance.',
+      'random.ts: uses Math.random',
+      'req.ts: require()',
+    ]);
   });
 });

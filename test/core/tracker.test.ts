@@ -1,5 +1,5 @@
 /**
- * behaviour.md "Tracking and effective priority": the first result decides; then `rise` consecutive
+ * docs/protocol.md#rise-and-fall: the first result decides; then `rise` consecutive
  * successes make it OK and `fall` consecutive failures make it failed; init_fail starts it failed;
  * nothing is known before the first result.
  */

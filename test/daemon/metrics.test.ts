@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createMetricsRegistry, serveMetrics, type MetricsSource } from '../../src/daemon/metrics.js';
 import type { DaemonStatus, InstanceStatus } from '../../src/daemon/status.js';
 
@@ -53,5 +54,80 @@ describe('Prometheus metrics', () => {
   });
   it('refuses a listen address without a port', async () => {
     await expect(serveMetrics('127.0.0.1', createMetricsRegistry(source))).rejects.toThrow(/HOST:PORT/);
+  });
+});
+
+/** A raw TCP client of the metrics port: what it received and when the server closed it. */
+function rawClient(port: number): Promise<{ socket: Socket; received: () => string; closedAfterMs: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => undefined);
+    const closedAfterMs = new Promise<number>((r) => socket.once('close', () => r(Date.now() - started)));
+    socket.once('connect', () => resolve({ socket, received: () => received, closedAfterMs }));
+    socket.once('error', reject);
+  });
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))]);
+}
+
+function portOf(s: Server): number {
+  const address = s.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+describe('metrics listener bounds', () => {
+  it('closes connections past maxConnections at once and keeps serving', async () => {
+    server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source), { maxConnections: 2 });
+    const port = portOf(server);
+    const held = [await rawClient(port), await rawClient(port)];
+    const third = await rawClient(port);
+    expect(await within(third.closedAfterMs, 1_000, 'the third connection closed')).toBeLessThan(1_000);
+    held[0]!.socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(200);
+    for (const c of held) c.socket.destroy();
+  });
+  it('closes a half-sent request after headersTimeout', async () => {
+    server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source), { headersTimeoutMs: 400, requestTimeoutMs: 800, checkIntervalMs: 100 });
+    const c = await rawClient(portOf(server));
+    c.socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
+    const after = await within(c.closedAfterMs, 2_000, 'the half-sent request closed');
+    expect(after).toBeGreaterThanOrEqual(300);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408/);
+  });
+  it('closes a connection that never sends a byte', async () => {
+    server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source), { headersTimeoutMs: 400, requestTimeoutMs: 800, checkIntervalMs: 100 });
+    const c = await rawClient(portOf(server));
+    expect(await within(c.closedAfterMs, 2_000, 'the silent connection closed')).toBeGreaterThanOrEqual(300);
+  });
+  it('closes an idle keep-alive connection after keepAliveTimeout', async () => {
+    server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source), { keepAliveTimeoutMs: 300 });
+    const c = await rawClient(portOf(server));
+    c.socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+    const after = await within(c.closedAfterMs, 2_000, 'the idle keep-alive connection closed');
+    expect(c.received()).toMatch(/^HTTP\/1\.1 200/);
+    expect(after).toBeGreaterThanOrEqual(250);
+  });
+  it('destroys a socket with no traffic for socketIdleTimeout (a client that stopped reading)', async () => {
+    // Head and request deadlines far away: only the idle socket timeout can close this one.
+    server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source), { headersTimeoutMs: 60_000, requestTimeoutMs: 120_000, socketIdleTimeoutMs: 400 });
+    const c = await rawClient(portOf(server));
+    c.socket.write('GET /metrics HTTP/1.1\r\n');
+    const after = await within(c.closedAfterMs, 2_000, 'the idle socket destroyed');
+    expect(after).toBeGreaterThanOrEqual(300);
+  });
+  it('uses bounds well below Node defaults when none are given', async () => {
+    server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source));
+    expect(server.maxConnections).toBe(64);
+    expect(server.headersTimeout).toBe(5_000);
+    expect(server.requestTimeout).toBe(10_000);
+    expect(server.keepAliveTimeout).toBe(5_000);
+    expect(server.timeout).toBe(30_000);
   });
 });

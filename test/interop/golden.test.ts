@@ -111,7 +111,7 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, golden packets: vr
         expect(ours.goodbye).toBe(golden.goodbye);
       }
       expect([...vr.byDestination.keys()]).toEqual([...ka.byDestination.keys()]);
-      // The known shape (behaviour.md): TOS 0xc0, no DF, TTL 255, protocol 112; VRID 251, one VIP, PASS "123456".
+      // The known shape (docs/protocol.md#wire-format): TOS 0xc0, no DF, TTL 255, protocol 112; VRID 251, one VIP, PASS "123456".
       const advert = ka.byDestination.get(unicast ? '10.0.0.52' : '224.0.0.18')!.advert;
       expect(advert.slice(0, 4)).toBe('45c0');
       expect(advert.slice(12, 20)).toBe('0000ff70');

@@ -14,7 +14,7 @@ import { MASTERS, MixedLab } from './mixed-lab.js';
 const run = promisify(execFile);
 
 describe('tools', () => {
-  it('the keepalived under test is 2.2.7 (the version behaviour.md and these scenarios describe)', async () => {
+  it('the keepalived under test is 2.2.7 (the version docs/protocol.md and these scenarios describe)', async () => {
     const { stdout, stderr } = await run('keepalived', ['--version']);
     expect(`${stdout}${stderr}`).toMatch(/^Keepalived v2\.2\.7 /m);
   });

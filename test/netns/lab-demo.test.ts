@@ -12,7 +12,7 @@
  * A return by preemption overlaps the old and the new holder, so the client sees about one probe interval.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,9 @@ const REPO = resolve(import.meta.dirname, '..', '..');
 const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const SKEW_99 = skewTimeMs(99);
 const MASTER_DOWN_99 = masterDownIntervalMs(1, 99);
+const MASTER_DOWN_98 = masterDownIntervalMs(1, 98);
+/** The lab's preempt_delay for the recommended config (vrrpd lab --help). */
+const LAB_PREEMPT_DELAY_MS = 3_000;
 const PROBE_INTERVAL_MS = 10;
 
 interface LabEvent {
@@ -301,6 +304,55 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd lab', () => {
     expect(failover.outage_ms).toBeLessThanOrEqual(MASTER_DOWN_99 + PROBE_INTERVAL_MS + 500);
     expect(result.events).toContainEqual(expect.objectContaining({ scenario: 'crash', kind: 'state', text: 'master2 keepalived: -> MASTER' }));
     expect(row(result, 'crash', 1)).toMatchObject({ from: 'master2', to: 'master1', ok: true });
+    expectNothingLeft(result.prefix, dirsBefore);
+  }, 90_000);
+
+  it('all keepalived, master1 slow to start: master1 still wins, the header names what runs, every column is labelled, exit 0', async () => {
+    const dirsBefore = labTempDirs();
+    // master1's keepalived starts 1 s after it is launched, as on a busy machine; the others at once.
+    const bin = mkdtempSync(join(tmpdir(), 'vrrpd-lab-slow-'));
+    try {
+      const keepalived = execFileSync('bash', ['-c', 'command -v keepalived'], { encoding: 'utf8' }).trim();
+      writeFileSync(join(bin, 'keepalived'), `#!/bin/sh\ncase "$*" in */m1/*) sleep 1;; esac\nexec ${keepalived} "$@"\n`, { mode: 0o755 });
+      const finished = await startLab(['--keepalived', 'm1,m2,m3', '--scenario', 'apiserver'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } }).done;
+      expect(finished.code, `${finished.stdout}\n${finished.stderr}`).toBe(0);
+      expect(finished.stdout.split('\n').slice(0, 2)).toEqual([
+        'vrrpd lab, VIP 10.0.0.50:',
+        "  master1, master2, master3: keepalived with the seed's keepalived.conf (examples/keepalived/preempt: killall -0 kube-apiserver every 2 s, weight -20)",
+      ]);
+      expect(finished.stdout).not.toMatch(/recommended|FAILED/);
+      expect(finished.stdout).toMatch(/^scenario +what happened +client outage +VIP held by +result$/m);
+      expect(finished.stdout).toMatch(/^election +cluster started; VIP answers after [\d.]+ s +- +master1 +ok$/m);
+      expect(finished.stdout).toMatch(/^apiserver +master1's kube-apiserver killed +\d+ ms +master1 -> master[23] +ok$/m);
+      expect(finished.stdout).toMatch(/^apiserver +apiserver back on master1; preemption +\d+ ms +master[23] -> master1 +ok$/m);
+      const prefix = /lab removed \(namespaces (vrdemo\d+)\*\)/.exec(finished.stdout)?.[1];
+      expect(prefix).toBeDefined();
+      expectNothingLeft(prefix!, dirsBefore);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('mid-swap (keepalived master1 on the seed config, vrrpd backups on the recommended config): an apiserver death takes preempt_delay + Master_Down', async () => {
+    const dirsBefore = labTempDirs();
+    const { finished, result } = await runJson(['--keepalived', 'm1', '--scenario', 'apiserver']);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(result.daemons).toEqual({ master1: 'keepalived', master2: 'vrrpd', master3: 'vrrpd' });
+    const failover = row(result, 'apiserver', 0);
+    expect(failover).toMatchObject({ from: 'master1', ok: true });
+    expect(['master2', 'master3']).toContain(failover.to);
+    // killall notices the death 0-2 s after it, and keepalived's next advert (at 80) follows within
+    // 1 s. The backups accept adverts at 80 until preempt_delay after the first (the last one 2-3 s
+    // after it), and only then does Master_Down run out: preempt_delay is added to the seed's time.
+    expect(failover.outage_ms).toBeGreaterThanOrEqual(LAB_PREEMPT_DELAY_MS - 1_000 + MASTER_DOWN_99 - 100);
+    expect(failover.outage_ms).toBeLessThanOrEqual(2_000 + 1_000 + LAB_PREEMPT_DELAY_MS + MASTER_DOWN_98 + 500);
+    // The timeline says why the backups wait.
+    for (const node of ['master2', 'master3']) {
+      expect(result.events).toContainEqual(
+        expect.objectContaining({ scenario: 'apiserver', kind: 'state', node, text: `${node} vrrpd: lower-priority master; preempt_delay ${LAB_PREEMPT_DELAY_MS} ms starts, until then it stays BACKUP` }),
+      );
+    }
+    expect(row(result, 'apiserver', 1)).toMatchObject({ to: 'master1', ok: true });
     expectNothingLeft(result.prefix, dirsBefore);
   }, 90_000);
 

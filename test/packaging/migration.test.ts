@@ -95,7 +95,7 @@ async function migrate(name: Master): Promise<void> {
   // 1. check the existing configuration
   expect(await sh(name, 'vrrpd check-config /etc/keepalived/keepalived.conf')).toContain('ok, 1 instance');
   // 2. import it, and take the suggested process check instead of killall
-  await sh(name, 'vrrpd import-keepalived /etc/keepalived/keepalived.conf -o /etc/vrrpd/vrrpd.yaml');
+  await sh(name, 'vrrpd import-keepalived /etc/keepalived/keepalived.conf -o /etc/vrrpd/vrrpd.yaml --force');
   const imported = await sh(name, 'cat /etc/vrrpd/vrrpd.yaml');
   expect(imported).toContain('process: kube-apiserver'); // the suggestion, in a comment
   await sh(name, "sed -i 's/^\\( *\\)script: killall -0 kube-apiserver.*$/\\1process: kube-apiserver/' /etc/vrrpd/vrrpd.yaml");

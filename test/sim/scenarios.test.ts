@@ -333,7 +333,7 @@ function healJustAfterAdvertOf(cluster: Cluster, name: string): void {
   cluster.heal();
 }
 
-describe('field failures, documented (behaviour.md "Known field failures")', () => {
+describe('field failures, documented (docs/protocol.md#known-field-failures)', () => {
   it('kill -9 of vrrpd on the master leaves 10.0.0.50 on m1: the VIP checker reports it at once', () => {
     const cluster = seedCluster({ preempt: true }).runFor(10_000);
     cluster.router('m1').kill();
@@ -378,7 +378,8 @@ describe('field failures, documented (behaviour.md "Known field failures")', () 
     expect(cluster.masters()).toEqual(['m1']);
     expect(cluster.router('m2').transitions.at(-1)).toMatchObject({ to: 'BACKUP', reason: 'higher_priority_advert' });
     // keepalived's loser steps down silently and clients keep its MAC (the field failure in
-    // behaviour.md); vrrpd's loser sends one advert at its own priority on the way out.
+    // docs/protocol.md#known-field-failures); vrrpd's loser sends one advert at its own priority on
+    // the way out (docs/protocol.md#where-vrrpd-differs-from-keepalived).
     expect(cluster.router('m1').garps.at(-1)?.why).toBe('lower_priority_advert');
     expect(cluster.arpOwner).toBe('m1');
     cluster.runFor(5 * 60_000);

@@ -1,0 +1,103 @@
+/**
+ * Messages that tell the user what to do:
+ * - what vrrpd does not support says what to do instead (LVS: keep keepalived for it; an IPv6 VIP:
+ *   not supported yet, rather than "must be an address such as '10.0.0.50'"; sync groups, VMAC,
+ *   AH, VRRPv3), in both formats;
+ * - `metrics_listen` on a wildcard or non-loopback address is a warning (the endpoint has no
+ *   authentication); on loopback it is silent.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfigText, type ConfigIssue } from '../../src/config/load.js';
+import { acceptedConfig, baseWith, errorsOf } from './helpers.js';
+
+const CONF = [
+  'vrrp_instance VI_1 {',
+  '    interface ens32',
+  '    virtual_router_id 51',
+  '    virtual_ipaddress {',
+  '        10.0.0.50',
+  '    }',
+  '}',
+];
+
+/** CONF with `lines` inserted after line `after` (1-based; 0 = before everything). */
+function conf(after: number, ...lines: string[]): string {
+  return [...CONF.slice(0, after), ...lines, ...CONF.slice(after)].join('\n') + '\n';
+}
+
+function only(errors: ConfigIssue[]): ConfigIssue {
+  expect(errors.map((e) => `${e.code} ${e.path}`)).toHaveLength(1);
+  return errors[0]!;
+}
+
+describe('not supported: what to do instead', () => {
+  it.each([
+    ['virtual_server (LVS)', conf(7, 'virtual_server 10.0.0.50 6443 {', '    real_server 10.0.0.51 6443 {', '    }', '}'),
+      'unsupported_key virtual_server @8:1', /vrrpd does VRRP only, not LVS\/IPVS\. Keep keepalived on this node for the load balancing \(remove its vrrp_instance blocks\).*'Migrating from keepalived'/],
+    ['virtual_server_group', conf(7, 'virtual_server_group G {', '}'), 'unsupported_key virtual_server_group @8:1', /Keep keepalived on this node for the load balancing/],
+    ['vrrp_sync_group', conf(7, 'vrrp_sync_group G1 {', '    group {', '        VI_1', '    }', '}'), 'unsupported_key vrrp_sync_group @8:1',
+      /put them into one vrrp_instance .* track_interface; then remove the vrrp_sync_group block/],
+    ['use_vmac', conf(2, '    use_vmac'), 'unsupported_key vrrp_instance.VI_1.use_vmac @3:5', /remove it; vrrpd keeps the interface's own MAC address/],
+    ['vrrp_version 3', conf(0, 'global_defs {', '    vrrp_version 3', '}'), 'unsupported_key global_defs.vrrp_version @2:5',
+      /with the value 3: vrrpd speaks VRRPv2 only, and VRRPv2 and VRRPv3 nodes do not understand each other\. Set vrrp_version 2 on every node/],
+    ['version 3', conf(2, '    version 3'), 'unsupported_key vrrp_instance.VI_1.version @3:5', /Set version 2 on every node \(keepalived nodes too\), or remove the line/],
+    ['auth_type AH', conf(3, '    authentication {', '        auth_type AH', '        auth_pass secret', '    }'), 'invalid_value vrrp_instance.VI_1.authentication.auth_type @5:19',
+      /AH is not supported by vrrpd \(RFC 3768 deprecates it\)\. Switch every node, keepalived ones too, to auth_type PASS/],
+    ['an IPv6 VIP', conf(5, '        fd00::50/64 dev ens32'), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[1].address @6:9',
+      /^IPv6 virtual addresses are not supported yet \(vrrpd speaks VRRPv2, which carries IPv4 only\), got 'fd00::50\/64': keep the IPv6 VIPs on keepalived/],
+    ['an IPv6 unicast peer', conf(3, '    unicast_peer {', '        fd00::52', '    }'), 'invalid_address vrrp_instance.VI_1.unicast_peer[0] @5:9',
+      /^IPv6 addresses are not supported yet: vrrpd speaks VRRPv2, which carries IPv4 only; give this node's IPv4 address/],
+  ])('%s in a keepalived.conf', (_name, text, expected, message) => {
+    const error = only(errorsOf(parseConfigText(text, 'keepalived.conf')));
+    expect(`${error.code} ${error.path} @${error.line}:${error.column}`).toBe(expected);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain("must be an address such as '10.0.0.50'");
+  });
+
+  it.each([
+    ['virtual_server', baseWith({}, ['virtual_server: {}']), 'unsupported_key virtual_server', /not LVS\/IPVS\. Keep keepalived/],
+    ['an IPv6 VIP', baseWith({ 20: '      - "2001:db8::50"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^IPv6 virtual addresses are not supported yet/],
+    ['a bracketed IPv6 VIP', baseWith({ 20: '      - "[2001:db8::50]"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^IPv6 virtual addresses are not supported yet/],
+    ['auth_type AH', baseWith({ 13: '      auth_type: AH' }), 'invalid_value vrrp_instance.VI_1.authentication.auth_type', /Switch every node, keepalived ones too, to auth_type PASS/],
+    ['version: 3', baseWith({ 11: '    version: 3' }), 'unsupported_key vrrp_instance.VI_1.version', /VRRPv2 only.*Set version 2 on every node/],
+    ['version: 2', baseWith({ 11: '    version: 2' }), 'unsupported_key vrrp_instance.VI_1.version', /remove the line; vrrpd speaks VRRPv2 only, which is what it asks for/],
+  ])('%s in YAML', (_name, text, expected, message) => {
+    const error = only(errorsOf(parseConfigText(text, 'vrrpd.yaml')));
+    expect(`${error.code} ${error.path}`).toBe(expected);
+    expect(error.message).toMatch(message);
+  });
+
+  it('a typo in an IPv4 VIP still gets the address example, not the IPv6 message', () => {
+    const error = only(errorsOf(parseConfigText(baseWith({ 20: '      - 10.0.0.500' }), 'vrrpd.yaml')));
+    expect(error.message).toBe("must be an address such as '10.0.0.50' or '10.0.0.50/24', got '10.0.0.500'");
+  });
+});
+
+describe('metrics_listen', () => {
+  const withListen = (listen: string) => baseWith({}, ['vrrpd:', `  metrics_listen: "${listen}"`]);
+
+  it.each(['127.0.0.1:9650', '127.0.0.53:9650', 'localhost:9650', '[::1]:9650'])('%s (loopback) is silent', (listen) => {
+    const { warnings } = acceptedConfig(parseConfigText(withListen(listen), 'vrrpd.yaml'));
+    expect(warnings.filter((w) => w.path.startsWith('vrrpd'))).toEqual([]);
+  });
+
+  it.each([
+    ['0.0.0.0:9650', /^listens on every address of this node \(0\.0\.0\.0\)/],
+    ['[::]:9650', /^listens on every address of this node \(::\)/],
+    ['10.0.0.51:9650', /^10\.0\.0\.51 is not a loopback address/],
+    ['[fd00::51]:9650', /^fd00::51 is not a loopback address/],
+    ['master1.example:9650', /^master1\.example is not a loopback address/],
+  ])('%s warns, at the setting, that the endpoint has no authentication', (listen, start) => {
+    const text = withListen(listen);
+    const { warnings } = acceptedConfig(parseConfigText(text, 'vrrpd.yaml'));
+    const lines = text.split('\n');
+    expect(warnings.map((w) => `${w.code} ${w.path} @${w.line}:${w.column}`)).toEqual([`exposed_endpoint vrrpd.metrics_listen @${lines.length - 1}:19`]);
+    expect(warnings[0]!.message).toMatch(start);
+    expect(warnings[0]!.message).toContain('the metrics endpoint has no authentication. Listen on 127.0.0.1:9650');
+  });
+
+  it('an empty host is not accepted at all', () => {
+    const error = only(errorsOf(parseConfigText(withListen(':9650'), 'vrrpd.yaml')));
+    expect(`${error.path}: ${error.message}`).toBe('vrrpd.metrics_listen: must be HOST:PORT, e.g. 127.0.0.1:9650');
+  });
+});
