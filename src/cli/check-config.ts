@@ -8,12 +8,16 @@
  * unicast peers, distinct priorities, weights that can move the VIP. A lint error (the cluster
  * would split) exits 3 like a rejected file; lint warnings leave the exit code alone. One file
  * alone is not linted: there is nothing to compare it with.
+ *
+ * Each file gets exactly the checks `vrrpd run` makes before it touches the host
+ * (daemon/preflight.ts): users, scripts and notify commands as the user vrrpd will run as
+ * (--user; by default the invoking user), so that check-config says ok only for what run starts.
  */
 import { formatIpv4 } from '../core/ip.js';
-import { loadConfigFile } from '../config/load.js';
 import { formatIssue } from '../config/issues.js';
 import { countFindings, formatFinding, lintCluster, type LintNode } from '../config/lint.js';
 import type { VrrpInstance } from '../config/model.js';
+import { describeIdentity, identityForUser, preflightFile, type DaemonIdentity } from '../daemon/preflight.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -23,30 +27,64 @@ export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
 export const EXIT_CONFIG_REJECTED = 3;
 
-export async function checkConfigCommand(files: string[], out: TextSink, err: TextSink): Promise<number> {
+export interface CheckConfigOptions {
+  /** --user: the user vrrpd will run as; the invoking user when absent. */
+  user?: string;
+}
+
+/** The user the shipped unit (systemd/vrrpd.service) runs vrrpd as. */
+const UNIT_USER = 'vrrpd';
+
+export async function checkConfigCommand(files: string[], out: TextSink, err: TextSink, options: CheckConfigOptions = {}): Promise<number> {
   if (files.length === 0) {
     err.write('vrrpd check-config: give at least one FILE\n');
     return EXIT_USAGE;
   }
+  let identity: DaemonIdentity;
+  try {
+    identity = identityForUser(options.user);
+  } catch (error) {
+    const hint = options.user === UNIT_USER ? ' (systemd/install.sh creates it)' : '';
+    err.write(`vrrpd check-config: --user: ${(error as Error).message}${hint}\n`);
+    return EXIT_USAGE;
+  }
+  out.write(`${checkedAs(identity, options.user !== undefined)}\n`);
   let rejected = 0;
   const accepted: LintNode[] = [];
   for (const file of files) {
-    const result = await loadConfigFile(file);
-    for (const warning of result.warnings) err.write(`${formatIssue(warning, 'warning')}\n`);
-    if (!result.ok) {
+    const result = await preflightFile(file, identity);
+    if (result.stage === 'load') {
+      for (const warning of result.warnings) err.write(`${formatIssue(warning, 'warning')}\n`);
       for (const error of result.errors) err.write(`${formatIssue(error, 'error')}\n`);
       err.write(`${file}: rejected (${plural(result.errors.length, 'error')})\n`);
       rejected++;
       continue;
     }
-    accepted.push({ file, config: result.config, warnings: result.warnings, ...(result.locate ? { locate: result.locate } : {}) });
+    for (const warning of result.loadWarnings) err.write(`${formatIssue(warning, 'warning')}\n`);
+    // The lines `vrrpd run` prints for the same problems.
+    for (const problem of result.problems) err.write(`config error in ${file}: ${problem}\n`);
+    for (const warning of result.warnings) err.write(`config warning in ${file}: ${warning}\n`);
+    if (!result.ok) {
+      err.write(`${file}: rejected (${plural(result.problems.length, 'error')})\n`);
+      rejected++;
+      continue;
+    }
+    accepted.push({ file, config: result.config, warnings: result.loadWarnings, ...(result.locate ? { locate: result.locate } : {}) });
     const instances = Object.values(result.config.vrrp_instance);
-    const warned = result.warnings.length > 0 ? `, ${plural(result.warnings.length, 'warning')}` : '';
+    const warningCount = result.loadWarnings.length + result.warnings.length;
+    const warned = warningCount > 0 ? `, ${plural(warningCount, 'warning')}` : '';
     out.write(`${file}: ok, ${plural(instances.length, 'instance')}${warned}\n`);
     for (const instance of instances) out.write(`  ${describeInstance(instance)}\n`);
   }
   const lintErrors = files.length > 1 ? lintAccepted(accepted, rejected, out, err) : 0;
   return rejected > 0 || lintErrors > 0 ? EXIT_CONFIG_REJECTED : EXIT_OK;
+}
+
+/** Whom the scripts were judged as, and how to judge them as the shipped unit runs vrrpd. */
+function checkedAs(identity: DaemonIdentity, asked: boolean): string {
+  const line = `checked as ${describeIdentity(identity)}`;
+  if (asked && identity.user === UNIT_USER) return `${line}, as the packaged unit runs vrrpd`;
+  return `${line}${asked ? '' : ', the user running check-config'}; the packaged unit runs vrrpd as user ${UNIT_USER} with CAP_NET_ADMIN and CAP_NET_RAW: check with --user ${UNIT_USER} before switching to it`;
 }
 
 /** Compare the accepted files as the nodes of one cluster; returns the number of lint errors. */

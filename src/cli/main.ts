@@ -42,11 +42,14 @@ const COMMANDS: Record<string, Command> = {
   'check-config': {
     summary: 'Validate configuration files (vrrpd YAML or keepalived.conf) without touching the network.\nGiven the files of all nodes, also compare them (VRID, advert_int, auth, VIPs, peers).',
     positionals: { name: 'FILE', min: 1 },
-    options: {},
+    options: {
+      user: { type: 'string', arg: 'NAME', help: "check as the user vrrpd will run as (the packaged unit: vrrpd); default: you" },
+    },
     exitCodes: 'Exit codes: 0 every file accepted, 2 usage, 3 a file rejected or the nodes disagree.',
-    async run({ positionals }) {
+    async run({ positionals, values }) {
       const { checkConfigCommand } = await import('./check-config.js');
-      return checkConfigCommand(positionals, process.stdout, process.stderr);
+      const user = stringValue(values, 'user');
+      return checkConfigCommand(positionals, process.stdout, process.stderr, user === undefined ? {} : { user });
     },
   },
   release: {

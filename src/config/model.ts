@@ -68,7 +68,16 @@ export interface DaemonSection {
   log_level?: LogLevel;
   /** `HOST:PORT` of the Prometheus endpoint; absent = no endpoint. */
   metrics_listen?: string;
+  /**
+   * What vrrpd's capabilities do for the scripts it runs: `none` (default) starts check and notify
+   * scripts with no capability; `inherit` lets them inherit its ambient ones (CAP_NET_ADMIN and
+   * CAP_NET_RAW under the shipped unit), as before vrrpd cleared them.
+   */
+  script_capabilities?: ScriptCapabilities;
 }
+
+export const SCRIPT_CAPABILITIES = ['none', 'inherit'] as const;
+export type ScriptCapabilities = (typeof SCRIPT_CAPABILITIES)[number];
 
 export interface GlobalDefs {
   router_id?: string;
@@ -386,6 +395,7 @@ const DaemonSectionSchema = z.strictObject(
         error: 'must be HOST:PORT, e.g. 127.0.0.1:9650',
       })
       .optional(),
+    script_capabilities: z.enum(SCRIPT_CAPABILITIES, { error: expect(`one of ${SCRIPT_CAPABILITIES.join(', ')}`) }).optional(),
   },
   { error: expect('a mapping') },
 );

@@ -10,8 +10,9 @@
  *   in, the shell defers it to host.afterPendingIo (setImmediate on a real host).
  */
 import { formatIpv4 } from '../core/ip.js';
+import { toIoError } from '../io/errors.js';
 import type { Logger } from './logging.js';
-import { Engine, type DaemonPlan, type HostCommand, type HostOperation, type InterfaceFacts, type LogContext, type ReloadSummary } from './engine.js';
+import { Engine, type DaemonPlan, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
 import type { CheckHandle, DaemonHost, Transport } from './host.js';
 import type { DaemonStatus } from './status.js';
 
@@ -25,13 +26,10 @@ export interface DaemonOptions {
   engine?: Engine;
 }
 
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'EIO';
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** A thrown error as data for the engine: the io layer's operation, an errno code, the message. */
+function failureOf(operation: string, error: unknown): HostFailure {
+  const io = toIoError(operation, error);
+  return { operation: io.operation, code: io.code, message: io.message };
 }
 
 export class Daemon {
@@ -129,8 +127,16 @@ export class Daemon {
     return this.host.clock.nowMs();
   }
 
-  private facts(plan: DaemonPlan): Map<string, InterfaceFacts> {
-    return new Map(Engine.interfacesOf(plan).map((name) => [name, this.host.interfaceFacts(name)]));
+  private facts(plan: DaemonPlan): HostFacts {
+    return {
+      interfaces: new Map(Engine.interfacesOf(plan).map((name) => [name, this.host.interfaceFacts(name)])),
+      capabilities: this.host.capabilities(),
+    };
+  }
+
+  /** An error of a host watcher (links, addresses, stale VIPs): logged by the engine's rule. */
+  reportIoError(error: unknown): void {
+    this.input(() => this.engine.handleHostError(this.now(), 'io', undefined, failureOf('io', error)));
   }
 
   /** Every input: hand it to the engine, execute what it asks, re-arm the timer. */
@@ -186,7 +192,7 @@ export class Daemon {
       } catch (error) {
         const operation = command.type as HostOperation;
         const instance = 'instance' in command ? command.instance : undefined;
-        this.engine.handleHostError(this.now(), operation, instance, errorCode(error), errorMessage(error));
+        this.engine.handleHostError(this.now(), operation, instance, failureOf(operation, error));
       }
     }
   }
@@ -211,7 +217,8 @@ export class Daemon {
           ifname,
           command.multicast,
           (packet) => this.input(() => this.engine.handlePacket(this.now(), ifname, packet)),
-          (error) => this.log.warn({ interface: ifname, err: error }, 'transport error'),
+          (error) => this.input(() => this.engine.handleTransportError(this.now(), ifname, failureOf('transport', error))),
+          () => this.input(() => this.engine.handleTransportOpen(this.now(), ifname, this.host.interfaceFacts(ifname))),
         );
         this.transports.set(ifname, transport);
         return;
@@ -222,7 +229,10 @@ export class Daemon {
         return;
       case 'watch_links':
         this.linkWatch?.close();
-        this.linkWatch = command.names.length === 0 ? undefined : this.host.watchLinks(command.names, (ifname, up) => this.input(() => this.engine.handleLink(this.now(), ifname, up)));
+        this.linkWatch =
+          command.names.length === 0
+            ? undefined
+            : this.host.watchLinks(command.names, (ifname, up) => this.input(() => this.engine.handleLink(this.now(), ifname, up, this.host.interfaceFacts(ifname).address)));
         return;
       case 'start_check': {
         const { name } = command.check;
@@ -238,10 +248,30 @@ export class Daemon {
       case 'notify':
         this.host.notify(command.instance, command.state, command.priority, command.commands);
         return;
+      case 'probe':
+        this.runProbe(command);
+        return;
       case 'log':
         this.logger(command.context)[command.level](command.fields, command.message);
         return;
     }
+  }
+
+  /** The answer to a probe goes straight back to the engine (a refusal is an answer, not an error). */
+  private runProbe(command: Extract<HostCommand, { type: 'probe' }>): void {
+    const { instance, means } = command;
+    if (means === 'source_address') {
+      this.engine.handleProbeResult(this.now(), instance, means, undefined, this.host.interfaceFacts(command.ifname).address);
+      return;
+    }
+    let failure: HostFailure | undefined;
+    try {
+      if (means === 'vip_add') this.host.removeVips(command.vips);
+      else this.host.probeGarp(command.ifname);
+    } catch (error) {
+      failure = failureOf(means === 'vip_add' ? 'vip.remove' : 'garp.send', error);
+    }
+    this.engine.handleProbeResult(this.now(), instance, means, failure);
   }
 
   private logger(context: LogContext | undefined): Logger {

@@ -29,7 +29,21 @@ import { VrrpMachine } from '../core/machine.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
 import type { Action, DropReason, InstanceConfig, TrackerStatus, TransitionReason, VrrpState } from '../core/types.js';
 import { TIMER_EARLY_TOLERANCE_MS } from '../io/clock.js';
+import type { NotifyCommands, NotifyState } from '../io/notify.js';
+import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
+import {
+  clearedBySocketOpen,
+  faultCauseOf,
+  isPermissionFailure,
+  permissionCause,
+  RETEST_MAX_MS,
+  RETEST_MS,
+  RETESTED,
+  startFaults,
+  type HostFailure,
+  type Means,
+} from './means.js';
 import { RateLimitedLog } from './rate-limit.js';
 import type { InstanceStatus } from './status.js';
 
@@ -37,8 +51,13 @@ import type { InstanceStatus } from './status.js';
 export const MAX_INSTANCES = 255;
 /** Drop log lines: one per instance and reason per window. */
 const DROP_LOG_WINDOW_MS = 10_000;
-/** Host errors (a VIP add that failed, a GARP that could not be sent): one line per kind per window. */
+/**
+ * Host failures (a VIP add refused, a socket that will not open and is retried every second): one
+ * line per kind per window, without a stack, with the number suppressed.
+ */
 const HOST_ERROR_LOG_WINDOW_MS = 60_000;
+/** docs/protocol.md#fault: no usable source address is a FAULT. */
+const NO_SOURCE_ADDRESS = 'no_source_address';
 /** A timer this late means the event loop stalled (log it; the guard works at any lateness). */
 export const STALL_WARN_MS = 100;
 /** A timer less late than this decides at once; later ones first read what waits in the sockets. */
@@ -46,9 +65,7 @@ export const ON_TIME_MS = 1;
 /** event_loop_lag_ms covers the last one to two of these. */
 const LAG_WINDOW_MS = 60_000;
 
-export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
-export type NotifyKind = 'notify_master' | 'notify_backup' | 'notify_fault' | 'notify_stop' | 'notify';
-export type NotifyCommands = Partial<Record<NotifyKind, string>>;
+export type { NotifyCommands, NotifyState };
 
 /** Everything the engine needs to run one instance; built from the validated config (plan.ts). */
 export interface InstanceSpec {
@@ -91,7 +108,19 @@ export interface InterfaceFacts {
   address: Ipv4 | undefined;
   /** UP and RUNNING (a missing interface is down). */
   up: boolean;
+  /** The interface exists (up or not). */
+  exists: boolean;
 }
+
+/** What the shell knows about the host when it starts or reloads the engine. */
+export interface HostFacts {
+  /** Every interface interfacesOf(plan) names. */
+  interfaces: ReadonlyMap<string, InterfaceFacts>;
+  /** The daemon's effective capabilities; undefined when the host cannot tell. */
+  capabilities: Capabilities | undefined;
+}
+
+export type { HostFailure, Means };
 
 /** An instance's identity in log lines. */
 export interface LogContext {
@@ -113,6 +142,13 @@ export type HostCommand =
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
   /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
   | { type: 'garp'; instance: string; ifname: string; addresses: readonly Ipv4[]; repeat: number; why: string }
+  /**
+   * Ask the host, without claiming MASTER, whether the instance has the means (docs in means.ts):
+   * vip_add removes the instance's VIPs (absent outside MASTER anyway; the same permission as adding
+   * them), garp opens the AF_PACKET socket and sends nothing, source_address reads the interface's
+   * address. The answer comes back through handleProbeResult.
+   */
+  | { type: 'probe'; instance: string; means: Means | 'source_address'; ifname: string; vips: readonly VipSpec[] }
   | { type: 'start_check'; check: CheckPlan }
   | { type: 'stop_check'; name: string }
   | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands }
@@ -128,7 +164,26 @@ export interface TransitionRecord {
   effectivePriority: number;
 }
 
-export type HostOperation = 'open_transport' | 'send' | 'add_vips' | 'remove_vips' | 'garp' | 'start_check' | 'notify';
+export type HostOperation = 'open_transport' | 'send' | 'add_vips' | 'remove_vips' | 'garp' | 'probe' | 'start_check' | 'notify' | 'io';
+
+/** What each operation is called in log lines. */
+const OPERATION_WORDS: Record<HostOperation, string> = {
+  open_transport: 'open the VRRP socket',
+  send: 'send the advert',
+  add_vips: 'add virtual addresses',
+  remove_vips: 'remove virtual addresses',
+  garp: 'gratuitous ARP',
+  probe: 'permission test',
+  start_check: 'start the check',
+  notify: 'notify',
+  io: 'host io',
+};
+
+/** An internal step queued between commands: it runs once every command before it has been executed. */
+interface Continuation {
+  type: 'continue';
+  run: () => void;
+}
 
 export interface ReloadSummary {
   unchanged: string[];
@@ -199,6 +254,13 @@ export class InstanceRuntime {
   /** Transitions so far, keyed `from>to>reason`. */
   readonly transitionCounts = new Map<string, number>();
   destinations: readonly Ipv4[];
+  /** When this instance's means faults are next re-tested; Infinity when it has none (means.ts). */
+  retestAtMs = Number.POSITIVE_INFINITY;
+  retestIntervalMs = RETEST_MS;
+  /** Causes a re-test cleared: if one comes back, the re-test was not proof, so wait longer. */
+  readonly clearedByRetest = new Set<string>();
+  /** start() has run (instances wait for the host's answers to the start probes). */
+  started = false;
 
   constructor(
     public spec: InstanceSpec,
@@ -235,8 +297,10 @@ export class Engine {
   protected readonly interfaces = new Map<string, InterfaceState>();
   private readonly checks = new Map<string, CheckRuntime>();
   private watchedLinks: string[] = [];
-  private readonly commands: HostCommand[] = [];
+  private readonly commands: (HostCommand | Continuation)[] = [];
   private commandHead = 0;
+  /** The last means fault each interface's transport reported (inherited by instances added later). */
+  private readonly transportFaults = new Map<string, string>();
   private readonly dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS);
   private readonly hostErrorLog = new RateLimitedLog(HOST_ERROR_LOG_WINDOW_MS);
   private started = false;
@@ -256,19 +320,16 @@ export class Engine {
 
   /** The next host command, in order; undefined when there is none. Execute it before polling again. */
   pollCommand(): HostCommand | undefined {
-    if (this.commandHead >= this.commands.length) {
-      if (this.commandHead > 0) {
+    for (;;) {
+      if (this.commandHead >= this.commands.length) {
         this.commands.length = 0;
         this.commandHead = 0;
+        return undefined;
       }
-      return undefined;
+      const next = this.commands[this.commandHead++] as HostCommand | Continuation;
+      if (next.type !== 'continue') return next;
+      next.run();
     }
-    const command = this.commands[this.commandHead++];
-    if (this.commandHead >= this.commands.length) {
-      this.commands.length = 0;
-      this.commandHead = 0;
-    }
-    return command;
   }
 
   /** When handleTimer must be called next; Infinity when nothing is pending (or after shutdown). */
@@ -276,7 +337,7 @@ export class Engine {
     if (this.stopping) return Number.POSITIVE_INFINITY;
     let earliest = Number.POSITIVE_INFINITY;
     for (const runtime of this.instances) {
-      const due = runtime.machine.nextDeadline();
+      const due = Math.min(runtime.machine.nextDeadline(), runtime.retestAtMs);
       if (due < earliest) earliest = due;
     }
     return earliest;
@@ -288,15 +349,25 @@ export class Engine {
    * Call once, with the validated plan and the facts of every interface it names
    * (interfacesOf(plan)). Throws, before anything is queued, on a plan that cannot run.
    */
-  start(nowMs: number, plan: DaemonPlan, facts: ReadonlyMap<string, InterfaceFacts>): void {
+  start(nowMs: number, plan: DaemonPlan, facts: HostFacts): void {
     if (this.started) throw new Error('engine already started');
     checkPlan(plan);
     this.started = true;
     for (const check of plan.checks) this.startCheck(check);
     const fresh = plan.instances.map((spec) => this.addInstance(nowMs, spec, facts));
+    // The capabilities can be there and the kernel still refuse (a user namespace, an LSM): ask
+    // it, and open the sockets, before any instance can become MASTER.
+    for (const runtime of fresh) {
+      for (const means of RETESTED) if (!runtime.machine.faultCauses.includes(permissionCause(means))) this.probe(runtime, means);
+    }
     this.syncInterfaces();
-    for (const runtime of fresh) this.apply(nowMs, runtime, runtime.machine.start(nowMs));
-    this.log('info', undefined, { instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
+    this.push({
+      type: 'continue',
+      run: () => {
+        for (const runtime of fresh) this.startInstance(nowMs, runtime);
+        this.log('info', undefined, { instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
+      },
+    });
   }
 
   /**
@@ -307,7 +378,7 @@ export class Engine {
    * run changed, so a running check keeps its rise/fall memory. Throws, before changing anything, on
    * a plan that cannot run.
    */
-  reload(nowMs: number, plan: DaemonPlan, facts: ReadonlyMap<string, InterfaceFacts>): ReloadSummary {
+  reload(nowMs: number, plan: DaemonPlan, facts: HostFacts): ReloadSummary {
     if (!this.started || this.stopping) throw new Error('not running: reload ignored');
     checkPlan(plan);
     this.reloadChecks(nowMs, plan.checks);
@@ -338,7 +409,9 @@ export class Engine {
       summary.changed.push(spec.name);
     }
     this.syncInterfaces();
-    for (const runtime of fresh) this.apply(nowMs, runtime, runtime.machine.start(nowMs));
+    // Instances added by a reload are judged by the capabilities only: probing them would remove
+    // VIPs, and another running instance may hold the same ones.
+    for (const runtime of fresh) this.startInstance(nowMs, runtime);
     this.lastReloadError = null;
     this.log('info', undefined, { ...summary }, 'configuration reloaded');
     return summary;
@@ -427,10 +500,11 @@ export class Engine {
     this.setTrackerEverywhere(nowMs, name, change);
   }
 
-  /** A watched link went up (UP and RUNNING) or down. */
-  handleLink(nowMs: number, ifname: string, up: boolean): void {
+  /** A watched link went up (UP and RUNNING) or down; `address` is the interface's primary address now. */
+  handleLink(nowMs: number, ifname: string, up: boolean, address?: Ipv4): void {
     if (this.stopping) return;
     this.log('info', undefined, { interface: ifname, up }, up ? 'link up' : 'link down');
+    if (up) for (const runtime of this.instancesOn(ifname)) this.resolveSourceAddress(nowMs, runtime, address);
     this.setTrackerEverywhere(nowMs, interfaceTrackerName(ifname), up ? 'ok' : 'failed');
   }
 
@@ -454,12 +528,74 @@ export class Engine {
     }
   }
 
-  /** A command the host could not carry out. Logged at most once a minute per instance and kind, without stacks. */
-  handleHostError(nowMs: number, operation: HostOperation, instance: string | undefined, code: string, message: string): void {
+  /**
+   * A command the host could not carry out: one line at most once a minute per instance, operation
+   * and code, without a stack. A refused VIP add or GARP puts the instance in FAULT (means.ts): a
+   * MASTER that cannot hold its VIP says goodbye, and the GARP queued behind a refused add never
+   * goes out.
+   */
+  handleHostError(nowMs: number, operation: HostOperation, instance: string | undefined, failure: HostFailure): void {
     const runtime = instance === undefined ? undefined : this.instances.find((r) => r.spec.name === instance);
-    const suppressed = this.hostErrorLog.admit(`${instance ?? '-'}:${operation}:${code}`, nowMs);
-    if (suppressed === undefined) return;
-    this.log('error', runtime?.context, { operation, code, detail: message, suppressed }, `${operation} failed: ${message}`);
+    const what = operation === 'io' ? failure.operation : OPERATION_WORDS[operation];
+    this.reportFailure(nowMs, runtime, operation === 'io' ? 'warn' : 'error', `${instance ?? '-'}:${operation}:${failure.operation}:${failure.code}`, `${what} failed`, failure);
+    if (runtime === undefined || this.stopping) return;
+    const means = operation === 'add_vips' ? 'vip_add' : operation === 'garp' ? 'garp' : undefined;
+    if (means === undefined) return;
+    const cause = faultCauseOf(means, failure, runtime.spec.interfaceName);
+    if (cause === undefined) return;
+    if (means === 'vip_add') this.dropQueued((c) => c.type === 'garp' && c.instance === runtime.spec.name);
+    this.setFault(nowMs, runtime, cause, true);
+  }
+
+  /** Any error of an interface's transport (opening, sending, the watchdog). Opening failures may FAULT. */
+  handleTransportError(nowMs: number, ifname: string, failure: HostFailure): void {
+    this.reportFailure(nowMs, undefined, 'warn', `transport:${ifname}:${failure.operation}:${failure.code}`, `${failure.operation} failed on ${ifname}`, failure, { interface: ifname, operation: failure.operation });
+    if (this.stopping) return;
+    const cause = faultCauseOf('transport', failure, ifname);
+    if (cause === undefined) return;
+    const previous = this.transportFaults.get(ifname);
+    this.transportFaults.set(ifname, cause);
+    for (const runtime of this.instancesOn(ifname)) {
+      if (previous !== undefined && previous !== cause) this.setFault(nowMs, runtime, previous, false);
+      this.setFault(nowMs, runtime, cause, true);
+    }
+  }
+
+  /** A socket is open on ifname: the interface exists and we may use it. `facts` are the interface's now. */
+  handleTransportOpen(nowMs: number, ifname: string, facts: InterfaceFacts): void {
+    if (this.stopping) return;
+    this.transportFaults.delete(ifname);
+    for (const runtime of this.instancesOn(ifname)) {
+      for (const cause of clearedBySocketOpen(ifname)) this.setFault(nowMs, runtime, cause, false);
+      // An interface that was missing at start had no address to take the source from.
+      this.resolveSourceAddress(nowMs, runtime, facts.address);
+    }
+  }
+
+  /**
+   * The host's answer to a probe command: `failure` when it refused (only a permission failure
+   * says anything about the means; anything else proves nothing either way), `address` for a
+   * source_address probe.
+   */
+  handleProbeResult(nowMs: number, instance: string, means: Means | 'source_address', failure: HostFailure | undefined, address?: Ipv4): void {
+    const runtime = this.instances.find((r) => r.spec.name === instance);
+    if (runtime === undefined || this.stopping) return;
+    if (means === 'source_address') {
+      this.resolveSourceAddress(nowMs, runtime, address);
+      return;
+    }
+    const cause = permissionCause(means);
+    if (failure !== undefined) {
+      if (!isPermissionFailure(failure)) return;
+      this.reportFailure(nowMs, runtime, 'error', `${instance}:probe:${means}:${failure.code}`, means === 'vip_add' ? 'virtual address permission test failed' : 'gratuitous ARP permission test failed', failure);
+      this.setFault(nowMs, runtime, cause, true);
+      return;
+    }
+    if (runtime.machine.faultCauses.includes(cause)) {
+      runtime.clearedByRetest.add(cause);
+      this.log('info', runtime.context, { cause }, `${cause} cleared: the kernel allows it now`);
+      this.setFault(nowMs, runtime, cause, false);
+    }
   }
 
   // --- reading ---------------------------------------------------------------------------------
@@ -532,7 +668,7 @@ export class Engine {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private push(command: HostCommand): void {
+  private push(command: HostCommand | Continuation): void {
     this.commands.push(command);
   }
 
@@ -549,6 +685,7 @@ export class Engine {
       const due = runtime.machine.nextDeadline();
       if (due - nowMs < TIMER_EARLY_TOLERANCE_MS) this.apply(nowMs, runtime, runtime.machine.handleTimeout(Math.max(nowMs, due)));
     }
+    this.retestMeans(nowMs);
   }
 
   private recordLag(nowMs: number, lateMs: number): void {
@@ -584,21 +721,22 @@ export class Engine {
     }
   }
 
-  private sourceAddressFor(spec: InstanceSpec, facts: ReadonlyMap<string, InterfaceFacts>): Ipv4 {
-    return spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (facts.get(spec.interfaceName)?.address ?? 0);
+  private sourceAddressFor(spec: InstanceSpec, facts: HostFacts): Ipv4 {
+    return spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (facts.interfaces.get(spec.interfaceName)?.address ?? 0);
   }
 
-  /** Create and register one instance with what is known at this moment; the caller starts it. */
-  private addInstance(nowMs: number, spec: InstanceSpec, facts: ReadonlyMap<string, InterfaceFacts>): InstanceRuntime {
+  /** Create and register one instance with the faults known now; startInstance() starts it. */
+  private addInstance(nowMs: number, spec: InstanceSpec, facts: HostFacts): InstanceRuntime {
     const sourceAddress = this.sourceAddressFor(spec, facts);
     const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
     const machine = runtime.machine;
-    // docs/protocol.md#fault: no usable source address is a FAULT.
-    if (sourceAddress === 0) machine.setFault(nowMs, 'no_source_address', true);
+    if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
+    for (const cause of startFaults(spec, means)) machine.setFault(nowMs, cause, true);
     for (const tracker of runtime.core.trackers) {
       const parsed = parseTrackerName(tracker.name);
       if (parsed?.kind === 'interface') {
-        machine.setTrackerStatus(nowMs, tracker.name, facts.get(parsed.target)?.up === true ? 'ok' : 'failed');
+        machine.setTrackerStatus(nowMs, tracker.name, facts.interfaces.get(parsed.target)?.up === true ? 'ok' : 'failed');
         continue;
       }
       const known = this.checks.get(tracker.name)?.filter.status;
@@ -608,12 +746,87 @@ export class Engine {
     return runtime;
   }
 
-  private reconfigure(nowMs: number, runtime: InstanceRuntime, spec: InstanceSpec, facts: ReadonlyMap<string, InterfaceFacts>): void {
+  private startInstance(nowMs: number, runtime: InstanceRuntime): void {
+    if (!this.instances.includes(runtime) || this.stopping) return;
+    // A transport opened earlier (another instance on the interface) already knows its fault.
+    const transportFault = this.transportFaults.get(runtime.spec.interfaceName);
+    if (transportFault !== undefined) runtime.machine.setFault(nowMs, transportFault, true);
+    runtime.started = true;
+    this.apply(nowMs, runtime, runtime.machine.start(nowMs));
+    this.scheduleRetest(nowMs, runtime);
+  }
+
+  private instancesOn(ifname: string): InstanceRuntime[] {
+    return this.instances.filter((r) => r.spec.interfaceName === ifname);
+  }
+
+  /** Set or clear an external fault cause; a cause that returns after a re-test cleared it doubles the re-test interval. */
+  private setFault(nowMs: number, runtime: InstanceRuntime, cause: string, active: boolean): void {
+    if (active && runtime.clearedByRetest.delete(cause)) runtime.retestIntervalMs = Math.min(2 * runtime.retestIntervalMs, RETEST_MAX_MS);
+    if (runtime.machine.faultCauses.includes(cause) !== active) this.apply(nowMs, runtime, runtime.machine.setFault(nowMs, cause, active));
+    if (runtime.started) this.scheduleRetest(nowMs, runtime);
+  }
+
+  /** Source 0 ("the interface's address") is resolved again when it could not be at start. */
+  private resolveSourceAddress(nowMs: number, runtime: InstanceRuntime, address: Ipv4 | undefined): void {
+    if (runtime.spec.core.sourceAddress !== 0 || runtime.core.sourceAddress !== 0) return;
+    if (address === undefined || address === 0) return;
+    this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, { ...runtime.core, sourceAddress: address }));
+    this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, false);
+  }
+
+  private scheduleRetest(nowMs: number, runtime: InstanceRuntime): void {
+    const causes = runtime.machine.faultCauses;
+    const retest = causes.includes(NO_SOURCE_ADDRESS) || RETESTED.some((m) => causes.includes(permissionCause(m)));
+    if (!retest) runtime.retestAtMs = Number.POSITIVE_INFINITY;
+    else if (!Number.isFinite(runtime.retestAtMs)) runtime.retestAtMs = nowMs + runtime.retestIntervalMs;
+  }
+
+  /** Re-test the instances whose time has come (their causes are in means.ts's table). */
+  private retestMeans(nowMs: number): void {
+    for (const runtime of this.instances) {
+      if (runtime.retestAtMs - nowMs >= TIMER_EARLY_TOLERANCE_MS) continue;
+      runtime.retestAtMs = Number.POSITIVE_INFINITY;
+      const causes = runtime.machine.faultCauses;
+      if (causes.includes(NO_SOURCE_ADDRESS)) this.probe(runtime, 'source_address');
+      for (const means of RETESTED) if (causes.includes(permissionCause(means))) this.probe(runtime, means);
+      this.scheduleRetest(nowMs, runtime);
+    }
+  }
+
+  private probe(runtime: InstanceRuntime, means: Means | 'source_address'): void {
+    this.push({ type: 'probe', instance: runtime.spec.name, means, ifname: runtime.spec.interfaceName, vips: runtime.spec.vips });
+  }
+
+  /** Remove queued, not yet executed commands that no longer make sense (a GARP behind a refused add). */
+  private dropQueued(matches: (command: HostCommand) => boolean): void {
+    for (let i = this.commands.length - 1; i >= this.commandHead; i--) {
+      const queued = this.commands[i] as HostCommand | Continuation;
+      if (queued.type !== 'continue' && matches(queued)) this.commands.splice(i, 1);
+    }
+  }
+
+  private reportFailure(
+    nowMs: number,
+    runtime: InstanceRuntime | undefined,
+    level: 'warn' | 'error',
+    key: string,
+    what: string,
+    failure: HostFailure,
+    extra: Record<string, unknown> = { operation: what.replace(/ failed$/, '') },
+  ): void {
+    const suppressed = this.hostErrorLog.admit(key, nowMs);
+    if (suppressed === undefined) return;
+    this.log(level, runtime?.context, { ...extra, code: failure.code, error: failure.message, suppressed }, `${what}: ${failure.code}`);
+  }
+
+  private reconfigure(nowMs: number, runtime: InstanceRuntime, spec: InstanceSpec, facts: HostFacts): void {
     const before = runtime.spec.vips;
     runtime.spec = spec;
     const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec, facts) };
     runtime.destinations = destinationsOf(core);
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, core));
+    this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, core.sourceAddress === 0);
     if (runtime.machine.state !== 'MASTER') return;
     const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
     const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
@@ -714,7 +927,7 @@ export class Engine {
               master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
               ...(action.to === 'FAULT' ? { fault_causes: runtime.machine.faultCauses } : {}),
             },
-            message: `${action.from} -> ${action.to} (${action.reason})`,
+            message: `${action.from} -> ${action.to} (${action.reason}${action.to === 'FAULT' ? `: ${runtime.machine.faultCauses.join(', ')}` : ''})`,
             transition: { instance: spec.name, from: action.from, to: action.to, reason: action.reason, effectivePriority: action.effectivePriority },
           });
           this.push({ type: 'notify', instance: spec.name, state: notifyState(action.to), priority: action.effectivePriority, commands: spec.notify });

@@ -5,6 +5,7 @@
  */
 import type { Ipv4 } from '../core/ip.js';
 import type { Clock, Scheduler } from '../io/clock.js';
+import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
 import type { CheckPlan, InterfaceFacts, NotifyCommands, NotifyState } from './engine.js';
 
@@ -33,8 +34,20 @@ export interface DaemonHost {
   /** Call fn once every packet that waits in the sockets has been handled (setImmediate). */
   afterPendingIo(fn: () => void): void;
   interfaceFacts(name: string): InterfaceFacts;
-  /** One socket per interface; `multicast` joins 224.0.0.18 there. Errors go to onError. */
-  openTransport(ifname: string, multicast: boolean, onPacket: (packet: Uint8Array) => void, onError: (error: Error) => void): Transport;
+  /** The daemon's effective capabilities; undefined when the host cannot tell. */
+  capabilities(): Capabilities | undefined;
+  /**
+   * One socket per interface; `multicast` joins 224.0.0.18 there. Errors go to onError (an IoError
+   * with an errno code and the operation); the transport retries opening, and calls onOpen each
+   * time a socket is open.
+   */
+  openTransport(
+    ifname: string,
+    multicast: boolean,
+    onPacket: (packet: Uint8Array) => void,
+    onError: (error: Error) => void,
+    onOpen: () => void,
+  ): Transport;
   /** Idempotent: an address that is already there is fine. Throws (with an errno `code`) otherwise. */
   addVips(vips: readonly VipSpec[]): void;
   /** Idempotent: an address that is already gone is fine. Throws as addVips. */
@@ -43,6 +56,8 @@ export interface DaemonHost {
   removeStaleVips(vips: readonly VipSpec[]): Promise<VipSpec[]>;
   /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. Throws on failure. */
   sendGarp(ifname: string, addresses: readonly Ipv4[], repeat: number): void;
+  /** Throws as sendGarp would when a GARP cannot leave on ifname, without sending one. */
+  probeGarp(ifname: string): void;
   /** Calls onChange(ifname, up) when UP/RUNNING changes on any of the names. */
   watchLinks(names: readonly string[], onChange: (ifname: string, up: boolean) => void): { close(): void };
   /** Calls onDeleted when any IPv4 address is deleted from any interface (by anyone). */

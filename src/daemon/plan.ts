@@ -6,13 +6,9 @@ import { toInstanceConfig } from '../config/convert.js';
 import type { VrrpdConfig, VrrpInstance, VrrpScript } from '../config/model.js';
 import { scriptTrackerName } from '../core/tracker.js';
 import type { VipSpec } from '../io/vip.js';
-import type { CheckPlan, DaemonPlan, InstanceSpec, NotifyCommands } from './engine.js';
-
-/** What the host needs to run a check: the script as configured and the global_defs that change how it runs. */
-export interface ProbePlan {
-  script: VrrpScript;
-  global_defs: Pick<VrrpdConfig['global_defs'], 'script_user' | 'enable_script_security'>;
-}
+import { NOTIFY_KINDS, type NotifyCommands } from '../io/notify.js';
+import type { ProbePlan } from './checks.js';
+import type { CheckPlan, DaemonPlan, InstanceSpec } from './engine.js';
 
 /** VIPs as the host installs them (`ip addr add A/P dev D [label L] [brd B]`). */
 export function instanceVips(config: VrrpdConfig): VipSpec[] {
@@ -28,7 +24,6 @@ function planVips(addresses: VrrpInstance['virtual_ipaddress']): VipSpec[] {
   });
 }
 
-const NOTIFY_KINDS = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const;
 
 function notifyCommands(instance: VrrpInstance): NotifyCommands {
   const commands: NotifyCommands = {};

@@ -1,43 +1,49 @@
 /** The DaemonHost on a real Linux host, backed by src/io. */
 import { formatIpv4 } from '../core/ip.js';
-import { createProbe, PeriodicCheck, type CheckLog } from '../io/checks.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
 import { IoError } from '../io/errors.js';
-import { packetGarpSender } from '../io/garp.js';
+import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import type { Notifier } from '../io/notify.js';
+import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
 import { addVipNow, removeStale, removeVipNow, type VipResult, type VipSpec } from '../io/vip.js';
+import { startPeriodicCheck, type CheckLog, type Probe } from './checks.js';
 import type { DaemonHost } from './host.js';
-import type { ProbePlan } from './plan.js';
 
 export interface RealHostOptions {
   onIoError: (error: Error) => void;
   notifier: Notifier;
   checkLog: CheckLog;
+  /**
+   * The probe the preflight prepared for a tracker, handed out once: a check starts exactly what
+   * was judged. A check without one (none should be) is prepared from its plan.
+   */
+  takePreparedProbe: (trackerName: string) => Probe | undefined;
 }
 
 function describe(vip: VipSpec): string {
   return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
 
+/** Permission errors first: they decide the instance's FAULT, whatever else failed with them. */
+const PERMISSION_CODES = new Set(['EPERM', 'EACCES']);
+
 /**
  * VIPs over rtnetlink, synchronously, so the engine's order (advert, VIPs, GARP) is the host's.
- * A failure throws with the kernel's errno name as code (EPERM, ENODEV).
+ * A failure throws an IoError with the kernel's errno name and which address each failure was for.
  */
-function applyVips(vips: readonly VipSpec[], change: (vip: VipSpec) => VipResult | undefined): void {
-  const failed: string[] = [];
-  let code: string | undefined;
-  for (const vip of vips) {
+function applyVips(vips: readonly VipSpec[], change: (vip: VipSpec) => VipResult): void {
+  const failed = vips.flatMap((vip) => {
     const result = change(vip);
-    if (result === undefined) throw new IoError('ENOADDON', 'vip', 'the vrrpd_packet addon has no rtnetlink support; rebuild it (npm rebuild vrrpd)');
-    if (!result.ok) {
-      failed.push(`${describe(vip)}: ${result.error.message}`);
-      code ??= result.error.code;
-    }
-  }
-  if (failed.length > 0) throw new IoError(code ?? 'EIO', 'vip', failed.join('; '));
+    return result.ok ? [] : [{ vip, error: result.error }];
+  });
+  if (failed.length === 0) return;
+  const first = failed.find((f) => PERMISSION_CODES.has(f.error.code)) ?? failed[0]!;
+  const prefix = `${first.error.operation}: `;
+  const text = failed.map((f) => `${describe(f.vip)}: ${f.error.message.startsWith(prefix) ? f.error.message.slice(prefix.length) : f.error.message}`);
+  throw new IoError(first.error.code, first.error.operation, text.join('; '));
 }
 
 export function createRealHost(options: RealHostOptions): DaemonHost {
@@ -52,10 +58,11 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     },
     interfaceFacts(name) {
       const facts = readInterface(name);
-      return { address: facts?.firstIpv4, up: isLinkUsable(facts) };
+      return { address: facts?.firstIpv4, up: isLinkUsable(facts), exists: facts !== undefined };
     },
-    openTransport(ifname, multicast, onPacket, onError) {
-      const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError }, { multicast });
+    capabilities: () => readEffectiveCapabilities(),
+    openTransport(ifname, multicast, onPacket, onError, onOpen) {
+      const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError, onOpen: () => onOpen() }, { multicast });
       return {
         send: (payload, source, destinations) => transport.send(payload, { source, destinations }),
         close: () => transport.close(),
@@ -76,6 +83,10 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
       const outcome = packetGarpSender.sendGarpBurst(ifname, addresses, repeat);
       if (!outcome.ok) throw outcome.error;
     },
+    probeGarp(ifname) {
+      const outcome = probeGarp(ifname);
+      if (!outcome.ok) throw outcome.error;
+    },
     watchLinks(names, onChange) {
       return watchLinks(names, onChange, { onError: onIoError });
     },
@@ -83,17 +94,7 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
       return watchDeletedAddresses(onDeleted, { onError: onIoError });
     },
     startCheck(check, onResult) {
-      const plan = check.probe as ProbePlan;
-      const periodic = new PeriodicCheck({
-        trackerName: check.name,
-        intervalMs: check.intervalMs,
-        timeoutMs: check.timeoutMs,
-        probe: createProbe(plan.script, plan, options.checkLog),
-        onResult,
-        log: options.checkLog,
-      });
-      periodic.start();
-      return { stats: () => periodic.stats(), stop: () => periodic.stop() };
+      return startPeriodicCheck(check, options.takePreparedProbe(check.name), onResult, options.checkLog);
     },
     notify(instance, state, priority, commands) {
       options.notifier.transition(commands, instance, state, priority);

@@ -72,3 +72,17 @@ export const packetGarpSender: GarpSender = {
     }
   },
 };
+
+/**
+ * Can a gratuitous ARP leave on ifname? Opens the AF_PACKET socket a burst uses (the step that needs
+ * CAP_NET_RAW) and sends nothing, so a FAULT for a refused GARP can be re-tested without announcing
+ * an address we do not hold.
+ */
+export function probeGarp(ifname: string): { ok: true } | { ok: false; error: IoError } {
+  try {
+    loadPacketAddon().sendFrames(ifname, []);
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error: toIoError('garp.send', error) };
+  }
+}

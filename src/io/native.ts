@@ -1,6 +1,7 @@
 /**
- * Loading the vrrpd_packet addon (src/io/native/packet.c): GARP frames out of AF_PACKET, and the
- * IPv4 address list straight from getifaddrs().
+ * Loading the vrrpd_packet addon (src/io/native/packet.c): GARP frames out of AF_PACKET, the
+ * IPv4 address list straight from getifaddrs(), VIP changes over rtnetlink, and the capability
+ * sets children would inherit.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +21,10 @@ export interface PacketAddon {
   /** Set FD_CLOEXEC on every descriptor >= 3 that lacks it; returns how many it changed. */
   closeOnExec?(): number;
   addressChange?(add: boolean, ifname: string, address: number, prefixLength: number, label: string | null, broadcast: number | null): void;
+  /** Empty the calling thread's ambient capability set; throws with an errno name as code. */
+  clearAmbientCapabilities?(): void;
+  /** Empty the calling thread's inheritable capability set (capset); throws as above. */
+  clearInheritableCapabilities?(): void;
 }
 
 const ADDON_RELATIVE_PATH = join('src', 'io', 'native', 'build', 'Release', 'vrrpd_packet.node');

@@ -10,24 +10,17 @@
  *
  * On each transition the state's own command runs first, with its own arguments, then the generic
  * `notify` with keepalived's four appended arguments: `INSTANCE`, the instance name,
- * `MASTER|BACKUP|FAULT|STOP`, and the effective priority (behaviour.md "Notify").
+ * `MASTER|BACKUP|FAULT|STOP`, and the effective priority (docs/protocol.md#notify).
+ *
+ * Commands go through the same runner and the same preparation as vrrp_script (command.ts).
  */
-import type { VrrpdConfig, VrrpInstance } from '../config/model.js';
-import {
-  describeRunResult,
-  KILL_GRACE_MS,
-  resolveExecutable,
-  resolveRunAs,
-  runCommand,
-  scriptSecurityProblem,
-  splitCommand,
-  ScriptSetupError,
-  type RunAs,
-} from './script.js';
+import { describeRunResult, KILL_GRACE_MS, prepareCommand, runCommand, type PreparedCommand } from './command.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 export type NotifyKind = 'notify_master' | 'notify_backup' | 'notify_fault' | 'notify_stop' | 'notify';
-export type NotifyCommands = Partial<Pick<VrrpInstance, NotifyKind>>;
+export const NOTIFY_KINDS: readonly NotifyKind[] = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'];
+/** An instance's notify commands, as configured (keepalived's keywords). */
+export type NotifyCommands = Partial<Record<NotifyKind, string>>;
 
 const KIND_OF_STATE: Record<NotifyState, NotifyKind> = {
   MASTER: 'notify_master',
@@ -76,11 +69,16 @@ export interface NotifierOptions {
   killGraceMs?: number;
   /** global_defs.script_user: notify scripts run as this user when vrrpd is root. */
   scriptUser?: string;
-  /** global_defs.enable_script_security: refuse root-run scripts that non-root users could change. */
+  /**
+   * global_defs.enable_script_security: refuse scripts that others could change when they run as
+   * root, or as vrrpd's own user while vrrpd holds capabilities.
+   */
   enableScriptSecurity?: boolean;
   maxQueuedPerInstance?: number;
-  /** Tests pass the effective uid; the process's own by default. */
+  /** The effective uid vrrpd runs as (check-config's --user, tests); the process's own by default. */
   euid?: number;
+  /** The capabilities vrrpd holds (effective | permitted); the process's own by default. */
+  daemonCapabilities?: bigint;
   pathVariable?: string;
 }
 
@@ -100,54 +98,21 @@ interface Job {
   appended: string[];
 }
 
-interface Prepared {
-  file: string;
-  argv: string[];
-  runAs: RunAs;
-}
-
 interface InstanceQueue {
   jobs: Job[];
   running: boolean;
 }
 
-/** Check one command the way a notify run would, so problems can be reported at start-up. */
-function prepareCommand(command: string, options: NotifierOptions): Prepared {
-  const argv = splitCommand(command);
-  const file = resolveExecutable(argv[0]!, options.pathVariable);
-  const runAs = resolveRunAs(options.scriptUser, options.euid);
-  if (runAs.asRoot && options.enableScriptSecurity) {
-    const problem = scriptSecurityProblem(file);
-    if (problem) throw new ScriptSetupError(`refusing to run ${file} as root: ${problem}`, 'insecure');
-  }
-  return { file, argv, runAs };
-}
-
-/**
- * Every notify command of every instance that cannot run (syntax, PATH, user, script security),
- * one message each, so the daemon and check-config can report them before the first transition.
- */
-export function checkNotifyCommands(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'pathVariable'> = {}): string[] {
-  const problems: string[] = [];
-  const prepareOptions: NotifierOptions = {
-    onResult: () => undefined,
-    ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
-    enableScriptSecurity: config.global_defs.enable_script_security,
-    ...options,
-  };
-  for (const instance of Object.values(config.vrrp_instance)) {
-    for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
-      const command = instance[kind];
-      if (command === undefined) continue;
-      try {
-        prepareCommand(command, prepareOptions);
-      } catch (error) {
-        if (!(error instanceof ScriptSetupError)) throw error;
-        problems.push(`vrrp_instance ${instance.name} ${kind} ('${command}'): ${error.message}`);
-      }
-    }
-  }
-  return problems;
+/** Prepare one notify command as its run will (the preflight does the same, to report at start). */
+export function prepareNotifyCommand(command: string, options: Pick<NotifierOptions, 'scriptUser' | 'enableScriptSecurity' | 'euid' | 'daemonCapabilities' | 'pathVariable'>): PreparedCommand {
+  return prepareCommand({
+    command,
+    user: options.scriptUser,
+    enableScriptSecurity: options.enableScriptSecurity ?? false,
+    ...(options.euid !== undefined ? { euid: options.euid } : {}),
+    ...(options.daemonCapabilities !== undefined ? { daemonCapabilities: options.daemonCapabilities } : {}),
+    ...(options.pathVariable !== undefined ? { pathVariable: options.pathVariable } : {}),
+  });
 }
 
 export function createNotifier(options: NotifierOptions): Notifier {
@@ -180,9 +145,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
 
   const execute = async (job: Job): Promise<void> => {
-    let prepared: Prepared;
+    let prepared: PreparedCommand;
     try {
-      prepared = prepareCommand(job.command, options);
+      prepared = prepareNotifyCommand(job.command, options);
     } catch (error) {
       counters.refused++;
       counters.failures++;

@@ -39,6 +39,11 @@ export interface TransportHandlers {
   onPacket(bytes: Uint8Array, ifname: string): void;
   /** Anything that went wrong, asynchronously or not; the transport never throws into the event loop. */
   onError(error: IoError): void;
+  /**
+   * A socket is open and bound (at once, or after retries). The daemon lifts the FAULT a missing
+   * interface or a refused socket put its instances in.
+   */
+  onOpen?(ifname: string): void;
 }
 
 export interface TransportOptions {
@@ -311,6 +316,11 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
       dropSocket();
       scheduleRetry();
     });
+    try {
+      handlers.onOpen?.(ifname);
+    } catch (error) {
+      report(toIoError('transport.open', error));
+    }
   };
 
   open();

@@ -1,10 +1,10 @@
 /**
- * Virtual addresses on the host: added and deleted over rtnetlink through the addon (as keepalived
- * does; no fork), else, and for listing, through iproute2 (`ip -4 addr add|del|show`) run with execFile:
- * no shell, arguments passed as a vector, so no quoting issue can turn a config value into a command.
- * The child inherits the daemon's ambient capabilities, so CAP_NET_ADMIN without root is enough
- * (native-notes/capabilities.md). Every operation is idempotent and resolves to a result; none
- * rejects, because an unhandled rejection would take the daemon down with its VIPs.
+ * Virtual addresses on the host: added and deleted over rtnetlink through the addon, in-process
+ * (as keepalived does; no fork), with the daemon's own CAP_NET_ADMIN. Only listing runs iproute2
+ * (`ip -4 -j addr show`, with execFile: no shell, arguments as a vector), which needs no
+ * capability: vrrpd empties the capability sets its children would inherit, so a child could not
+ * change an address (native-notes/capabilities.md). Every operation is idempotent and resolves to
+ * a result; none rejects, because an unhandled rejection would take the daemon down with its VIPs.
  */
 import { execFile } from 'node:child_process';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
@@ -111,31 +111,24 @@ function failure(operation: string, run: IpRun, what: string): IoError {
   return new IoError(classifyIpError(stderr), operation, `${what}: ${stderr || `ip exited ${run.exitCode}`}`);
 }
 
-export function vipArgs(verb: 'add' | 'del', vip: VipSpec): string[] {
-  const args = ['-4', 'addr', verb, `${formatIpv4(vip.address)}/${vip.prefixLength}`, 'dev', vip.ifname];
-  if (verb === 'add') {
-    if (vip.label !== undefined) args.push('label', vip.label);
-    if (vip.broadcast !== undefined) args.push('brd', formatIpv4(vip.broadcast));
-  }
-  return args;
-}
-
 /**
  * The add or delete over rtnetlink through the addon, as keepalived does it: no fork/exec of `ip`,
  * which blocked the event loop for 3-15 ms on a loaded 2-core machine while a new MASTER's
- * gratuitous ARP waited for it (the failover benchmark, docs/benchmarks.md). undefined when the
- * addon (or this function of it) is missing, or a test asked for a particular ip binary: then `ip`.
+ * gratuitous ARP waited for it (the failover benchmark, docs/benchmarks.md), and which would need
+ * the capability vrrpd no longer lets children inherit. Without the addon there is no way to
+ * change an address: an error result (the addon also sends the GARP, so nothing works without it).
  */
-function viaNetlink(verb: 'add' | 'del', vip: VipSpec, options: IpRunnerOptions): VipResult | undefined {
-  if (options.ipCommand !== undefined) return undefined;
+function viaNetlink(verb: 'add' | 'del', vip: VipSpec): VipResult {
+  const operation = verb === 'add' ? 'vip.add' : 'vip.remove';
   let addon: PacketAddon;
   try {
     addon = loadPacketAddon();
-  } catch {
-    return undefined;
+  } catch (error) {
+    return { ok: false, error: new IoError('ENOADDON', operation, (error as Error).message) };
   }
-  if (typeof addon.addressChange !== 'function') return undefined;
-  const operation = verb === 'add' ? 'vip.add' : 'vip.remove';
+  if (typeof addon.addressChange !== 'function') {
+    return { ok: false, error: new IoError('ENOADDON', operation, 'the vrrpd_packet addon is older than this vrrpd; rebuild it (`npm run install`)') };
+  }
   try {
     addon.addressChange(verb === 'add', vip.ifname, vip.address >>> 0, vip.prefixLength, vip.label ?? null, vip.broadcast === undefined ? null : vip.broadcast >>> 0);
     return { ok: true, change: verb === 'add' ? 'added' : 'removed' };
@@ -148,45 +141,28 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec, options: IpRunnerOptions)
   }
 }
 
-/**
- * Add a VIP synchronously over rtnetlink (a new MASTER's GARP follows in the same tick). undefined
- * when only `ip` can do it; then use addVip.
- */
-export function addVipNow(vip: VipSpec, options: IpRunnerOptions = {}): VipResult | undefined {
+/** Add a VIP synchronously over rtnetlink (a new MASTER's GARP follows in the same tick). */
+export function addVipNow(vip: VipSpec): VipResult {
   const invalid = checkSpec(vip, 'vip.add');
   if (invalid) return { ok: false, error: invalid };
-  return viaNetlink('add', vip, options);
+  return viaNetlink('add', vip);
 }
 
-/** removeVip's synchronous rtnetlink half, as addVipNow. */
-export function removeVipNow(vip: VipSpec, options: IpRunnerOptions = {}): VipResult | undefined {
+/** Remove a VIP synchronously over rtnetlink. */
+export function removeVipNow(vip: VipSpec): VipResult {
   const invalid = checkSpec(vip, 'vip.remove');
   if (invalid) return { ok: false, error: invalid };
-  return viaNetlink('del', vip, options);
+  return viaNetlink('del', vip);
 }
 
 /** Add a VIP; an address already there is success ('already_present'). */
-export async function addVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
-  const fast = addVipNow(vip, options);
-  if (fast !== undefined) return fast;
-  const args = vipArgs('add', vip);
-  const run = await runIp(args, options);
-  if (run.exitCode === 0 && run.spawnError === undefined) return { ok: true, change: 'added' };
-  const error = failure('vip.add', run, `ip ${args.join(' ')}`);
-  if (error.code === 'EEXIST') return { ok: true, change: 'already_present' };
-  return { ok: false, error };
+export async function addVip(vip: VipSpec): Promise<VipResult> {
+  return addVipNow(vip);
 }
 
 /** Remove a VIP; an address that is not there is success ('absent'). */
-export async function removeVip(vip: VipSpec, options: IpRunnerOptions = {}): Promise<VipResult> {
-  const fast = removeVipNow(vip, options);
-  if (fast !== undefined) return fast;
-  const args = vipArgs('del', vip);
-  const run = await runIp(args, options);
-  if (run.exitCode === 0 && run.spawnError === undefined) return { ok: true, change: 'removed' };
-  const error = failure('vip.remove', run, `ip ${args.join(' ')}`);
-  if (error.code === 'EADDRNOTAVAIL') return { ok: true, change: 'absent' };
-  return { ok: false, error };
+export async function removeVip(vip: VipSpec): Promise<VipResult> {
+  return removeVipNow(vip);
 }
 
 interface IpJsonAddr {
@@ -244,7 +220,8 @@ export interface StaleRemoval {
 /**
  * Remove any of these VIPs that are present, whatever prefix length they were added with (a
  * kill -9 or a changed config can leave 10.0.0.50/24 behind for a /32 VIP). For startup and
- * `vrrpd release`. The caller must not pass an address owner's real address (priority 255).
+ * `vrrpd release`. `ip` only lists; the addon removes. The caller must not pass an address
+ * owner's real address (priority 255).
  */
 export async function removeStale(vips: readonly VipSpec[], options: IpRunnerOptions = {}): Promise<StaleRemoval> {
   const outcome: StaleRemoval = { removed: [], errors: [] };
@@ -260,7 +237,7 @@ export async function removeStale(vips: readonly VipSpec[], options: IpRunnerOpt
     for (const present of listed.addresses) {
       if (!wanted.some((vip) => vip.address === present.address)) continue;
       const spec: VipSpec = { address: present.address, prefixLength: present.prefixLength, ifname };
-      const result = await removeVip(spec, options);
+      const result = removeVipNow(spec);
       if (!result.ok) outcome.errors.push(result.error);
       else if (result.change === 'removed') outcome.removed.push(spec);
     }
@@ -271,8 +248,8 @@ export async function removeStale(vips: readonly VipSpec[], options: IpRunnerOpt
 /** The real table, for the daemon. */
 export function createIpVipTable(options: IpRunnerOptions = {}): VipTable {
   return {
-    add: (vip) => addVip(vip, options),
-    remove: (vip) => removeVip(vip, options),
+    add: (vip) => addVip(vip),
+    remove: (vip) => removeVip(vip),
     list: (ifname) => listAddresses(ifname, options),
   };
 }

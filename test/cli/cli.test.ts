@@ -12,7 +12,7 @@ const VERSION = (JSON.parse(readFileSync(resolve(import.meta.dirname, '..', '..'
 const COMMANDS: Array<[string, RegExp]> = [
   ['run', /^Usage: vrrpd run --config FILE \[--socket PATH\] \[--log-level LEVEL\]\n/],
   ['status', /^Usage: vrrpd status \[--socket PATH\] \[--json\]\n/],
-  ['check-config', /^Usage: vrrpd check-config FILE\.\.\.\n/],
+  ['check-config', /^Usage: vrrpd check-config FILE\.\.\. \[--user NAME\]\n/],
   ['release', /^Usage: vrrpd release --config FILE\n/],
   ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
   ['import-keepalived', /^Usage: vrrpd import-keepalived FILE \[--output OUT\] \[--force\]\n/],

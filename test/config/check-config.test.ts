@@ -1,6 +1,6 @@
 /** `vrrpd check-config FILE...`: exit codes, located messages on stderr, a summary on stdout. */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfigCommand } from '../../src/cli/check-config.js';
@@ -11,10 +11,10 @@ function sink() {
   return { write: (text: string) => chunks.push(text), text: () => chunks.join('') };
 }
 
-async function run(files: string[]) {
+async function run(files: string[], options: { user?: string } = {}) {
   const out = sink();
   const err = sink();
-  const code = await checkConfigCommand(files, out, err);
+  const code = await checkConfigCommand(files, out, err, options);
   return { code, out: out.text(), err: err.text() };
 }
 
@@ -62,5 +62,64 @@ describe('check-config', () => {
 
   it('is a usage error without files', async () => {
     expect((await run([])).code).toBe(2);
+  });
+});
+
+describe('check-config runs the checks `vrrpd run` makes, as the user vrrpd will run as', () => {
+  const seed = `${EXAMPLES_DIR}preempt/master1.yaml`;
+
+  it('says whom it checked as, and how to check for the packaged unit', async () => {
+    const asRoot = await run([seed]);
+    expect(asRoot.code).toBe(0);
+    expect(asRoot.out.split('\n')[0]).toBe(
+      'checked as root (uid 0), the user running check-config; the packaged unit runs vrrpd as user vrrpd with CAP_NET_ADMIN and CAP_NET_RAW: check with --user vrrpd before switching to it',
+    );
+    const asNobody = await run([seed], { user: 'nobody' });
+    expect(asNobody.out.split('\n')[0]).toBe(
+      'checked as user nobody (uid 65534) with CAP_NET_ADMIN and CAP_NET_RAW; the packaged unit runs vrrpd as user vrrpd with CAP_NET_ADMIN and CAP_NET_RAW: check with --user vrrpd before switching to it',
+    );
+  });
+
+  it('--user of a user that does not exist is a usage error', async () => {
+    const { code, err } = await run([seed], { user: 'no-such-user-xyz' });
+    expect(code).toBe(2);
+    expect(err).toBe("vrrpd check-config: --user: user 'no-such-user-xyz' does not exist\n");
+  });
+
+  it('rejects what run rejects: a script_user that does not exist, an insecure script', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vrrpd-check-config-'));
+    try {
+      chmodSync(dir, 0o755);
+      const text = readFileSync(seed, 'utf8');
+      const unknownUser = join(dir, 'unknown-user.yaml');
+      writeFileSync(unknownUser, text.replace('script_user: root', 'script_user: no-such-user-xyz'));
+      const ww = join(dir, 'check.sh');
+      writeFileSync(ww, '#!/bin/sh\nexit 0\n');
+      chmodSync(ww, 0o777);
+      const insecure = join(dir, 'insecure.yaml');
+      writeFileSync(insecure, text.replace('script: "killall -0 kube-apiserver"', `script: "${ww}"`));
+      const { code, out, err } = await run([unknownUser, insecure]);
+      expect(code).toBe(3);
+      expect(err).toContain(`config error in ${unknownUser}: global_defs script_user 'no-such-user-xyz': user 'no-such-user-xyz' does not exist\n${unknownUser}: rejected (1 error)\n`);
+      expect(err).toContain(`config error in ${insecure}: vrrp_script check ('${ww}'): refusing to run ${ww} as root: file ${ww} is writable by others (mode 0777)`);
+      expect(err).toContain(`${insecure}: rejected (1 error)\n`);
+      expect(out).not.toContain(': ok');
+      // As an ordinary user that holds vrrpd's capabilities, the same script is refused too.
+      const asUnit = await run([insecure], { user: 'nobody' });
+      expect(asUnit.code).toBe(3);
+      expect(asUnit.err).toContain(`refusing to run ${ww} as uid 65534 (vrrpd itself), which holds CAP_NET_ADMIN, CAP_NET_RAW: file ${ww} is writable by others (mode 0777)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('warns that the seed\'s killall -0 cannot work as the unit\'s user, and still accepts the file', async () => {
+    const { code, out, err } = await run([seed], { user: 'nobody' });
+    expect(code).toBe(0);
+    expect(out).toContain(`${seed}: ok, 1 instance, 2 warnings\n`);
+    expect(err).toContain(`config warning in ${seed}: vrrp_script check cannot work as uid 65534 (vrrpd itself): 'killall' with signal 0 gets EPERM`);
+    expect(err).toContain('use the built-in check `process: kube-apiserver` instead');
+    // As root killall -0 works: nothing to say.
+    expect((await run([seed])).err).toBe('');
   });
 });

@@ -11,7 +11,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData } from '../../src/core/codec.js';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
-import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type InterfaceFacts } from '../../src/daemon/engine.js';
+import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
 import { planDaemon } from '../../src/daemon/plan.js';
 
 const M2 = parseIpv4('10.0.0.52') as Ipv4;
@@ -51,7 +51,7 @@ function twice(): DaemonPlan {
   return { ...good, instances: [first, { ...first, name: 'VI_2' }] };
 }
 
-const UP: ReadonlyMap<string, InterfaceFacts> = new Map([['ens32', { address: M2, up: true }]]);
+const UP: HostFacts = { interfaces: new Map([['ens32', { address: M2, up: true, exists: true }]]), capabilities: undefined };
 
 function drain(engine: Engine): HostCommand[] {
   const commands: HostCommand[] = [];
@@ -84,6 +84,8 @@ function words(commands: readonly HostCommand[], logs = false): string[] {
         return [`close ${c.ifname}`];
       case 'watch_links':
         return [`watch ${c.names.join(',')}`];
+      case 'probe':
+        return [`probe ${c.means}`];
     }
   });
 }
@@ -108,9 +110,9 @@ function fire(engine: Engine): HostCommand[] {
 }
 
 describe('engine: start', () => {
-  it('starts checks, opens the transport and watches the link before any machine acts', () => {
+  it('starts checks, asks whether it may add VIPs and send GARP, opens the transport and watches the link before any machine acts', () => {
     const { first } = started();
-    expect(words(first)).toEqual(['start_check script:check', 'open ens32', 'watch ens32', 'notify BACKUP']);
+    expect(words(first)).toEqual(['start_check script:check', 'probe vip_add', 'probe garp', 'open ens32', 'watch ens32', 'notify BACKUP']);
   });
 
   it('a plan with the same VRID twice on an interface is refused before anything is queued', () => {
@@ -121,14 +123,16 @@ describe('engine: start', () => {
 
   it('with no source address the instance starts in FAULT and says why', () => {
     const engine = new Engine();
-    engine.start(0, plan(CONFIG.replace('    unicast_src_ip: 10.0.0.52\n', '')), new Map([['ens32', { address: undefined, up: true }]]));
+    engine.start(0, plan(CONFIG.replace('    unicast_src_ip: 10.0.0.52\n', '')), { interfaces: new Map([['ens32', { address: undefined, up: true, exists: true }]]), capabilities: undefined });
+    drain(engine);
     expect(engine.machine('VI_1')?.state).toBe('FAULT');
     expect(engine.machine('VI_1')?.faultCauses).toEqual(['no_source_address']);
   });
 
   it('a link that is down at start is a FAULT (the primary interface is tracked with weight 0)', () => {
     const engine = new Engine();
-    engine.start(0, plan(), new Map([['ens32', { address: M2, up: false }]]));
+    engine.start(0, plan(), { interfaces: new Map([['ens32', { address: M2, up: false, exists: true }]]), capabilities: undefined });
+    drain(engine);
     expect(engine.machine('VI_1')?.faultCauses).toEqual(['interface:ens32']);
     engine.handleLink(10, 'ens32', true);
     expect(engine.machine('VI_1')?.state).toBe('BACKUP');

@@ -6,7 +6,7 @@
  * fails); and the periodic runner with these probes, as the host starts the planned checks.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
@@ -14,9 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpCheckSpec, VrrpdConfig, VrrpScript } from '../../src/config/model.js';
-import { HttpProbe, PeriodicCheck, ProcessProbe, TcpProbe, type CheckLog, type Probe } from '../../src/io/checks.js';
+import { HttpProbe } from '../../src/io/checks/http.js';
+import { PeriodicCheck } from '../../src/io/checks/periodic.js';
+import type { CheckLog, Probe } from '../../src/io/checks/probe.js';
+import { ProcessProbe } from '../../src/io/checks/process.js';
+import { TcpProbe } from '../../src/io/checks/tcp.js';
 import { startChecks } from './run-checks.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -316,15 +321,26 @@ describe('process check', () => {
   it('works as a non-root user, where killall -0 gets EPERM on root processes', async () => {
     const root = fake('vrrpdroot5x');
     await sleep(50);
-    const asNobody = { uid: 65534, gid: 65534, encoding: 'utf8' as const, cwd: ROOT };
-    const killall = spawnSync('killall', ['-0', 'vrrpdroot5x'], asNobody);
-    expect(killall.status).not.toBe(0);
-    expect(killall.stderr).toMatch(/Operation not permitted/);
-    const script = `import('${ROOT}src/io/checks.ts').then((m) => console.log(new m.ProcessProbe({ name: 'vrrpdroot5x' }).find()))`;
-    const probe = spawnSync(process.execPath, ['--import', './test/register.mjs', '-e', script], asNobody);
-    expect(probe.stderr).toBe('');
-    expect(probe.stdout.trim()).toBe(String(root.pid));
-  }, 30_000); // a cold TypeScript loader in a fresh node process takes seconds
+    // nobody gets what it runs in a directory of its own: the checkout may sit in a private (0700)
+    // directory, as CI's clone may, where another user can read nothing.
+    const forNobody = mkdtempSync(join(tmpdir(), 'vrrpd-nobody-'));
+    chmodSync(forNobody, 0o755);
+    const source = readFileSync(`${ROOT}src/io/checks/process.ts`, 'utf8');
+    const compiled = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+    writeFileSync(join(forNobody, 'process.mjs'), compiled.outputText, { mode: 0o644 });
+    const asNobody = { uid: 65534, gid: 65534, encoding: 'utf8' as const, cwd: '/' };
+    try {
+      const killall = spawnSync('killall', ['-0', 'vrrpdroot5x'], asNobody);
+      expect(killall.status).not.toBe(0);
+      expect(killall.stderr).toMatch(/Operation not permitted/);
+      const script = `import('${forNobody}/process.mjs').then((m) => console.log(new m.ProcessProbe({ name: 'vrrpdroot5x' }).find()))`;
+      const probe = spawnSync(process.execPath, ['-e', script], asNobody);
+      expect(probe.stderr).toBe('');
+      expect(probe.stdout.trim()).toBe(String(root.pid));
+    } finally {
+      rmSync(forNobody, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe('built-in checks under the periodic runner', () => {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkNotifyCommands, createNotifier, type NotifyResult } from '../../src/io/notify.js';
+import { notifyCommandFindings } from '../../src/daemon/preflight.js';
+import { createNotifier, type NotifyResult } from '../../src/io/notify.js';
 import type { VrrpdConfig } from '../../src/config/model.js';
 
 let dir: string;
@@ -132,12 +133,12 @@ describe('notifier', () => {
     await notifier.drain();
     expect(existsSync(marker)).toBe(false);
     expect(results.map((r) => r.refused)).toEqual([true, true]);
-    expect(results[0]!.detail).toBe(`refused: refusing to run ${insecure} as root: file ${insecure} is writable by others (mode 0777)`);
+    expect(results[0]!.detail).toContain(`refused: refusing to run ${insecure} as root: file ${insecure} is writable by others (mode 0777)`);
     expect(results[1]!.detail).toMatch(/^refused: no-such-notify-xyz not found in PATH/);
     expect(notifier.stats()).toMatchObject({ runs: 0, refused: 2, failures: 2 });
   });
 
-  it('checkNotifyCommands lists every problem at start-up', () => {
+  it('the preflight lists every notify problem at start-up', () => {
     const insecure = script('insecure-notify2.sh', 'exit 0', 0o757);
     const config = {
       global_defs: { enable_script_security: true, script_user: 'root' },
@@ -145,9 +146,9 @@ describe('notifier', () => {
         VI_1: { name: 'VI_1', notify_master: insecure, notify_backup: '/bin/true', notify: '/bin/true "unbalanced' },
       },
     } as unknown as Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>;
-    const problems = checkNotifyCommands(config);
+    const problems = notifyCommandFindings(config).problems.map((problem) => problem.message);
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toBe(`vrrp_instance VI_1 notify_master ('${insecure}'): refusing to run ${insecure} as root: file ${insecure} is writable by others (mode 0757)`);
+    expect(problems[0]).toContain(`vrrp_instance VI_1 notify_master ('${insecure}'): refusing to run ${insecure} as root: file ${insecure} is writable by others (mode 0757)`);
     expect(problems[1]).toMatch(/^vrrp_instance VI_1 notify \('\/bin\/true "unbalanced'\): unbalanced " quote/);
   });
 

@@ -10,7 +10,7 @@ import { buildGarpFrame, GARP_FRAME_LENGTH } from '../../src/io/garp.js';
 import { findAddonPath } from '../../src/io/native.js';
 import { formatMac, isValidIfname, parseMac, parseMonitorLine } from '../../src/io/link.js';
 import { buildIpHeader } from '../../src/io/transport.js';
-import { classifyIpError, parseIpAddrJson, vipArgs } from '../../src/io/vip.js';
+import { classifyIpError, parseIpAddrJson } from '../../src/io/vip.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
@@ -73,14 +73,7 @@ describe('parseMonitorLine', () => {
   });
 });
 
-describe('vip command lines and ip output', () => {
-  const vip = { address: parseIpv4('10.0.0.50')!, prefixLength: 32, ifname: 'ens32', label: 'ens32:1', broadcast: parseIpv4('10.0.0.255')! };
-
-  it('passes arguments as a vector, label and brd only on add', () => {
-    expect(vipArgs('add', vip)).toEqual(['-4', 'addr', 'add', '10.0.0.50/32', 'dev', 'ens32', 'label', 'ens32:1', 'brd', '10.0.0.255']);
-    expect(vipArgs('del', vip)).toEqual(['-4', 'addr', 'del', '10.0.0.50/32', 'dev', 'ens32']);
-  });
-
+describe('ip output', () => {
   it('classifies iproute2 errors from old and new kernels', () => {
     expect(classifyIpError('RTNETLINK answers: File exists')).toBe('EEXIST');
     expect(classifyIpError('Error: ipv4: Address already assigned.')).toBe('EEXIST');

@@ -3,8 +3,10 @@
  * PeriodicCheck), reporting every run's raw result. Rise/fall is the engine's, tested there.
  */
 import type { VrrpdConfig } from '../../src/config/model.js';
-import { planChecks, type ProbePlan } from '../../src/daemon/plan.js';
-import { createProbe, PeriodicCheck, type CheckLog, type StartTrackersOptions, type TrackerStats } from '../../src/io/checks.js';
+import { createProbe, type PrepareChecksOptions, type ProbePlan } from '../../src/daemon/checks.js';
+import { planChecks } from '../../src/daemon/plan.js';
+import { PeriodicCheck } from '../../src/io/checks/periodic.js';
+import type { CheckLog, TrackerStats } from '../../src/io/checks/probe.js';
 
 export interface RunningChecks {
   readonly names: string[];
@@ -16,7 +18,7 @@ export function startChecks(
   config: VrrpdConfig,
   onResult: (name: string, ok: boolean, detail: string) => void,
   log: CheckLog,
-  options: StartTrackersOptions = {},
+  options: PrepareChecksOptions = {},
 ): RunningChecks {
   const checks = planChecks(config).map((plan) => {
     const probe = plan.probe as ProbePlan;

@@ -12,17 +12,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VrrpdConfig, VrrpScript } from '../../src/config/model.js';
 import { planChecks } from '../../src/daemon/plan.js';
-import { checkProbes, TrackerSetupError, type CheckLog } from '../../src/io/checks.js';
+import { planTrackers } from '../../src/daemon/checks.js';
+import type { CheckLog } from '../../src/io/checks/probe.js';
+import { prepareScript } from '../../src/io/checks/script.js';
 import { startChecks as startTrackers } from './run-checks.js';
 import {
-  prepareScript,
   resolveExecutable,
   resolveRunAs,
   runCommand,
   scriptSecurityProblem,
   splitCommand,
   ScriptSetupError,
-} from '../../src/io/script.js';
+} from '../../src/io/command.js';
 
 const NOBODY = 65534;
 let dir: string;
@@ -273,17 +274,17 @@ describe('script security (enable_script_security)', () => {
     const base = { name: 'chk', command: `${path} --flag`, user: undefined, euid: 0 };
     expect(() => prepareScript({ ...base, enableScriptSecurity: true }))
       .toThrow(`vrrp_script chk ('${path} --flag'): refusing to run ${path} as root: file ${path} is writable by others (mode 0777)`);
-    expect(prepareScript({ ...base, enableScriptSecurity: false }).warning).toMatch(/as root although file .* is writable by others/);
+    expect(prepareScript({ ...base, enableScriptSecurity: false }).warnings).toEqual([expect.stringMatching(/as root although file .* is writable by others/)]);
     expect(prepareScript({ ...base, user: 'nobody', enableScriptSecurity: true }).runAs.asRoot).toBe(false);
   });
 
   it('says so when a user is configured but vrrpd is not root and cannot switch', () => {
     const prepared = prepareScript({ name: 'chk', command: '/bin/true', user: 'nobody', enableScriptSecurity: true, euid: 1000 });
     expect(prepared.runAs).toEqual({ label: 'uid 1000 (vrrpd itself)', asRoot: false });
-    expect(prepared.warning).toBe("runs as vrrpd's own user (uid 1000 (vrrpd itself)): only root can run scripts as 'nobody'");
+    expect(prepared.warnings).toEqual(["runs as vrrpd's own user (uid 1000 (vrrpd itself)): only root can run scripts as 'nobody'"]);
   });
 
-  it('checkProbes reports every bad script at once', () => {
+  it('planTrackers reports every bad script at once and prepares the good ones', () => {
     const insecure = script('insecure2.sh', 'exit 0', 0o757);
     const config = configWith([
       { name: 'bad_security', check: { kind: 'script', script: insecure } },
@@ -291,14 +292,9 @@ describe('script security (enable_script_security)', () => {
       { name: 'bad_quote', check: { kind: 'script', script: '/bin/true "x' } },
       { name: 'good', check: { kind: 'script', script: '/bin/true' } },
     ], { script_user: 'root' });
-    let error: unknown;
-    try {
-      checkProbes(config, quietLog);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(TrackerSetupError);
-    const problems = (error as TrackerSetupError).problems;
+    const plan = planTrackers(config);
+    const problems = plan.problems.map((problem) => problem.message);
+    expect(plan.checks.map((check) => check.script.name)).toEqual(['good']);
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^vrrp_script bad_security .*refusing to run .* as root: file .*insecure2\.sh is writable by others/);
     expect(problems[1]).toMatch(/^vrrp_script bad_path .*no-such-check-xyz not found in PATH/);

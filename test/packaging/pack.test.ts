@@ -133,13 +133,17 @@ vrrp_script:
     script: "killall -0 systemd"
     interval: 1
     weight: 0
+  caps:                     # what a script holds of vrrpd's capabilities (nothing)
+    script: "sh -c 'grep ^Cap /proc/$$/status > /run/vrrpd/script-caps'"
+    interval: 1
+    weight: 0
 vrrp_instance:
   VI_1:
     state: BACKUP
     interface: ens32
     virtual_router_id: 51
     priority: 100
-    track_script: [init, web, port, pgrep]
+    track_script: [init, web, port, pgrep, caps]
     unicast_src_ip: 10.0.0.51
     unicast_peer: [10.0.0.52]
     virtual_ipaddress: [10.0.0.50 dev ens32]
@@ -208,15 +212,19 @@ vrrp_instance:
     expect(await show('SubState')).toBe('running');
   });
 
-  it('runs as user vrrpd with exactly CAP_NET_ADMIN+CAP_NET_RAW (ambient too), no new privileges, seccomp on', async () => {
+  it('runs as user vrrpd with exactly CAP_NET_ADMIN+CAP_NET_RAW, no new privileges, seccomp on; its scripts hold none', async () => {
     const pid = await show('MainPID');
     const status = await sh(`cat /proc/${pid}/status`);
-    const field = (name: string) => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1];
+    const field = (name: string, text = status) => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(text)?.[1];
     const uid = await sh('id -u vrrpd');
     expect(field('Uid')!.split(/\s+/)).toEqual([uid, uid, uid, uid]);
-    for (const set of ['CapEff', 'CapPrm', 'CapBnd', 'CapAmb']) expect(field(set), set).toBe('0000000000003000');
+    for (const set of ['CapEff', 'CapPrm', 'CapBnd']) expect(field(set), set).toBe('0000000000003000');
+    // The ambient set got node its capabilities at exec; vrrpd empties it so its children get none.
+    expect(field('CapAmb')).toBe('0000000000000000');
     expect(field('NoNewPrivs')).toBe('1');
     expect(field('Seccomp')).toBe('2');
+    const script = await until('the caps script to run', () => sh('cat /run/vrrpd/script-caps'), (text) => text.includes('CapAmb'));
+    for (const set of ['CapEff', 'CapPrm', 'CapAmb']) expect(field(set, script), `script ${set}`).toBe('0000000000000000');
   });
 
   it('every check kind works under the sandbox: VI_1 becomes MASTER with its VIP; the killall check puts VI_2 in FAULT', async () => {
@@ -224,7 +232,7 @@ vrrp_instance:
     expect(await vips()).toEqual(['10.0.0.50/32']);
     const trackers = Object.fromEntries((await status()).instances.map((i) => [i.name, Object.fromEntries(i.trackers.map((t) => [t.name, t.status]))]));
     expect(trackers).toEqual({
-      VI_1: { 'interface:ens32': 'ok', 'script:init': 'ok', 'script:web': 'ok', 'script:port': 'ok', 'script:pgrep': 'ok' },
+      VI_1: { 'interface:ens32': 'ok', 'script:init': 'ok', 'script:web': 'ok', 'script:port': 'ok', 'script:pgrep': 'ok', 'script:caps': 'ok' },
       VI_2: { 'interface:ens32': 'ok', 'script:killall': 'failed' },
     });
   });

@@ -23,7 +23,7 @@ import { encodeIpv4Packet } from '../../src/core/codec.js';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import type { VrrpMachine } from '../../src/core/machine.js';
 import { VRRP_TOS, VRRP_TTL, type TransitionReason, type VrrpState } from '../../src/core/types.js';
-import { Engine, type CheckPlan, type DaemonPlan, type HostCommand, type InterfaceFacts } from '../../src/daemon/engine.js';
+import { Engine, type CheckPlan, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
 import { planDaemon } from '../../src/daemon/plan.js';
 import type { VipSpec } from '../../src/io/vip.js';
 import type { Endpoint, Network, VirtualClock } from './network.js';
@@ -365,8 +365,8 @@ export class SimRouter implements Endpoint {
     return this.engine;
   }
 
-  private facts(): Map<string, InterfaceFacts> {
-    return new Map([[SIM_INTERFACE, { address: this.address, up: this.linkUp }]]);
+  private facts(): HostFacts {
+    return { interfaces: new Map([[SIM_INTERFACE, { address: this.address, up: this.linkUp, exists: true }]]), capabilities: { netRaw: true, netAdmin: true } };
   }
 
   private reportLink(up: boolean): void {
@@ -429,6 +429,11 @@ export class SimRouter implements Endpoint {
         return;
       case 'watch_links':
         this.watchedLinks = command.names;
+        return;
+      case 'probe':
+        // The simulated host allows everything a MASTER does; a source_address probe reads ens32.
+        if (command.means === 'source_address') this.runningEngine().handleProbeResult(nowMs, command.instance, command.means, undefined, this.address);
+        else this.runningEngine().handleProbeResult(nowMs, command.instance, command.means, undefined);
         return;
       case 'open_transport':
       case 'close_transport':

@@ -9,6 +9,8 @@
  *   ipv4Addresses(): { ifname: string, address: number }[]      // getifaddrs order, host order
  *   addressChange(add: boolean, ifname: string, address: number, prefixLength: number,
  *                 label: string | null, broadcast: number | null): void  // throws errno names
+ *   clearAmbientCapabilities(): void       // prctl(PR_CAP_AMBIENT_CLEAR_ALL); throws errno names
+ *   clearInheritableCapabilities(): void   // capset with an empty inheritable set; throws
  *
  * ipv4Addresses exists because Node's os.networkInterfaces() (libuv) leaves out every interface
  * that is not UP and RUNNING: the primary address of a link without carrier would be unknown
@@ -27,8 +29,11 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <net/if.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <linux/capability.h>
 #include <linux/if_packet.h>
 #include <linux/if_ether.h>
 #include <linux/netlink.h>
@@ -276,6 +281,32 @@ static napi_value close_on_exec(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* clearAmbientCapabilities / clearInheritableCapabilities: the daemon keeps its effective and
+ * permitted capabilities (it needs CAP_NET_RAW and CAP_NET_ADMIN itself), but a program it execs
+ * as a non-root user only gets the ambient set, plus what the inheritable set lets a file's
+ * inheritable capabilities bring. Emptying both, once at start, means check and notify scripts
+ * start with no capabilities at all. Capabilities are per thread: the calling thread is the main
+ * one, and libuv forks every child from it. Lowering either set never needs a capability. */
+static napi_value clear_ambient_capabilities(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
+    /* EINVAL: a kernel before 4.3, which has no ambient set, so there is nothing to clear. */
+    if (errno != EINVAL) return throw_errno(env, "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno);
+  }
+  return NULL;
+}
+
+static napi_value clear_inheritable_capabilities(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capget, &header, data) != 0) return throw_errno(env, "capget", errno);
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) data[i].inheritable = 0;
+  if (syscall(SYS_capset, &header, data) != 0) return throw_errno(env, "capset", errno);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   {
     napi_value fn;
@@ -289,5 +320,9 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "ipv4Addresses", fn);
   napi_create_function(env, "addressChange", NAPI_AUTO_LENGTH, address_change, NULL, &fn);
   napi_set_named_property(env, exports, "addressChange", fn);
+  napi_create_function(env, "clearAmbientCapabilities", NAPI_AUTO_LENGTH, clear_ambient_capabilities, NULL, &fn);
+  napi_set_named_property(env, exports, "clearAmbientCapabilities", fn);
+  napi_create_function(env, "clearInheritableCapabilities", NAPI_AUTO_LENGTH, clear_inheritable_capabilities, NULL, &fn);
+  napi_set_named_property(env, exports, "clearInheritableCapabilities", fn);
   return exports;
 }

@@ -1,5 +1,6 @@
 /**
- * Running external commands the way keepalived runs vrrp_script and notify scripts.
+ * Running external commands the way keepalived runs vrrp_script and notify scripts: the one command
+ * runner both use (checks/script.ts, notify.ts).
  *
  * - The command is exec'd directly: argv is the command split on whitespace, quotes respected, no
  *   shell (keepalived does the same; a user who wants a pipe writes `sh -c '...'`).
@@ -10,15 +11,19 @@
  *   grandchildren orphaned by a killed script are reparented to init, which reaps them.
  * - stdout and stderr are read and thrown away; the first few hundred bytes are kept for the log
  *   line that explains a failure, never more.
- * - Script security as keepalived's `enable_script_security`: a script that would run as root is
- *   refused when its file, or any directory on the way to it, is not owned by root or is writable by
- *   a non-root group or by others (sticky directories such as /tmp excepted). A command without a
- *   slash is looked up in PATH first, as keepalived does, and the file found is what is checked.
+ * - Script security as keepalived's `enable_script_security`: a script that would run as root, or
+ *   as vrrpd's own user while vrrpd holds capabilities (the shipped unit's CAP_NET_ADMIN and
+ *   CAP_NET_RAW), is refused when its file, or any directory on the way to it, is not owned by root
+ *   or is writable by a non-root group or by others (sticky directories such as /tmp excepted).
+ *   Without enable_script_security such a script runs and a warning says why it should not. A
+ *   command without a slash is looked up in PATH first, as keepalived does, and the file found is
+ *   what is checked.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ProbeOutcome, Probe, ProbeRun } from './checks.js';
+import { capabilityNames, ownCapabilities } from './privileges.js';
 
 /** keepalived's delay between SIGTERM and SIGKILL of a timed-out script. */
 export const KILL_GRACE_MS = 2000;
@@ -156,6 +161,23 @@ function componentProblem(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether enable_script_security's checks apply to a command run as `runAs`: when it runs as root,
+ * or as vrrpd's own user while vrrpd holds any capability (whoever can change the script then runs
+ * code as the user that holds CAP_NET_ADMIN, can signal vrrpd and read its configuration, and with
+ * `script_capabilities: inherit` the script even holds the capabilities). A script that vrrpd, as
+ * root, switches to another user loses every capability in the switch: keepalived's rule applies.
+ */
+export function needsScriptSecurity(runAs: RunAs, daemonCapabilities: bigint): boolean {
+  return runAs.asRoot || (runAs.uid === undefined && daemonCapabilities !== 0n);
+}
+
+/** `as root`, or `as uid 998 (vrrpd itself), which holds CAP_NET_ADMIN, CAP_NET_RAW`. */
+export function describeRunAsPrivilege(runAs: RunAs, daemonCapabilities: bigint): string {
+  if (runAs.asRoot) return 'as root';
+  return `as ${runAs.label}, which holds ${capabilityNames(daemonCapabilities).join(', ')}`;
+}
+
 function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof Error ? error.message : String(error));
 }
@@ -176,12 +198,19 @@ export interface RunAs {
 
 /**
  * `user [group]` (a vrrp_script `user` or global_defs script_user) -> ids. Only root can switch
- * users; a daemon running as someone else runs scripts as itself, as keepalived does.
+ * users; a daemon running as someone else runs scripts as itself, as keepalived does. A user or
+ * group that does not exist is an error either way: it is a mistake in the configuration, and the
+ * same file must not pass as one user and fail as another.
  */
 export function resolveRunAs(userSpec: string | undefined, euid: number = process.geteuid?.() ?? 0): RunAs {
-  if (userSpec === undefined || euid !== 0) {
-    return { label: euid === 0 ? 'root (vrrpd itself)' : `uid ${euid} (vrrpd itself)`, asRoot: euid === 0 };
-  }
+  const self: RunAs = { label: euid === 0 ? 'root (vrrpd itself)' : `uid ${euid} (vrrpd itself)`, asRoot: euid === 0 };
+  if (userSpec === undefined) return self;
+  const target = lookupUserSpec(userSpec);
+  return euid === 0 ? target : self;
+}
+
+/** `user [group]` -> ids, whoever asks; throws ScriptSetupError('unknown_user'). */
+export function lookupUserSpec(userSpec: string): RunAs & { uid: number; gid: number } {
   const [userName, groupName, extra] = userSpec.trim().split(/\s+/);
   if (!userName || extra !== undefined) throw new ScriptSetupError(`user must be 'USER' or 'USER GROUP', got '${userSpec}'`, 'unknown_user');
   const user = lookupEntry('passwd', userName);
@@ -200,7 +229,7 @@ export function resolveRunAs(userSpec: string | undefined, euid: number = proces
  * A passwd/group entry by name (or number), split on ':'. /etc first (no fork); then getent, which
  * also asks NSS (LDAP, sssd) for users that only exist there.
  */
-function lookupEntry(database: 'passwd' | 'group', key: string): string[] | undefined {
+export function lookupEntry(database: 'passwd' | 'group', key: string): string[] | undefined {
   const matches = (fields: string[]): boolean => fields[0] === key || (/^\d+$/.test(key) && fields[2] === key);
   try {
     for (const line of readFileSync(`/etc/${database}`, 'utf8').split('\n')) {
@@ -412,90 +441,140 @@ export function describeRunResult(result: RunResult, timeoutMs: number): string 
 }
 
 // ---------------------------------------------------------------------------------------------
-// vrrp_script as a probe for the periodic runner (checks.ts)
+// Preparing a command once, at start: what both scripts and notify commands go through
 // ---------------------------------------------------------------------------------------------
 
-export interface ScriptProbeOptions {
-  /** vrrp_script name, for messages. */
-  name: string;
+export interface PrepareCommandOptions {
   command: string;
-  /** vrrp_script `user`, else global_defs script_user. */
+  /** The user it runs as (vrrp_script `user`, else global_defs script_user). */
   user: string | undefined;
   enableScriptSecurity: boolean;
-  killGraceMs?: number;
-  /** Tests pass the effective uid; the daemon leaves it to the process. */
+  /** The effective uid vrrpd runs as (check-config: the --user); the process's own by default. */
   euid?: number;
+  /** The capabilities vrrpd holds (effective | permitted); the process's own by default. */
+  daemonCapabilities?: bigint;
   pathVariable?: string;
+  /** Warn about checks that cannot work as their user (a `killall -0` probe): for health checks. */
+  checksProcess?: boolean;
 }
 
-export interface PreparedScript {
-  probe: Probe;
+export interface PreparedCommand {
   file: string;
   argv: string[];
   runAs: RunAs;
-  /** Set when the script runs as root without enable_script_security (keepalived warns too). */
-  warning?: string;
+  /**
+   * Why the command may not do what is meant: an insecure file that runs anyway (no
+   * enable_script_security; keepalived warns too), a user vrrpd cannot switch to, a check that
+   * cannot work as the user it runs as (`killall -0` without root).
+   */
+  warnings: string[];
 }
 
 /**
- * Check a vrrp_script once, at start, as keepalived does at load: split, find, check security,
- * resolve the user. Throws ScriptSetupError with a message naming the script and the problem.
+ * Check a command once, as keepalived does at load: split, find in PATH, resolve the user, apply
+ * script security. Throws ScriptSetupError naming the problem.
  */
-export function prepareScript(options: ScriptProbeOptions): PreparedScript {
-  const context = `vrrp_script ${options.name} ('${options.command}')`;
-  try {
-    const argv = splitCommand(options.command);
-    const file = resolveExecutable(argv[0]!, options.pathVariable);
-    const runAs = resolveRunAs(options.user, options.euid);
-    let warning: string | undefined;
-    if (options.user !== undefined && runAs.uid === undefined) {
-      warning = `runs as vrrpd's own user (${runAs.label}): only root can run scripts as '${options.user}'`;
-    }
-    if (runAs.asRoot) {
-      const problem = scriptSecurityProblem(file);
-      if (problem && options.enableScriptSecurity) {
-        throw new ScriptSetupError(`refusing to run ${file} as root: ${problem} (enable_script_security requires every component to be owned by root and writable only by root)`, 'insecure');
-      }
-      if (problem) warning = `runs ${file} as root although ${problem}; set enable_script_security to refuse it`;
-    }
-    const probe = new ScriptProbe(file, argv, runAs, options.killGraceMs ?? KILL_GRACE_MS);
-    return { probe, file, argv, runAs, ...(warning ? { warning } : {}) };
-  } catch (error) {
-    if (error instanceof ScriptSetupError) throw new ScriptSetupError(`${context}: ${error.message}`, error.code);
-    throw error;
+export function prepareCommand(options: PrepareCommandOptions): PreparedCommand {
+  const argv = splitCommand(options.command);
+  const file = resolveExecutable(argv[0]!, options.pathVariable);
+  const runAs = resolveRunAs(options.user, options.euid);
+  const daemonCapabilities = options.daemonCapabilities ?? ownCapabilities(options.euid);
+  const warnings: string[] = [];
+  if (options.user !== undefined && runAs.uid === undefined) {
+    warnings.push(`runs as vrrpd's own user (${runAs.label}): only root can run scripts as '${options.user}'`);
   }
+  if (needsScriptSecurity(runAs, daemonCapabilities)) {
+    const problem = scriptSecurityProblem(file);
+    const who = describeRunAsPrivilege(runAs, daemonCapabilities);
+    if (problem && options.enableScriptSecurity) {
+      throw new ScriptSetupError(`refusing to run ${file} ${who}: ${problem} (enable_script_security requires every component to be owned by root and writable only by root)`, 'insecure');
+    }
+    if (problem) {
+      warnings.push(`runs ${file} ${who} although ${problem}: whoever can change it runs code with vrrpd's privileges; set enable_script_security to refuse it`);
+    }
+  }
+  if (options.checksProcess === true && !runAs.asRoot) {
+    const signalZero = signalZeroProbe(argv);
+    if (signalZero) warnings.push(signalZeroWarning(signalZero, runAs));
+  }
+  return { file, argv, runAs, warnings };
 }
 
-class ScriptProbe implements Probe {
-  readonly kind = 'script' as const;
-  private running: RunningCommand | undefined;
+// ---------------------------------------------------------------------------------------------
+// Checks that cannot work without root
+// ---------------------------------------------------------------------------------------------
 
-  constructor(
-    private readonly file: string,
-    private readonly argv: string[],
-    private readonly runAs: RunAs,
-    private readonly killGraceMs: number,
-  ) {}
+export interface SignalZeroProbe {
+  /** killall, pkill or kill. */
+  tool: 'killall' | 'pkill' | 'kill';
+  /** The process name (killall, pkill) or pid (kill) it signals; '' when none was found. */
+  target: string;
+}
 
-  run(timeoutMs: number): ProbeRun {
-    const command = runCommand(this.file, this.argv, {
-      timeoutMs,
-      killGraceMs: this.killGraceMs,
-      ...(this.runAs.uid !== undefined ? { uid: this.runAs.uid } : {}),
-      ...(this.runAs.gid !== undefined ? { gid: this.runAs.gid } : {}),
-    });
-    this.running = command;
-    const outcome = command.result.then((result): ProbeOutcome => ({ ok: result.ok, detail: describeRunResult(result, timeoutMs), timedOut: result.timedOut }));
-    const settled = command.exited.then(() => {
-      if (this.running === command) this.running = undefined;
-    });
-    return { outcome, settled };
+/** Shells whose `-c SCRIPT` is looked into. */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'ksh', 'zsh', 'busybox']);
+
+/**
+ * Whether a command checks for a process by sending it signal 0 (`killall -0 NAME`, `pkill -0
+ * NAME`, `kill -0 PID`, `killall -s 0 NAME`, ..., also inside `sh -c '...'`). Signalling another
+ * user's process needs CAP_KILL, so run as anyone but root such a check gets EPERM from root's
+ * kube-apiserver and fails although it runs.
+ */
+export function signalZeroProbe(argv: readonly string[]): SignalZeroProbe | undefined {
+  const direct = signalZeroInWords(argv);
+  if (direct) return direct;
+  const shell = basename(argv[0] ?? '');
+  const scriptIndex = argv.indexOf('-c') + 1;
+  if (!SHELLS.has(shell) || scriptIndex === 0 || scriptIndex >= argv.length) return undefined;
+  // Simple commands of the script, split at the shell's separators; good enough to spot a probe.
+  for (const part of argv[scriptIndex]!.split(/[;&|\n()`]|\$\(/)) {
+    let words: string[];
+    try {
+      words = splitCommand(part);
+    } catch {
+      continue;
+    }
+    const found = signalZeroInWords(words);
+    if (found) return found;
   }
+  return undefined;
+}
 
-  async close(): Promise<void> {
-    const running = this.running;
-    if (!running) return;
-    running.terminate();
-    await running.exited;
+function signalZeroInWords(input: readonly string[]): SignalZeroProbe | undefined {
+  let words = [...input];
+  while (words.length > 0 && ['exec', 'command', '!'].includes(words[0]!)) words = words.slice(1);
+  const tool = basename(words[0] ?? '');
+  if (tool !== 'killall' && tool !== 'pkill' && tool !== 'kill') return undefined;
+  // pkill's -s is a session id, not a signal; kill also takes bash's -n.
+  const signalOptions = tool === 'pkill' ? ['--signal'] : tool === 'kill' ? ['-s', '-n', '--signal'] : ['-s', '--signal'];
+  let zero = false;
+  let target = '';
+  for (let i = 1; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--') {
+      target = words.at(-1) ?? target;
+      break;
+    }
+    if (word === '-0') {
+      zero = true;
+    } else if (signalOptions.includes(word)) {
+      if (words[i + 1] === '0') zero = true;
+      i++;
+    } else if (signalOptions.some((option) => word === `${option}0` || word === `${option}=0`)) {
+      zero = true;
+    } else if (!word.startsWith('-')) {
+      target = word;
+    }
   }
+  return zero ? { tool, target } : undefined;
+}
+
+function signalZeroWarning(probe: SignalZeroProbe, runAs: RunAs): string {
+  const what = probe.target === '' ? 'the process' : probe.tool === 'kill' ? `pid ${probe.target}` : probe.target;
+  const instead = probe.tool === 'kill' || probe.target === '' ? '`process: NAME`' : `\`process: ${probe.target}\``;
+  return (
+    `cannot work as ${runAs.label}: '${probe.tool}' with signal 0 gets EPERM from a process of another user (root's kube-apiserver) ` +
+    `without CAP_KILL, so the check fails while ${what} runs; use the built-in check ${instead} instead, which reads /proc ` +
+    '(README "Checks without root")'
+  );
 }
