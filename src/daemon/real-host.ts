@@ -8,7 +8,7 @@ import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import type { Notifier } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
-import { addVipNow, removeStale, removeVipNow, type VipResult, type VipSpec } from '../io/vip.js';
+import { addVip, removeStale, removeVip, type VipResult, type VipSpec } from '../io/vip.js';
 import { startPeriodicCheck, type CheckLog, type Probe } from './checks.js';
 import type { DaemonHost } from './host.js';
 
@@ -69,10 +69,10 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
       };
     },
     addVips(vips) {
-      applyVips(vips, addVipNow);
+      applyVips(vips, addVip);
     },
     removeVips(vips) {
-      applyVips(vips, removeVipNow);
+      applyVips(vips, removeVip);
     },
     async removeStaleVips(vips) {
       const outcome = await removeStale(vips);
