@@ -186,7 +186,7 @@ export class Daemon {
   }
 
   private drainCommands(): void {
-    for (let command = this.engine.pollCommand(); command !== undefined; command = this.engine.pollCommand()) {
+    for (let command = this.engine.pollCommand(this.now()); command !== undefined; command = this.engine.pollCommand(this.now())) {
       try {
         this.execute(command);
       } catch (error) {

@@ -182,7 +182,7 @@ const OPERATION_WORDS: Record<HostOperation, string> = {
 /** An internal step queued between commands: it runs once every command before it has been executed. */
 interface Continuation {
   type: 'continue';
-  run: () => void;
+  run: (nowMs: number) => void;
 }
 
 export interface ReloadSummary {
@@ -318,8 +318,12 @@ export class Engine {
 
   // --- outputs ---------------------------------------------------------------------------------
 
-  /** The next host command, in order; undefined when there is none. Execute it before polling again. */
-  pollCommand(): HostCommand | undefined {
+  /**
+   * The next host command, in order; undefined when there is none. Execute it before polling again.
+   * `nowMs` is the time of the poll: a step queued behind commands (an instance that starts once the
+   * host has opened its socket) takes its time from when it runs, not from when it was queued.
+   */
+  pollCommand(nowMs: number): HostCommand | undefined {
     for (;;) {
       if (this.commandHead >= this.commands.length) {
         this.commands.length = 0;
@@ -328,7 +332,7 @@ export class Engine {
       }
       const next = this.commands[this.commandHead++] as HostCommand | Continuation;
       if (next.type !== 'continue') return next;
-      next.run();
+      next.run(nowMs);
     }
   }
 
@@ -363,8 +367,8 @@ export class Engine {
     this.syncInterfaces();
     this.push({
       type: 'continue',
-      run: () => {
-        for (const runtime of fresh) this.startInstance(nowMs, runtime);
+      run: (startedMs) => {
+        for (const runtime of fresh) this.startInstance(Math.max(startedMs, nowMs), runtime);
         this.log('info', undefined, { instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
       },
     });

@@ -53,9 +53,10 @@ function twice(): DaemonPlan {
 
 const UP: HostFacts = { interfaces: new Map([['ens32', { address: M2, up: true, exists: true }]]), capabilities: undefined };
 
-function drain(engine: Engine): HostCommand[] {
+/** Every queued command; the host executes them at `nowMs` (the start's own time by default). */
+function drain(engine: Engine, nowMs = 0): HostCommand[] {
   const commands: HostCommand[] = [];
-  for (let c = engine.pollCommand(); c !== undefined; c = engine.pollCommand()) commands.push(c);
+  for (let c = engine.pollCommand(nowMs); c !== undefined; c = engine.pollCommand(nowMs)) commands.push(c);
   return commands;
 }
 
@@ -113,6 +114,13 @@ describe('engine: start', () => {
   it('starts checks, asks whether it may add VIPs and send GARP, opens the transport and watches the link before any machine acts', () => {
     const { first } = started();
     expect(words(first)).toEqual(['start_check script:check', 'probe vip_add', 'probe garp', 'open ens32', 'watch ens32', 'notify BACKUP']);
+  });
+
+  it('machines start when the host has carried out what came before (their timers count from then)', () => {
+    const engine = new Engine();
+    engine.start(0, plan(), UP);
+    drain(engine, 65); // opening the socket took 65 ms
+    expect(engine.nextDeadline()).toBe(65 + masterDownIntervalMs(1, 99));
   });
 
   it('a plan with the same VRID twice on an interface is refused before anything is queued', () => {

@@ -393,7 +393,7 @@ export class SimRouter implements Endpoint {
   private pump(): void {
     const engine = this.engine;
     if (engine === undefined) return;
-    for (let command = engine.pollCommand(); command !== undefined; command = engine.pollCommand()) this.execute(command);
+    for (let command = engine.pollCommand(this.clock.nowMs); command !== undefined; command = engine.pollCommand(this.clock.nowMs)) this.execute(command);
     for (const view of this.views) {
       const priority = view.machine.effectivePriority;
       if (priority === view.lastPriority) continue;
