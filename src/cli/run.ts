@@ -1,31 +1,14 @@
 /**
- * `vrrpd run` and `vrrpd release`. run: validate everything that can be validated (the config,
- * every script and notify command, as daemon/preflight.ts does for check-config too) before
- * touching the host (exit 3 on errors), empty the capability sets children would inherit, then start the
- * health checks, the control socket, the daemon and the signal handlers, and resolve with the exit
- * code when the daemon has stopped.
+ * `vrrpd run` and `vrrpd release`. run: hand the daemon's life to the Supervisor (src/daemon) and
+ * turn signals into its calls: SIGTERM/SIGINT stop it gracefully (a second signal, or a stop that
+ * takes too long, exits at once), SIGHUP reloads. Resolves with the exit code.
  */
-import type { Server } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { formatIpv4 } from '../core/ip.js';
-import { formatIssue, loadConfigFile, type ConfigIssue } from '../config/load.js';
-import type { VrrpdConfig } from '../config/model.js';
-import { ControlServer, DEFAULT_SOCKET_PATH } from '../daemon/control.js';
-import { Daemon } from '../daemon/daemon.js';
-import { createLogger, FailureLog, LOG_LEVELS, type Logger } from '../daemon/logging.js';
-import { checkMeansAtStart } from '../daemon/means.js';
-import { createMetricsRegistry, serveMetrics } from '../daemon/metrics.js';
-import { instanceVips, planInstances } from '../daemon/plan.js';
-import { currentIdentity, describeIdentity, preflightConfig, preflightFile } from '../daemon/preflight.js';
-import { createRealHost } from '../daemon/real-host.js';
+import { formatIssue, loadConfigFile } from '../config/load.js';
+import { LOG_LEVELS } from '../daemon/logging.js';
+import { instanceVips } from '../daemon/plan.js';
 import { sdNotify, takeNotifySocket } from '../daemon/sd-notify.js';
-import { readEffectiveCapabilities } from '../io/capabilities.js';
-import { startPlannedTrackers, TrackerSetupError, type TrackerSet } from '../io/checks.js';
-import { monotonicClock } from '../io/clock.js';
-import { toIoError } from '../io/errors.js';
-import { readIfindex } from '../io/link.js';
-import { createNotifier, type NotifyCommands, type NotifyState } from '../io/notify.js';
-import { clearChildCapabilities } from '../io/privileges.js';
+import { Supervisor } from '../daemon/supervisor.js';
 import { removeStale } from '../io/vip.js';
 
 export interface RunOptions {
@@ -39,31 +22,6 @@ export interface RunOptions {
 /** Graceful stop must finish within 2 s; a MASTER's goodbye and VIP removal take a few ms. */
 const STOP_DEADLINE_MS = 1800;
 
-type Loaded = { ok: true; config: VrrpdConfig; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[] };
-
-async function load(path: string, err: NodeJS.WritableStream): Promise<Loaded> {
-  const result = await loadConfigFile(path);
-  if (!result.ok) {
-    for (const issue of result.errors) err.write(`${formatIssue(issue, 'error')}\n`);
-    for (const issue of result.warnings) err.write(`${formatIssue(issue, 'warning')}\n`);
-    return { ok: false, errors: result.errors };
-  }
-  return result;
-}
-
-function notifyCommandsByInstance(config: VrrpdConfig): Map<string, NotifyCommands> {
-  const commands = new Map<string, NotifyCommands>();
-  for (const instance of Object.values(config.vrrp_instance)) {
-    const entry: NotifyCommands = {};
-    for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
-      const command = instance[kind];
-      if (command !== undefined) entry[kind] = command;
-    }
-    commands.set(instance.name, entry);
-  }
-  return commands;
-}
-
 export async function runCommand(options: RunOptions): Promise<number> {
   // Before any child starts (checks, `ip`), so none of them can speak to systemd for us.
   const notifySocket = takeNotifySocket();
@@ -71,229 +29,40 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stderr.write(`vrrpd: --log-level must be one of ${LOG_LEVELS.join(', ')}, got '${options.logLevel}'\n`);
     return 2;
   }
-  // The same checks, in the same function, as `vrrpd check-config --user <this user>`.
-  const identity = currentIdentity();
-  const checked = await preflightFile(options.configPath, identity);
-  if (checked.stage === 'load') {
-    for (const issue of checked.errors) process.stderr.write(`${formatIssue(issue, 'error')}\n`);
-    for (const issue of checked.warnings) process.stderr.write(`${formatIssue(issue, 'warning')}\n`);
-    process.stderr.write(`vrrpd: configuration rejected (${checked.errors.length} error(s)); nothing on the host was changed\n`);
-    return 3;
-  }
-  if (!checked.ok) {
-    for (const problem of checked.problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
-    process.stderr.write(`vrrpd: configuration rejected (checked as ${describeIdentity(identity)}); nothing on the host was changed\n`);
-    return 3;
-  }
-  let config = checked.config;
-  const socketPath = options.socketPath ?? config.vrrpd.socket ?? DEFAULT_SOCKET_PATH;
-  const log = createLogger((options.logLevel ?? config.vrrpd.log_level ?? 'info') as Parameters<typeof createLogger>[0]);
-  for (const warning of checked.loadWarnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
-  for (const warning of checked.warnings) log.warn({ file: options.configPath }, warning);
-
-  // The means before anything on the host is touched: without CAP_NET_RAW, or with none of the
-  // interfaces, nothing can work; say which in one line. Less than that runs, in FAULT (means.ts).
-  const means = checkMeansAtStart(planInstances(config), {
-    capabilities: readEffectiveCapabilities(),
-    interfaceExists: (ifname) => readIfindex(ifname) !== undefined,
-  });
-  if (!means.ok) {
-    process.stderr.write(`${means.line}\n`);
-    return 1;
-  }
-  for (const warning of means.warnings) log.warn(warning);
-
-  // From here on nothing vrrpd execs needs a capability (VIPs and GARP go through the addon), so
-  // scripts and notify commands start without the daemon's (native-notes/capabilities.md).
-  if (config.vrrpd.script_capabilities !== 'inherit') {
-    const dropped = clearChildCapabilities();
-    if (!dropped.ok) {
-      log.error({ detail: dropped.message }, `scripts would inherit vrrpd's capabilities: ${dropped.message}; set vrrpd.script_capabilities: inherit to allow it`);
-      return 1;
-    }
-    if (dropped.inheritableKept !== undefined) log.info({ cleared: dropped.cleared }, dropped.inheritableKept);
-    else if (dropped.cleared.length > 0) log.debug({ cleared: dropped.cleared }, 'scripts start without capabilities');
-  } else {
-    log.warn({ script_capabilities: 'inherit' }, "scripts and notify commands inherit vrrpd's ambient capabilities (vrrpd.script_capabilities: inherit)");
-  }
-
-  const ioFailures = new FailureLog(() => monotonicClock.nowMs());
-  const host = createRealHost((error) => {
-    const io = toIoError('io', error);
-    ioFailures.report(log, 'warn', `${io.operation}:${io.code}`, { operation: io.operation }, io, `${io.operation} failed`);
-  });
-  const daemon = new Daemon({ host, logger: log, configFile: options.configPath });
-
-  // Health checks report into the daemon, which remembers results for instances started later.
-  const onTrackerStatus = (tracker: string, status: 'ok' | 'failed', detail: string): void => {
-    log.info({ tracker, status, detail }, `tracker ${tracker} is ${status}`);
-    daemon.setTrackerStatus(tracker, status);
-  };
-  let trackers: TrackerSet;
-  try {
-    trackers = startPlannedTrackers(checked.trackers, onTrackerStatus, log.child({ component: 'checks' }));
-  } catch (error) {
-    if (!(error instanceof TrackerSetupError)) throw error;
-    for (const problem of error.problems) process.stderr.write(`config error in ${options.configPath}: ${problem}\n`);
-    process.stderr.write('vrrpd: configuration rejected; nothing on the host was changed\n');
-    return 3;
-  }
-
-  // Notify scripts: in order per instance, with a timeout, never blocking the protocol.
-  let notifyCommands = notifyCommandsByInstance(config);
-  const notifyLog = log.child({ component: 'notify' });
-  const notifier = createNotifier({
-    onResult: (result) => {
-      const fields = { instance: result.instance, state: result.state, kind: result.kind, argv: result.argv, detail: result.detail, ms: result.durationMs };
-      if (result.ok) notifyLog.info(fields, `${result.kind} done`);
-      else notifyLog.warn(fields, `${result.kind} failed: ${result.detail}`);
+  const supervisor = new Supervisor({
+    configPath: options.configPath,
+    socketPath: options.socketPath,
+    logLevel: options.logLevel,
+    errors: process.stderr,
+    debugCommands: process.env.VRRPD_DEBUG_COMMANDS === '1',
+    // Type=notify: systemd considers the service started once the instances run.
+    onReady: (log) => {
+      void sdNotify(notifySocket, { READY: '1', STATUS: 'running' }).then((outcome) => {
+        if (!outcome.sent && outcome.reason === 'failed') log.warn({ detail: outcome.message }, 'could not tell systemd that vrrpd is ready');
+      });
     },
-    ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
-    enableScriptSecurity: config.global_defs.enable_script_security,
-    euid: identity.uid,
-    daemonCapabilities: identity.capabilities,
   });
-  daemon.onTransition = (spec, to, effectivePriority) => {
-    const state: NotifyState = to === 'INIT' ? 'STOP' : (to as NotifyState);
-    notifier.transition(notifyCommands.get(spec.name) ?? {}, spec.name, state, effectivePriority);
-  };
-
-  const control: ControlServer = new ControlServer(socketPath, (request) => {
-    switch (request.command) {
-      case 'status':
-        return { ...daemon.status(), trackers: trackers.stats(), notify: notifier.stats(), control: control.stats() };
-      case 'debug-block':
-        // Test hook, off unless VRRPD_DEBUG_COMMANDS=1: block the event loop in JS (a GC pause or a
-        // blocked disk as far as Node is concerned), so tests can prove the stall guard.
-        if (process.env.VRRPD_DEBUG_COMMANDS !== '1') throw new Error(`unknown command '${request.command}'`);
-        blockEventLoop(Number(request.ms ?? 0));
-        return { blocked_ms: Number(request.ms ?? 0) };
-      default:
-        throw new Error(`unknown command '${request.command}'`);
-    }
-  });
-  const cleanup = async (): Promise<void> => {
-    await trackers.stop();
-    await control.close();
-  };
-  try {
-    await control.listen();
-  } catch (error) {
-    // A path that is not a socket, or one another vrrpd serves, is said in one line, without a stack.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOTSOCK' || code === 'ESOCKETINUSE') log.error({ socket: socketPath, code }, `cannot open the control socket: ${(error as Error).message}`);
-    else log.error({ err: error, socket: socketPath }, 'cannot open the control socket');
-    await trackers.stop();
-    return 1;
-  }
-
-  let metrics: Server | undefined;
-  const metricsListen = config.vrrpd.metrics_listen;
-  if (metricsListen !== undefined) {
-    try {
-      metrics = await serveMetrics(metricsListen, createMetricsRegistry({
-        status: () => daemon.status(),
-        transitionCounts: () => daemon.transitionCounts(),
-        secondsSinceLastAdvert: (instance) => daemon.secondsSinceLastAdvert(instance),
-        stallCount: () => daemon.stallCount(),
-      }));
-      log.info({ listen: metricsListen }, 'Prometheus metrics on /metrics');
-    } catch (error) {
-      log.error({ err: error, listen: metricsListen }, 'cannot open the metrics endpoint');
-      await cleanup();
-      return 1;
-    }
-  }
-
-  const startupDelayMs = config.global_defs.vrrp_startup_delay * 1000;
-  if (startupDelayMs > 0) {
-    log.info({ delay_ms: startupDelayMs }, 'vrrp_startup_delay: waiting before starting instances');
-    await new Promise((resolve) => setTimeout(resolve, startupDelayMs));
-  }
-  try {
-    await daemon.start(planInstances(config));
-  } catch (error) {
-    log.error({ err: error }, 'vrrpd failed to start');
-    await daemon.stop();
-    metrics?.close();
-    await cleanup();
-    return 1;
-  }
-  // Type=notify: systemd considers the service started once the instances run.
-  void sdNotify(notifySocket, { READY: '1', STATUS: 'running' }).then((outcome) => {
-    if (!outcome.sent && outcome.reason === 'failed') log.warn({ detail: outcome.message }, 'could not tell systemd that vrrpd is ready');
-  });
+  const failed = await supervisor.start();
+  if (failed !== undefined) return failed;
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    const reload = (): void => {
+      void supervisor.reload();
+    };
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        log.warn({ signal }, 'second stop signal: exiting at once');
+        supervisor.note('warn', { signal }, 'second stop signal: exiting at once');
         process.exit(1);
       }
       stopping = true;
-      log.info({ signal }, 'stopping');
       const force = setTimeout(() => {
-        log.error('graceful stop took too long: exiting');
+        supervisor.note('error', {}, 'graceful stop took too long: exiting');
         process.exit(1);
       }, STOP_DEADLINE_MS);
       force.unref();
-      void (async () => {
-        await daemon.stop();
-        metrics?.close();
-        await cleanup();
-        // notify_stop scripts get what is left of the stop deadline.
-        await notifier.drain();
-        process.off('SIGHUP', reload);
-        resolve(0);
-      })();
-    };
-    // Reloads run one after the other, however fast SIGHUPs arrive.
-    let reloading: Promise<void> = Promise.resolve();
-    const reload = (): void => {
-      reloading = reloading.then(async () => {
-        if (stopping) return;
-        const result = await loadConfigFile(options.configPath);
-        if (!result.ok) {
-          refuseReload(daemon, log, result.errors.map((e) => formatIssue(e, 'error')));
-          return;
-        }
-        // The checks `run` made at start, as the same user (the notify commands and a changed
-        // check would otherwise only fail at their first run).
-        const findings = preflightConfig(result.config, identity);
-        if (findings.problems.length > 0) {
-          refuseReload(daemon, log, findings.problems);
-          return;
-        }
-        // Checks restart only when what they run changed: a running check keeps its rise/fall
-        // history, and an init_fail check would otherwise report 'failed' again at every reload.
-        const checksChanged = JSON.stringify(trackedScripts(result.config)) !== JSON.stringify(trackedScripts(config));
-        let nextTrackers = trackers;
-        if (checksChanged) {
-          try {
-            nextTrackers = startPlannedTrackers(findings.trackers, onTrackerStatus, log.child({ component: 'checks' }));
-          } catch (error) {
-            if (!(error instanceof TrackerSetupError)) throw error;
-            refuseReload(daemon, log, error.problems);
-            return;
-          }
-        }
-        try {
-          const summary = await daemon.reload(planInstances(result.config));
-          if (nextTrackers !== trackers) await trackers.stop();
-          trackers = nextTrackers;
-          config = result.config;
-          notifyCommands = notifyCommandsByInstance(config);
-          daemon.lastReloadError = null;
-          for (const warning of result.warnings) log.warn({ file: warning.file, line: warning.line, path: warning.path }, formatIssue(warning, 'warning'));
-          for (const warning of findings.warnings) log.warn({ file: options.configPath }, warning);
-          log.info(summary, 'reload applied');
-        } catch (error) {
-          if (nextTrackers !== trackers) await nextTrackers.stop();
-          daemon.lastReloadError = (error as Error).message;
-          log.error({ err: error }, 'reload failed; the instances above keep running');
-        }
-      });
+      process.off('SIGHUP', reload);
+      void supervisor.stop(signal).then(() => resolve(0));
     };
     // One handler per signal: the first starts the graceful stop, a second one forces exit.
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -302,32 +71,14 @@ export async function runCommand(options: RunOptions): Promise<number> {
   });
 }
 
-/** The vrrp_script entries some instance tracks, with global_defs that change how they run. */
-function trackedScripts(config: VrrpdConfig): unknown {
-  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((i) => i.track_script.map((ref) => ref.name)));
-  return {
-    scripts: Object.values(config.vrrp_script).filter((s) => tracked.has(s.name)),
-    script_user: config.global_defs.script_user,
-    enable_script_security: config.global_defs.enable_script_security,
-  };
-}
-
-function refuseReload(daemon: Daemon, log: Logger, errors: string[]): void {
-  daemon.lastReloadError = errors.join('; ');
-  log.error({ errors }, 'reload refused: the new configuration is invalid; the running one stays');
-}
-
-function blockEventLoop(ms: number): void {
-  const until = performance.now() + Math.min(Math.max(ms, 0), 60_000);
-  while (performance.now() < until) {
-    // spin: nothing else may run
-  }
-}
-
 /** Remove every configured VIP that is present (after a crash; systemd ExecStopPost). */
 export async function releaseCommand(configPath: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const loaded = await load(configPath, err);
-  if (!loaded.ok) return 3;
+  const loaded = await loadConfigFile(configPath);
+  if (!loaded.ok) {
+    for (const issue of loaded.errors) err.write(`${formatIssue(issue, 'error')}\n`);
+    for (const issue of loaded.warnings) err.write(`${formatIssue(issue, 'warning')}\n`);
+    return 3;
+  }
   const outcome = await removeStale(instanceVips(loaded.config));
   for (const vip of outcome.removed) out.write(`released ${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}\n`);
   for (const error of outcome.errors) err.write(`vrrpd release: ${error.message}\n`);

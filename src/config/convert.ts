@@ -5,16 +5,10 @@
  */
 import { passwordToAuthData } from '../core/codec.js';
 import type { Ipv4 } from '../core/ip.js';
+import { interfaceTrackerName, scriptTrackerName } from '../core/tracker.js';
 import { AUTH_DATA_LENGTH, type InstanceConfig, type TrackerSpec } from '../core/types.js';
 import type { VrrpInstance, VrrpdConfig } from './model.js';
 
-/** Tracker names as the core and the status output show them; the daemon maps results by name. */
-export function scriptTrackerName(scriptName: string): string {
-  return `script:${scriptName}`;
-}
-export function interfaceTrackerName(interfaceName: string): string {
-  return `interface:${interfaceName}`;
-}
 
 /**
  * The source address written in the file (unicast_src_ip, else mcast_src_ip), or undefined when

@@ -155,6 +155,15 @@ function parseAnyText(text: string, fileName: string): LoadResult {
 }
 
 /**
+ * Validate configuration data that is already plain objects (what a YAML file parses to), through
+ * the same schema, rules and defaults as a file. Issues carry the file name but no line: there is no
+ * text to point into. The simulator builds thousands of random configs this way.
+ */
+export function parseConfigData(data: unknown, fileName: string): LoadResult {
+  return validateConfigData(data, () => ({ file: fileName, line: 1, column: 1 }), []);
+}
+
+/**
  * The first collection nested deeper than CONFIG_LIMITS.maxNestingDepth, as an issue. yaml's CST
  * parser keeps its own stack, but its composer, toJS, visit and zod recurse: 100,000 nested `[`
  * ended in "Maximum call stack size exceeded". The CST is walked here with an explicit stack.

@@ -64,3 +64,26 @@ export class RiseFallFilter {
     return observed;
   }
 }
+
+/**
+ * Tracker names, the one place they are spelt: `script:NAME` for a vrrp_script (whatever its kind),
+ * `interface:NAME` for a tracked link. The config layer names trackers with these, the engine
+ * routes results by them, and status shows them.
+ */
+export type TrackerKind = 'script' | 'interface';
+
+export function scriptTrackerName(scriptName: string): string {
+  return `script:${scriptName}`;
+}
+
+export function interfaceTrackerName(interfaceName: string): string {
+  return `interface:${interfaceName}`;
+}
+
+/** The kind and target of a tracker name, or undefined for a name no module above would make. */
+export function parseTrackerName(name: string): { kind: TrackerKind; target: string } | undefined {
+  const colon = name.indexOf(':');
+  const kind = name.slice(0, colon);
+  if (colon <= 0 || (kind !== 'script' && kind !== 'interface')) return undefined;
+  return { kind, target: name.slice(colon + 1) };
+}

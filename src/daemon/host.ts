@@ -1,23 +1,15 @@
 /**
- * What the daemon needs from the host, as one small typed interface. src/daemon/real-host.ts backs
- * it with src/io; tests can back it with fakes. Nothing here knows about VRRP states.
+ * What the daemon's shell needs from the host, as one small typed interface. src/daemon/real-host.ts
+ * backs it with src/io; tests back it with fakes. Nothing here knows about VRRP states: the engine
+ * decides, the shell calls these in the order the engine's commands come.
  */
 import type { Ipv4 } from '../core/ip.js';
-import type { Capabilities } from '../io/capabilities.js';
 import type { Clock, Scheduler } from '../io/clock.js';
+import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
+import type { CheckPlan, InterfaceFacts, NotifyCommands, NotifyState } from './engine.js';
 
-export type { Capabilities, VipSpec };
-
-export interface InterfaceInfo {
-  name: string;
-  /** Primary IPv4 address, if any. */
-  address: Ipv4 | undefined;
-  /** UP and RUNNING (a missing interface is down). */
-  up: boolean;
-  /** The interface exists (up or not). */
-  exists: boolean;
-}
+export type { VipSpec };
 
 export interface Transport {
   /** Send one VRRP payload to every destination (the group, or each unicast peer). Never throws. */
@@ -25,10 +17,23 @@ export interface Transport {
   close(): void;
 }
 
+/** A running health check. */
+export interface CheckHandle {
+  /** Run counters (runs, failures, timeouts, durations) for status. */
+  stats(): object;
+  /** Stop scheduling, end a run in progress, release what it holds. */
+  stop(): Promise<void>;
+}
+
 export interface DaemonHost {
   readonly clock: Clock;
+  /** The wall clock, for status only (never for a protocol timer). */
+  wallClockMs(): number;
+  readonly pid: number;
   createScheduler(): Scheduler;
-  interfaceInfo(name: string): InterfaceInfo;
+  /** Call fn once every packet that waits in the sockets has been handled (setImmediate). */
+  afterPendingIo(fn: () => void): void;
+  interfaceFacts(name: string): InterfaceFacts;
   /** The daemon's effective capabilities; undefined when the host cannot tell. */
   capabilities(): Capabilities | undefined;
   /**
@@ -43,17 +48,13 @@ export interface DaemonHost {
     onError: (error: Error) => void,
     onOpen: () => void,
   ): Transport;
-  /**
-   * Idempotent: an address that is already there is fine. Fails (throws, or rejects) with a
-   * reason otherwise. Returns nothing when the work is already done (rtnetlink), a promise when it
-   * is not (the `ip` fallback).
-   */
-  addVips(vips: readonly VipSpec[]): Promise<void> | void;
-  /** Idempotent: an address that is already gone is fine. Sync or async as addVips. */
-  removeVips(vips: readonly VipSpec[]): Promise<void> | void;
+  /** Idempotent: an address that is already there is fine. Throws (with an errno `code`) otherwise. */
+  addVips(vips: readonly VipSpec[]): void;
+  /** Idempotent: an address that is already gone is fine. Throws as addVips. */
+  removeVips(vips: readonly VipSpec[]): void;
   /** Remove whichever of these are present, whatever their prefix; returns what was removed. */
   removeStaleVips(vips: readonly VipSpec[]): Promise<VipSpec[]>;
-  /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. */
+  /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. Throws on failure. */
   sendGarp(ifname: string, addresses: readonly Ipv4[], repeat: number): void;
   /** Throws as sendGarp would when a GARP cannot leave on ifname, without sending one. */
   probeGarp(ifname: string): void;
@@ -61,4 +62,8 @@ export interface DaemonHost {
   watchLinks(names: readonly string[], onChange: (ifname: string, up: boolean) => void): { close(): void };
   /** Calls onDeleted when any IPv4 address is deleted from any interface (by anyone). */
   watchDeletedAddresses(onDeleted: (ifname: string, address: Ipv4) => void): { close(): void };
+  /** Start a periodic check; onResult gets every run's raw result. */
+  startCheck(check: CheckPlan, onResult: (ok: boolean, detail: string) => void): CheckHandle;
+  /** Queue the notify commands of an instance that entered `state`; returns at once. */
+  notify(instance: string, state: NotifyState, priority: number, commands: NotifyCommands): void;
 }

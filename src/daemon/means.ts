@@ -21,8 +21,14 @@
  * is missing. Anything less (CAP_NET_ADMIN missing, some interfaces missing) starts, with those
  * instances in FAULT, so that `vrrpd status` can say why.
  */
-import type { Capabilities } from '../io/capabilities.js';
-import { toIoError } from '../io/errors.js';
+import type { Capabilities } from '../io/privileges.js';
+
+/** A host operation that failed, as data: `operation` as the io layer names it, `code` an errno name. */
+export interface HostFailure {
+  operation: string;
+  code: string;
+  message: string;
+}
 
 /** How often a permission FAULT is re-tested. */
 export const RETEST_MS = 60_000;
@@ -52,8 +58,8 @@ export function clearedBySocketOpen(ifname: string): string[] {
 /** Causes that only a re-test clears (see the table above); also tested at start. */
 export const RETESTED: readonly ('vip_add' | 'garp')[] = ['vip_add', 'garp'];
 
-export function isPermissionError(error: unknown): boolean {
-  return PERMISSION_CODES.has(toIoError('', error).code);
+export function isPermissionFailure(failure: Pick<HostFailure, 'code'>): boolean {
+  return PERMISSION_CODES.has(failure.code);
 }
 
 /**
@@ -61,8 +67,7 @@ export function isPermissionError(error: unknown): boolean {
  * the failure is not about the means (a send on a downed link, a transient socket error): those
  * are logged and retried, and the protocol copes as it would with a lost packet.
  */
-export function faultCauseOf(operation: 'transport' | 'vip_add' | 'garp', error: unknown, ifname: string): string | undefined {
-  const io = toIoError(operation, error);
+export function faultCauseOf(operation: 'transport' | 'vip_add' | 'garp', io: Pick<HostFailure, 'operation' | 'code'>, ifname: string): string | undefined {
   if (operation === 'transport') {
     // Only opening decides: a send refused with EPERM is a firewall's verdict on one packet.
     if (io.operation !== 'transport.open' && io.operation !== 'transport.watch') return undefined;

@@ -1,15 +1,21 @@
-/** The validated configuration -> one InstanceSpec per vrrp_instance, in file order. */
+/**
+ * The validated configuration -> the engine's plan: one InstanceSpec per vrrp_instance (file order)
+ * and one CheckPlan per vrrp_script that some instance tracks (keepalived runs no other).
+ */
 import { toInstanceConfig } from '../config/convert.js';
-import type { VrrpdConfig } from '../config/model.js';
+import type { VrrpdConfig, VrrpInstance, VrrpScript } from '../config/model.js';
+import { scriptTrackerName } from '../core/tracker.js';
 import type { VipSpec } from '../io/vip.js';
-import type { InstanceSpec } from './daemon.js';
+import { NOTIFY_KINDS, type NotifyCommands } from '../io/notify.js';
+import type { ProbePlan } from './checks.js';
+import type { CheckPlan, DaemonPlan, InstanceSpec } from './engine.js';
 
 /** VIPs as the host installs them (`ip addr add A/P dev D [label L] [brd B]`). */
 export function instanceVips(config: VrrpdConfig): VipSpec[] {
   return Object.values(config.vrrp_instance).flatMap((instance) => planVips(instance.virtual_ipaddress));
 }
 
-function planVips(addresses: VrrpdConfig['vrrp_instance'][string]['virtual_ipaddress']): VipSpec[] {
+function planVips(addresses: VrrpInstance['virtual_ipaddress']): VipSpec[] {
   return addresses.map((vip) => {
     const spec: VipSpec = { address: vip.address, prefixLength: vip.prefix_len, ifname: vip.dev };
     if (vip.label !== undefined) spec.label = vip.label;
@@ -18,12 +24,46 @@ function planVips(addresses: VrrpdConfig['vrrp_instance'][string]['virtual_ipadd
   });
 }
 
+
+function notifyCommands(instance: VrrpInstance): NotifyCommands {
+  const commands: NotifyCommands = {};
+  for (const kind of NOTIFY_KINDS) {
+    const command = instance[kind];
+    if (command !== undefined) commands[kind] = command;
+  }
+  return commands;
+}
+
 export function planInstances(config: VrrpdConfig): InstanceSpec[] {
   return Object.values(config.vrrp_instance).map((instance) => ({
     name: instance.name,
     interfaceName: instance.interface,
-    // Source 0 = the daemon takes the interface's primary address at start.
+    // Source 0 = the engine takes the interface's primary address at start.
     core: toInstanceConfig(instance, config, 0),
     vips: planVips(instance.virtual_ipaddress),
+    notify: notifyCommands(instance),
   }));
+}
+
+export function planChecks(config: VrrpdConfig): CheckPlan[] {
+  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((instance) => instance.track_script.map((ref) => ref.name)));
+  const globalDefs = { script_user: config.global_defs.script_user, enable_script_security: config.global_defs.enable_script_security };
+  return Object.values(config.vrrp_script)
+    .filter((script) => tracked.has(script.name))
+    .map((script) => {
+      const probe: ProbePlan = { script, global_defs: globalDefs };
+      return {
+        name: scriptTrackerName(script.name),
+        intervalMs: Math.round(script.interval * 1000),
+        timeoutMs: Math.round(script.timeout * 1000),
+        rise: script.rise,
+        fall: script.fall,
+        initFail: script.init_fail,
+        probe,
+      };
+    });
+}
+
+export function planDaemon(config: VrrpdConfig): DaemonPlan {
+  return { instances: planInstances(config), checks: planChecks(config) };
 }

@@ -7,7 +7,7 @@
  * - The file loads and validates (config/load.ts).
  * - Every user it names (global_defs script_user, vrrp_script user) exists.
  * - Every tracked check can be set up: a script's command splits, is found in PATH, and passes
- *   enable_script_security when it runs as root or as vrrpd's own privileged user (io/script.ts).
+ *   enable_script_security when it runs as root or as vrrpd's own privileged user (io/command.ts).
  * - Every notify command passes the same.
  * - Warnings for what runs but cannot do what is meant: an insecure script without
  *   enable_script_security, a user vrrpd cannot switch to, `killall -0` as a non-root user.
@@ -18,10 +18,10 @@
  */
 import { loadConfigFile, type ConfigIssue, type LoadResult } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
-import { planTrackers, type TrackerPlan } from '../io/checks.js';
-import { notifyCommandFindings } from '../io/notify.js';
+import { lookupEntry, lookupUserSpec, ScriptSetupError } from '../io/command.js';
+import { NOTIFY_KINDS, prepareNotifyCommand } from '../io/notify.js';
 import { capabilityNames, ownCapabilities, VRRPD_CAPABILITIES } from '../io/privileges.js';
-import { lookupEntry, lookupUserSpec, ScriptSetupError } from '../io/script.js';
+import { planTrackers, type TrackerPlan } from './checks.js';
 
 /** The user vrrpd runs (or will run) as, which is what scripts are judged by. */
 export interface DaemonIdentity {
@@ -144,4 +144,42 @@ export async function preflightFile(path: string, identity: DaemonIdentity, opti
     ...(loaded.locate ? { locate: loaded.locate } : {}),
     ...findings,
   };
+}
+
+export interface NotifyCommandFindings {
+  /** Commands that cannot run (syntax, PATH, user, script security), one each. */
+  problems: { message: string; code: ScriptSetupError['code'] }[];
+  /** Commands that run but should not (insecure without enable_script_security). */
+  warnings: string[];
+}
+
+/**
+ * Every notify command of every instance, prepared as its run will be, so that what cannot run is
+ * reported before the first transition.
+ */
+export function notifyCommandFindings(
+  config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>,
+  judgedAs: { euid?: number; daemonCapabilities?: bigint; pathVariable?: string } = {},
+): NotifyCommandFindings {
+  const problems: NotifyCommandFindings['problems'] = [];
+  const warnings: string[] = [];
+  const options = {
+    ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
+    enableScriptSecurity: config.global_defs.enable_script_security,
+    ...judgedAs,
+  };
+  for (const instance of Object.values(config.vrrp_instance)) {
+    for (const kind of NOTIFY_KINDS) {
+      const command = instance[kind];
+      if (command === undefined) continue;
+      const where = `vrrp_instance ${instance.name} ${kind} ('${command}')`;
+      try {
+        for (const warning of prepareNotifyCommand(command, options).warnings) warnings.push(`${where} ${warning}`);
+      } catch (error) {
+        if (!(error instanceof ScriptSetupError)) throw error;
+        problems.push({ message: `${where}: ${error.message}`, code: error.code });
+      }
+    }
+  }
+  return { problems, warnings };
 }

@@ -2,13 +2,26 @@
 import { formatIpv4 } from '../core/ip.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
-import { readEffectiveCapabilities } from '../io/capabilities.js';
 import { IoError } from '../io/errors.js';
 import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
+import type { Notifier } from '../io/notify.js';
+import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
-import { addVip, addVipNow, removeStale, removeVip, removeVipNow, type VipResult, type VipSpec } from '../io/vip.js';
+import { addVip, removeStale, removeVip, type VipResult, type VipSpec } from '../io/vip.js';
+import { startPeriodicCheck, type CheckLog, type Probe } from './checks.js';
 import type { DaemonHost } from './host.js';
+
+export interface RealHostOptions {
+  onIoError: (error: Error) => void;
+  notifier: Notifier;
+  checkLog: CheckLog;
+  /**
+   * The probe the preflight prepared for a tracker, handed out once: a check starts exactly what
+   * was judged. A check without one (none should be) is prepared from its plan.
+   */
+  takePreparedProbe: (trackerName: string) => Probe | undefined;
+}
 
 function describe(vip: VipSpec): string {
   return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
@@ -17,37 +30,35 @@ function describe(vip: VipSpec): string {
 /** Permission errors first: they decide the instance's FAULT, whatever else failed with them. */
 const PERMISSION_CODES = new Set(['EPERM', 'EACCES']);
 
-function throwIfFailed(vips: readonly VipSpec[], results: readonly VipResult[]): void {
-  const failed = results.flatMap((r, i) => (r.ok ? [] : [{ vip: vips[i]!, error: r.error }]));
+/**
+ * VIPs over rtnetlink, synchronously, so the engine's order (advert, VIPs, GARP) is the host's.
+ * A failure throws an IoError with the kernel's errno name and which address each failure was for.
+ */
+function applyVips(vips: readonly VipSpec[], change: (vip: VipSpec) => VipResult): void {
+  const failed = vips.flatMap((vip) => {
+    const result = change(vip);
+    return result.ok ? [] : [{ vip, error: result.error }];
+  });
   if (failed.length === 0) return;
-  // Keep an errno code (the daemon decides on it) and say which address each failure was for.
   const first = failed.find((f) => PERMISSION_CODES.has(f.error.code)) ?? failed[0]!;
   const prefix = `${first.error.operation}: `;
   const text = failed.map((f) => `${describe(f.vip)}: ${f.error.message.startsWith(prefix) ? f.error.message.slice(prefix.length) : f.error.message}`);
   throw new IoError(first.error.code, first.error.operation, text.join('; '));
 }
 
-/**
- * Synchronous when rtnetlink did every address (the usual case), so that the daemon sends a new
- * MASTER's GARP in the same tick; otherwise a promise for what `ip` still has to do.
- */
-function applyVips(
-  vips: readonly VipSpec[],
-  now: (vip: VipSpec) => VipResult | undefined,
-  later: (vip: VipSpec) => Promise<VipResult>,
-): Promise<void> | void {
-  const done = vips.map((vip) => now(vip));
-  if (done.every((r): r is VipResult => r !== undefined)) return throwIfFailed(vips, done);
-  return Promise.all(vips.map((vip, i) => done[i] ?? later(vip))).then((results) => throwIfFailed(vips, results));
-}
-
-export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
+export function createRealHost(options: RealHostOptions): DaemonHost {
+  const { onIoError } = options;
   return {
     clock: monotonicClock,
+    wallClockMs: () => Date.now(),
+    pid: process.pid,
     createScheduler: () => createScheduler(monotonicClock),
-    interfaceInfo(name) {
+    afterPendingIo: (fn) => {
+      setImmediate(fn);
+    },
+    interfaceFacts(name) {
       const facts = readInterface(name);
-      return { name, address: facts?.firstIpv4, up: isLinkUsable(facts), exists: facts !== undefined };
+      return { address: facts?.firstIpv4, up: isLinkUsable(facts), exists: facts !== undefined };
     },
     capabilities: () => readEffectiveCapabilities(),
     openTransport(ifname, multicast, onPacket, onError, onOpen) {
@@ -58,10 +69,10 @@ export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
       };
     },
     addVips(vips) {
-      return applyVips(vips, addVipNow, addVip);
+      applyVips(vips, addVip);
     },
     removeVips(vips) {
-      return applyVips(vips, removeVipNow, removeVip);
+      applyVips(vips, removeVip);
     },
     async removeStaleVips(vips) {
       const outcome = await removeStale(vips);
@@ -81,6 +92,12 @@ export function createRealHost(onIoError: (error: Error) => void): DaemonHost {
     },
     watchDeletedAddresses(onDeleted) {
       return watchDeletedAddresses(onDeleted, { onError: onIoError });
+    },
+    startCheck(check, onResult) {
+      return startPeriodicCheck(check, options.takePreparedProbe(check.name), onResult, options.checkLog);
+    },
+    notify(instance, state, priority, commands) {
+      options.notifier.transition(commands, instance, state, priority);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The real clock. The core takes time as an argument in monotonic milliseconds; this is where that
- * number comes from on a real host, and where the daemon's single timer lives. The simulator
- * implements the same Clock and Scheduler interfaces with a virtual clock.
+ * number comes from on a real host, and where the daemon's single timer (and each check's) lives.
+ * The engine never reads a clock: the daemon's shell hands it the time with every input.
  */
 import { performance } from 'node:perf_hooks';
 

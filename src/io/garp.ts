@@ -18,7 +18,7 @@ const ARP_PTYPE_IPV4 = 0x0800;
 const ARP_OP_REQUEST = 1;
 
 /**
- * A gratuitous ARP request as keepalived sends it (behaviour.md "Becoming MASTER"): broadcast from
+ * A gratuitous ARP request as keepalived sends it (docs/protocol.md#garp-frame): broadcast from
  * the interface MAC, op 1, sender = target = the VIP, target MAC all ones.
  */
 export function buildGarpFrame(sourceMac: Uint8Array, address: Ipv4): Uint8Array {

@@ -10,27 +10,17 @@
  *
  * On each transition the state's own command runs first, with its own arguments, then the generic
  * `notify` with keepalived's four appended arguments: `INSTANCE`, the instance name,
- * `MASTER|BACKUP|FAULT|STOP`, and the effective priority (behaviour.md "Notify").
+ * `MASTER|BACKUP|FAULT|STOP`, and the effective priority (docs/protocol.md#notify).
+ *
+ * Commands go through the same runner and the same preparation as vrrp_script (command.ts).
  */
-import type { VrrpdConfig, VrrpInstance } from '../config/model.js';
-import { ownCapabilities } from './privileges.js';
-import {
-  describeRunAsPrivilege,
-  describeRunResult,
-  KILL_GRACE_MS,
-  needsScriptSecurity,
-  resolveExecutable,
-  resolveRunAs,
-  runCommand,
-  scriptSecurityProblem,
-  splitCommand,
-  ScriptSetupError,
-  type RunAs,
-} from './script.js';
+import { describeRunResult, KILL_GRACE_MS, prepareCommand, runCommand, type PreparedCommand } from './command.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 export type NotifyKind = 'notify_master' | 'notify_backup' | 'notify_fault' | 'notify_stop' | 'notify';
-export type NotifyCommands = Partial<Pick<VrrpInstance, NotifyKind>>;
+export const NOTIFY_KINDS: readonly NotifyKind[] = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'];
+/** An instance's notify commands, as configured (keepalived's keywords). */
+export type NotifyCommands = Partial<Record<NotifyKind, string>>;
 
 const KIND_OF_STATE: Record<NotifyState, NotifyKind> = {
   MASTER: 'notify_master',
@@ -108,76 +98,21 @@ interface Job {
   appended: string[];
 }
 
-interface Prepared {
-  file: string;
-  argv: string[];
-  runAs: RunAs;
-  /** An insecure command that runs anyway (no enable_script_security). */
-  warning?: string;
-}
-
 interface InstanceQueue {
   jobs: Job[];
   running: boolean;
 }
 
-/** Check one command the way a notify run would, so problems can be reported at start-up. */
-function prepareCommand(command: string, options: NotifierOptions): Prepared {
-  const argv = splitCommand(command);
-  const file = resolveExecutable(argv[0]!, options.pathVariable);
-  const runAs = resolveRunAs(options.scriptUser, options.euid);
-  const daemonCapabilities = options.daemonCapabilities ?? ownCapabilities(options.euid);
-  if (needsScriptSecurity(runAs, daemonCapabilities)) {
-    const problem = scriptSecurityProblem(file);
-    const who = describeRunAsPrivilege(runAs, daemonCapabilities);
-    if (problem && options.enableScriptSecurity) throw new ScriptSetupError(`refusing to run ${file} ${who}: ${problem}`, 'insecure');
-    if (problem) {
-      return { file, argv, runAs, warning: `runs ${file} ${who} although ${problem}: whoever can change it runs code with vrrpd's privileges; set enable_script_security to refuse it` };
-    }
-  }
-  return { file, argv, runAs };
-}
-
-export interface NotifyCommandFindings {
-  /** Commands that cannot run (syntax, PATH, user, script security), one each. */
-  problems: { message: string; code: ScriptSetupError['code'] }[];
-  /** Commands that run but should not (insecure without enable_script_security). */
-  warnings: string[];
-}
-
-/**
- * Every notify command of every instance that cannot run (syntax, PATH, user, script security),
- * one message each, so the daemon and check-config can report them before the first transition.
- */
-export function checkNotifyCommands(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'daemonCapabilities' | 'pathVariable'> = {}): string[] {
-  return notifyCommandFindings(config, options).problems.map((problem) => problem.message);
-}
-
-/** checkNotifyCommands with the codes of the problems and the warnings. */
-export function notifyCommandFindings(config: Pick<VrrpdConfig, 'vrrp_instance' | 'global_defs'>, options: Pick<NotifierOptions, 'euid' | 'daemonCapabilities' | 'pathVariable'> = {}): NotifyCommandFindings {
-  const problems: NotifyCommandFindings['problems'] = [];
-  const warnings: string[] = [];
-  const prepareOptions: NotifierOptions = {
-    onResult: () => undefined,
-    ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
-    enableScriptSecurity: config.global_defs.enable_script_security,
-    ...options,
-  };
-  for (const instance of Object.values(config.vrrp_instance)) {
-    for (const kind of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const) {
-      const command = instance[kind];
-      if (command === undefined) continue;
-      const where = `vrrp_instance ${instance.name} ${kind} ('${command}')`;
-      try {
-        const prepared = prepareCommand(command, prepareOptions);
-        if (prepared.warning !== undefined) warnings.push(`${where} ${prepared.warning}`);
-      } catch (error) {
-        if (!(error instanceof ScriptSetupError)) throw error;
-        problems.push({ message: `${where}: ${error.message}`, code: error.code });
-      }
-    }
-  }
-  return { problems, warnings };
+/** Prepare one notify command as its run will (the preflight does the same, to report at start). */
+export function prepareNotifyCommand(command: string, options: Pick<NotifierOptions, 'scriptUser' | 'enableScriptSecurity' | 'euid' | 'daemonCapabilities' | 'pathVariable'>): PreparedCommand {
+  return prepareCommand({
+    command,
+    user: options.scriptUser,
+    enableScriptSecurity: options.enableScriptSecurity ?? false,
+    ...(options.euid !== undefined ? { euid: options.euid } : {}),
+    ...(options.daemonCapabilities !== undefined ? { daemonCapabilities: options.daemonCapabilities } : {}),
+    ...(options.pathVariable !== undefined ? { pathVariable: options.pathVariable } : {}),
+  });
 }
 
 export function createNotifier(options: NotifierOptions): Notifier {
@@ -210,9 +145,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
 
   const execute = async (job: Job): Promise<void> => {
-    let prepared: Prepared;
+    let prepared: PreparedCommand;
     try {
-      prepared = prepareCommand(job.command, options);
+      prepared = prepareNotifyCommand(job.command, options);
     } catch (error) {
       counters.refused++;
       counters.failures++;

@@ -54,6 +54,33 @@ export function parseCapabilitySets(statusText: string): CapabilitySets {
   };
 }
 
+/** The two capabilities vrrpd itself needs, as the effective set says. */
+export interface Capabilities {
+  /** The protocol-112 raw socket and the AF_PACKET socket for gratuitous ARP. */
+  netRaw: boolean;
+  /** Adding and removing the virtual addresses over rtnetlink. */
+  netAdmin: boolean;
+}
+
+/** CAP_NET_RAW and CAP_NET_ADMIN in a /proc/PID/status text's CapEff, or undefined without that line. */
+export function parseEffectiveCapabilities(statusText: string): Capabilities | undefined {
+  if (!/^CapEff:\s*[0-9a-fA-F]+\s*$/m.test(statusText)) return undefined;
+  const effective = parseCapabilitySets(statusText).effective;
+  return { netRaw: (effective & CAP_NET_RAW) !== 0n, netAdmin: (effective & CAP_NET_ADMIN) !== 0n };
+}
+
+/**
+ * This process's effective CAP_NET_RAW and CAP_NET_ADMIN, or undefined when /proc cannot tell (not
+ * Linux, /proc not mounted): then only the failures themselves (EPERM) say what is missing.
+ */
+export function readEffectiveCapabilities(path = '/proc/self/status'): Capabilities | undefined {
+  try {
+    return parseEffectiveCapabilities(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** This process's capability sets (its main thread's), or undefined without /proc. */
 export function readOwnCapabilities(): CapabilitySets | undefined {
   try {

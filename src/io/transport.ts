@@ -55,7 +55,7 @@ export interface TransportOptions {
   receiveBufferBytes?: number;
 }
 
-/** What the daemon (and the simulator's fake) needs from a transport. */
+/** What the daemon's host (src/daemon/real-host.ts) needs from a transport. */
 export interface VrrpTransport {
   readonly ifname: string;
   /** True while a socket is open (false while waiting to retry). */
@@ -97,8 +97,8 @@ const SO_SNDBUF = 7;
 const SO_SNDBUFFORCE = 32;
 /**
  * Room for every VRID's advert sent in the same millisecond: 255 adverts of ~900 bytes of kernel
- * truesize each overflow the default 208 KiB, and the rest then left through raw-socket's queue one
- * per event loop turn, up to 34 ms late (bench:scale, 255 instances). FORCE (CAP_NET_ADMIN, which
+ * truesize each overflow the default 208 KiB, and the rest would then leave through raw-socket's
+ * queue, one per event loop turn (docs/benchmarks.md, the scale section). FORCE (CAP_NET_ADMIN, which
  * the daemon holds for the VIPs) passes net.core.wmem_max; plain SO_SNDBUF is capped by it.
  */
 const SEND_BUFFER_BYTES = 1024 * 1024;

@@ -39,12 +39,6 @@ export type VipResult =
 
 export type ListResult = { ok: true; addresses: InterfaceAddress[] } | { ok: false; error: IoError };
 
-/** What the daemon needs from the host's address table; the simulator keeps an in-memory one. */
-export interface VipTable {
-  add(vip: VipSpec): Promise<VipResult>;
-  remove(vip: VipSpec): Promise<VipResult>;
-  list(ifname: string): Promise<ListResult>;
-}
 
 export interface IpRunnerOptions {
   /** The ip binary. Default 'ip' from PATH. */
@@ -142,27 +136,17 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec): VipResult {
 }
 
 /** Add a VIP synchronously over rtnetlink (a new MASTER's GARP follows in the same tick). */
-export function addVipNow(vip: VipSpec): VipResult {
+export function addVip(vip: VipSpec): VipResult {
   const invalid = checkSpec(vip, 'vip.add');
   if (invalid) return { ok: false, error: invalid };
   return viaNetlink('add', vip);
 }
 
 /** Remove a VIP synchronously over rtnetlink. */
-export function removeVipNow(vip: VipSpec): VipResult {
+export function removeVip(vip: VipSpec): VipResult {
   const invalid = checkSpec(vip, 'vip.remove');
   if (invalid) return { ok: false, error: invalid };
   return viaNetlink('del', vip);
-}
-
-/** Add a VIP; an address already there is success ('already_present'). */
-export async function addVip(vip: VipSpec): Promise<VipResult> {
-  return addVipNow(vip);
-}
-
-/** Remove a VIP; an address that is not there is success ('absent'). */
-export async function removeVip(vip: VipSpec): Promise<VipResult> {
-  return removeVipNow(vip);
 }
 
 interface IpJsonAddr {
@@ -237,7 +221,7 @@ export async function removeStale(vips: readonly VipSpec[], options: IpRunnerOpt
     for (const present of listed.addresses) {
       if (!wanted.some((vip) => vip.address === present.address)) continue;
       const spec: VipSpec = { address: present.address, prefixLength: present.prefixLength, ifname };
-      const result = removeVipNow(spec);
+      const result = removeVip(spec);
       if (!result.ok) outcome.errors.push(result.error);
       else if (result.change === 'removed') outcome.removed.push(spec);
     }
@@ -245,11 +229,3 @@ export async function removeStale(vips: readonly VipSpec[], options: IpRunnerOpt
   return outcome;
 }
 
-/** The real table, for the daemon. */
-export function createIpVipTable(options: IpRunnerOptions = {}): VipTable {
-  return {
-    add: (vip) => addVip(vip),
-    remove: (vip) => removeVip(vip),
-    list: (ifname) => listAddresses(ifname, options),
-  };
-}

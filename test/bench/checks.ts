@@ -24,8 +24,12 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { HttpProbe, PeriodicCheck, ProcessProbe, TcpProbe, type CheckLog, type Probe, type ProbeRun } from '../../src/io/checks.js';
-import { prepareScript } from '../../src/io/script.js';
+import { HttpProbe } from '../../src/io/checks/http.js';
+import { PeriodicCheck } from '../../src/io/checks/periodic.js';
+import type { CheckLog, Probe, ProbeRun } from '../../src/io/checks/probe.js';
+import { ProcessProbe } from '../../src/io/checks/process.js';
+import { prepareScript } from '../../src/io/checks/script.js';
+import { TcpProbe } from '../../src/io/checks/tcp.js';
 
 const VARIANTS = ['idle', 'http-keepalive', 'http-handshake', 'tcp', 'process', 'killall'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -112,7 +116,7 @@ async function main(): Promise<void> {
   for (const variant of selected) {
     const probe = variant === 'idle' ? undefined : probes[variant]();
     const check = probe && new PeriodicCheck({
-      trackerName: `script:${variant}`, intervalMs, timeoutMs: intervalMs, rise: 1, fall: 1, initFail: false, probe, onStatus: () => undefined, log: quietLog,
+      trackerName: `script:${variant}`, intervalMs, timeoutMs: intervalMs, probe, onResult: () => undefined, log: quietLog,
     });
     const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     // Warm-up: JIT, first TLS handshake, first /proc scan are not the steady state.

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { statusCommand } from '../../src/cli/status.js';
 import { ControlServer, controlRequest, type ControlLimits } from '../../src/daemon/control.js';
-import { RateLimitedLog } from '../../src/daemon/logging.js';
+import { RateLimitedLog } from '../../src/daemon/rate-limit.js';
 
 // Every chmod the code under test makes is recorded: the control socket must get its mode at
 // bind() through the umask, because a chmod after listen() follows whatever the path is by then.

@@ -1,19 +1,22 @@
 /**
- * The daemon on a fake host: what it asks of the host, and in which order. The real host is
- * covered by the netns tests; these pin down the ordering rules that make a takeover fast and
- * safe: a new MASTER's VIP add and GARP leave in the same tick as its first advert, before
- * anything is logged, and a slow (`ip` fallback) add still holds the GARP back until it is done.
+ * The daemon's shell and engine on a fake host: what they ask of the host, and in which order. The
+ * shell executes the engine's commands in order, in the same tick (a new MASTER's VIP add and GARP
+ * leave right behind its first advert, before anything is logged), defers a late timer until
+ * waiting packets are read, reports failed commands back to the engine, carries check results in
+ * and notify commands out. The decisions themselves are tested at the engine too (engine.test.ts);
+ * the real host is covered by the netns tests.
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
-import { Daemon, type InstanceSpec } from '../../src/daemon/daemon.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import type { DaemonPlan } from '../../src/daemon/engine.js';
 import type { DaemonHost, Transport } from '../../src/daemon/host.js';
 import { createLogger } from '../../src/daemon/logging.js';
 import { IoError } from '../../src/io/errors.js';
-import { planInstances } from '../../src/daemon/plan.js';
+import { planDaemon } from '../../src/daemon/plan.js';
 
 const CONFIG = `
 vrrp_instance:
@@ -70,16 +73,24 @@ interface Recorder {
   host: DaemonHost;
   advance(ms: number, late?: boolean, settle?: boolean): Promise<void>;
   log: Writable;
+  /** Report a result of the running check (as its periodic runner would). */
+  checkResult(ok: boolean, detail: string): void;
 }
 
-function recorder(addVips: (events: string[]) => Promise<void> | void, overrides: (events: string[]) => Partial<DaemonHost> = () => ({})): Recorder {
+function recorder(addVips: (events: string[]) => void, overrides: (events: string[]) => Partial<DaemonHost> = () => ({})): Recorder {
   const events: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
   const time = fakeTime(() => events.push('timer'));
+  let onCheckResult: ((ok: boolean, detail: string) => void) | undefined;
   const host: DaemonHost = {
     clock: time.clock,
+    wallClockMs: () => Date.parse('2026-11-30T00:00:00Z'),
+    pid: 4242,
     createScheduler: () => time.scheduler,
-    interfaceInfo: (name) => ({ name, address: 0x0a000034, up: true, exists: true }),
+    afterPendingIo: (fn) => {
+      setImmediate(fn);
+    },
+    interfaceFacts: () => ({ address: 0x0a000034, up: true, exists: true }),
     capabilities: () => undefined,
     openTransport: () => ({
       send: (payload: Uint8Array, _source: Ipv4, destinations: readonly Ipv4[]) => {
@@ -98,6 +109,14 @@ function recorder(addVips: (events: string[]) => Promise<void> | void, overrides
     probeGarp: () => undefined,
     watchLinks: () => ({ close: () => undefined }),
     watchDeletedAddresses: () => ({ close: () => undefined }),
+    startCheck: (check, onResult) => {
+      events.push(`start check ${check.name}`);
+      onCheckResult = onResult;
+      return { stats: () => ({ runs: 0 }), stop: async () => undefined };
+    },
+    notify: (instance, state, priority) => {
+      events.push(`notify ${instance} ${state} ${priority}`);
+    },
     ...overrides(events),
   };
   const log = new Writable({
@@ -108,13 +127,13 @@ function recorder(addVips: (events: string[]) => Promise<void> | void, overrides
       done();
     },
   });
-  return { events, lines, host, advance: time.advance, log };
+  return { events, lines, host, advance: time.advance, log, checkResult: (ok, detail) => onCheckResult?.(ok, detail) };
 }
 
-function plan(text: string): InstanceSpec[] {
+function plan(text: string): DaemonPlan {
   const loaded = parseConfigText(text, 'test.yaml');
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  return planInstances(loaded.config);
+  return planDaemon(loaded.config);
 }
 
 async function startBackup(rec: Recorder): Promise<Daemon> {
@@ -157,35 +176,13 @@ describe('daemon: a new MASTER', () => {
     const daemon = await startBackup(rec);
     const second = CONFIG.replace('VI_1:', 'VI_2:').replace('virtual_router_id: 51', 'virtual_router_id: 52');
     await rec.advance(0.4);
-    await daemon.reload([...plan(CONFIG), ...plan(second)]); // VI_2's Master_Down ends 0.4 ms after VI_1's
+    const both = plan(CONFIG);
+    both.instances.push(...plan(second).instances);
+    await daemon.reload(both); // VI_2's Master_Down ends 0.4 ms after VI_1's
     rec.events.length = 0;
     await rec.advance(3613, false, false);
     const adverts = rec.events.filter((e) => e.startsWith('advert') || e === 'timer');
     expect(adverts.slice(0, 3)).toEqual(['timer', 'advert priority 99 to 10.0.0.51', 'advert vrid 52 priority 99 to 10.0.0.51']);
-  });
-
-  it('holds the GARP back until a slow add (the ip fallback) has finished', async () => {
-    let finishAdd!: () => void;
-    const rec = recorder(
-      (events) =>
-        new Promise<void>((resolve) => {
-          events.push('add vips started');
-          finishAdd = () => {
-            events.push('add vips done');
-            resolve();
-          };
-        }),
-    );
-    await startBackup(rec);
-    rec.events.length = 0;
-    await rec.advance(3613);
-    expect(rec.events).toContain('add vips started');
-    expect(rec.events.some((e) => e.startsWith('garp'))).toBe(false);
-    finishAdd();
-    await new Promise((resolve) => setImmediate(resolve));
-    const done = rec.events.indexOf('add vips done');
-    expect(done).toBeGreaterThan(-1);
-    expect(rec.events.slice(done + 1)).toContain('garp 10.0.0.50 on ens32');
   });
 
   it('a throwing synchronous add (not a permission error) is logged and does not stop the GARP that follows', async () => {
@@ -197,6 +194,18 @@ describe('daemon: a new MASTER', () => {
     await rec.advance(3613);
     expect(rec.events).toContain('log add virtual addresses failed: EINVAL');
     expect(rec.events).toContain('garp 10.0.0.50 on ens32');
+  });
+
+  it('check results reach the engine, notify commands reach the host, and status carries the host\'s facts', async () => {
+    const rec = recorder(() => undefined);
+    const text = CONFIG.replace('vrrp_instance:', 'vrrp_script:\n  check:\n    script: /bin/true\n    interval: 1\n    weight: -20\nvrrp_instance:').replace('    virtual_ipaddress:', '    track_script: [check]\n    virtual_ipaddress:');
+    const daemon = new Daemon({ host: rec.host, logger: createLogger('info', rec.log), configFile: 'test.yaml' });
+    await daemon.start(plan(text));
+    expect(rec.events).toContain('start check script:check');
+    expect(rec.events).toContain('notify VI_1 BACKUP 99');
+    rec.checkResult(false, 'exit status 1');
+    expect(daemon.status().instances[0]).toMatchObject({ effective_priority: 79 });
+    expect(daemon.status()).toMatchObject({ pid: 4242, config_file: 'test.yaml', started_at: '2026-11-30T00:00:00.000Z' });
   });
 
   it('event_loop_lag_ms reports how late the timer decided, and logs a stall', async () => {
@@ -283,7 +292,7 @@ describe('daemon: never MASTER without the means', () => {
     const daemon = await startBackup(rec);
     rec.events.length = 0;
     await rec.advance(3613);
-    expect(rec.events.filter((e) => !e.startsWith('log') && e !== 'timer')).toEqual([
+    expect(rec.events.filter((e) => !e.startsWith('log') && !e.startsWith('notify') && e !== 'timer')).toEqual([
       'advert priority 99 to 10.0.0.51',
       'advert priority 0 to 10.0.0.51',
       'remove vips',
@@ -313,7 +322,7 @@ describe('daemon: never MASTER without the means', () => {
     const daemon = await startBackup(rec);
     rec.events.length = 0;
     await rec.advance(3613);
-    expect(rec.events.filter((e) => !e.startsWith('log') && e !== 'timer')).toEqual([
+    expect(rec.events.filter((e) => !e.startsWith('log') && !e.startsWith('notify') && e !== 'timer')).toEqual([
       'advert priority 99 to 10.0.0.51',
       'add vips',
       'advert priority 0 to 10.0.0.51',
@@ -383,7 +392,7 @@ describe('daemon: never MASTER without the means', () => {
     const rec = recorder(
       () => undefined,
       () => ({
-        interfaceInfo: (name) => (created ? { name, address: 0x0a000034, up: true, exists: true } : { name, address: undefined, up: false, exists: false }),
+        interfaceFacts: () => (created ? { address: 0x0a000034, up: true, exists: true } : { address: undefined, up: false, exists: false }),
         openTransport: (_ifname, _multicast, _onPacket, reportError, reportOpen): Transport => {
           onError = reportError;
           onOpen = reportOpen;

@@ -11,7 +11,7 @@ import { parseConfigText } from '../../src/config/load.js';
 import type { VrrpdConfig } from '../../src/config/model.js';
 import { describeIdentity, identityForUser, preflightConfig, preflightFile, type DaemonIdentity } from '../../src/daemon/preflight.js';
 import { capabilityNames, CAP_NET_ADMIN, CAP_NET_RAW, parseCapabilitySets, VRRPD_CAPABILITIES } from '../../src/io/privileges.js';
-import { signalZeroProbe } from '../../src/io/script.js';
+import { signalZeroProbe } from '../../src/io/command.js';
 
 const NOBODY = 65534;
 const ROOT: DaemonIdentity = { user: 'root', uid: 0, capabilities: (1n << 41n) - 1n };
@@ -103,7 +103,7 @@ describe('preflight: script security follows the capabilities, not only root', (
     const findings = preflightConfig(config(seed({ check: `    script: ${inOpen}`, instance: `    notify_backup: ${notify} backup\n` })), UNIT);
     expect(findings.problems).toEqual([
       expect.stringContaining(`refusing to run ${inOpen} as uid ${NOBODY} (vrrpd itself), which holds CAP_NET_ADMIN, CAP_NET_RAW: directory ${open} is writable by others (mode 0777)`),
-      `vrrp_instance VI_1 notify_backup ('${notify} backup'): refusing to run ${notify} as uid ${NOBODY} (vrrpd itself), which holds CAP_NET_ADMIN, CAP_NET_RAW: file ${notify} is writable by others (mode 0757)`,
+      expect.stringMatching(new RegExp(`^vrrp_instance VI_1 notify_backup \\('${notify} backup'\\): refusing to run ${notify} as uid ${NOBODY} \\(vrrpd itself\\), which holds CAP_NET_ADMIN, CAP_NET_RAW: file ${notify} is writable by others \\(mode 0757\\)`)),
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEffectiveCapabilities, readEffectiveCapabilities } from '../../src/io/capabilities.js';
+import { parseEffectiveCapabilities, readEffectiveCapabilities } from '../../src/io/privileges.js';
 
 const status = (capEff: string): string => `Name:\tnode\nCapInh:\t0000000000000000\nCapPrm:\t${capEff}\nCapEff:\t${capEff}\nCapBnd:\t000001ffffffffff\n`;
 

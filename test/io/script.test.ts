@@ -2,7 +2,7 @@
  * The vrrp_script runner with real child processes in a temporary directory (owned by root, mode
  * 0755): argv splitting, PATH lookup, exit status and signals, the timeout that kills the whole
  * process group (grandchildren too, SIGKILL after the grace time) without leaving zombies, no
- * overlapping runs, rise/fall and init_fail through startTrackers, running as another user, and
+ * overlapping runs, raw results through the periodic runner, running as another user, and
  * keepalived's script security refusals.
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -11,16 +11,19 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VrrpdConfig, VrrpScript } from '../../src/config/model.js';
-import { startTrackers, TrackerSetupError, type CheckLog } from '../../src/io/checks.js';
+import { planChecks } from '../../src/daemon/plan.js';
+import { planTrackers } from '../../src/daemon/checks.js';
+import type { CheckLog } from '../../src/io/checks/probe.js';
+import { prepareScript } from '../../src/io/checks/script.js';
+import { startChecks as startTrackers } from './run-checks.js';
 import {
-  prepareScript,
   resolveExecutable,
   resolveRunAs,
   runCommand,
   scriptSecurityProblem,
   splitCommand,
   ScriptSetupError,
-} from '../../src/io/script.js';
+} from '../../src/io/command.js';
 
 const NOBODY = 65534;
 let dir: string;
@@ -281,7 +284,7 @@ describe('script security (enable_script_security)', () => {
     expect(prepared.warnings).toEqual(["runs as vrrpd's own user (uid 1000 (vrrpd itself)): only root can run scripts as 'nobody'"]);
   });
 
-  it('startTrackers reports every bad script at once and starts nothing', () => {
+  it('planTrackers reports every bad script at once and prepares the good ones', () => {
     const insecure = script('insecure2.sh', 'exit 0', 0o757);
     const config = configWith([
       { name: 'bad_security', check: { kind: 'script', script: insecure } },
@@ -289,14 +292,9 @@ describe('script security (enable_script_security)', () => {
       { name: 'bad_quote', check: { kind: 'script', script: '/bin/true "x' } },
       { name: 'good', check: { kind: 'script', script: '/bin/true' } },
     ], { script_user: 'root' });
-    let error: unknown;
-    try {
-      startTrackers(config, () => undefined, quietLog);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(TrackerSetupError);
-    const problems = (error as TrackerSetupError).problems;
+    const plan = planTrackers(config);
+    const problems = plan.problems.map((problem) => problem.message);
+    expect(plan.checks.map((check) => check.script.name)).toEqual(['good']);
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^vrrp_script bad_security .*refusing to run .* as root: file .*insecure2\.sh is writable by others/);
     expect(problems[1]).toMatch(/^vrrp_script bad_path .*no-such-check-xyz not found in PATH/);
@@ -305,7 +303,7 @@ describe('script security (enable_script_security)', () => {
   });
 });
 
-describe('periodic runs through startTrackers', () => {
+describe('periodic runs of the planned checks', () => {
   it('never overlaps runs of one script: a run still going when the next is due is skipped and counted', async () => {
     const log = join(dir, 'overlap.log');
     const path = script('slow.sh', `echo start >> ${log}; sleep 0.25; echo end >> ${log}`);
@@ -323,49 +321,29 @@ describe('periodic runs through startTrackers', () => {
     expect(ourZombies()).toEqual([]);
   });
 
-  it('applies rise and fall, and reports only changes with the detail of the deciding run', async () => {
+  it('reports every run with its own detail: exit 0 ok, a failure with its stderr', async () => {
     const flag = join(dir, 'healthy');
     writeFileSync(flag, '');
     const path = script('flag.sh', `[ -e ${flag} ] || { echo "flag missing" >&2; exit 1; }`);
-    const events: { status: string; detail: string; failures: number; successes: number }[] = [];
-    let trackers: ReturnType<typeof startTrackers> | undefined;
-    trackers = startTrackers(
+    const events: string[] = [];
+    const trackers = startTrackers(
       configWith([{ name: 'flag', check: { kind: 'script', script: path }, interval: 0.1, timeout: 1, rise: 3, fall: 2 }]),
-      (name, status, detail) => {
+      (name, ok, detail) => {
         expect(name).toBe('script:flag');
-        const [stats] = trackers!.stats();
-        events.push({ status, detail, failures: stats!.failures, successes: stats!.successes });
+        events.push(`${ok} ${detail}`);
       },
       quietLog,
     );
-    await waitFor(() => events.length === 1, 2000, 'the first result');
-    expect(events[0]).toMatchObject({ status: 'ok', detail: 'exit status 0', successes: 1 });
-
+    await waitFor(() => events.length >= 1, 2000, 'the first result');
+    expect(events[0]).toBe('true exit status 0');
     rmSync(flag);
-    await waitFor(() => events.length === 2, 3000, 'fall');
-    expect(events[1]).toMatchObject({ status: 'failed', detail: 'exit status 1: flag missing', failures: 2 });
-
-    const successesBefore = trackers.stats()[0]!.successes;
+    await waitFor(() => events.includes('false exit status 1: flag missing'), 3000, 'a failure');
     writeFileSync(flag, '');
-    await waitFor(() => events.length === 3, 3000, 'rise');
-    expect(events[2]!.status).toBe('ok');
-    expect(events[2]!.successes - successesBefore).toBe(3);
+    const failedAt = events.lastIndexOf('false exit status 1: flag missing');
+    await waitFor(() => events.length > failedAt + 1, 3000, 'success again');
     await trackers.stop();
-    expect(events).toHaveLength(3);
-  });
-
-  it('init_fail reports failed before startTrackers returns, then needs rise successes', async () => {
-    const events: string[] = [];
-    const trackers = startTrackers(
-      configWith([{ name: 'init', check: { kind: 'script', script: '/bin/true' }, interval: 0.1, timeout: 1, rise: 2, init_fail: true }]),
-      (_name, status) => events.push(status),
-      quietLog,
-    );
-    expect(events).toEqual(['failed']);
-    await waitFor(() => events.length === 2, 2000, 'rise');
-    expect(events).toEqual(['failed', 'ok']);
-    expect(trackers.stats()[0]!.successes).toBe(2);
-    await trackers.stop();
+    expect(events.slice(failedAt + 1).every((e) => e === 'true exit status 0')).toBe(true);
+    expect(trackers.stats()[0]).toMatchObject({ successes: events.filter((e) => e.startsWith('true')).length, failures: events.filter((e) => e.startsWith('false')).length });
   });
 
   it('a timed-out script is a failure and the next run waits for the kill', async () => {
@@ -373,7 +351,7 @@ describe('periodic runs through startTrackers', () => {
     const events: string[] = [];
     const trackers = startTrackers(
       configWith([{ name: 'hang', check: { kind: 'script', script: path }, interval: 0.1, timeout: 0.2 }]),
-      (_name, status, detail) => events.push(`${status} ${detail}`),
+      (_name, ok, detail) => events.push(`${ok ? 'ok' : 'failed'} ${detail}`),
       quietLog,
       { killGraceMs: 300 },
     );
@@ -412,12 +390,9 @@ describe('periodic runs through startTrackers', () => {
     expect(ourZombies()).toEqual([]);
   });
 
-  it('runs only scripts that an instance tracks', () => {
+  it('plans only scripts that an instance tracks', () => {
     const config = configWith([{ name: 'used' }]);
     config.vrrp_script['unused'] = { ...config.vrrp_script['used']!, name: 'unused' };
-    const trackers = startTrackers(config, () => undefined, quietLog);
-    expect(trackers.names).toEqual(['script:used']);
-    expect(quietLog.lines).toContain('info vrrp_script unused is not tracked by any instance; not running it');
-    return trackers.stop();
+    expect(planChecks(config).map((check) => check.name)).toEqual(['script:used']);
   });
 });

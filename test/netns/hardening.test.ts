@@ -421,10 +421,12 @@ describe('timers never read the wall clock', () => {
         .filter((l) => /\bDate\.now\(|\bnew Date\(|\bDate\(\)/.test(l.code))
         .map((l) => `${l.where.replace(/:\d+$/, '')}: ${l.code.trim()}`),
     );
-    // The only two: the daemon's start time and the monotonic -> wall conversion for status.
-    expect(uses).toEqual([
-      'src/daemon/daemon.ts: private readonly startedAt = new Date();',
-      'src/daemon/daemon.ts: return new Date(Date.now() - (this.host.clock.nowMs() - monotonicMs)).toISOString();',
+    // The only ones: the host's wall clock (the one reading), and status formatting the daemon's
+    // start time and the monotonic -> wall conversion of its transitions for people.
+    expect(uses.sort()).toEqual([
+      'src/daemon/daemon.ts: const engine = this.engine.status(nowMs, (atMs) => new Date(wallNowMs - (nowMs - atMs)).toISOString());',
+      'src/daemon/daemon.ts: started_at: new Date(this.startedAtMs).toISOString(),',
+      'src/daemon/real-host.ts: wallClockMs: () => Date.now(),',
     ]);
   });
 });

@@ -9,7 +9,7 @@ import { buildGarpFrame } from '../../src/io/garp.js';
 import { parseMac } from '../../src/io/link.js';
 import { Agent, Lab, labUnavailableReason, type AgentEvent } from './lab.js';
 
-// keepalived's captured advert (behaviour.md): VRID 51, priority 100, one VIP 10.77.0.100, PASS 123456.
+// keepalived's captured advert (docs/protocol.md#wire-format): VRID 51, priority 100, one VIP 10.77.0.100, PASS 123456.
 const ADVERT_HEX = '2133' + '6401' + '0101' + 'd57c' + '0a4d0064' + '3132333435360000';
 
 function ipField(hex: string): { tos: number; ttl: number; protocol: number; source: string; destination: string; payloadHex: string } {

@@ -8,7 +8,7 @@
 import { formatIpv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs } from '../../src/core/timers.js';
 import type { Network } from './network.js';
-import type { SimRouter } from './router.js';
+import type { SimInstance, SimRouter } from './router.js';
 
 /** What the checkers can see of a cluster. */
 export interface ClusterView {
@@ -26,15 +26,31 @@ export interface Checker {
 }
 
 function advertIntervalMs(routers: readonly SimRouter[]): number {
-  return Math.max(...routers.map((r) => r.spec.config.advertIntervalSec * 1000));
+  let longest = 0;
+  for (const router of routers) if (router.maxAdvertIntervalMs > longest) longest = router.maxAdvertIntervalMs;
+  return longest;
 }
 
 function mutuallyConnected(network: Network, a: SimRouter, b: SimRouter): boolean {
   return !network.link(a.address, b.address).blocked && !network.link(b.address, a.address).blocked;
 }
 
-function describe(router: SimRouter): string {
-  return `${router.name}(${formatIpv4(router.address)}, priority ${router.running ? router.effectivePriority : '-'})`;
+function describe(instance: SimInstance): string {
+  return `${instance.router.name}(${formatIpv4(instance.router.address)}, ${instance.name} priority ${instance.machine.effectivePriority})`;
+}
+
+/** The running instances of routers whose host and link are up, grouped by VRID. */
+function byVrid(routers: readonly SimRouter[], include: (instance: SimInstance) => boolean): Map<number, SimInstance[]> {
+  const groups = new Map<number, SimInstance[]>();
+  for (const router of routers) {
+    if (!router.eligible) continue;
+    for (const instance of router.instances) {
+      if (!include(instance)) continue;
+      const vrid = instance.machine.config.virtualRouterId;
+      groups.set(vrid, [...(groups.get(vrid) ?? []), instance]);
+    }
+  }
+  return groups;
 }
 
 /**
@@ -52,25 +68,27 @@ export class SafetyChecker implements Checker {
   readonly name = 'safety';
 
   check(view: ClusterView): string | undefined {
-    const masters = view.routers.filter((r) => r.eligible && r.machine.state === 'MASTER');
-    if (masters.length < 2) return undefined;
+    let masterCount = 0;
+    for (const router of view.routers) for (const instance of router.instances) if (instance.machine.state === 'MASTER') masterCount++;
+    if (masterCount < 2) return undefined;
     const windowMs = advertIntervalMs(view.routers) + view.network.maxDelayBoundMs;
-    for (let i = 0; i < masters.length; i++) {
-      for (let j = i + 1; j < masters.length; j++) {
-        const a = masters[i] as SimRouter;
-        const b = masters[j] as SimRouter;
-        if (a.spec.config.virtualRouterId !== b.spec.config.virtualRouterId) continue;
-        if (!mutuallyConnected(view.network, a, b)) continue;
-        const since = Math.max(
-          a.becameMasterAtMs,
-          b.becameMasterAtMs,
-          a.priorityChangedAtMs,
-          b.priorityChangedAtMs,
-          view.network.link(a.address, b.address).cleanSinceMs,
-          view.network.link(b.address, a.address).cleanSinceMs,
-        );
-        if (view.nowMs > since + windowMs) {
-          return `dual MASTER for VRID ${a.spec.config.virtualRouterId}: ${describe(a)} and ${describe(b)} can hear each other and are both MASTER ${view.nowMs - since} ms after the last change at ${since} (allowed: I + D = ${windowMs} ms)`;
+    for (const [vrid, masters] of byVrid(view.routers, (i) => i.machine.state === 'MASTER')) {
+      for (let i = 0; i < masters.length; i++) {
+        for (let j = i + 1; j < masters.length; j++) {
+          const a = masters[i] as SimInstance;
+          const b = masters[j] as SimInstance;
+          if (!mutuallyConnected(view.network, a.router, b.router)) continue;
+          const since = Math.max(
+            a.becameMasterAtMs,
+            b.becameMasterAtMs,
+            a.priorityChangedAtMs,
+            b.priorityChangedAtMs,
+            view.network.link(a.router.address, b.router.address).cleanSinceMs,
+            view.network.link(b.router.address, a.router.address).cleanSinceMs,
+          );
+          if (view.nowMs > since + windowMs) {
+            return `dual MASTER for VRID ${vrid}: ${describe(a)} and ${describe(b)} can hear each other and are both MASTER ${view.nowMs - since} ms after the last change at ${since} (allowed: I + D = ${windowMs} ms)`;
+          }
         }
       }
     }
@@ -84,9 +102,15 @@ export class VipChecker implements Checker {
 
   check(view: ClusterView): string | undefined {
     for (const router of view.routers) {
-      const master = router.running && router.machine.state === 'MASTER';
-      if (router.holdsVips && !master) return `${router.name} holds the VIPs in state ${router.state}`;
-      if (master && !router.holdsVips) return `${router.name} is MASTER without the VIPs`;
+      if (!router.running) {
+        if (router.holdsVips) return `${router.name} holds the VIPs in state ${router.state}`;
+        continue;
+      }
+      for (const instance of router.instances) {
+        const master = instance.machine.state === 'MASTER';
+        if (instance.holdsVips && !master) return `${router.name} holds the VIPs of ${instance.name} in state ${instance.machine.state}`;
+        if (master && !instance.holdsVips) return `${router.name} is MASTER of ${instance.name} without its VIPs`;
+      }
     }
     return undefined;
   }
@@ -121,32 +145,34 @@ export class LivenessChecker implements Checker {
 
   static boundMs(routers: readonly SimRouter[], network: Network): number {
     const intervalMs = advertIntervalMs(routers);
-    const preemptDelayMs = Math.max(0, ...routers.map((r) => r.spec.config.preemptDelayMs));
+    let preemptDelayMs = 0;
+    for (const router of routers) if (router.maxPreemptDelayMs > preemptDelayMs) preemptDelayMs = router.maxPreemptDelayMs;
     return preemptDelayMs + 2 * masterDownIntervalMs(intervalMs / 1000, 1) + 2 * intervalMs + 4 * network.maxDelayBoundMs;
   }
 
   check(view: ClusterView): string | undefined {
     const boundMs = LivenessChecker.boundMs(view.routers, view.network);
     if (view.nowMs - view.lastDisturbanceMs <= boundMs) return undefined;
-    const candidates = view.routers.filter((r) => r.eligible);
-    for (let i = 0; i < candidates.length; i++) {
-      for (let j = i + 1; j < candidates.length; j++) {
-        if (!mutuallyConnected(view.network, candidates[i] as SimRouter, candidates[j] as SimRouter)) return undefined;
+    const routers = view.routers.filter((r) => r.eligible && r.instances.some((i) => i.machine.state !== 'FAULT'));
+    for (let i = 0; i < routers.length; i++) {
+      for (let j = i + 1; j < routers.length; j++) {
+        if (!mutuallyConnected(view.network, routers[i] as SimRouter, routers[j] as SimRouter)) return undefined;
       }
     }
     this.checks++;
     this.lastCheckedAtMs = view.nowMs;
-    if (candidates.length === 0) return undefined;
-    const masters = candidates.filter((r) => r.machine.state === 'MASTER');
     const quietMs = view.nowMs - view.lastDisturbanceMs;
-    if (masters.length !== 1) {
-      return `${masters.length} MASTERs (${masters.map(describe).join(', ') || 'none'}) ${quietMs} ms after the last disturbance (bound ${boundMs} ms); states: ${view.routers.map((r) => `${r.name}=${r.state}`).join(' ')}`;
-    }
-    const master = masters[0] as SimRouter;
-    for (const backup of candidates) {
-      if (backup === master || !backup.machine.preempt) continue;
-      if (backup.effectivePriority > master.effectivePriority) {
-        return `${describe(backup)} preempts but is still BACKUP under ${describe(master)} ${quietMs} ms after the last disturbance (bound ${boundMs} ms)`;
+    for (const [vrid, candidates] of byVrid(view.routers, (i) => i.machine.state !== 'FAULT')) {
+      const masters = candidates.filter((i) => i.machine.state === 'MASTER');
+      if (masters.length !== 1) {
+        return `VRID ${vrid}: ${masters.length} MASTERs (${masters.map(describe).join(', ') || 'none'}) ${quietMs} ms after the last disturbance (bound ${boundMs} ms); states: ${candidates.map((i) => `${i.router.name}=${i.machine.state}`).join(' ')}`;
+      }
+      const master = masters[0] as SimInstance;
+      for (const backup of candidates) {
+        if (backup === master || !backup.machine.preempt) continue;
+        if (backup.machine.effectivePriority > master.machine.effectivePriority) {
+          return `${describe(backup)} preempts but is still BACKUP under ${describe(master)} ${quietMs} ms after the last disturbance (bound ${boundMs} ms)`;
+        }
       }
     }
     return undefined;
@@ -163,11 +189,12 @@ export class FaultChecker implements Checker {
 
   check(view: ClusterView): string | undefined {
     for (const router of view.routers) {
-      if (!router.running) continue;
-      const causes = router.machine.faultCauses;
-      const inFault = router.machine.state === 'FAULT';
-      if (inFault && causes.length === 0) return `${router.name} is in FAULT with no fault cause`;
-      if (!inFault && causes.length > 0) return `${router.name} is ${router.machine.state} although ${causes.join(', ')} holds it in FAULT`;
+      for (const instance of router.instances) {
+        const causes = instance.machine.faultCauses;
+        const inFault = instance.machine.state === 'FAULT';
+        if (inFault && causes.length === 0) return `${router.name} ${instance.name} is in FAULT with no fault cause`;
+        if (!inFault && causes.length > 0) return `${router.name} ${instance.name} is ${instance.machine.state} although ${causes.join(', ')} holds it in FAULT`;
+      }
     }
     return undefined;
   }
@@ -191,9 +218,17 @@ export class StormChecker implements Checker {
     const limit = 2 ** (view.routers.length + 2);
     for (const router of view.routers) {
       const adverts = router.adverts;
-      let recent = 0;
-      for (let i = adverts.length - 1; i >= 0 && (adverts[i] as { atMs: number }).atMs > view.nowMs - intervalMs; i--) recent++;
-      if (recent > limit) return `${router.name} sent ${recent} adverts in the last ${intervalMs} ms (limit ${limit}): an advert storm`;
+      let total = 0;
+      for (let i = adverts.length - 1; i >= 0 && (adverts[i] as { atMs: number }).atMs > view.nowMs - intervalMs; i--) total++;
+      if (total <= limit) continue; // the limit is per instance, so no instance can be over it
+      const recent = new Map<string, number>();
+      for (let i = adverts.length - 1; i >= 0; i--) {
+        const advert = adverts[i] as { atMs: number; instance: string };
+        if (advert.atMs <= view.nowMs - intervalMs) break;
+        const count = (recent.get(advert.instance) ?? 0) + 1;
+        recent.set(advert.instance, count);
+        if (count > limit) return `${router.name} ${advert.instance} sent ${count} adverts in the last ${intervalMs} ms (limit ${limit}): an advert storm`;
+      }
     }
     return undefined;
   }

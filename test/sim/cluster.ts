@@ -11,7 +11,7 @@ import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { defaultCheckers, LivenessChecker, type Checker, type ClusterView } from './checkers.js';
 import { CLEAN_LINK, Network, VirtualClock, type LinkConditions } from './network.js';
 import { Prng } from './prng.js';
-import { SimRouter, type RouterSpec } from './router.js';
+import { SimRouter, type EngineFactory, type RouterSpec } from './router.js';
 
 export class SimulationError extends Error {
   constructor(
@@ -37,6 +37,8 @@ export interface ClusterOptions {
   /** Steps allowed at one millisecond before the run counts as stalled. */
   maxStepsWithoutProgress?: number;
   traceLines?: number;
+  /** The engine every router runs; the planted-bug test hands in a broken one. */
+  engine?: EngineFactory;
 }
 
 interface Scheduled {
@@ -92,7 +94,7 @@ export class Cluster implements ClusterView {
       },
       trace: (line: string) => this.trace(line),
     };
-    this.routers = options.routers.map((spec) => new SimRouter(spec, this.clock, this.network, events));
+    this.routers = options.routers.map((spec) => new SimRouter(spec, this.clock, this.network, events, options.engine));
     for (const router of this.routers) this.network.attach(router);
   }
 
@@ -208,7 +210,7 @@ export class Cluster implements ClusterView {
   // --- what tests read -----------------------------------------------------------------------
 
   masters(): string[] {
-    return this.routers.filter((r) => r.running && r.machine.state === 'MASTER').map((r) => r.name);
+    return this.routers.filter((r) => r.instances.some((i) => i.machine.state === 'MASTER')).map((r) => r.name);
   }
 
   vipHolders(): string[] {

@@ -3,7 +3,6 @@
  * checker fires on the failure it exists for (a checker that cannot fail proves nothing).
  */
 import { describe, expect, it } from 'vitest';
-import { passwordToAuthData } from '../../src/core/codec.js';
 import { FaultChecker, LivenessChecker, SafetyChecker, VipChecker } from './checkers.js';
 import { address, Cluster, SimulationError } from './cluster.js';
 import { CLEAN_LINK, Network, VirtualClock, type Endpoint } from './network.js';
@@ -171,14 +170,22 @@ describe('the checkers catch what they exist for', () => {
       seedCluster({
         preempt: true,
         checkers: [new SafetyChecker()],
-        configure: (name, config) => (name === 'm2' ? { ...config, authData: passwordToAuthData('654321').authData } : config),
+        configure: (name, doc) => {
+          if (name === 'm2') doc.setIn(['vrrp_instance', 'VI_1', 'authentication', 'auth_pass'], '654321');
+        },
       }).runFor(60_000);
     expect(run).toThrow(SimulationError);
-    expect(run).toThrow(/safety violated: dual MASTER for VRID 251: m1\(10\.0\.0\.51, priority 100\) and m2/);
+    expect(run).toThrow(/safety violated: dual MASTER for VRID 251: m1\(10\.0\.0\.51, VI_1 priority 100\) and m2/);
   });
   it('safety: differing advert_int is the same split brain', () => {
     const run = (): Cluster =>
-      seedCluster({ preempt: true, checkers: [new SafetyChecker()], configure: (name, config) => (name === 'm3' ? { ...config, advertIntervalSec: 2 } : config) }).runFor(60_000);
+      seedCluster({
+        preempt: true,
+        checkers: [new SafetyChecker()],
+        configure: (name, doc) => {
+          if (name === 'm3') doc.setIn(['vrrp_instance', 'VI_1', 'advert_int'], 2);
+        },
+      }).runFor(60_000);
     expect(run).toThrow(/dual MASTER/);
   });
   it('safety: a dual MASTER across a partition is allowed (they cannot hear each other)', () => {
@@ -192,9 +199,11 @@ describe('the checkers catch what they exist for', () => {
       seedCluster({
         preempt: true,
         checkers: [new LivenessChecker()],
-        configure: (name, config) => (name === 'm2' ? { ...config, authData: passwordToAuthData('x').authData } : config),
+        configure: (name, doc) => {
+          if (name === 'm2') doc.setIn(['vrrp_instance', 'VI_1', 'authentication', 'auth_pass'], 'x');
+        },
       }).runFor(60_000);
-    expect(run).toThrow(/liveness violated: 2 MASTERs/);
+    expect(run).toThrow(/liveness violated: VRID 251: 2 MASTERs/);
   });
   it('liveness: a backup that preempts but stays under a lower master is reported', () => {
     // The real machine never gets stuck like this (that is what the checker guards), so the rule is
@@ -205,9 +214,8 @@ describe('the checkers catch what they exist for', () => {
     expect(checker.check(cluster)).toBeUndefined();
     expect(checker.checks).toBe(1);
     // Pretend m1's priority rose above m3's without telling anyone: a stuck preempting backup.
-    const m1 = cluster.router('m1');
-    Object.defineProperty(m1, 'effectivePriority', { get: () => 200 });
-    expect(checker.check(cluster)).toMatch(/m1\(10\.0\.0\.51, priority 200\) preempts but is still BACKUP under m3/);
+    Object.defineProperty(cluster.router('m1').machine, 'effectivePriority', { get: () => 200 });
+    expect(checker.check(cluster)).toMatch(/m1\(10\.0\.0\.51, VI_1 priority 200\) preempts but is still BACKUP under m3/);
   });
   it('liveness is not asserted while the cluster is disturbed (every change restarts its clock)', () => {
     const cluster = seedCluster({ preempt: true });
@@ -222,8 +230,8 @@ describe('the checkers catch what they exist for', () => {
   });
   it('vip: a VIP on a host whose instance is not MASTER is reported', () => {
     const cluster = seedCluster({ preempt: true, checkers: [new VipChecker()] }).runFor(10_000);
-    cluster.router('m2').holdsVips = true;
-    expect(() => cluster.runFor(1000)).toThrow(/vip violated: m2 holds the VIPs in state BACKUP/);
+    cluster.router('m2').addVipsBehindBack();
+    expect(() => cluster.runFor(1000)).toThrow(/vip violated: m2 holds the VIPs of VI_1 in state BACKUP/);
   });
   it('a run is bounded: too many steps fail instead of running forever', () => {
     const cluster = new Cluster({ seed: 1, routers: seedCluster({ stopped: true }).routers.map((r) => r.spec), maxSteps: 50 });
@@ -238,6 +246,6 @@ describe('the fault checker', () => {
     // The real machine reconciles at once, so fake the inconsistency: a cause added behind its back.
     const machine = cluster.router('m2').machine as unknown as { externalFaults: Set<string> };
     machine.externalFaults.add('interface:ens32');
-    expect(() => cluster.runFor(1000)).toThrow(/fault violated: m2 is BACKUP although interface:ens32 holds it in FAULT/);
+    expect(() => cluster.runFor(1000)).toThrow(/fault violated: m2 VI_1 is BACKUP although interface:ens32 holds it in FAULT/);
   });
 });

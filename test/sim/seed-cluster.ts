@@ -1,35 +1,45 @@
 /**
- * The user's three Kubernetes masters (examples/keepalived/preempt and nopreempt) as a simulated
- * cluster: m1/m2/m3 = 10.0.0.51-53, priorities 100/99/98, VRID 251, PASS 123456, unicast peers,
- * VIP 10.0.0.50, and `vrrp_script check { killall -0 kube-apiserver; interval 2; weight -20 }`
- * (keepalived's defaults rise 1, fall 1).
+ * The user's three Kubernetes masters as a simulated cluster, from the repository's own example
+ * files through the real loader: examples/preempt (or examples/nopreempt) master1-3.yaml, or the
+ * seed's keepalived.conf files themselves (examples/keepalived/...). m1/m2/m3 = 10.0.0.51-53,
+ * priorities 100/99/98, VRID 251, PASS 123456, unicast peers, VIP 10.0.0.50, and
+ * `vrrp_script check { killall -0 kube-apiserver; interval 2; weight -20 }` (keepalived's defaults
+ * rise 1, fall 1).
  *
  * `preempt: true` is the seed's preemptive variant (m1 `state MASTER`, the others `state BACKUP`);
- * `preempt: false` is its non-preemptive variant (every node `state BACKUP` + `nopreempt`).
+ * `preempt: false` is its non-preemptive variant (every node `state BACKUP` + `nopreempt`). Other
+ * options edit the YAML before it is loaded, as a user would edit the file.
  */
-import { passwordToAuthData } from '../../src/core/codec.js';
-import type { InstanceConfig } from '../../src/core/types.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Document } from 'yaml';
 import { address, Cluster, type ClusterOptions } from './cluster.js';
 import type { LinkConditions } from './network.js';
-import type { RouterSpec, ScriptSpec } from './router.js';
+import { editYaml, type ConfigSource, type EngineFactory, type RouterSpec } from './router.js';
 
 export const VIP = address('10.0.0.50');
 export const CHECK_SCRIPT = 'check';
 
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
 export interface SeedClusterOptions {
   preempt?: boolean;
+  /** The example files to load: vrrpd YAML (default) or the seed's keepalived.conf files. */
+  format?: 'yaml' | 'keepalived';
   mode?: 'unicast' | 'multicast';
   /** Defaults to the seed's 100/99/98. */
   priorities?: [number, number, number];
+  /** preempt_delay in ms (the file says seconds). */
   preemptDelayMs?: number;
   conditions?: Partial<LinkConditions>;
   seed?: number;
   recordPackets?: boolean;
   /** Do not start the daemons yet (start them with cluster.start() or router.start()). */
   stopped?: boolean;
-  /** Change one node's config (e.g. a mismatched password) to show what the checkers catch. */
-  configure?: (name: string, config: InstanceConfig) => InstanceConfig;
+  /** Edit one node's YAML (e.g. a mismatched password) to show what the checkers catch. */
+  configure?: (name: string, doc: Document) => void;
   checkers?: ClusterOptions['checkers'];
+  engine?: EngineFactory;
 }
 
 export const SEED_NODES = [
@@ -38,36 +48,47 @@ export const SEED_NODES = [
   { name: 'm3', address: '10.0.0.53' },
 ] as const;
 
+/** A file under examples/, as it is in the repository. */
+export function exampleConfig(file: string): ConfigSource {
+  return { fileName: `examples/${file}`, text: readFileSync(`${EXAMPLES}${file}`, 'utf8') };
+}
+
+/** The example file of one seed node. */
+export function seedConfig(index: number, preempt: boolean, format: 'yaml' | 'keepalived' = 'yaml'): ConfigSource {
+  const variant = preempt ? 'preempt' : 'nopreempt';
+  return exampleConfig(format === 'yaml' ? `${variant}/master${index + 1}.yaml` : `keepalived/${variant}/master${index + 1}.conf`);
+}
+
+const INSTANCE = ['vrrp_instance', 'VI_1'];
+
 export function seedRouterSpec(index: number, options: SeedClusterOptions = {}): RouterSpec {
   const node = SEED_NODES[index];
   if (node === undefined) throw new Error(`no seed node ${index}`);
-  const preempt = options.preempt ?? true;
-  const priorities = options.priorities ?? [100, 99, 98];
-  const self = address(node.address);
-  const peers = SEED_NODES.filter((n) => n !== node).map((n) => address(n.address));
-  const script: ScriptSpec = { name: CHECK_SCRIPT, weight: -20, intervalMs: 2000, rise: 1, fall: 1, probe: 'apiserver' };
-  let config: InstanceConfig = {
-    name: 'VI_1',
-    virtualRouterId: 251,
-    priority: priorities[index] as number,
-    advertIntervalSec: 1,
-    initialState: preempt && index === 0 ? 'MASTER' : 'BACKUP',
-    nopreempt: !preempt,
-    preemptDelayMs: options.preemptDelayMs ?? 0,
-    authType: 1,
-    authData: passwordToAuthData('123456').authData,
-    virtualAddresses: [VIP],
-    sourceAddress: self,
-    unicastPeers: (options.mode ?? 'unicast') === 'unicast' ? peers : [],
-    checkUnicastSrc: true,
-    skipCheckAdvAddr: false,
-    garpMasterDelayMs: 5000,
-    garpMasterRepeat: 5,
-    garpMasterRefreshMs: 0,
-    trackers: [{ name: CHECK_SCRIPT, weight: script.weight, reverse: false }],
-  };
-  if (options.configure !== undefined) config = options.configure(node.name, config);
-  return { name: node.name, config, scripts: [script] };
+  let config = seedConfig(index, options.preempt ?? true, options.format);
+  const edits: ((doc: Document) => void)[] = [];
+  if (options.mode === 'multicast') {
+    edits.push((doc) => {
+      doc.deleteIn([...INSTANCE, 'unicast_peer']);
+      doc.deleteIn([...INSTANCE, 'unicast_src_ip']);
+    });
+  }
+  if (options.priorities !== undefined) {
+    const priority = options.priorities[index] as number;
+    edits.push((doc) => doc.setIn([...INSTANCE, 'priority'], priority));
+  }
+  if (options.preemptDelayMs !== undefined) {
+    const seconds = options.preemptDelayMs / 1000;
+    edits.push((doc) => doc.setIn([...INSTANCE, 'preempt_delay'], seconds));
+  }
+  const configure = options.configure;
+  if (configure !== undefined) edits.push((doc) => configure(node.name, doc));
+  if (edits.length > 0) {
+    if (options.format === 'keepalived') throw new Error('edits apply to the YAML examples only');
+    config = editYaml(config, (doc) => {
+      for (const edit of edits) edit(doc);
+    });
+  }
+  return { name: node.name, address: node.address, config };
 }
 
 /** The seed's three masters, started at t = 0 on a clean 1 ms LAN unless told otherwise. */
@@ -79,6 +100,7 @@ export function seedCluster(options: SeedClusterOptions = {}): Cluster {
   if (options.conditions !== undefined) clusterOptions.conditions = options.conditions;
   if (options.recordPackets !== undefined) clusterOptions.recordPackets = options.recordPackets;
   if (options.checkers !== undefined) clusterOptions.checkers = options.checkers;
+  if (options.engine !== undefined) clusterOptions.engine = options.engine;
   const cluster = new Cluster(clusterOptions);
   if (options.stopped !== true) cluster.start();
   return cluster;

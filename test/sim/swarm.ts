@@ -11,14 +11,12 @@
  *
  * Used by swarm.test.ts (a fixed set of seeds in CI) and soak.ts (thousands, on demand).
  */
-import { passwordToAuthData } from '../../src/core/codec.js';
 import { OWNER_PRIORITY } from '../../src/core/machine.js';
-import type { InstanceConfig, TrackerSpec } from '../../src/core/types.js';
 import { LivenessChecker } from './checkers.js';
 import { address, Cluster, SimulationError } from './cluster.js';
 import type { LinkConditions } from './network.js';
 import { Prng } from './prng.js';
-import type { RouterSpec, ScriptSpec, SimRouter } from './router.js';
+import { SIM_INTERFACE, type RouterSpec, type SimRouter } from './router.js';
 
 export const FAULT_KINDS = [
   'partition',
@@ -138,35 +136,42 @@ export function deriveOptions(seed: number): SwarmOptions {
   };
 }
 
+/** A router's configuration as the data of the vrrpd YAML a user would write for it; the real loader validates it. */
 function routerSpec(options: SwarmOptions, router: SwarmRouterOptions): RouterSpec {
-  const self = address(router.address);
-  const trackers: TrackerSpec[] = [];
-  const scripts: ScriptSpec[] = [];
-  if (router.check !== undefined) {
-    trackers.push({ name: 'check', weight: router.check.weight, reverse: router.check.reverse });
-    scripts.push({ name: 'check', probe: 'apiserver', ...router.check });
-  }
-  const config: InstanceConfig = {
-    name: 'VI_1',
-    virtualRouterId: 251,
+  const check = router.check;
+  const instance: Record<string, unknown> = {
+    state: router.initialState,
+    interface: SIM_INTERFACE,
+    virtual_router_id: 251,
     priority: router.priority,
-    advertIntervalSec: options.advertIntervalSec,
-    initialState: router.initialState,
-    nopreempt: router.nopreempt,
-    preemptDelayMs: router.preemptDelayMs,
-    authType: 1,
-    authData: passwordToAuthData('123456').authData,
-    virtualAddresses: [address('10.0.0.50')],
-    sourceAddress: self,
-    unicastPeers: options.mode === 'unicast' ? options.routers.filter((r) => r !== router).map((r) => address(r.address)) : [],
-    checkUnicastSrc: true,
-    skipCheckAdvAddr: false,
-    garpMasterDelayMs: 5000,
-    garpMasterRepeat: 5,
-    garpMasterRefreshMs: 0,
-    trackers,
+    advert_int: options.advertIntervalSec,
+    ...(router.nopreempt ? { nopreempt: true } : {}),
+    ...(router.preemptDelayMs > 0 ? { preempt_delay: router.preemptDelayMs / 1000 } : {}),
+    authentication: { auth_type: 'PASS', auth_pass: '123456' },
+    ...(options.mode === 'unicast'
+      ? { unicast_src_ip: router.address, unicast_peer: options.routers.filter((r) => r !== router).map((r) => r.address) }
+      : {}),
+    virtual_ipaddress: [`10.0.0.50 dev ${SIM_INTERFACE}`],
+    ...(check !== undefined ? { track_script: ['check'] } : {}),
   };
-  return { name: router.name, config, scripts };
+  const file = {
+    ...(check !== undefined
+      ? {
+          vrrp_script: {
+            check: {
+              script: 'killall -0 kube-apiserver',
+              interval: check.intervalMs / 1000,
+              weight: check.weight,
+              ...(check.reverse ? { reverse: true } : {}),
+              rise: check.rise,
+              fall: check.fall,
+            },
+          },
+        }
+      : {}),
+    vrrp_instance: { VI_1: instance },
+  };
+  return { name: router.name, address: router.address, config: { fileName: `swarm-${options.seed}-${router.name}.yaml`, data: file } };
 }
 
 export function replayCommands(seed: number): string {
@@ -184,8 +189,8 @@ export function describeOptions(options: SwarmOptions): string {
 }
 
 export interface SwarmHooks {
-  /** Change a router's config before the run (the harness tests use it to prove failures are reported with their replay command). */
-  configure?: (name: string, config: InstanceConfig) => InstanceConfig;
+  /** Edit a router's config data before the run (the harness tests use it to prove failures are reported with their replay command). */
+  configure?: (name: string, file: { vrrp_instance: { VI_1: Record<string, unknown> } }) => void;
 }
 
 /** Run one seed; throws SimulationError (with the options and the replay command) on any violation. */
@@ -195,7 +200,8 @@ export function runSwarm(options: SwarmOptions, hooks: SwarmHooks = {}): SwarmRe
     seed: options.seed,
     routers: options.routers.map((r) => {
       const spec = routerSpec(options, r);
-      return hooks.configure === undefined ? spec : { ...spec, config: hooks.configure(r.name, spec.config) };
+      if (hooks.configure !== undefined && 'data' in spec.config) hooks.configure(r.name, spec.config.data as { vrrp_instance: { VI_1: Record<string, unknown> } });
+      return spec;
     }),
     conditions: options.chaos,
     // A healthy run takes under 10 steps per simulated second (3000 seeds measured); 1000 per

@@ -1,5 +1,6 @@
 /**
- * Running external commands the way keepalived runs vrrp_script and notify scripts.
+ * Running external commands the way keepalived runs vrrp_script and notify scripts: the one command
+ * runner both use (checks/script.ts, notify.ts).
  *
  * - The command is exec'd directly: argv is the command split on whitespace, quotes respected, no
  *   shell (keepalived does the same; a user who wants a pipe writes `sh -c '...'`).
@@ -22,7 +23,6 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ProbeOutcome, Probe, ProbeRun } from './checks.js';
 import { capabilityNames, ownCapabilities } from './privileges.js';
 
 /** keepalived's delay between SIGTERM and SIGKILL of a timed-out script. */
@@ -441,31 +441,29 @@ export function describeRunResult(result: RunResult, timeoutMs: number): string 
 }
 
 // ---------------------------------------------------------------------------------------------
-// vrrp_script as a probe for the periodic runner (checks.ts)
+// Preparing a command once, at start: what both scripts and notify commands go through
 // ---------------------------------------------------------------------------------------------
 
-export interface ScriptProbeOptions {
-  /** vrrp_script name, for messages. */
-  name: string;
+export interface PrepareCommandOptions {
   command: string;
-  /** vrrp_script `user`, else global_defs script_user. */
+  /** The user it runs as (vrrp_script `user`, else global_defs script_user). */
   user: string | undefined;
   enableScriptSecurity: boolean;
-  killGraceMs?: number;
   /** The effective uid vrrpd runs as (check-config: the --user); the process's own by default. */
   euid?: number;
   /** The capabilities vrrpd holds (effective | permitted); the process's own by default. */
   daemonCapabilities?: bigint;
   pathVariable?: string;
+  /** Warn about checks that cannot work as their user (a `killall -0` probe): for health checks. */
+  checksProcess?: boolean;
 }
 
-export interface PreparedScript {
-  probe: Probe;
+export interface PreparedCommand {
   file: string;
   argv: string[];
   runAs: RunAs;
   /**
-   * Why the script may not do what is meant: an insecure script that runs anyway (no
+   * Why the command may not do what is meant: an insecure file that runs anyway (no
    * enable_script_security; keepalived warns too), a user vrrpd cannot switch to, a check that
    * cannot work as the user it runs as (`killall -0` without root).
    */
@@ -473,38 +471,33 @@ export interface PreparedScript {
 }
 
 /**
- * Check a vrrp_script once, at start, as keepalived does at load: split, find, check security,
- * resolve the user. Throws ScriptSetupError with a message naming the script and the problem.
+ * Check a command once, as keepalived does at load: split, find in PATH, resolve the user, apply
+ * script security. Throws ScriptSetupError naming the problem.
  */
-export function prepareScript(options: ScriptProbeOptions): PreparedScript {
-  const context = `vrrp_script ${options.name} ('${options.command}')`;
-  try {
-    const argv = splitCommand(options.command);
-    const file = resolveExecutable(argv[0]!, options.pathVariable);
-    const runAs = resolveRunAs(options.user, options.euid);
-    const daemonCapabilities = options.daemonCapabilities ?? ownCapabilities(options.euid);
-    const warnings: string[] = [];
-    if (options.user !== undefined && runAs.uid === undefined) {
-      warnings.push(`runs as vrrpd's own user (${runAs.label}): only root can run scripts as '${options.user}'`);
-    }
-    if (needsScriptSecurity(runAs, daemonCapabilities)) {
-      const problem = scriptSecurityProblem(file);
-      const who = describeRunAsPrivilege(runAs, daemonCapabilities);
-      if (problem && options.enableScriptSecurity) {
-        throw new ScriptSetupError(`refusing to run ${file} ${who}: ${problem} (enable_script_security requires every component to be owned by root and writable only by root)`, 'insecure');
-      }
-      if (problem) {
-        warnings.push(`runs ${file} ${who} although ${problem}: whoever can change it runs code with vrrpd's privileges; set enable_script_security to refuse it`);
-      }
-    }
-    const signalZero = runAs.asRoot ? undefined : signalZeroProbe(argv);
-    if (signalZero) warnings.push(signalZeroWarning(signalZero, runAs));
-    const probe = new ScriptProbe(file, argv, runAs, options.killGraceMs ?? KILL_GRACE_MS);
-    return { probe, file, argv, runAs, warnings };
-  } catch (error) {
-    if (error instanceof ScriptSetupError) throw new ScriptSetupError(`${context}: ${error.message}`, error.code);
-    throw error;
+export function prepareCommand(options: PrepareCommandOptions): PreparedCommand {
+  const argv = splitCommand(options.command);
+  const file = resolveExecutable(argv[0]!, options.pathVariable);
+  const runAs = resolveRunAs(options.user, options.euid);
+  const daemonCapabilities = options.daemonCapabilities ?? ownCapabilities(options.euid);
+  const warnings: string[] = [];
+  if (options.user !== undefined && runAs.uid === undefined) {
+    warnings.push(`runs as vrrpd's own user (${runAs.label}): only root can run scripts as '${options.user}'`);
   }
+  if (needsScriptSecurity(runAs, daemonCapabilities)) {
+    const problem = scriptSecurityProblem(file);
+    const who = describeRunAsPrivilege(runAs, daemonCapabilities);
+    if (problem && options.enableScriptSecurity) {
+      throw new ScriptSetupError(`refusing to run ${file} ${who}: ${problem} (enable_script_security requires every component to be owned by root and writable only by root)`, 'insecure');
+    }
+    if (problem) {
+      warnings.push(`runs ${file} ${who} although ${problem}: whoever can change it runs code with vrrpd's privileges; set enable_script_security to refuse it`);
+    }
+  }
+  if (options.checksProcess === true && !runAs.asRoot) {
+    const signalZero = signalZeroProbe(argv);
+    if (signalZero) warnings.push(signalZeroWarning(signalZero, runAs));
+  }
+  return { file, argv, runAs, warnings };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -584,38 +577,4 @@ function signalZeroWarning(probe: SignalZeroProbe, runAs: RunAs): string {
     `without CAP_KILL, so the check fails while ${what} runs; use the built-in check ${instead} instead, which reads /proc ` +
     '(README "Checks without root")'
   );
-}
-
-class ScriptProbe implements Probe {
-  readonly kind = 'script' as const;
-  private running: RunningCommand | undefined;
-
-  constructor(
-    private readonly file: string,
-    private readonly argv: string[],
-    private readonly runAs: RunAs,
-    private readonly killGraceMs: number,
-  ) {}
-
-  run(timeoutMs: number): ProbeRun {
-    const command = runCommand(this.file, this.argv, {
-      timeoutMs,
-      killGraceMs: this.killGraceMs,
-      ...(this.runAs.uid !== undefined ? { uid: this.runAs.uid } : {}),
-      ...(this.runAs.gid !== undefined ? { gid: this.runAs.gid } : {}),
-    });
-    this.running = command;
-    const outcome = command.result.then((result): ProbeOutcome => ({ ok: result.ok, detail: describeRunResult(result, timeoutMs), timedOut: result.timedOut }));
-    const settled = command.exited.then(() => {
-      if (this.running === command) this.running = undefined;
-    });
-    return { outcome, settled };
-  }
-
-  async close(): Promise<void> {
-    const running = this.running;
-    if (!running) return;
-    running.terminate();
-    await running.exited;
-  }
 }

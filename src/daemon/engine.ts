@@ -1,0 +1,992 @@
+/**
+ * The daemon's engine: every decision the daemon makes, with no I/O (sans-IO, in the manner of
+ * quinn-proto's Endpoint over its Connections).
+ *
+ * Theory of operation
+ * - The engine holds one VrrpMachine per configured instance and everything the daemon knows
+ *   between events: which interface carries which VRIDs, the rise/fall memory of every check, the
+ *   instances' VIP lists, counters and the event-loop lag.
+ * - Inputs are method calls that carry `nowMs` (monotonic milliseconds): start, a received packet,
+ *   a check result, a link change, an address deleted by someone else, the shell's timer, a reload,
+ *   a host operation that failed, shutdown. Facts about the host (an interface's address and link
+ *   state) come in as arguments, never read here.
+ * - Outputs are host commands, queued in order and taken one at a time with pollCommand(): send an
+ *   advert, add or remove VIPs, send a GARP burst, open or close a transport, watch links, start or
+ *   stop a check, run notify scripts, log a line. The shell executes each command before polling the
+ *   next, so the order the engine queues is the order the host sees: an advert, then the VIPs, then
+ *   the GARP that announces them; a removal never overtakes the add queued before it.
+ * - nextDeadline() says when the shell must call handleTimer(); one timer serves every instance,
+ *   and deadlines less than TIMER_EARLY_TOLERANCE_MS apart are handled in one firing.
+ * - The simulator (test/sim) runs this very class with a fake host, so every decision here is
+ *   exercised by the scenario tests and the randomised swarm.
+ *
+ * docs/protocol.md has the protocol rules the machines follow; this file only routes, remembers and
+ * orders.
+ */
+import { peekVirtualRouterId } from '../core/codec.js';
+import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
+import { VrrpMachine } from '../core/machine.js';
+import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
+import type { Action, DropReason, InstanceConfig, TrackerStatus, TransitionReason, VrrpState } from '../core/types.js';
+import { TIMER_EARLY_TOLERANCE_MS } from '../io/clock.js';
+import type { NotifyCommands, NotifyState } from '../io/notify.js';
+import type { Capabilities } from '../io/privileges.js';
+import type { VipSpec } from '../io/vip.js';
+import {
+  clearedBySocketOpen,
+  faultCauseOf,
+  isPermissionFailure,
+  permissionCause,
+  RETEST_MAX_MS,
+  RETEST_MS,
+  RETESTED,
+  startFaults,
+  type HostFailure,
+  type Means,
+} from './means.js';
+import { RateLimitedLog } from './rate-limit.js';
+import type { InstanceStatus } from './status.js';
+
+/** Limits: keepalived allows 255 VRIDs per interface; so do we, per daemon. */
+export const MAX_INSTANCES = 255;
+/** Drop log lines: one per instance and reason per window. */
+const DROP_LOG_WINDOW_MS = 10_000;
+/**
+ * Host failures (a VIP add refused, a socket that will not open and is retried every second): one
+ * line per kind per window, without a stack, with the number suppressed.
+ */
+const HOST_ERROR_LOG_WINDOW_MS = 60_000;
+/** docs/protocol.md#fault: no usable source address is a FAULT. */
+const NO_SOURCE_ADDRESS = 'no_source_address';
+/** A timer this late means the event loop stalled (log it; the guard works at any lateness). */
+export const STALL_WARN_MS = 100;
+/** A timer less late than this decides at once; later ones first read what waits in the sockets. */
+export const ON_TIME_MS = 1;
+/** event_loop_lag_ms covers the last one to two of these. */
+const LAG_WINDOW_MS = 60_000;
+
+export type { NotifyCommands, NotifyState };
+
+/** Everything the engine needs to run one instance; built from the validated config (plan.ts). */
+export interface InstanceSpec {
+  name: string;
+  interfaceName: string;
+  /**
+   * sourceAddress 0 means "the interface's primary address", resolved from the facts handed to
+   * start() or reload(). Trackers named `interface:NAME` follow link events.
+   */
+  core: InstanceConfig;
+  vips: VipSpec[];
+  /** notify_* commands; not part of the instance's identity (a change of them alone is "unchanged"). */
+  notify: NotifyCommands;
+}
+
+/**
+ * One health check (a vrrp_script some instance tracks). The engine keeps its rise/fall memory and
+ * hands `probe` to the host unread; a reload restarts the check only when its plan changed.
+ */
+export interface CheckPlan {
+  /** The tracker name, `script:NAME`. */
+  name: string;
+  intervalMs: number;
+  timeoutMs: number;
+  rise: number;
+  fall: number;
+  initFail: boolean;
+  /** What the host runs (a command, a URL, ...): plain data, compared but never interpreted here. */
+  probe: unknown;
+}
+
+export interface DaemonPlan {
+  instances: InstanceSpec[];
+  checks: CheckPlan[];
+}
+
+/** What the shell knows about an interface when it starts or reloads the engine. */
+export interface InterfaceFacts {
+  /** Primary IPv4 address, if any. */
+  address: Ipv4 | undefined;
+  /** UP and RUNNING (a missing interface is down). */
+  up: boolean;
+  /** The interface exists (up or not). */
+  exists: boolean;
+}
+
+/** What the shell knows about the host when it starts or reloads the engine. */
+export interface HostFacts {
+  /** Every interface interfacesOf(plan) names. */
+  interfaces: ReadonlyMap<string, InterfaceFacts>;
+  /** The daemon's effective capabilities; undefined when the host cannot tell. */
+  capabilities: Capabilities | undefined;
+}
+
+export type { HostFailure, Means };
+
+/** An instance's identity in log lines. */
+export interface LogContext {
+  instance: string;
+  vrid: number;
+  interface: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** What the engine asks of the host, in order. */
+export type HostCommand =
+  | { type: 'open_transport'; ifname: string; multicast: boolean }
+  | { type: 'close_transport'; ifname: string }
+  /** The complete list of links to watch from now on (replaces the previous list). */
+  | { type: 'watch_links'; names: string[] }
+  | { type: 'send'; instance: string; ifname: string; priority: number; payload: Uint8Array; source: Ipv4; destinations: readonly Ipv4[] }
+  | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
+  | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
+  /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
+  | { type: 'garp'; instance: string; ifname: string; addresses: readonly Ipv4[]; repeat: number; why: string }
+  /**
+   * Ask the host, without claiming MASTER, whether the instance has the means (docs in means.ts):
+   * vip_add removes the instance's VIPs (absent outside MASTER anyway; the same permission as adding
+   * them), garp opens the AF_PACKET socket and sends nothing, source_address reads the interface's
+   * address. The answer comes back through handleProbeResult.
+   */
+  | { type: 'probe'; instance: string; means: Means | 'source_address'; ifname: string; vips: readonly VipSpec[] }
+  | { type: 'start_check'; check: CheckPlan }
+  | { type: 'stop_check'; name: string }
+  | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands }
+  /** A log line; a state change also carries it as data (`transition`), for whoever needs more than text. */
+  | { type: 'log'; level: LogLevel; context: LogContext | undefined; fields: Record<string, unknown>; message: string; transition?: TransitionRecord };
+
+/** One state change of one instance, as data. */
+export interface TransitionRecord {
+  instance: string;
+  from: VrrpState;
+  to: VrrpState;
+  reason: TransitionReason;
+  effectivePriority: number;
+}
+
+export type HostOperation = 'open_transport' | 'send' | 'add_vips' | 'remove_vips' | 'garp' | 'probe' | 'start_check' | 'notify' | 'io';
+
+/** What each operation is called in log lines. */
+const OPERATION_WORDS: Record<HostOperation, string> = {
+  open_transport: 'open the VRRP socket',
+  send: 'send the advert',
+  add_vips: 'add virtual addresses',
+  remove_vips: 'remove virtual addresses',
+  garp: 'gratuitous ARP',
+  probe: 'permission test',
+  start_check: 'start the check',
+  notify: 'notify',
+  io: 'host io',
+};
+
+/** An internal step queued between commands: it runs once every command before it has been executed. */
+interface Continuation {
+  type: 'continue';
+  run: (nowMs: number) => void;
+}
+
+export interface ReloadSummary {
+  unchanged: string[];
+  changed: string[];
+  added: string[];
+  removed: string[];
+}
+
+/** The engine's part of `vrrpd status`; the shell adds the process's own facts. */
+export interface EngineStatus {
+  event_loop_lag_ms: number;
+  last_reload_error: string | null;
+  instances: InstanceStatus[];
+  interface_dropped: Record<string, Partial<Record<DropReason, number>>>;
+}
+
+export interface TransitionCount {
+  instance: string;
+  from: string;
+  to: string;
+  reason: string;
+  count: number;
+}
+
+function checkPlan(plan: DaemonPlan): void {
+  if (plan.instances.length > MAX_INSTANCES) throw new Error(`at most ${MAX_INSTANCES} instances, got ${plan.instances.length}`);
+  const seen = new Set<string>();
+  const names = new Set<string>();
+  for (const spec of plan.instances) {
+    const key = `${spec.interfaceName}/${spec.core.virtualRouterId}`;
+    if (seen.has(key)) throw new Error(`VRID ${spec.core.virtualRouterId} is used twice on ${spec.interfaceName}`);
+    if (names.has(spec.name)) throw new Error(`instance ${spec.name} is defined twice`);
+    seen.add(key);
+    names.add(spec.name);
+  }
+}
+
+function describeVip(vip: VipSpec): string {
+  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+}
+
+function sameVip(a: VipSpec, b: VipSpec): boolean {
+  return describeVip(a) === describeVip(b) && a.label === b.label && a.broadcast === b.broadcast;
+}
+
+/** Structural equality (Uint8Array compared by content). */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+}
+
+/** Two specs describe the same instance (notify commands aside: changing them changes nothing on the wire). */
+export function sameSpec(a: InstanceSpec, b: InstanceSpec): boolean {
+  return canonical({ ...a, notify: undefined }) === canonical({ ...b, notify: undefined });
+}
+
+function interfaceTrackers(core: InstanceConfig): string[] {
+  const names: string[] = [];
+  for (const tracker of core.trackers) {
+    const parsed = parseTrackerName(tracker.name);
+    if (parsed?.kind === 'interface') names.push(parsed.target);
+  }
+  return names;
+}
+
+export class InstanceRuntime {
+  readonly machine: VrrpMachine;
+  readonly context: LogContext;
+  /** Transitions so far, keyed `from>to>reason`. */
+  readonly transitionCounts = new Map<string, number>();
+  destinations: readonly Ipv4[];
+  /** When this instance's means faults are next re-tested; Infinity when it has none (means.ts). */
+  retestAtMs = Number.POSITIVE_INFINITY;
+  retestIntervalMs = RETEST_MS;
+  /** Causes a re-test cleared: if one comes back, the re-test was not proof, so wait longer. */
+  readonly clearedByRetest = new Set<string>();
+  /** start() has run (instances wait for the host's answers to the start probes). */
+  started = false;
+
+  constructor(
+    public spec: InstanceSpec,
+    core: InstanceConfig,
+  ) {
+    this.machine = new VrrpMachine(core);
+    this.context = { instance: spec.name, vrid: core.virtualRouterId, interface: spec.interfaceName };
+    this.destinations = destinationsOf(core);
+  }
+
+  get core(): InstanceConfig {
+    return this.machine.config;
+  }
+}
+
+function destinationsOf(core: InstanceConfig): readonly Ipv4[] {
+  return core.unicastPeers.length > 0 ? core.unicastPeers : [VRRP_MULTICAST_GROUP];
+}
+
+export interface InterfaceState {
+  multicast: boolean;
+  byVrid: Map<number, InstanceRuntime>;
+  /** Packets no instance could take, by reason (too_short, unknown_vrid). */
+  dropped: Partial<Record<DropReason, number>>;
+}
+
+interface CheckRuntime {
+  plan: CheckPlan;
+  filter: RiseFallFilter;
+}
+
+export class Engine {
+  protected readonly instances: InstanceRuntime[] = [];
+  protected readonly interfaces = new Map<string, InterfaceState>();
+  private readonly checks = new Map<string, CheckRuntime>();
+  private watchedLinks: string[] = [];
+  private readonly commands: (HostCommand | Continuation)[] = [];
+  private commandHead = 0;
+  /** The last means fault each interface's transport reported (inherited by instances added later). */
+  private readonly transportFaults = new Map<string, string>();
+  private readonly dropLog = new RateLimitedLog(DROP_LOG_WINDOW_MS);
+  private readonly hostErrorLog = new RateLimitedLog(HOST_ERROR_LOG_WINDOW_MS);
+  private started = false;
+  private stopping = false;
+  private lastReloadError: string | null = null;
+  /** Timers that fired more than STALL_WARN_MS late. */
+  private stalls = 0;
+  /**
+   * Event-loop lag as the protocol feels it: how late the shell's timer got to decide, the worst of
+   * the current and the previous LAG_WINDOW_MS window. The timer runs at least once per advert
+   * interval on a MASTER, so this costs nothing extra (a separate lag monitor would wake the
+   * process 100 times a second).
+   */
+  private readonly lag = { windowStartMs: Number.NEGATIVE_INFINITY, currentMs: 0, previousMs: 0 };
+
+  // --- outputs ---------------------------------------------------------------------------------
+
+  /**
+   * The next host command, in order; undefined when there is none. Execute it before polling again.
+   * `nowMs` is the time of the poll: a step queued behind commands (an instance that starts once the
+   * host has opened its socket) takes its time from when it runs, not from when it was queued.
+   */
+  pollCommand(nowMs: number): HostCommand | undefined {
+    for (;;) {
+      if (this.commandHead >= this.commands.length) {
+        this.commands.length = 0;
+        this.commandHead = 0;
+        return undefined;
+      }
+      const next = this.commands[this.commandHead++] as HostCommand | Continuation;
+      if (next.type !== 'continue') return next;
+      next.run(nowMs);
+    }
+  }
+
+  /** When handleTimer must be called next; Infinity when nothing is pending (or after shutdown). */
+  nextDeadline(): number {
+    if (this.stopping) return Number.POSITIVE_INFINITY;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const runtime of this.instances) {
+      const due = Math.min(runtime.machine.nextDeadline(), runtime.retestAtMs);
+      if (due < earliest) earliest = due;
+    }
+    return earliest;
+  }
+
+  // --- inputs ----------------------------------------------------------------------------------
+
+  /**
+   * Call once, with the validated plan and the facts of every interface it names
+   * (interfacesOf(plan)). Throws, before anything is queued, on a plan that cannot run.
+   */
+  start(nowMs: number, plan: DaemonPlan, facts: HostFacts): void {
+    if (this.started) throw new Error('engine already started');
+    checkPlan(plan);
+    this.started = true;
+    for (const check of plan.checks) this.startCheck(check);
+    const fresh = plan.instances.map((spec) => this.addInstance(nowMs, spec, facts));
+    // The capabilities can be there and the kernel still refuse (a user namespace, an LSM): ask
+    // it, and open the sockets, before any instance can become MASTER.
+    for (const runtime of fresh) {
+      for (const means of RETESTED) if (!runtime.machine.faultCauses.includes(permissionCause(means))) this.probe(runtime, means);
+    }
+    this.syncInterfaces();
+    this.push({
+      type: 'continue',
+      run: (startedMs) => {
+        for (const runtime of fresh) this.startInstance(Math.max(startedMs, nowMs), runtime);
+        this.log('info', undefined, { instances: this.instances.length, interfaces: [...this.interfaces.keys()] }, 'vrrpd started');
+      },
+    });
+  }
+
+  /**
+   * Apply a new, already validated plan. Unchanged instances keep their state and VIPs (no flap, no
+   * goodbye); changed ones are reconfigured in place (a new priority is used from the next advert,
+   * VIPs that appeared or disappeared are added or removed while MASTER); removed instances stop as
+   * on shutdown (a MASTER says goodbye); new ones start in BACKUP. Checks restart only when what they
+   * run changed, so a running check keeps its rise/fall memory. Throws, before changing anything, on
+   * a plan that cannot run.
+   */
+  reload(nowMs: number, plan: DaemonPlan, facts: HostFacts): ReloadSummary {
+    if (!this.started || this.stopping) throw new Error('not running: reload ignored');
+    checkPlan(plan);
+    this.reloadChecks(nowMs, plan.checks);
+    const summary: ReloadSummary = { unchanged: [], changed: [], added: [], removed: [] };
+    const wanted = new Map(plan.instances.map((spec) => [spec.name, spec]));
+    for (const runtime of [...this.instances]) {
+      const next = wanted.get(runtime.spec.name);
+      // Another interface or VRID is another virtual router: stop this one, start that one.
+      if (next && next.interfaceName === runtime.spec.interfaceName && next.core.virtualRouterId === runtime.core.virtualRouterId) continue;
+      this.apply(nowMs, runtime, runtime.machine.shutdown(nowMs));
+      this.instances.splice(this.instances.indexOf(runtime), 1);
+      summary.removed.push(runtime.spec.name);
+    }
+    const fresh: InstanceRuntime[] = [];
+    for (const spec of plan.instances) {
+      const runtime = this.instances.find((r) => r.spec.name === spec.name);
+      if (!runtime) {
+        fresh.push(this.addInstance(nowMs, spec, facts));
+        summary.added.push(spec.name);
+        continue;
+      }
+      if (sameSpec(runtime.spec, spec)) {
+        runtime.spec = spec; // notify commands may have changed
+        summary.unchanged.push(spec.name);
+        continue;
+      }
+      this.reconfigure(nowMs, runtime, spec, facts);
+      summary.changed.push(spec.name);
+    }
+    this.syncInterfaces();
+    // Instances added by a reload are judged by the capabilities only: probing them would remove
+    // VIPs, and another running instance may hold the same ones.
+    for (const runtime of fresh) this.startInstance(nowMs, runtime);
+    this.lastReloadError = null;
+    this.log('info', undefined, { ...summary }, 'configuration reloaded');
+    return summary;
+  }
+
+  /** A reload was refused before it reached the engine (the new file is invalid): remember why for status. */
+  refuseReload(errors: readonly string[]): void {
+    this.lastReloadError = errors.join('; ');
+    this.log('error', undefined, { errors }, 'reload refused: the new configuration is invalid; the running one stays');
+  }
+
+  /** Graceful stop: every MASTER says goodbye with priority 0 and removes its VIPs; checks and sockets close. */
+  shutdown(nowMs: number): void {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    for (const runtime of this.instances) this.apply(nowMs, runtime, runtime.machine.shutdown(nowMs));
+    for (const name of this.checks.keys()) this.push({ type: 'stop_check', name });
+    this.checks.clear();
+    for (const ifname of this.interfaces.keys()) this.push({ type: 'close_transport', ifname });
+    this.interfaces.clear();
+    if (this.watchedLinks.length > 0) this.push({ type: 'watch_links', names: [] });
+    this.watchedLinks = [];
+    this.log('info', undefined, {}, 'vrrpd stopped');
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Call with every packet a transport delivers (IPv4 header included). */
+  handlePacket(nowMs: number, ifname: string, packet: Uint8Array): void {
+    if (this.stopping) return;
+    const state = this.interfaces.get(ifname);
+    if (!state) return;
+    const peek = peekVirtualRouterId(packet);
+    if (!peek.ok) {
+      this.countInterfaceDrop(state, peek.reason);
+      return;
+    }
+    const runtime = this.route(state, peek.virtualRouterId);
+    if (!runtime) {
+      this.countInterfaceDrop(state, 'unknown_vrid'); // keepalived drops these silently
+      return;
+    }
+    this.apply(nowMs, runtime, runtime.machine.handlePacket(nowMs, packet), peek.ip.source);
+  }
+
+  /**
+   * The shell's timer fired at nowMs for the deadline it was armed with. The stall guard: after a
+   * stall (GC, a blocked disk, SIGSTOP) libuv runs due timers before it polls sockets, so a BACKUP
+   * would declare the master dead although its adverts sit unread in the socket buffer. A timer on
+   * time (under ON_TIME_MS late) decides at once: the loop was asleep until the deadline, and a
+   * packet that came before it would have woken the loop and been handled first. A late one returns
+   * 'read_sockets_first': the shell lets every waiting packet in (setImmediate runs after the next
+   * poll phase) and then calls handleDeferredTimer.
+   */
+  handleTimer(nowMs: number, deadlineMs: number): 'decided' | 'read_sockets_first' {
+    if (this.stopping) return 'decided';
+    const lateMs = nowMs - deadlineMs;
+    if (lateMs > STALL_WARN_MS) {
+      this.stalls++;
+      this.log('warn', undefined, { late_ms: Math.round(lateMs) }, 'event loop stalled: timer fired late; reading pending packets before deciding');
+    }
+    if (lateMs >= ON_TIME_MS) return 'read_sockets_first';
+    this.decideTimers(nowMs, deadlineMs);
+    return 'decided';
+  }
+
+  /** The second half of a late timer, once the packets that waited have been handled. */
+  handleDeferredTimer(nowMs: number, deadlineMs: number): void {
+    if (this.stopping) return;
+    this.decideTimers(nowMs, deadlineMs);
+  }
+
+  /** A raw check result (every run, success or not); rise/fall decides what the instances see. */
+  handleCheckResult(nowMs: number, name: string, ok: boolean, detail: string): void {
+    if (this.stopping) return;
+    const check = this.checks.get(name);
+    if (!check) return; // a late result from a check a reload stopped
+    const change = check.filter.record(ok);
+    if (change === undefined) {
+      if (!ok) this.log('debug', undefined, { tracker: name, detail, status: check.filter.status }, 'check failed');
+      return;
+    }
+    this.log('info', undefined, { tracker: name, status: change, detail }, `tracker ${name} is ${change}`);
+    this.setTrackerEverywhere(nowMs, name, change);
+  }
+
+  /** A watched link went up (UP and RUNNING) or down; `address` is the interface's primary address now. */
+  handleLink(nowMs: number, ifname: string, up: boolean, address?: Ipv4): void {
+    if (this.stopping) return;
+    this.log('info', undefined, { interface: ifname, up }, up ? 'link up' : 'link down');
+    if (up) for (const runtime of this.instancesOn(ifname)) this.resolveSourceAddress(nowMs, runtime, address);
+    this.setTrackerEverywhere(nowMs, interfaceTrackerName(ifname), up ? 'ok' : 'failed');
+  }
+
+  /**
+   * Someone deleted an address. If it is a VIP of a MASTER, keepalived's answer applies: give the
+   * VIPs up (BACKUP) and come back after one Skew_Time, which restores them, unless a better master
+   * speaks first. Our own removals happen after the machine has left MASTER, so they never match.
+   */
+  handleAddressDeleted(nowMs: number, ifname: string, address: Ipv4): void {
+    if (this.stopping) return;
+    for (const runtime of this.instances) {
+      if (runtime.machine.state !== 'MASTER') continue;
+      if (!runtime.spec.vips.some((v) => v.ifname === ifname && v.address === address)) continue;
+      this.log(
+        'warn',
+        runtime.context,
+        { vip: formatIpv4(address), interface: ifname },
+        'virtual address removed behind our back (NetworkManager?); giving the VIPs up and reclaiming them after Skew_Time',
+      );
+      this.apply(nowMs, runtime, runtime.machine.handleVirtualAddressesMissing(nowMs));
+    }
+  }
+
+  /**
+   * A command the host could not carry out: one line at most once a minute per instance, operation
+   * and code, without a stack. A refused VIP add or GARP puts the instance in FAULT (means.ts): a
+   * MASTER that cannot hold its VIP says goodbye, and the GARP queued behind a refused add never
+   * goes out.
+   */
+  handleHostError(nowMs: number, operation: HostOperation, instance: string | undefined, failure: HostFailure): void {
+    const runtime = instance === undefined ? undefined : this.instances.find((r) => r.spec.name === instance);
+    const what = operation === 'io' ? failure.operation : OPERATION_WORDS[operation];
+    this.reportFailure(nowMs, runtime, operation === 'io' ? 'warn' : 'error', `${instance ?? '-'}:${operation}:${failure.operation}:${failure.code}`, `${what} failed`, failure);
+    if (runtime === undefined || this.stopping) return;
+    const means = operation === 'add_vips' ? 'vip_add' : operation === 'garp' ? 'garp' : undefined;
+    if (means === undefined) return;
+    const cause = faultCauseOf(means, failure, runtime.spec.interfaceName);
+    if (cause === undefined) return;
+    if (means === 'vip_add') this.dropQueued((c) => c.type === 'garp' && c.instance === runtime.spec.name);
+    this.setFault(nowMs, runtime, cause, true);
+  }
+
+  /** Any error of an interface's transport (opening, sending, the watchdog). Opening failures may FAULT. */
+  handleTransportError(nowMs: number, ifname: string, failure: HostFailure): void {
+    this.reportFailure(nowMs, undefined, 'warn', `transport:${ifname}:${failure.operation}:${failure.code}`, `${failure.operation} failed on ${ifname}`, failure, { interface: ifname, operation: failure.operation });
+    if (this.stopping) return;
+    const cause = faultCauseOf('transport', failure, ifname);
+    if (cause === undefined) return;
+    const previous = this.transportFaults.get(ifname);
+    this.transportFaults.set(ifname, cause);
+    for (const runtime of this.instancesOn(ifname)) {
+      if (previous !== undefined && previous !== cause) this.setFault(nowMs, runtime, previous, false);
+      this.setFault(nowMs, runtime, cause, true);
+    }
+  }
+
+  /** A socket is open on ifname: the interface exists and we may use it. `facts` are the interface's now. */
+  handleTransportOpen(nowMs: number, ifname: string, facts: InterfaceFacts): void {
+    if (this.stopping) return;
+    this.transportFaults.delete(ifname);
+    for (const runtime of this.instancesOn(ifname)) {
+      for (const cause of clearedBySocketOpen(ifname)) this.setFault(nowMs, runtime, cause, false);
+      // An interface that was missing at start had no address to take the source from.
+      this.resolveSourceAddress(nowMs, runtime, facts.address);
+    }
+  }
+
+  /**
+   * The host's answer to a probe command: `failure` when it refused (only a permission failure
+   * says anything about the means; anything else proves nothing either way), `address` for a
+   * source_address probe.
+   */
+  handleProbeResult(nowMs: number, instance: string, means: Means | 'source_address', failure: HostFailure | undefined, address?: Ipv4): void {
+    const runtime = this.instances.find((r) => r.spec.name === instance);
+    if (runtime === undefined || this.stopping) return;
+    if (means === 'source_address') {
+      this.resolveSourceAddress(nowMs, runtime, address);
+      return;
+    }
+    const cause = permissionCause(means);
+    if (failure !== undefined) {
+      if (!isPermissionFailure(failure)) return;
+      this.reportFailure(nowMs, runtime, 'error', `${instance}:probe:${means}:${failure.code}`, means === 'vip_add' ? 'virtual address permission test failed' : 'gratuitous ARP permission test failed', failure);
+      this.setFault(nowMs, runtime, cause, true);
+      return;
+    }
+    if (runtime.machine.faultCauses.includes(cause)) {
+      runtime.clearedByRetest.add(cause);
+      this.log('info', runtime.context, { cause }, `${cause} cleared: the kernel allows it now`);
+      this.setFault(nowMs, runtime, cause, false);
+    }
+  }
+
+  // --- reading ---------------------------------------------------------------------------------
+
+  /** The interfaces whose facts start() and reload() need: every instance's own and tracked ones. */
+  static interfacesOf(plan: DaemonPlan): string[] {
+    const names = new Set<string>();
+    for (const spec of plan.instances) {
+      names.add(spec.interfaceName);
+      for (const ifname of interfaceTrackers(spec.core)) names.add(ifname);
+    }
+    return [...names];
+  }
+
+  /** The machine of an instance (status, the simulator's checkers); undefined when there is none. */
+  machine(name: string): VrrpMachine | undefined {
+    return this.instances.find((r) => r.spec.name === name)?.machine;
+  }
+
+  get instanceNames(): string[] {
+    return this.instances.map((r) => r.spec.name);
+  }
+
+  /** The filtered status of a check (`script:NAME`), as the instances see it. */
+  checkStatus(name: string): TrackerStatus | undefined {
+    return this.checks.get(name)?.filter.status;
+  }
+
+  stallCount(): number {
+    return this.stalls;
+  }
+
+  /** The worst timer lateness of the last one to two minutes, in whole ms. */
+  eventLoopLagMs(nowMs: number): number {
+    const { windowStartMs, currentMs, previousMs } = this.lag;
+    if (nowMs - windowStartMs >= 2 * LAG_WINDOW_MS) return 0;
+    return Math.round(nowMs - windowStartMs >= LAG_WINDOW_MS ? currentMs : Math.max(currentMs, previousMs));
+  }
+
+  transitionCounts(): TransitionCount[] {
+    return this.instances.flatMap((r) =>
+      [...r.transitionCounts].map(([key, count]) => {
+        const [from = '', to = '', reason = ''] = key.split('>');
+        return { instance: r.spec.name, from, to, reason, count };
+      }),
+    );
+  }
+
+  secondsSinceLastAdvert(nowMs: number, instance: string): number | undefined {
+    const at = this.machine(instance)?.lastAdvertReceivedMs;
+    return at === undefined ? undefined : (nowMs - at) / 1000;
+  }
+
+  /** `wallTime` turns a monotonic time into the ISO wall time people read (the shell owns the wall clock). */
+  status(nowMs: number, wallTime: (monotonicMs: number) => string): EngineStatus {
+    return {
+      event_loop_lag_ms: this.eventLoopLagMs(nowMs),
+      last_reload_error: this.lastReloadError,
+      instances: this.instances.map((r) => instanceStatus(r, wallTime)),
+      interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
+    };
+  }
+
+  // --- dispatch (protected: the simulator's planted-bug test overrides it) ---------------------
+
+  /** The instance a packet for `vrid` on this interface belongs to. */
+  protected route(state: InterfaceState, vrid: number): InstanceRuntime | undefined {
+    return state.byVrid.get(vrid);
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private push(command: HostCommand | Continuation): void {
+    this.commands.push(command);
+  }
+
+  private log(level: LogLevel, context: LogContext | undefined, fields: Record<string, unknown>, message: string): void {
+    this.push({ type: 'log', level, context, fields, message });
+  }
+
+  private decideTimers(nowMs: number, deadlineMs: number): void {
+    this.recordLag(nowMs, nowMs - deadlineMs);
+    // Deadlines less than TIMER_EARLY_TOLERANCE_MS ahead are due too, by the scheduler's own rule:
+    // re-arming for them would make each about 1 ms late (Node's shortest timer) instead of a
+    // fraction early, one timer per instance when there are many.
+    for (const runtime of this.instances) {
+      const due = runtime.machine.nextDeadline();
+      if (due - nowMs < TIMER_EARLY_TOLERANCE_MS) this.apply(nowMs, runtime, runtime.machine.handleTimeout(Math.max(nowMs, due)));
+    }
+    this.retestMeans(nowMs);
+  }
+
+  private recordLag(nowMs: number, lateMs: number): void {
+    const lag = this.lag;
+    if (nowMs - lag.windowStartMs >= LAG_WINDOW_MS) {
+      lag.previousMs = nowMs - lag.windowStartMs >= 2 * LAG_WINDOW_MS ? 0 : lag.currentMs;
+      lag.currentMs = 0;
+      lag.windowStartMs = nowMs;
+    }
+    lag.currentMs = Math.max(lag.currentMs, lateMs);
+  }
+
+  private startCheck(plan: CheckPlan): void {
+    const filter = new RiseFallFilter({ rise: plan.rise, fall: plan.fall, initFail: plan.initFail });
+    this.checks.set(plan.name, { plan, filter });
+    this.push({ type: 'start_check', check: plan });
+  }
+
+  private reloadChecks(nowMs: number, plans: readonly CheckPlan[]): void {
+    const wanted = new Map(plans.map((plan) => [plan.name, plan]));
+    for (const [name, check] of [...this.checks]) {
+      const next = wanted.get(name);
+      if (next && canonical(next) === canonical(check.plan)) continue;
+      this.push({ type: 'stop_check', name });
+      this.checks.delete(name);
+    }
+    for (const plan of plans) {
+      if (this.checks.has(plan.name)) continue;
+      this.startCheck(plan);
+      // A restarted check begins unknown, so instances keep what they knew until its first result;
+      // an init_fail check begins failed, and that applies at once.
+      if (plan.initFail) this.setTrackerEverywhere(nowMs, plan.name, 'failed');
+    }
+  }
+
+  private sourceAddressFor(spec: InstanceSpec, facts: HostFacts): Ipv4 {
+    return spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (facts.interfaces.get(spec.interfaceName)?.address ?? 0);
+  }
+
+  /** Create and register one instance with the faults known now; startInstance() starts it. */
+  private addInstance(nowMs: number, spec: InstanceSpec, facts: HostFacts): InstanceRuntime {
+    const sourceAddress = this.sourceAddressFor(spec, facts);
+    const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
+    const machine = runtime.machine;
+    if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
+    for (const cause of startFaults(spec, means)) machine.setFault(nowMs, cause, true);
+    for (const tracker of runtime.core.trackers) {
+      const parsed = parseTrackerName(tracker.name);
+      if (parsed?.kind === 'interface') {
+        machine.setTrackerStatus(nowMs, tracker.name, facts.interfaces.get(parsed.target)?.up === true ? 'ok' : 'failed');
+        continue;
+      }
+      const known = this.checks.get(tracker.name)?.filter.status;
+      if (known !== undefined && known !== 'unknown') machine.setTrackerStatus(nowMs, tracker.name, known);
+    }
+    this.instances.push(runtime);
+    return runtime;
+  }
+
+  private startInstance(nowMs: number, runtime: InstanceRuntime): void {
+    if (!this.instances.includes(runtime) || this.stopping) return;
+    // A transport opened earlier (another instance on the interface) already knows its fault.
+    const transportFault = this.transportFaults.get(runtime.spec.interfaceName);
+    if (transportFault !== undefined) runtime.machine.setFault(nowMs, transportFault, true);
+    runtime.started = true;
+    this.apply(nowMs, runtime, runtime.machine.start(nowMs));
+    this.scheduleRetest(nowMs, runtime);
+  }
+
+  private instancesOn(ifname: string): InstanceRuntime[] {
+    return this.instances.filter((r) => r.spec.interfaceName === ifname);
+  }
+
+  /** Set or clear an external fault cause; a cause that returns after a re-test cleared it doubles the re-test interval. */
+  private setFault(nowMs: number, runtime: InstanceRuntime, cause: string, active: boolean): void {
+    if (active && runtime.clearedByRetest.delete(cause)) runtime.retestIntervalMs = Math.min(2 * runtime.retestIntervalMs, RETEST_MAX_MS);
+    if (runtime.machine.faultCauses.includes(cause) !== active) this.apply(nowMs, runtime, runtime.machine.setFault(nowMs, cause, active));
+    if (runtime.started) this.scheduleRetest(nowMs, runtime);
+  }
+
+  /** Source 0 ("the interface's address") is resolved again when it could not be at start. */
+  private resolveSourceAddress(nowMs: number, runtime: InstanceRuntime, address: Ipv4 | undefined): void {
+    if (runtime.spec.core.sourceAddress !== 0 || runtime.core.sourceAddress !== 0) return;
+    if (address === undefined || address === 0) return;
+    this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, { ...runtime.core, sourceAddress: address }));
+    this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, false);
+  }
+
+  private scheduleRetest(nowMs: number, runtime: InstanceRuntime): void {
+    const causes = runtime.machine.faultCauses;
+    const retest = causes.includes(NO_SOURCE_ADDRESS) || RETESTED.some((m) => causes.includes(permissionCause(m)));
+    if (!retest) runtime.retestAtMs = Number.POSITIVE_INFINITY;
+    else if (!Number.isFinite(runtime.retestAtMs)) runtime.retestAtMs = nowMs + runtime.retestIntervalMs;
+  }
+
+  /** Re-test the instances whose time has come (their causes are in means.ts's table). */
+  private retestMeans(nowMs: number): void {
+    for (const runtime of this.instances) {
+      if (runtime.retestAtMs - nowMs >= TIMER_EARLY_TOLERANCE_MS) continue;
+      runtime.retestAtMs = Number.POSITIVE_INFINITY;
+      const causes = runtime.machine.faultCauses;
+      if (causes.includes(NO_SOURCE_ADDRESS)) this.probe(runtime, 'source_address');
+      for (const means of RETESTED) if (causes.includes(permissionCause(means))) this.probe(runtime, means);
+      this.scheduleRetest(nowMs, runtime);
+    }
+  }
+
+  private probe(runtime: InstanceRuntime, means: Means | 'source_address'): void {
+    this.push({ type: 'probe', instance: runtime.spec.name, means, ifname: runtime.spec.interfaceName, vips: runtime.spec.vips });
+  }
+
+  /** Remove queued, not yet executed commands that no longer make sense (a GARP behind a refused add). */
+  private dropQueued(matches: (command: HostCommand) => boolean): void {
+    for (let i = this.commands.length - 1; i >= this.commandHead; i--) {
+      const queued = this.commands[i] as HostCommand | Continuation;
+      if (queued.type !== 'continue' && matches(queued)) this.commands.splice(i, 1);
+    }
+  }
+
+  private reportFailure(
+    nowMs: number,
+    runtime: InstanceRuntime | undefined,
+    level: 'warn' | 'error',
+    key: string,
+    what: string,
+    failure: HostFailure,
+    extra: Record<string, unknown> = { operation: what.replace(/ failed$/, '') },
+  ): void {
+    const suppressed = this.hostErrorLog.admit(key, nowMs);
+    if (suppressed === undefined) return;
+    this.log(level, runtime?.context, { ...extra, code: failure.code, error: failure.message, suppressed }, `${what}: ${failure.code}`);
+  }
+
+  private reconfigure(nowMs: number, runtime: InstanceRuntime, spec: InstanceSpec, facts: HostFacts): void {
+    const before = runtime.spec.vips;
+    runtime.spec = spec;
+    const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec, facts) };
+    runtime.destinations = destinationsOf(core);
+    this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, core));
+    this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, core.sourceAddress === 0);
+    if (runtime.machine.state !== 'MASTER') return;
+    const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
+    const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
+    if (gone.length > 0) this.push({ type: 'remove_vips', instance: spec.name, vips: gone });
+    if (fresh.length > 0) {
+      this.push({ type: 'add_vips', instance: spec.name, vips: fresh });
+      this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: fresh.map((v) => v.address), repeat: core.garpMasterRepeat, why: 'vips_added' });
+    }
+  }
+
+  /**
+   * Make the per-interface transports and the VRID tables match the instances: open what is new
+   * (or whose multicast need changed), close what nobody uses, and watch every tracked link.
+   */
+  private syncInterfaces(): void {
+    const needed = new Map<string, { multicast: boolean; instances: InstanceRuntime[] }>();
+    for (const runtime of this.instances) {
+      const entry = needed.get(runtime.spec.interfaceName) ?? { multicast: false, instances: [] };
+      entry.multicast ||= runtime.core.unicastPeers.length === 0;
+      entry.instances.push(runtime);
+      needed.set(runtime.spec.interfaceName, entry);
+    }
+    for (const [ifname, state] of this.interfaces) {
+      const want = needed.get(ifname);
+      if (!want || want.multicast !== state.multicast) {
+        this.push({ type: 'close_transport', ifname });
+        this.interfaces.delete(ifname);
+      }
+    }
+    for (const [ifname, want] of needed) {
+      let state = this.interfaces.get(ifname);
+      if (!state) {
+        this.push({ type: 'open_transport', ifname, multicast: want.multicast });
+        state = { multicast: want.multicast, byVrid: new Map(), dropped: {} };
+        this.interfaces.set(ifname, state);
+      }
+      state.byVrid = new Map(want.instances.map((r) => [r.core.virtualRouterId, r]));
+    }
+    const watched = [...new Set(this.instances.flatMap((r) => interfaceTrackers(r.core)))].sort();
+    if (watched.join(',') !== this.watchedLinks.join(',')) {
+      this.watchedLinks = watched;
+      this.push({ type: 'watch_links', names: watched });
+    }
+  }
+
+  /**
+   * Set a tracker's status in every instance that tracks it. Check results are remembered by their
+   * check, so instances started later (at a reload) begin with the last status instead of unknown.
+   */
+  private setTrackerEverywhere(nowMs: number, tracker: string, status: TrackerStatus): void {
+    for (const runtime of this.instances) {
+      if (runtime.machine.getTrackerStatus(tracker) === undefined) continue;
+      this.apply(nowMs, runtime, runtime.machine.setTrackerStatus(nowMs, tracker, status));
+    }
+  }
+
+  private countInterfaceDrop(state: InterfaceState, reason: DropReason): void {
+    state.dropped[reason] = (state.dropped[reason] ?? 0) + 1;
+  }
+
+  /** Turn a machine's actions into host commands, in order. */
+  private apply(nowMs: number, runtime: InstanceRuntime, actions: readonly Action[], packetSource?: Ipv4): void {
+    const spec = runtime.spec;
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send_advert':
+          this.push({
+            type: 'send',
+            instance: spec.name,
+            ifname: spec.interfaceName,
+            priority: action.priority,
+            payload: action.payload,
+            source: runtime.core.sourceAddress,
+            destinations: runtime.destinations,
+          });
+          break;
+        case 'add_vips':
+          this.push({ type: 'add_vips', instance: spec.name, vips: spec.vips });
+          break;
+        case 'remove_vips':
+          this.push({ type: 'remove_vips', instance: spec.name, vips: spec.vips });
+          break;
+        case 'garp':
+          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: runtime.core.virtualAddresses, repeat: runtime.core.garpMasterRepeat, why: action.why });
+          break;
+        case 'transition': {
+          const key = `${action.from}>${action.to}>${action.reason}`;
+          runtime.transitionCounts.set(key, (runtime.transitionCounts.get(key) ?? 0) + 1);
+          this.push({
+            type: 'log',
+            level: 'info',
+            context: runtime.context,
+            fields: {
+              from: action.from,
+              to: action.to,
+              reason: action.reason,
+              effective_priority: action.effectivePriority,
+              master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
+              ...(action.to === 'FAULT' ? { fault_causes: runtime.machine.faultCauses } : {}),
+            },
+            message: `${action.from} -> ${action.to} (${action.reason}${action.to === 'FAULT' ? `: ${runtime.machine.faultCauses.join(', ')}` : ''})`,
+            transition: { instance: spec.name, from: action.from, to: action.to, reason: action.reason, effectivePriority: action.effectivePriority },
+          });
+          this.push({ type: 'notify', instance: spec.name, state: notifyState(action.to), priority: action.effectivePriority, commands: spec.notify });
+          break;
+        }
+        case 'drop': {
+          const suppressed = this.dropLog.admit(`${spec.name}:${action.reason}`, nowMs);
+          if (suppressed !== undefined) {
+            const source = action.source ?? packetSource;
+            this.log(
+              'warn',
+              runtime.context,
+              { reason: action.reason, source: source === undefined ? null : formatIpv4(source), detail: action.detail, suppressed, total: runtime.machine.stats.dropped[action.reason] },
+              `dropped advert: ${action.reason}`,
+            );
+          }
+          break;
+        }
+        case 'log':
+          this.log(action.level, runtime.context, { event: action.event, detail: action.detail }, action.event);
+          break;
+      }
+    }
+  }
+}
+
+function notifyState(state: VrrpState): NotifyState {
+  return state === 'INIT' ? 'STOP' : state;
+}
+
+function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string): InstanceStatus {
+  const m = runtime.machine;
+  const dropped: Partial<Record<DropReason, number>> = {};
+  for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;
+  const transition = m.lastTransition;
+  const master = m.masterAddress;
+  return {
+    name: runtime.spec.name,
+    state: m.state,
+    virtual_router_id: runtime.core.virtualRouterId,
+    interface: runtime.spec.interfaceName,
+    priority: runtime.core.priority,
+    effective_priority: m.effectivePriority,
+    virtual_addresses: runtime.spec.vips.map((v) => `${formatIpv4(v.address)}/${v.prefixLength}`),
+    master_address: master === undefined ? null : formatIpv4(master),
+    master_priority: m.masterPriority ?? null,
+    last_transition: transition ? { at: wallTime(transition.atMs), from: transition.from, to: transition.to, reason: transition.reason } : null,
+    adverts_sent: m.stats.advertsSent,
+    adverts_received: m.stats.advertsReceived,
+    priority_zero_sent: m.stats.priorityZeroSent,
+    priority_zero_received: m.stats.priorityZeroReceived,
+    garp_bursts: m.stats.garpBursts,
+    dual_master_seen: m.stats.dualMasterSeen,
+    dropped,
+    fault_causes: m.faultCauses,
+    trackers: runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
+  };
+}

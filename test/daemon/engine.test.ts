@@ -1,0 +1,375 @@
+/**
+ * The daemon's decisions, at the engine, with no host at all: what it asks for and in which order.
+ * The ordering guarantees (an advert, then the VIPs, then the GARP that announces them; a removal
+ * never overtaking an add), the stall guard, deadline batching, rise/fall and init_fail, reload
+ * diffing and dispatch are decisions, so they are pinned down here; the shell that executes the
+ * commands is covered in daemon.test.ts and on a real kernel in test/netns.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.js';
+import { encodeAdvert, encodeIpv4Packet, passwordToAuthData } from '../../src/core/codec.js';
+import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
+import { planDaemon } from '../../src/daemon/plan.js';
+
+const M2 = parseIpv4('10.0.0.52') as Ipv4;
+const M1 = parseIpv4('10.0.0.51') as Ipv4;
+
+const CONFIG = `
+vrrp_script:
+  check:
+    script: /bin/true
+    interval: 1
+    weight: -20
+    rise: 2
+    fall: 2
+vrrp_instance:
+  VI_1:
+    state: BACKUP
+    interface: ens32
+    virtual_router_id: 51
+    priority: 99
+    authentication: { auth_type: PASS, auth_pass: "123456" }
+    unicast_src_ip: 10.0.0.52
+    unicast_peer: [10.0.0.51]
+    track_script: [check]
+    virtual_ipaddress: [10.0.0.50 dev ens32]
+`;
+
+function plan(text: string = CONFIG): DaemonPlan {
+  const loaded = parseConfigText(text, 'test.yaml');
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  return planDaemon(loaded.config);
+}
+
+/** A plan the loader would never make (it refuses a VRID used twice), to show the engine refuses it too. */
+function twice(): DaemonPlan {
+  const good = plan();
+  const first = good.instances[0]!;
+  return { ...good, instances: [first, { ...first, name: 'VI_2' }] };
+}
+
+const UP: HostFacts = { interfaces: new Map([['ens32', { address: M2, up: true, exists: true }]]), capabilities: undefined };
+
+/** Every queued command; the host executes them at `nowMs` (the start's own time by default). */
+function drain(engine: Engine, nowMs = 0): HostCommand[] {
+  const commands: HostCommand[] = [];
+  for (let c = engine.pollCommand(nowMs); c !== undefined; c = engine.pollCommand(nowMs)) commands.push(c);
+  return commands;
+}
+
+/** Commands as short words, logs left out unless asked for. */
+function words(commands: readonly HostCommand[], logs = false): string[] {
+  return commands.flatMap((c): string[] => {
+    switch (c.type) {
+      case 'send':
+        return [`send ${c.priority} to ${c.destinations.map(formatIpv4).join(',')}`];
+      case 'add_vips':
+      case 'remove_vips':
+        return [`${c.type} ${c.vips.map((v) => formatIpv4(v.address)).join(',')}`];
+      case 'garp':
+        return [`garp ${c.addresses.map(formatIpv4).join(',')} (${c.why})`];
+      case 'notify':
+        return [`notify ${c.state}`];
+      case 'log':
+        return logs ? [`log ${c.message}`] : [];
+      case 'start_check':
+        return [`start_check ${c.check.name}`];
+      case 'stop_check':
+        return [`stop_check ${c.name}`];
+      case 'open_transport':
+        return [`open ${c.ifname}${c.multicast ? ' multicast' : ''}`];
+      case 'close_transport':
+        return [`close ${c.ifname}`];
+      case 'watch_links':
+        return [`watch ${c.names.join(',')}`];
+      case 'probe':
+        return [`probe ${c.means}`];
+    }
+  });
+}
+
+function advert(from: Ipv4, priority: number, vrid = 51, addresses: Ipv4[] = [parseIpv4('10.0.0.50') as Ipv4]): Uint8Array {
+  const payload = encodeAdvert({ version: 2, type: 1, virtualRouterId: vrid, priority, authType: 1, advertIntervalSec: 1, addresses, authData: passwordToAuthData('123456').authData });
+  return encodeIpv4Packet({ source: from, destination: M2, ttl: 255, tos: 0xc0, id: 1 }, payload);
+}
+
+/** An engine started at t = 0 with every command of the start drained. */
+function started(text: string = CONFIG): { engine: Engine; first: HostCommand[] } {
+  const engine = new Engine();
+  engine.start(0, plan(text), UP);
+  return { engine, first: drain(engine) };
+}
+
+/** Fire the engine's timer on time at its deadline; returns what it asked for. */
+function fire(engine: Engine): HostCommand[] {
+  const deadline = engine.nextDeadline();
+  expect(engine.handleTimer(deadline, deadline)).toBe('decided');
+  return drain(engine);
+}
+
+describe('engine: start', () => {
+  it('starts checks, asks whether it may add VIPs and send GARP, opens the transport and watches the link before any machine acts', () => {
+    const { first } = started();
+    expect(words(first)).toEqual(['start_check script:check', 'probe vip_add', 'probe garp', 'open ens32', 'watch ens32', 'notify BACKUP']);
+  });
+
+  it('machines start when the host has carried out what came before (their timers count from then)', () => {
+    const engine = new Engine();
+    engine.start(0, plan(), UP);
+    drain(engine, 65); // opening the socket took 65 ms
+    expect(engine.nextDeadline()).toBe(65 + masterDownIntervalMs(1, 99));
+  });
+
+  it('a plan with the same VRID twice on an interface is refused before anything is queued', () => {
+    const engine = new Engine();
+    expect(() => engine.start(0, twice(), UP)).toThrow(/VRID 51 is used twice on ens32/);
+    expect(drain(engine)).toEqual([]);
+  });
+
+  it('with no source address the instance starts in FAULT and says why', () => {
+    const engine = new Engine();
+    engine.start(0, plan(CONFIG.replace('    unicast_src_ip: 10.0.0.52\n', '')), { interfaces: new Map([['ens32', { address: undefined, up: true, exists: true }]]), capabilities: undefined });
+    drain(engine);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['no_source_address']);
+  });
+
+  it('a link that is down at start is a FAULT (the primary interface is tracked with weight 0)', () => {
+    const engine = new Engine();
+    engine.start(0, plan(), { interfaces: new Map([['ens32', { address: M2, up: false, exists: true }]]), capabilities: undefined });
+    drain(engine);
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['interface:ens32']);
+    engine.handleLink(10, 'ens32', true);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+  });
+});
+
+describe('engine: the order of a takeover (advert, VIPs, GARP, then the log line and notify)', () => {
+  it('a BACKUP whose Master_Down runs out sends its advert, adds the VIP, then GARPs', () => {
+    const { engine } = started();
+    expect(engine.nextDeadline()).toBe(masterDownIntervalMs(1, 99));
+    const commands = fire(engine);
+    expect(words(commands, true)).toEqual([
+      'send 99 to 10.0.0.51',
+      'add_vips 10.0.0.50',
+      'garp 10.0.0.50 (become_master)',
+      'log BACKUP -> MASTER (master_down_timer)',
+      'notify MASTER',
+    ]);
+  });
+
+  it('under any sequence of inputs, per instance a GARP only follows an add of its addresses, and a removal never overtakes an add', () => {
+    const event = fc.oneof(
+      fc.record({ kind: fc.constant('advert' as const), priority: fc.integer({ min: 0, max: 254 }), fromM1: fc.boolean() }),
+      fc.record({ kind: fc.constant('timer' as const) }),
+      fc.record({ kind: fc.constant('check' as const), ok: fc.boolean() }),
+      fc.record({ kind: fc.constant('link' as const), up: fc.boolean() }),
+      fc.record({ kind: fc.constant('deleted' as const) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 5000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+        const { engine } = started();
+        let now = 0;
+        let held = false;
+        const seen: HostCommand[] = [];
+        const take = (): void => {
+          for (const c of drain(engine)) {
+            seen.push(c);
+            if (c.type === 'add_vips') held = true;
+            if (c.type === 'remove_vips') held = false;
+            // A GARP announces addresses this host holds at that moment.
+            if (c.type === 'garp') expect(held).toBe(true);
+          }
+        };
+        for (const e of events) {
+          switch (e.kind) {
+            case 'advert':
+              engine.handlePacket(now, 'ens32', advert(e.fromM1 ? M1 : parseIpv4('10.0.0.53') as Ipv4, e.priority));
+              break;
+            case 'timer': {
+              const due = engine.nextDeadline();
+              if (Number.isFinite(due)) {
+                now = Math.max(now, due);
+                if (engine.handleTimer(now, due) === 'read_sockets_first') engine.handleDeferredTimer(now, due);
+              }
+              break;
+            }
+            case 'check':
+              engine.handleCheckResult(now, 'script:check', e.ok, 'x');
+              break;
+            case 'link':
+              engine.handleLink(now, 'ens32', e.up);
+              break;
+            case 'deleted':
+              engine.handleAddressDeleted(now, 'ens32', parseIpv4('10.0.0.50') as Ipv4);
+              if (held) held = false; // someone else removed it
+              break;
+            case 'advance':
+              now += e.ms;
+              break;
+          }
+          take();
+          // The VIP is held exactly while MASTER.
+          expect(held).toBe(engine.machine('VI_1')?.state === 'MASTER');
+        }
+        engine.shutdown(now);
+        take();
+        expect(held).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('engine: the stall guard and the lag it measures', () => {
+  it('an on-time timer decides at once; a late one asks the shell to read its sockets first', () => {
+    const { engine } = started();
+    const due = engine.nextDeadline();
+    expect(engine.handleTimer(due + ON_TIME_MS, due)).toBe('read_sockets_first');
+    expect(words(drain(engine))).toEqual([]); // nothing decided yet
+    // The master's advert that waited in the socket arrives before the deferred decision.
+    engine.handlePacket(due + ON_TIME_MS, 'ens32', advert(M1, 100));
+    engine.handleDeferredTimer(due + ON_TIME_MS, due);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+  });
+
+  it('a timer more than STALL_WARN_MS late is counted and logged; event_loop_lag_ms is the worst of the last minute or two', () => {
+    const { engine } = started();
+    const due = engine.nextDeadline();
+    engine.handleTimer(due + 250, due);
+    expect(words(drain(engine), true)).toEqual(['log event loop stalled: timer fired late; reading pending packets before deciding']);
+    engine.handleDeferredTimer(due + 250, due);
+    expect(engine.stallCount()).toBe(1);
+    expect(250).toBeGreaterThan(STALL_WARN_MS);
+    expect(engine.eventLoopLagMs(due + 250)).toBe(250);
+    expect(engine.eventLoopLagMs(due + 250 + 60_000)).toBe(250);
+    expect(engine.eventLoopLagMs(due + 250 + 120_000)).toBe(0);
+  });
+
+  it('deadlines less than 1 ms ahead are handled in the same firing', () => {
+    const second = CONFIG.replace('  VI_1:', '  VI_2:').replace('virtual_router_id: 51', 'virtual_router_id: 52').replace('10.0.0.50 dev', '10.0.0.60 dev');
+    const engine = new Engine();
+    engine.start(0, plan(CONFIG), UP);
+    engine.reload(0.4, plan(CONFIG + second.slice(second.indexOf('  VI_2:'))), UP);
+    drain(engine);
+    const sends = fire(engine).filter((c) => c.type === 'send');
+    expect(sends.map((c) => (c as { instance: string }).instance)).toEqual(['VI_1', 'VI_2']);
+  });
+});
+
+describe('engine: checks (rise/fall and init_fail live here)', () => {
+  it('the first result decides; then fall failures in a row lower the priority, rise successes restore it', () => {
+    const { engine } = started();
+    const m = engine.machine('VI_1');
+    engine.handleCheckResult(1, 'script:check', true, 'exit 0');
+    expect(m?.effectivePriority).toBe(99);
+    engine.handleCheckResult(2, 'script:check', false, 'exit 1');
+    expect(m?.effectivePriority).toBe(99);
+    engine.handleCheckResult(3, 'script:check', false, 'exit 1');
+    expect(m?.effectivePriority).toBe(79);
+    engine.handleCheckResult(4, 'script:check', true, 'exit 0');
+    expect(m?.effectivePriority).toBe(79);
+    engine.handleCheckResult(5, 'script:check', true, 'exit 0');
+    expect(m?.effectivePriority).toBe(99);
+    expect(words(drain(engine), true).filter((w) => w.startsWith('log tracker'))).toEqual([
+      'log tracker script:check is ok',
+      'log tracker script:check is failed',
+      'log tracker script:check is ok',
+    ]);
+  });
+
+  it('init_fail starts the tracker failed before the machine starts', () => {
+    const { engine } = started(CONFIG.replace('    fall: 2\n', '    fall: 2\n    init_fail: true\n'));
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(79);
+    expect(engine.checkStatus('script:check')).toBe('failed');
+  });
+
+  it('a result for a check no longer planned is ignored', () => {
+    const { engine } = started();
+    engine.handleCheckResult(1, 'script:gone', false, 'x');
+    expect(drain(engine)).toEqual([]);
+  });
+});
+
+describe('engine: reload', () => {
+  it('an unchanged plan changes nothing: no command but the log line, the check keeps its rise/fall memory', () => {
+    const { engine } = started();
+    engine.handleCheckResult(1, 'script:check', true, 'ok');
+    engine.handleCheckResult(2, 'script:check', false, 'x');
+    drain(engine);
+    const summary = engine.reload(3, plan(), UP);
+    expect(summary).toEqual({ unchanged: ['VI_1'], changed: [], added: [], removed: [] });
+    expect(words(drain(engine))).toEqual([]);
+    engine.handleCheckResult(4, 'script:check', false, 'x'); // the second failure in a row
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(79);
+  });
+
+  it('a changed check restarts; a new priority reconfigures in place; a MASTER adds a new VIP and GARPs it', () => {
+    const { engine } = started();
+    fire(engine); // MASTER
+    const next = CONFIG.replace('interval: 1', 'interval: 2').replace('priority: 99', 'priority: 98').replace('[10.0.0.50 dev ens32]', '[10.0.0.50 dev ens32, 10.0.0.60 dev ens32]');
+    expect(engine.reload(5000, plan(next), UP)).toEqual({ unchanged: [], changed: ['VI_1'], added: [], removed: [] });
+    expect(words(drain(engine))).toEqual(['stop_check script:check', 'start_check script:check', 'add_vips 10.0.0.60', 'garp 10.0.0.60 (vips_added)']);
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(98);
+  });
+
+  it('a removed MASTER says goodbye and removes its VIPs; a new instance starts in BACKUP', () => {
+    const { engine } = started();
+    fire(engine);
+    const renamed = CONFIG.replace('VI_1:', 'VI_9:').replace('virtual_router_id: 51', 'virtual_router_id: 59');
+    expect(engine.reload(5000, plan(renamed), UP)).toEqual({ unchanged: [], changed: [], added: ['VI_9'], removed: ['VI_1'] });
+    expect(words(drain(engine))).toEqual(['send 0 to 10.0.0.51', 'remove_vips 10.0.0.50', 'notify STOP', 'notify BACKUP']);
+  });
+
+  it('a plan that cannot run is refused and the running one stays', () => {
+    const { engine } = started();
+    expect(() => engine.reload(1, twice(), UP)).toThrow(/VRID 51 is used twice/);
+    expect(engine.instanceNames).toEqual(['VI_1']);
+    expect(drain(engine)).toEqual([]);
+  });
+});
+
+describe('engine: dispatch and drops', () => {
+  it('a packet for an unknown VRID or too short is counted per interface; a known VRID reaches its instance', () => {
+    const { engine } = started();
+    engine.handlePacket(1, 'ens32', advert(M1, 100, 77));
+    engine.handlePacket(1, 'ens32', new Uint8Array(10));
+    engine.handlePacket(1, 'ens32', advert(M1, 100));
+    const status = engine.status(1, () => 'now');
+    expect(status.interface_dropped).toEqual({ ens32: { unknown_vrid: 1, too_short: 1 } });
+    expect(status.instances[0]).toMatchObject({ adverts_received: 1, master_address: '10.0.0.51' });
+  });
+
+  it('dropped adverts are logged once per reason per 10 s, with the number suppressed', () => {
+    const { engine } = started();
+    for (let i = 0; i < 5; i++) engine.handlePacket(i, 'ens32', advert(M1, 100, 51, [parseIpv4('10.9.9.9') as Ipv4]));
+    engine.handlePacket(10_001, 'ens32', advert(M1, 100, 51, [parseIpv4('10.9.9.9') as Ipv4]));
+    const logs = drain(engine).filter((c) => c.type === 'log' && c.message.startsWith('dropped'));
+    expect(logs.map((c) => (c.type === 'log' ? c.fields['suppressed'] : undefined))).toEqual([0, 4]);
+  });
+
+  it('someone deleting a MASTER\'s VIP makes it give the VIPs up and take them back after Skew_Time', () => {
+    const { engine } = started();
+    const at = engine.nextDeadline();
+    fire(engine);
+    engine.handleAddressDeleted(at + 10, 'ens32', parseIpv4('10.0.0.50') as Ipv4);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    expect(engine.nextDeadline()).toBe(at + 10 + skewTimeMs(99));
+  });
+});
+
+describe('engine: shutdown', () => {
+  it('a MASTER says goodbye, removes its VIPs, stops checks, closes its transport, and the engine goes quiet', () => {
+    const { engine } = started();
+    fire(engine);
+    engine.shutdown(6000);
+    expect(words(drain(engine))).toEqual(['send 0 to 10.0.0.51', 'remove_vips 10.0.0.50', 'notify STOP', 'stop_check script:check', 'close ens32', 'watch ']);
+    expect(engine.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
+    engine.handlePacket(6001, 'ens32', advert(M1, 100));
+    expect(drain(engine)).toEqual([]);
+  });
+});
