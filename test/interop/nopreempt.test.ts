@@ -84,7 +84,9 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, nopreempt: keepali
     const dualMs = mixed.vips.dualMs(stoppedAt);
     const fanOut = wire.since(mark).filter((a) => a.from === 'm2').slice(0, 2);
     report(SCENARIO, '  transient dual master (m3 racing m2 by Skew_Time 4 ms)', dualMs, `m2's advert went to .51 and .53 ${(fanOut[1]!.timeMs - fanOut[0]!.timeMs).toFixed(2)} ms apart; events: ${mixed.vips.describe(stoppedAt)}`);
-    expect(mixed.vips.firstTaker(stoppedAt), mixed.vips.describe(stoppedAt)).toBe('m2');
+    // Who adds the VIP first is that race (CI once saw m3 fire 3 ms before a late m2); what must
+    // hold is that the overlap is short and master2 is the one left.
+    expect(['m2', 'm3']).toContain(mixed.vips.firstTaker(stoppedAt));
     expect(dualMs, mixed.vips.describe(stoppedAt)).toBeLessThanOrEqual(MARGIN_MS);
     expect(await mixed.kernelHolders()).toEqual(['m2']);
     await sleep(ADVERT_INT_MS + 100);
