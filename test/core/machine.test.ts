@@ -100,7 +100,7 @@ describe('becoming MASTER', () => {
     expect(garps).toEqual([3000, 6000, 9000]);
   });
   it('a MASTER sends an advert every advert_int (Adver_Timer)', () => {
-    const { machine, nowMs } = asMaster({ advertIntervalSec: 2, garpMasterDelayMs: 0 });
+    const { machine, nowMs } = asMaster({ advertIntervalCs: 200, garpMasterDelayMs: 0 });
     expect(machine.nextDeadline()).toBe(nowMs + 2000);
     expect(types(machine.handleTimeout(nowMs + 2000))).toEqual(['send_advert(100)']);
     expect(machine.nextDeadline()).toBe(nowMs + 4000);
@@ -403,8 +403,8 @@ describe('reconfigure (reload)', () => {
     expect(machine.state).toBe('BACKUP');
   });
   it('a shorter advert_int is used at once by a MASTER', () => {
-    const { machine, nowMs } = asMaster({ advertIntervalSec: 5, garpMasterDelayMs: 0 });
-    machine.reconfigure(nowMs + 10, seedConfig({ advertIntervalSec: 1, garpMasterDelayMs: 0 }));
+    const { machine, nowMs } = asMaster({ advertIntervalCs: 500, garpMasterDelayMs: 0 });
+    machine.reconfigure(nowMs + 10, seedConfig({ advertIntervalCs: 100, garpMasterDelayMs: 0 }));
     expect(machine.nextDeadline()).toBe(nowMs + 1010);
   });
   it('changing the VRID is refused', () => {
@@ -575,13 +575,13 @@ function packetFor(command: Extract<Command, { kind: 'advert' }>, config: Instan
     case 'password':
       return advertFrom({ source: command.from, priority, config: { ...config, authData: new Uint8Array([0x77, 0, 0, 0, 0, 0, 0, 0]) } });
     case 'interval':
-      return advertFrom({ source: command.from, priority, config: { ...config, advertIntervalSec: config.advertIntervalSec + 1 } });
+      return advertFrom({ source: command.from, priority, config: { ...config, advertIntervalCs: config.advertIntervalCs + 100 } });
     case 'ttl':
       return advertFrom({ source: command.from, priority, config, ttl: 64 });
     case 'truncated': {
       const whole = encodeIpv4Packet(
         { source: ip(command.from), destination: ip(RECEIVER), ttl: 255 },
-        encodeAdvert({ version: 2, type: 1, virtualRouterId: config.virtualRouterId, priority, authType: config.authType, advertIntervalSec: config.advertIntervalSec, addresses: config.virtualAddresses, authData: config.authData }),
+        encodeAdvert({ version: 2, type: 1, virtualRouterId: config.virtualRouterId, priority, authType: config.authType, advertIntervalSec: config.advertIntervalCs / 100, addresses: config.virtualAddresses, authData: config.authData }),
       );
       return whole.subarray(0, whole.length - 3);
     }

@@ -157,7 +157,7 @@ export class SimRouter implements Endpoint {
     for (const ifname of Engine.interfacesOf(this.plan)) {
       if (ifname !== SIM_INTERFACE) throw new Error(`${spec.name}: the simulator has only ${SIM_INTERFACE}, the config uses ${ifname}`);
     }
-    this.maxAdvertIntervalMs = Math.max(...this.plan.instances.map((i) => i.core.advertIntervalSec * 1000));
+    this.maxAdvertIntervalMs = Math.max(...this.plan.instances.map((i) => i.core.advertIntervalCs * 10));
     this.maxPreemptDelayMs = Math.max(0, ...this.plan.instances.map((i) => i.core.preemptDelayMs));
   }
 
