@@ -160,6 +160,21 @@ describe.skipIf(labUnavailableReason !== undefined)('VRRPv3 at advert_int 0.1 on
     }
   });
 
+  it('the stall guard at 0.1 s: a BACKUP frozen (SIGSTOP) for 1 s, almost three Master_Downs, stays BACKUP on thaw', async () => {
+    const [, m2] = (await startNodes([1, 2])) as [VrrpdProcess, VrrpdProcess];
+    await sleep(500);
+    for (const frozenMs of [1_000, 2_000]) {
+      const mark = m2.lines.length;
+      m2.signal('SIGSTOP');
+      await sleep(frozenMs);
+      m2.signal('SIGCONT');
+      await sleep(500);
+      expect(m2.lines.slice(mark).filter((l) => l.to === 'MASTER')).toEqual([]);
+      expect((await m2.status()).instances[0]!.state).toBe('BACKUP');
+    }
+    expect(await holders()).toEqual(['m1']);
+  });
+
   it('three nodes (100, 99, 98): each unicast copy carries its own checksum, and after a kill -9 exactly one backup stays MASTER within one advert interval', async () => {
     const [m1, m2, m3] = (await startNodes([1, 2, 3])) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
     await sleep(500);
