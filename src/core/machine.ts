@@ -80,6 +80,18 @@ function emptyDrops(): Record<DropReason, number> {
   return drops;
 }
 
+/**
+ * The next firing of a periodic timer that fired at nowMs for its deadline `previous`: one period
+ * after the deadline, so that a timer served a little late (a busy loop, hundreds of instances
+ * due together) does not drift and its instances stay in step with their delayed-GARP and refresh
+ * deadlines (docs/protocol.md#timer-phase). Served more than a period late (a stall), it restarts
+ * from now instead of firing a burst to catch up.
+ */
+function inPhase(previous: number, periodMs: number, nowMs: number): number {
+  const next = previous + periodMs;
+  return next > nowMs ? next : nowMs + periodMs;
+}
+
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));
 }
@@ -326,7 +338,7 @@ export class VrrpMachine {
     if (this.timers.advertMs <= nowMs) {
       // RFC 3768 6.4.3: Adver_Timer fired.
       this.sendAdvert(this.effectivePriority, actions);
-      this.timers.advertMs = nowMs + this.advertIntervalMs();
+      this.timers.advertMs = inPhase(this.timers.advertMs, this.advertIntervalMs(), nowMs);
     }
     if (this.timers.garpDelayMs <= nowMs) {
       this.garp('delayed', actions);
@@ -334,7 +346,7 @@ export class VrrpMachine {
     }
     if (this.timers.garpRefreshMs <= nowMs) {
       this.garp('refresh', actions);
-      this.timers.garpRefreshMs = nowMs + this.config.garpMasterRefreshMs;
+      this.timers.garpRefreshMs = inPhase(this.timers.garpRefreshMs, this.config.garpMasterRefreshMs, nowMs);
     }
     return actions;
   }

@@ -106,6 +106,30 @@ describe('becoming MASTER', () => {
     expect(types(machine.handleTimeout(nowMs + 2000))).toEqual(['send_advert(100)']);
     expect(machine.nextDeadline()).toBe(nowMs + 4000);
   });
+  it('an Adver_Timer served a little late keeps its phase (docs/protocol.md#timer-phase)', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 5000 });
+    // Served 0.7 ms late each second: the deadlines stay on the second, so after five the advert
+    // and the delayed GARP are due together (drifting, the adverts would be 3.5 ms behind it).
+    for (let k = 1; k <= 4; k++) {
+      expect(machine.nextDeadline()).toBe(nowMs + k * 1000);
+      machine.handleTimeout(nowMs + k * 1000 + 0.7);
+    }
+    expect(machine.nextDeadline()).toBe(nowMs + 5000);
+    expect(types(machine.handleTimeout(nowMs + 5000))).toEqual(['send_advert(100)', 'garp']);
+  });
+  it('an Adver_Timer served more than an interval late (a stall) restarts from then, without a catch-up burst', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0 });
+    expect(sentPriorities(machine.handleTimeout(nowMs + 3500))).toEqual([100]);
+    expect(machine.nextDeadline()).toBe(nowMs + 4500);
+  });
+  it('garp_master_refresh keeps its phase too', () => {
+    const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0, garpMasterRefreshMs: 3000 });
+    for (let t = nowMs + 1000; t <= nowMs + 3000; t += 1000) machine.handleTimeout(t + 0.4);
+    expect(machine.nextDeadline()).toBe(nowMs + 4000);
+    machine.handleTimeout(nowMs + 4000);
+    machine.handleTimeout(nowMs + 5000);
+    expect(types(machine.handleTimeout(nowMs + 6000))).toEqual(['send_advert(100)', 'garp']);
+  });
   it('the advert payload is a valid VRRPv2 advert with our VRID, priority, VIPs and password', () => {
     const { machine, nowMs } = asMaster({ garpMasterDelayMs: 0 });
     const [send] = machine.handleTimeout(nowMs + 1000);
