@@ -262,6 +262,27 @@ describe('engine: the stall guard and the lag it measures', () => {
   });
 });
 
+describe('engine: a firing of many instances', () => {
+  it('every advert of the firing leaves before any VIP or GARP work; each instance keeps its own order', () => {
+    const second = CONFIG.replace('  VI_1:', '  VI_2:').replace('virtual_router_id: 51', 'virtual_router_id: 52').replace('10.0.0.50 dev', '10.0.0.60 dev');
+    const engine = new Engine();
+    engine.start(0, plan(CONFIG), UP);
+    engine.reload(0.4, plan(CONFIG + second.slice(second.indexOf('  VI_2:'))), UP);
+    drain(engine);
+    // Both Master_Down timers run out in this firing.
+    expect(words(fire(engine))).toEqual([
+      'send 99 to 10.0.0.51',
+      'send 99 to 10.0.0.51',
+      'add_vips 10.0.0.50',
+      'garp 10.0.0.50 (become_master)',
+      'notify MASTER',
+      'add_vips 10.0.0.60',
+      'garp 10.0.0.60 (become_master)',
+      'notify MASTER',
+    ]);
+  });
+});
+
 describe('engine: checks (rise/fall and init_fail live here)', () => {
   it('the first result decides; then fall failures in a row lower the priority, rise successes restore it', () => {
     const { engine } = started();
