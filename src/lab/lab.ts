@@ -16,7 +16,7 @@
  */
 import { API_PORT, CLIENT, CLIENT_ADDRESS, Cluster, MASTERS, VIP } from './cluster.js';
 import type { Daemon } from './daemons.js';
-import { DemoNode, EXAMPLE_PREEMPT_DELAY_S, protocolFloor, V3_ADVERT_INT_S, type ConfigSet, type ProcessEvent } from './demo-nodes.js';
+import { DemoNode, EXAMPLE_PREEMPT_DELAY_S, V3_ADVERT_INT_S, type ConfigSet, type ProcessEvent } from './demo-nodes.js';
 import { sleep, withTimeout } from './exec.js';
 import { removeLeftovers, type LabFamily } from './netns.js';
 import { Probe, type ProbeReply } from './observers.js';
@@ -309,7 +309,7 @@ export class DemoLab {
     const failoverRow: SummaryRow = { scenario, step: hurt.step, outage_ms: moved.timeMs - (moved.prevTimeMs ?? moved.timeMs), from: holder, to: moved.node, ok: true };
     this.timeline.row(failoverRow);
     await sleep(DWELL_MS, this.signal);
-    if (this.wire !== undefined) Object.assign(failoverRow, this.wireTiming(hurtAtMs, moved.node));
+    if (this.wire !== undefined) Object.assign(failoverRow, await this.wireTiming(hurtAtMs, moved.node));
 
     mark = probe.replies.length;
     const interim = probe.last?.node ?? moved.node;
@@ -329,7 +329,7 @@ export class DemoLab {
    * goodbye, else its last advert at a priority the new master defers to) to the new master's first
    * advert, and the floor the protocol sets between them (from the two configs).
    */
-  private wireTiming(hurtAtMs: number, newName: string): Pick<SummaryRow, 'failover_ms' | 'floor_ms' | 'floor'> {
+  private async wireTiming(hurtAtMs: number, newName: string): Promise<Pick<SummaryRow, 'failover_ms' | 'floor_ms' | 'floor'>> {
     const oldNode = this.node(MASTERS[0]!.name);
     const newNode = this.node(newName);
     const adverts = this.wire!.adverts;
@@ -342,6 +342,7 @@ export class DemoLab {
     const goodbye = last.priority === 0;
     const reference = goodbye ? last : before.filter((a) => a.priority >= first.priority).at(-1);
     if (reference === undefined) return {};
+    const { protocolFloor } = await import('./floor.js');
     const floor = protocolFloor(newNode.configText(), oldNode.configText(), goodbye);
     return { failover_ms: Math.round((first.timeMs - reference.timeMs) * 10) / 10, floor_ms: floor.ms, floor: `${floor.name}: ${floor.formula}` };
   }

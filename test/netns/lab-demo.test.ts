@@ -27,6 +27,7 @@ const SKEW_99 = skewTimeMs(99);
 const MASTER_DOWN_99 = masterDownIntervalMs(1, 99);
 const MASTER_DOWN_98 = masterDownIntervalMs(1, 98);
 const MASTER_DOWN_V3_99 = masterDownIntervalV3Ms(10, 99);
+const MASTER_DOWN_V3_98 = masterDownIntervalV3Ms(10, 98);
 /** The lab's preempt_delay for the recommended config (vrrpd lab --help). */
 const LAB_PREEMPT_DELAY_MS = 3_000;
 const PROBE_INTERVAL_MS = 10;
@@ -322,19 +323,23 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd lab', () => {
     const out = finished.stdout;
     expect(out).toContain('master1, master2, master3: vrrpd with the recommended config switched to VRRPv3, advert_int 0.1, no authentication');
     // The failover on the wire, the floor and the surplus, in the summary's own column.
-    const failover = /^crash +master1's link down +(\d+) ms +([\d.]+) ms \(Master_Down 361\.3 ms, \+(-?[\d.]+)\) +master1 -> master2 +ok$/m.exec(out);
+    // master3's Master_Down (98) is only 0.39 ms longer than master2's: either may answer first
+    // (master2 then wins the election); the floor is that of whoever did.
+    const failover = /^crash +master1's link down +(\d+) ms +([\d.]+) ms \(Master_Down (361\.[37]) ms, \+(-?[\d.]+)\) +master1 -> (master[23]) +ok$/m.exec(out);
     expect(failover, out).not.toBeNull();
-    const [outageMs, wireMs, aboveMs] = failover!.slice(1).map(Number) as [number, number, number];
-    console.log(`[lab v3] crash: client outage ${outageMs} ms, failover on the wire ${wireMs} ms (floor ${MASTER_DOWN_V3_99} ms, +${aboveMs})`);
+    const [outageMs, wireMs, floorShown, aboveMs] = failover!.slice(1, 5).map(Number) as [number, number, number, number];
+    const floorMs = failover![5] === 'master2' ? MASTER_DOWN_V3_99 : MASTER_DOWN_V3_98;
+    expect(floorShown).toBe(Number(floorMs.toFixed(1)));
+    console.log(`[lab v3] crash: client outage ${outageMs} ms, failover on the wire ${wireMs} ms to ${failover![5]} (floor ${floorMs} ms, +${aboveMs})`);
     // Never before the floor (1 ms: the capture's and the timers' resolution), and well under a second.
-    expect(wireMs).toBeGreaterThanOrEqual(MASTER_DOWN_V3_99 - 1);
+    expect(wireMs).toBeGreaterThanOrEqual(floorMs - 1);
     expect(wireMs).toBeLessThanOrEqual(500);
-    expect(aboveMs).toBeCloseTo(wireMs - MASTER_DOWN_V3_99, 0);
+    expect(aboveMs).toBeCloseTo(wireMs - floorMs, 0);
     // The client: Master_Down runs from master1's last advert, 0-100 ms before the cut.
-    expect(outageMs).toBeGreaterThanOrEqual(MASTER_DOWN_V3_99 - 100 - PROBE_INTERVAL_MS);
+    expect(outageMs).toBeGreaterThanOrEqual(floorMs - 100 - PROBE_INTERVAL_MS);
     expect(outageMs).toBeLessThanOrEqual(600);
-    expect(out).toContain('  Master_Down: 3 x 0.1 s + Skew_Time(99) 61.328 ms, VRRPv3');
-    expect(out).toMatch(/^crash +master1's link back; preemption +\d+ ms +- +master2 -> master1 +ok$/m);
+    expect(out).toMatch(/^ {2}Master_Down: 3 x 0\.1 s \+ Skew_Time\((99\) 61\.328|98\) 61\.718) ms, VRRPv3$/m);
+    expect(out).toMatch(/^crash +master1's link back; preemption +\d+ ms +- +master[23] -> master1 +ok$/m);
     const prefix = /lab removed \(namespaces (vrdemo\d+)\*\)/.exec(out)?.[1];
     expect(prefix).toBeDefined();
     expectNothingLeft(prefix!, dirsBefore);
