@@ -10,7 +10,10 @@ import type { ClusterNode, MasterSpec } from './cluster.js';
 import type { Daemon, KeepalivedProcess, VrrpdProcess } from './daemons.js';
 import { PACKAGE_ROOT } from './exec.js';
 
-export type ConfigSet = 'recommended' | 'seed';
+export type ConfigSet = 'recommended' | 'seed' | 'v3';
+
+/** advert_int of the v3 config set: VRRPv3's centisecond adverts, a crash taken over in about 0.36 s. */
+export const V3_ADVERT_INT_S = 0.1;
 
 /**
  * preempt_delay of the recommended config in the lab (unless --preempt-delay says otherwise). The
@@ -23,9 +26,27 @@ export const LAB_PREEMPT_DELAY_S = 3;
 export const EXAMPLE_PREEMPT_DELAY_S = 30;
 
 function replaceOnce(text: string, from: RegExp, to: string, file: string): string {
-  const matches = text.match(new RegExp(from.source, 'g')) ?? [];
+  const matches = text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`)) ?? [];
   if (matches.length !== 1) throw new Error(`${file}: expected one match of ${from}, found ${matches.length}`);
   return text.replace(from, to);
+}
+
+/**
+ * A keepalived.conf switched to VRRPv3 as README's "Sub-second failover with VRRPv3" says: `vrrp_version
+ * 3` in global_defs, `advert_int` after virtual_router_id, and no authentication block (VRRPv3 has
+ * none; keepalived would only warn and ignore it). Both daemons read the result.
+ */
+export function keepalivedConfV3(text: string, advertIntS = V3_ADVERT_INT_S, file = 'keepalived.conf'): string {
+  let out = replaceOnce(text, /^([ \t]*)global_defs \{[^\n]*\n/m, '$&$1    vrrp_version 3\n', file);
+  out = replaceOnce(out, /^([ \t]*)(virtual_router_id [^\n]*)$/m, `$1$2\n$1advert_int ${advertIntS}`, file);
+  return replaceOnce(out, /^[ \t]*authentication \{[^}]*\}[^\n]*\n/m, '', file);
+}
+
+/** The same switch for a vrrpd YAML config (examples/recommended's layout). */
+export function yamlConfigV3(text: string, advertIntS = V3_ADVERT_INT_S, file = 'vrrpd.yaml'): string {
+  let out = replaceOnce(text, /^global_defs:[^\n]*\n/m, '$&  vrrp_version: 3\n', file);
+  out = replaceOnce(out, /^( +)(virtual_router_id: [^\n]*)$/m, `$1$2\n$1advert_int: ${advertIntS}`, file);
+  return replaceOnce(out, /^( +)authentication:[^\n]*\n(?:\1 +[^\n]*\n)+/m, '', file);
 }
 
 /** The example config of master N for this config set, as the lab runs it. */
@@ -35,12 +56,14 @@ export function vrrpdConfig(set: ConfigSet, index: 1 | 2 | 3, caFile: string | u
   let text = readFileSync(file, 'utf8');
   text = replaceOnce(text, /ca_file: \/etc\/kubernetes\/pki\/ca\.crt/, `ca_file: ${caFile}`, file);
   text = replaceOnce(text, new RegExp(`preempt_delay: ${EXAMPLE_PREEMPT_DELAY_S} `), `preempt_delay: ${preemptDelayS} `, file);
-  return text;
+  return set === 'v3' ? yamlConfigV3(text, V3_ADVERT_INT_S, file) : text;
 }
 
-/** The seed's keepalived.conf of master N, unchanged. */
-export function keepalivedConfig(index: 1 | 2 | 3): string {
-  return readFileSync(join(PACKAGE_ROOT, 'examples', 'keepalived', 'preempt', `master${index}.conf`), 'utf8');
+/** The seed's keepalived.conf of master N (switched to VRRPv3 for the v3 set, so that the cluster speaks one version). */
+export function keepalivedConfig(index: 1 | 2 | 3, set: ConfigSet = 'seed'): string {
+  const file = join(PACKAGE_ROOT, 'examples', 'keepalived', 'preempt', `master${index}.conf`);
+  const text = readFileSync(file, 'utf8');
+  return set === 'v3' ? keepalivedConfV3(text, V3_ADVERT_INT_S, file) : text;
 }
 
 export interface ProcessEvent {
@@ -109,6 +132,12 @@ export class DemoNode {
     return this.node.killApiserver();
   }
 
+  /** The config text this node's daemon runs (keepalived.conf or YAML). */
+  configText(): string {
+    const index = this.master.index;
+    return this.daemonKind === 'keepalived' ? keepalivedConfig(index, this.configSet) : vrrpdConfig(this.configSet, index, this.certs?.ca, this.preemptDelayS);
+  }
+
   /**
    * Start this node's VRRP daemon with the lab's config; resolve once its instance runs. The lab
    * starts master1's daemon and waits for that before it starts the others: with every node
@@ -116,14 +145,13 @@ export class DemoNode {
    * than master2's.
    */
   async startDaemon(): Promise<Daemon> {
-    const index = this.master.index;
     let daemon: Daemon;
     if (this.daemonKind === 'keepalived') {
-      const keepalived = await this.node.startKeepalived(keepalivedConfig(index));
+      const keepalived = await this.node.startKeepalived(this.configText());
       followKeepalived(keepalived, this.master, this.sink);
       daemon = keepalived;
     } else {
-      const vrrpd = await this.node.startVrrpd(vrrpdConfig(this.configSet, index, this.certs?.ca, this.preemptDelayS), '.yaml', { logLevel: 'info' });
+      const vrrpd = await this.node.startVrrpd(this.configText(), '.yaml', { logLevel: 'info' });
       followVrrpd(vrrpd, this.master, this.sink);
       daemon = vrrpd;
     }

@@ -10,14 +10,18 @@
  * - crash:     its cable is pulled (switch port down, no goodbye); the VIP moves after Master_Down.
  * The client-observed outage of every move is the time from the last reply of the old holder to the
  * first reply of the new one. Each scenario starts and ends with the preferred master holding the VIP.
+ * With the v3 config set (VRRPv3 at advert_int 0.1) the lab also captures the adverts on the switch
+ * and times each failover from the wire: the old master's last advert that mattered to the new
+ * master's first, next to the protocol's floor computed from the configs.
  */
 import { API_PORT, CLIENT, CLIENT_ADDRESS, Cluster, MASTERS, VIP } from './cluster.js';
 import type { Daemon } from './daemons.js';
-import { DemoNode, EXAMPLE_PREEMPT_DELAY_S, type ConfigSet, type ProcessEvent } from './demo-nodes.js';
+import { DemoNode, EXAMPLE_PREEMPT_DELAY_S, V3_ADVERT_INT_S, type ConfigSet, type ProcessEvent } from './demo-nodes.js';
 import { sleep, withTimeout } from './exec.js';
 import { removeLeftovers, type LabFamily } from './netns.js';
 import { Probe, type ProbeReply } from './observers.js';
 import { Timeline, type LabEvent, type SummaryRow } from './timeline.js';
+import { Wire } from './wire.js';
 
 /** The demo's names: namespaces vrdemo<pid>sw, vrdemo<pid>m1, ...; files in /tmp/vrrpd-demo-<pid>-XXXXXX. */
 export const DEMO_FAMILY: LabFamily = { ns: 'vrdemo', dir: 'vrrpd-demo-' };
@@ -71,9 +75,12 @@ class ScenarioFailed extends Error {}
 
 /** What a master runs, in words, for the header and the JSON. */
 export function describeNode(kind: 'vrrpd' | 'keepalived', configSet: ConfigSet, preemptDelayS: number): string {
+  const v3 = `VRRPv3, advert_int ${V3_ADVERT_INT_S}, no authentication`;
+  if (kind === 'keepalived' && configSet === 'v3') return `keepalived with the seed's keepalived.conf switched to ${v3} (examples/keepalived/preempt: killall -0 kube-apiserver every 2 s, weight -20)`;
   if (kind === 'keepalived') return "keepalived with the seed's keepalived.conf (examples/keepalived/preempt: killall -0 kube-apiserver every 2 s, weight -20)";
   if (configSet === 'seed') return 'vrrpd with the seed config (examples/preempt: killall -0 kube-apiserver every 2 s, weight -20)';
   const delay = preemptDelayS === EXAMPLE_PREEMPT_DELAY_S ? `preempt_delay ${preemptDelayS} s` : `preempt_delay ${preemptDelayS} s instead of ${EXAMPLE_PREEMPT_DELAY_S} s`;
+  if (configSet === 'v3') return `vrrpd with the recommended config switched to ${v3} (examples/recommended: https /readyz every 200 ms, weight 0; ${delay})`;
   return `vrrpd with the recommended config (examples/recommended: https /readyz every 200 ms, weight 0; ${delay})`;
 }
 
@@ -114,6 +121,8 @@ export class DemoLab {
   private cluster: Cluster | undefined;
   private readonly nodes = new Map<string, DemoNode>();
   private probe: Probe | undefined;
+  /** The adverts on the switch (v3 config set only): failovers timed from the wire. */
+  private wire: Wire | undefined;
   private removedLeftovers: string[] = [];
   private closing = false;
   private destroyed = false;
@@ -183,7 +192,7 @@ export class DemoLab {
     const removed = removeLeftovers(DEMO_FAMILY);
     this.removedLeftovers = removed;
     if (removed.length > 0) this.timeline.say(`removed ${removed.length} namespace(s) left behind by a killed earlier run: ${removed.join(', ')}`);
-    const needsCerts = this.options.configSet === 'recommended' && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
+    const needsCerts = this.options.configSet !== 'seed' && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
     const cluster = await Cluster.create({ family: DEMO_FAMILY, single: true, tls: needsCerts });
     this.cluster = cluster;
     this.timeline.say(`network: namespaces ${cluster.lab.namespaceNames.join(', ')}; bridge br0 in ${cluster.lab.switchNs}`);
@@ -200,6 +209,10 @@ export class DemoLab {
     });
     this.probe = await Probe.start(cluster.lab, CLIENT, { host: VIP, port: API_PORT, label: nameOf, onReply: (reply) => this.onReply(reply) });
     this.timeline.say(`client ${CLIENT_ADDRESS} asks ${VIP}:${API_PORT} who serves it every 10 ms`);
+    if (this.options.configSet === 'v3') {
+      this.wire = await Wire.switch(cluster.lab);
+      this.timeline.say('tcpdump on the switch times each failover from the adverts on the wire');
+    }
   }
 
   private onReply(reply: ProbeReply): void {
@@ -285,6 +298,7 @@ export class DemoLab {
     const probe = this.probe!;
 
     let mark = probe.replies.length;
+    const hurtAtMs = Date.now();
     await hurt.act();
     const failoverTimeoutMs = FAILOVER_TIMEOUT_MS + this.preemptDelayMs;
     const moved = await probe.waitFor((r) => r.node !== holder, mark, failoverTimeoutMs, this.signal);
@@ -292,8 +306,10 @@ export class DemoLab {
       this.timeline.row({ scenario, step: hurt.step, outage_ms: null, from: holder, to: holder, ok: false, note: `no other master answered within ${failoverTimeoutMs / 1000} s` });
       throw new ScenarioFailed(`${scenario}: the VIP did not move within ${failoverTimeoutMs / 1000} s`);
     }
-    this.timeline.row({ scenario, step: hurt.step, outage_ms: moved.timeMs - (moved.prevTimeMs ?? moved.timeMs), from: holder, to: moved.node, ok: true });
+    const failoverRow: SummaryRow = { scenario, step: hurt.step, outage_ms: moved.timeMs - (moved.prevTimeMs ?? moved.timeMs), from: holder, to: moved.node, ok: true };
+    this.timeline.row(failoverRow);
     await sleep(DWELL_MS, this.signal);
+    if (this.wire !== undefined) Object.assign(failoverRow, await this.wireTiming(hurtAtMs, moved.node));
 
     mark = probe.replies.length;
     const interim = probe.last?.node ?? moved.node;
@@ -306,6 +322,29 @@ export class DemoLab {
     }
     this.timeline.row({ scenario, step: heal.step, outage_ms: back.timeMs - (back.prevTimeMs ?? back.timeMs), from: back.prevNode ?? interim, to: holder, ok: true });
     await this.settleOn(holder, `${scenario}: after the return`);
+  }
+
+  /**
+   * The failover as the wire shows it: the old master's last advert that mattered (its priority-0
+   * goodbye, else its last advert at a priority the new master defers to) to the new master's first
+   * advert, and the floor the protocol sets between them (from the two configs).
+   */
+  private async wireTiming(hurtAtMs: number, newName: string): Promise<Pick<SummaryRow, 'failover_ms' | 'floor_ms' | 'floor'>> {
+    const oldNode = this.node(MASTERS[0]!.name);
+    const newNode = this.node(newName);
+    const adverts = this.wire!.adverts;
+    const first = adverts.find((a) => a.from === newNode.master.id && a.timeMs > hurtAtMs);
+    if (first === undefined) return {};
+    // The copy addressed to the new master (unicast sends one per peer): its timer runs from that one.
+    const before = adverts.filter((a) => a.from === oldNode.master.id && a.timeMs < first.timeMs && (a.destination === newNode.master.address || a.destination === '224.0.0.18'));
+    const last = before.at(-1);
+    if (last === undefined) return {};
+    const goodbye = last.priority === 0;
+    const reference = goodbye ? last : before.filter((a) => a.priority >= first.priority).at(-1);
+    if (reference === undefined) return {};
+    const { protocolFloor } = await import('./floor.js');
+    const floor = protocolFloor(newNode.configText(), oldNode.configText(), goodbye);
+    return { failover_ms: Math.round((first.timeMs - reference.timeMs) * 10) / 10, floor_ms: floor.ms, floor: `${floor.name}: ${floor.formula}` };
   }
 
   private apiserverDeath(): Promise<void> {
@@ -384,6 +423,7 @@ export class DemoLab {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.closing = true;
+    await this.wire?.stop().catch(() => undefined);
     await this.cluster?.destroy();
     this.destroySync();
   }

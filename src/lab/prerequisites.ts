@@ -20,6 +20,8 @@ export interface Needs {
   /** The recommended config's https /readyz check needs a CA and a serving certificate. */
   openssl: boolean;
   keepalived: boolean;
+  /** The v3 config set times its failovers from the adverts on the switch. */
+  tcpdump?: boolean;
 }
 
 export function requiredTools(needs: Needs): Tool[] {
@@ -32,6 +34,7 @@ export function requiredTools(needs: Needs): Tool[] {
   ];
   if (needs.killall) tools.push({ command: 'killall', versionArgs: ['-V'], debianPackage: 'psmisc', why: "the seed's check `killall -0 kube-apiserver`" });
   if (needs.openssl) tools.push({ command: 'openssl', versionArgs: ['version'], debianPackage: 'openssl', why: 'the CA and certificate of the https /readyz stand-in' });
+  if (needs.tcpdump) tools.push({ command: 'tcpdump', versionArgs: ['--version'], debianPackage: 'tcpdump', why: 'timing the VRRPv3 failovers from the wire (--config-set v3)' });
   if (needs.keepalived) tools.push({ command: 'keepalived', versionArgs: ['--version'], debianPackage: 'keepalived', why: '--keepalived nodes' });
   return tools;
 }

@@ -37,6 +37,13 @@ export interface SummaryRow {
   /** Whether the VIP ended where the lab expected, in time. */
   ok: boolean;
   note?: string;
+  /**
+   * Timed from the wire (v3 config set): the old master's last advert that mattered to the new
+   * master's first advert, ms; and the protocol's floor for it, with what it is made of.
+   */
+  failover_ms?: number;
+  floor_ms?: number;
+  floor?: string;
 }
 
 /** How long the live output holds an event back so that later-arriving earlier events go first. */
@@ -119,11 +126,14 @@ export class Timeline {
 
 /** The summary as an aligned text table. */
 export function formatSummary(rows: readonly SummaryRow[]): string {
-  const header = ['scenario', 'what happened', 'client outage', 'VIP held by', 'result'];
+  // The wire's column only when the lab timed something from the wire (the v3 config set).
+  const wire = rows.some((r) => r.failover_ms !== undefined);
+  const header = ['scenario', 'what happened', 'client outage', ...(wire ? ['failover on the wire (floor)'] : []), 'VIP held by', 'result'];
   const body = rows.map((r) => [
     r.scenario,
     r.step,
     r.outage_ms === null ? '-' : `${r.outage_ms} ms`,
+    ...(wire ? [r.failover_ms === undefined || r.floor_ms === undefined ? '-' : `${r.failover_ms.toFixed(1)} ms (${r.floor!.replace(/:.*/, '')} ${r.floor_ms.toFixed(1)} ms, +${(r.failover_ms - r.floor_ms).toFixed(1)})`] : []),
     r.from !== null && r.to !== null && r.from !== r.to ? `${r.from} -> ${r.to}` : (r.to ?? 'nobody'),
     r.ok ? 'ok' : `FAILED${r.note ? `: ${r.note}` : ''}`,
   ]);
@@ -133,5 +143,7 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
       .map((cell, i) => (i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n') + '\n';
+  const floors = [...new Set(rows.flatMap((r) => (r.failover_ms !== undefined && r.floor !== undefined ? [r.floor] : [])))];
+  const notes = floors.length === 0 ? [] : ['', "failover on the wire: the old master's last advert that mattered to the new master's first; floor:", ...floors.map((f) => `  ${f}`)];
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...notes].join('\n') + '\n';
 }

@@ -12,26 +12,40 @@
  *   intervals are whole seconds (>= 1) and there is no http check for VRRP, so `killall -0` every
  *   1 s, fall 1, weight 0. Different configs: the ratio compares what each can be set up to do.
  * - apiserver-fast-script: both daemons on that same keepalived.conf (killall, 1 s, fall 1, weight 0).
+ * - v3-crash:       the seed's conf switched to VRRPv3 at advert_int 0.1 (vrrp_version 3, no
+ *   authentication); kill -9 of master1's daemon, every process of it at once (keepalived's VRRP
+ *   child would otherwise get SIGTERM from its dying parent and say goodbye). The VIP stays on
+ *   master1 and its stand-in keeps answering until the new master's gratuitous ARP, as in production.
+ * - v3-graceful:    the same conf; SIGTERM to master1's daemon (priority-0 goodbye).
  *
  * Figures per trial (client probes VIP:6443 every 10 ms; each master's stand-in answers its name):
  * - outage = first reply from the new master - last reply from the old one;
- * - D = first reply from the new master - the old master's last advert that mattered: its
+ * - D = first reply from the new master - the old master's last advert that mattered (the copy sent
+ *   to the new master, with unicast peers): its
  *   priority-0 goodbye if it sent one (floor = Skew_Time of the new master), else its last advert
  *   at a priority the new master defers to (floor = Master_Down_Interval);
  * - overhead = D - floor, split into: timer lateness (the new master's first advert - reference -
  *   floor), advert -> gratuitous ARP at the client, GARP -> first reply.
+ * - the floor comes from the configs (protocolFloor: version, advert_int, the new master's priority).
+ * - wire D = the new master's first advert - that reference advert (both in the switch's capture):
+ *   the daemons' own figure, without the client's 10 ms probe spacing. The VRRPv3 targets are
+ *   judged on it: crash median wire D <= 400 ms, vrrpd/keepalived ratio of medians <= 1.00 (to two
+ *   decimals, as the target is written and the table prints it), median overhead above the floor <= 10 ms.
  *
- *   node --import ./test/register.mjs test/bench/failover.ts [--trials 5] [--scenarios crash,graceful] [--no-doc]
+ *   node --import ./test/register.mjs test/bench/failover.ts [--trials 5] [--scenarios crash,graceful,v3-crash,v3-graceful] [--no-doc] [--verbose]
+ *   (--no-doc: print the tables only; docs/benchmarks.md and the SVG timelines are left alone)
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { seedConf } from '../interop/configs.js';
-import { MASTER_IDS, type Master } from '../../src/lab/cluster.js';
+import { MASTER_IDS, MASTERS, type Master } from '../../src/lab/cluster.js';
 import type { Daemon } from '../../src/lab/daemons.js';
-import { sleep } from '../../src/lab/exec.js';
+import { keepalivedConfV3 } from '../../src/lab/demo-nodes.js';
+import { protocolFloor, type ProtocolFloor } from '../../src/lab/floor.js';
+import { childrenOf, sleep } from '../../src/lab/exec.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { DOCS_DIR, replaceSection } from './lib/doc.js';
 import { FailoverLab, nowMs, type ArpSeen } from './lib/failover-lab.js';
@@ -40,11 +54,14 @@ import { cell, markdownTable, median, p95 } from './lib/stats.js';
 import { timelineSvg, type TimelinePanel } from './lib/svg.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
-const SCENARIOS = ['crash', 'graceful', 'apiserver-seed', 'apiserver-fast', 'apiserver-fast-script'] as const;
+const SCENARIOS = ['crash', 'graceful', 'apiserver-seed', 'apiserver-fast', 'apiserver-fast-script', 'v3-crash', 'v3-graceful'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 const IMPLS = ['vrrpd', 'keepalived'] as const;
 type Impl = (typeof IMPLS)[number];
 const PRIORITY: Record<Master, number> = { m1: 100, m2: 99, m3: 98 };
+const isV3 = (scenario: ScenarioName): boolean => scenario.startsWith('v3-');
+/** The VRRPv3 targets of issue 14 (crash at advert_int 0.1). */
+const V3_TARGETS = { crashDMs: 400, ratio: 1.0, overheadMs: 10 };
 
 const { values } = parseArgs({
   options: {
@@ -83,6 +100,7 @@ interface Config {
 }
 
 function configFor(scenario: ScenarioName, impl: Impl, index: 1 | 2 | 3, caFile: string): Config {
+  if (isV3(scenario)) return { text: keepalivedConfV3(seedConf('preempt', index)), ext: '.conf', what: "the seed's preempt keepalived.conf, vrrp_version 3, advert_int 0.1, no authentication" };
   if (scenario === 'apiserver-fast' && impl === 'vrrpd') return { text: recommendedYaml(index, caFile), ext: '.yaml', what: 'examples/recommended (http /readyz 200 ms, fall 3, weight 0)' };
   if (scenario === 'apiserver-fast' || scenario === 'apiserver-fast-script') return { text: fastScriptConf(index), ext: '.conf', what: 'seed conf, killall 1 s, fall 1, weight 0' };
   return { text: seedConf('preempt', index), ext: '.conf', what: "the seed's preempt keepalived.conf" };
@@ -100,6 +118,8 @@ interface TrialResult {
   floorMs?: number;
   floorName?: string;
   overheadMs?: number;
+  /** The new master's first advert - the reference advert, both on the switch. */
+  wireDMs?: number;
   timerLateMs?: number;
   advertToGarpMs?: number;
   garpToReplyMs?: number;
@@ -136,12 +156,53 @@ async function waitSteady(lab: FailoverLab, timeoutMs: number): Promise<void> {
   }
 }
 
+/** Every process of a daemon (its descendants first), by host PID. */
+async function processTree(pid: number): Promise<number[]> {
+  const below: number[] = [];
+  for (const child of await childrenOf(pid)) below.push(...(await processTree(child)));
+  return [...below, pid];
+}
+
+/**
+ * kill -9 of a daemon, all of it at once. The main process is stopped first, so that keepalived's
+ * parent can neither respawn the VRRP child it sees die nor, dying first, have the kernel send that
+ * child SIGTERM (PR_SET_PDEATHSIG), which would make it say goodbye: a crash sends nothing more.
+ */
+async function crashDaemon(daemon: Daemon): Promise<void> {
+  const pids = await processTree(daemon.pid);
+  process.kill(daemon.pid, 'SIGSTOP');
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // a short-lived child (a check) already gone
+    }
+  }
+  // nsenter, which started the daemon in the node's PID namespace, passes a stopped child's stop
+  // on to itself (job control) and stays stopped, its child unreaped, until it gets SIGCONT; it may
+  // stop only after the kill above, so keep waking it until it has reaped and exited.
+  void (async () => {
+    while (daemon.child.exitCode === null && daemon.child.signalCode === null) {
+      try {
+        process.kill(daemon.child.pid!, 'SIGCONT');
+      } catch {
+        return;
+      }
+      await sleep(20);
+    }
+  })();
+}
+
 async function trigger(lab: FailoverLab, scenario: ScenarioName, daemons: Daemon[]): Promise<void> {
   switch (scenario) {
     case 'crash':
       await lab.mixed.lab.linkDown('m1', 'carrier');
       return;
+    case 'v3-crash':
+      await crashDaemon(daemons[0]!);
+      return;
     case 'graceful':
+    case 'v3-graceful':
       daemons[0]!.signal('SIGTERM');
       return;
     default:
@@ -149,9 +210,16 @@ async function trigger(lab: FailoverLab, scenario: ScenarioName, daemons: Daemon
   }
 }
 
-/** 150..850 ms, a low-discrepancy sequence (golden ratio), so 5 trials cover the interval evenly. */
-function triggerPhaseMs(trial: number): number {
-  return 150 + 700 * ((trial * 0.6180339887) % 1);
+/** 15..85 % of the advert interval, a low-discrepancy sequence (golden ratio), so 5 trials cover the interval evenly. */
+function triggerPhaseMs(trial: number, intervalMs: number): number {
+  return intervalMs * (0.15 + 0.7 * ((trial * 0.6180339887) % 1));
+}
+
+/** A master's advert interval, from its config. */
+function advertIntervalMs(configText: string): number {
+  const loaded = parseConfigText(configText, 'master1');
+  if (!loaded.ok) throw new Error(`master1's config does not load: ${loaded.errors.map((e) => e.message).join('; ')}`);
+  return Object.values(loaded.config.vrrp_instance)[0]!.advert_int * 1000;
 }
 
 async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, trial: number): Promise<TrialResult> {
@@ -166,7 +234,8 @@ async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, tr
     // The trigger comes phaseMs after one of master1's adverts: where in the advert interval a
     // crash lands decides most of the outage (Master_Down runs from the last advert), so trial k
     // uses the same phase for both daemons, spread over the interval from trial to trial.
-    const phaseMs = triggerPhaseMs(trial);
+    const configOf = (index: 1 | 2 | 3): string => configFor(scenario, impl, index, lab.certs.ca).text;
+    const phaseMs = triggerPhaseMs(trial, advertIntervalMs(configOf(1)));
     const mark = lab.wire.mark();
     const advert = await lab.wire.waitFor((a) => a.from === 'm1', 3_000, mark, 'an advert from master1');
     await sleep(Math.max(0, advert.timeMs + phaseMs - nowMs()));
@@ -188,19 +257,21 @@ async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, tr
     if (lastOld === undefined) throw new Error('no reply from master1 before the trigger');
     const newMaster = first.who as Master;
     const newPriority = PRIORITY[newMaster];
-    const m1Adverts = win.adverts.filter((a) => a.from === 'm1' && a.timeMs <= first.replyMs);
+    // With unicast peers each advert goes out once per peer: the copy addressed to the new master
+    // is the one its timer runs from (the copies may leave milliseconds apart on a busy machine).
+    const newAddress = MASTERS.find((m) => m.id === newMaster)!.address;
+    const m1Adverts = win.adverts.filter((a) => a.from === 'm1' && a.timeMs <= first.replyMs && (a.destination === newAddress || a.destination === '224.0.0.18'));
     const lastM1 = m1Adverts.at(-1);
     if (lastM1 === undefined) throw new Error('no advert from master1 on the wire');
     let reference = lastM1;
-    let floorMs = skewTimeMs(newPriority);
-    let floorName = 'Skew_Time';
     if (lastM1.priority !== 0) {
       const deferred = m1Adverts.filter((a) => a.priority >= newPriority).at(-1);
       if (deferred === undefined) throw new Error('no advert from master1 at a priority above the new master');
       reference = deferred;
-      floorMs = masterDownIntervalMs(1, newPriority);
-      floorName = 'Master_Down';
     }
+    const floor: ProtocolFloor = protocolFloor(configOf((MASTER_IDS.indexOf(newMaster) + 1) as 1 | 2 | 3), configOf(1), lastM1.priority === 0);
+    const floorMs = floor.ms;
+    const floorName = floor.name;
     const firstNewAdvert = win.adverts.find((a) => a.from === newMaster && a.timeMs > reference.timeMs);
     const garp = garps.find((g) => g.from === newMaster && g.timeMs > reference.timeMs);
     const vipAdd = lab.mixed.vips.events.find((e) => e.host === newMaster && e.held && e.timeMs > t0);
@@ -228,6 +299,7 @@ async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, tr
       floorMs,
       floorName,
       overheadMs: dMs - floorMs,
+      wireDMs: firstNewAdvert === undefined ? undefined : firstNewAdvert.timeMs - reference.timeMs,
       timerLateMs: firstNewAdvert === undefined ? undefined : firstNewAdvert.timeMs - reference.timeMs - floorMs,
       advertToGarpMs: firstNewAdvert === undefined || garp === undefined ? undefined : garp.timeMs - firstNewAdvert.timeMs,
       garpToReplyMs: garp === undefined ? undefined : first.replyMs - garp.timeMs,
@@ -253,7 +325,7 @@ async function runTrial(lab: FailoverLab, scenario: ScenarioName, impl: Impl, tr
 
 function fmt(r: TrialResult): string {
   if (!r.ok) return `${r.scenario} ${r.impl} #${r.trial}: FAILED ${r.error}`;
-  return `${r.scenario.padEnd(21)} ${r.impl.padEnd(10)} #${r.trial} ${r.newMaster} outage ${cell(r.outageMs)} ms  D ${cell(r.dMs)} ms  floor ${r.floorName} ${r.floorMs}  overhead ${cell(r.overheadMs, 1)} ms (timer ${cell(r.timerLateMs, 1)}, advert->GARP ${cell(r.advertToGarpMs, 1)}, GARP->reply ${cell(r.garpToReplyMs, 1)}, advert->VIP ${cell(r.advertToVipMs)})`;
+  return `${r.scenario.padEnd(21)} ${r.impl.padEnd(10)} #${r.trial} ${r.newMaster} outage ${cell(r.outageMs)} ms  D ${cell(r.dMs)} ms  wire D ${cell(r.wireDMs, 1)} ms  floor ${r.floorName} ${r.floorMs}  overhead ${cell(r.overheadMs, 1)} ms (timer ${cell(r.timerLateMs, 1)}, advert->GARP ${cell(r.advertToGarpMs, 1)}, GARP->reply ${cell(r.garpToReplyMs, 1)}, advert->VIP ${cell(r.advertToVipMs)})`;
 }
 
 const TITLES: Record<ScenarioName, string> = {
@@ -262,7 +334,53 @@ const TITLES: Record<ScenarioName, string> = {
   'apiserver-seed': 'apiserver death, seed config (killall 2 s, weight -20)',
   'apiserver-fast': 'apiserver death, fast check (vrrpd: http 200 ms fall 3 weight 0; keepalived: killall 1 s fall 1 weight 0)',
   'apiserver-fast-script': 'apiserver death, same conf for both (killall 1 s, fall 1, weight 0)',
+  'v3-crash': 'VRRPv3 0.1 s crash (kill -9 of the daemon)',
+  'v3-graceful': 'VRRPv3 0.1 s graceful stop (SIGTERM)',
 };
+
+/**
+ * The VRRPv3 rows: per scenario and daemon, the wire D (the new master's first advert - the old
+ * master's last advert that mattered) against the floor from the configs, and the targets.
+ */
+function v3Rows(results: readonly TrialResult[]): { table: string; verdicts: string[] } {
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+  for (const scenario of scenarios.filter(isV3)) {
+    const of = (impl: Impl): TrialResult[] => results.filter((r) => r.scenario === scenario && r.impl === impl && r.ok && r.wireDMs !== undefined);
+    const wireMedian = (impl: Impl): number => median(of(impl).map((r) => r.wireDMs!));
+    const ratio = wireMedian('vrrpd') / wireMedian('keepalived');
+    for (const impl of IMPLS) {
+      const list = of(impl);
+      if (list.length === 0) continue;
+      const floor = list[0]!;
+      const d = wireMedian(impl);
+      const overhead = d - floor.floorMs!;
+      const targets: string[] = [];
+      if (impl === 'vrrpd') {
+        if (scenario === 'v3-crash') targets.push(`D ≤ ${V3_TARGETS.crashDMs} ms: ${verdict(d <= V3_TARGETS.crashDMs)}`);
+        // The ratio is judged as printed, to two decimals.
+        targets.push(`ratio ≤ ${V3_TARGETS.ratio.toFixed(2)}: ${verdict(Number(ratio.toFixed(2)) <= V3_TARGETS.ratio)}`);
+        targets.push(`overhead ≤ ${V3_TARGETS.overheadMs} ms: ${verdict(overhead <= V3_TARGETS.overheadMs)}`);
+        verdicts.push(`${scenario}: vrrpd wire D median ${cell(d, 1)} ms, keepalived ${cell(wireMedian('keepalived'), 1)} ms, ratio ${cell(ratio, 3)}, overhead ${cell(overhead, 1)} ms above the floor ${floor.floorName} ${cell(floor.floorMs, 3)} ms; ${targets.join(', ')}`);
+      }
+      rows.push([
+        TITLES[scenario],
+        impl,
+        `${list.length}`,
+        `${floor.floorName} ${cell(floor.floorMs, 3)}`,
+        cell(d, 1),
+        cell(p95(list.map((r) => r.wireDMs!)), 1),
+        cell(overhead, 1),
+        cell(median(list.map((r) => r.dMs!)), 1),
+        impl === 'vrrpd' ? cell(ratio, 3) : '',
+        targets.join('; '),
+      ]);
+    }
+  }
+  const table = markdownTable(['scenario', 'daemon', 'n', 'floor ms (from the config)', 'wire D median ms', 'wire D p95 ms', 'overhead above the floor ms (median)', 'D to the VIP answering ms (median)', 'ratio vrrpd/keepalived (wire D medians)', 'targets'], rows);
+  return { table, verdicts };
+}
 
 async function main(): Promise<void> {
   if (labUnavailableReason !== undefined) {
@@ -336,10 +454,11 @@ async function main(): Promise<void> {
       return pick?.panel ? [pick.panel] : [];
     });
     if (panels.length > 0) {
-      const from = Math.min(-1_000, ...panels.map((p) => p.reference - 200));
-      const to = Math.max(...panels.map((p) => p.firstNew)) + 600;
+      const from = Math.min(isV3(scenario) ? -300 : -1_000, ...panels.map((p) => p.reference - (isV3(scenario) ? 50 : 200)));
+      const to = Math.max(...panels.map((p) => p.firstNew)) + (isV3(scenario) ? 200 : 600);
       const file = `failover-${scenario}.svg`;
-      writeFileSync(join(DOCS_DIR, file), timelineSvg(`Failover: ${TITLES[scenario]}`, panels, Math.floor(from / 100) * 100, Math.ceil(to / 100) * 100));
+      // --no-doc leaves docs/ alone: the timelines belong to the run that writes the section.
+      if (!values['no-doc']) writeFileSync(join(DOCS_DIR, file), timelineSvg(`Failover: ${TITLES[scenario]}`, panels, Math.floor(from / 100) * 100, Math.ceil(to / 100) * 100));
       svgs.push(file);
     }
   }
@@ -349,6 +468,17 @@ async function main(): Promise<void> {
     overheadRows,
   );
   const allTrials = results.map((r) => `    ${fmt(r)}`).join('\n');
+  const v3 = scenarios.some(isV3) ? v3Rows(results) : undefined;
+  const v3Section =
+    v3 === undefined
+      ? ''
+      : `### VRRPv3 at advert_int 0.1
+
+Both daemons on the seed's keepalived.conf switched to VRRPv3 (\`vrrp_version 3\`, \`advert_int 0.1\`, no authentication block). *crash* is a kill -9 of master1's daemon, every process of it at once; the VIP stays on master1 and its stand-in keeps answering until the new master's gratuitous ARP (as after a daemon crash in production), so the client's outage above says little here: D does. **Wire D** = the new master's first advert - master1's last advert that mattered, both in the switch's capture (the daemons' own figure, without the client's probe spacing); the floor is computed from the configs: Master_Down = 3 × Master_Adver_Interval + Skew_Time (RFC 5798, in keepalived's integer µs), or Skew_Time after a priority-0 goodbye. Targets (issue 14): crash median D ≤ ${V3_TARGETS.crashDMs} ms, vrrpd/keepalived ratio of the wire D medians ≤ ${V3_TARGETS.ratio.toFixed(2)} (judged to two decimals), overhead above the floor ≤ ${V3_TARGETS.overheadMs} ms.
+
+${v3.table}
+
+`;
   const body = `## Failover (\`npm run bench:failover\`)
 
 Run: ${describeMachine(done)}. ${trials} trials per scenario and daemon, interleaved.
@@ -361,7 +491,7 @@ D (first reply from the new master minus the old master's last advert that matte
 
 ${overheadTable}
 
-${svgs.map((f) => `![${f}](${f})`).join('\n\n')}
+${v3Section}${svgs.map((f) => `![${f}](${f})`).join('\n\n')}
 
 <details><summary>Every trial</summary>
 
@@ -369,6 +499,7 @@ ${allTrials}
 
 </details>`;
   console.log(`\n${outageTable}\n\n${overheadTable}\n`);
+  if (v3 !== undefined) console.log(`${v3.table}\n\n${v3.verdicts.join('\n')}\n\nmachine: ${describeMachine(done)}\n`);
   if (!values['no-doc']) {
     replaceSection('failover', body);
     console.error(`wrote docs/benchmarks.md (failover section) and ${svgs.join(', ')}`);

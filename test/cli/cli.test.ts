@@ -14,7 +14,7 @@ const COMMANDS: Array<[string, RegExp]> = [
   ['status', /^Usage: vrrpd status \[--socket PATH\] \[--json\]\n/],
   ['check-config', /^Usage: vrrpd check-config FILE\.\.\. \[--user NAME\]\n/],
   ['release', /^Usage: vrrpd release --config FILE\n/],
-  ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
+  ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\|v3\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
   ['import-keepalived', /^Usage: vrrpd import-keepalived FILE \[--output OUT\] \[--force\]\n/],
 ];
 

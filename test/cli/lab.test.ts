@@ -2,6 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/args.js';
 import { labOptions } from '../../src/cli/lab.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { masterDownIntervalV3Ms } from '../../src/core/timers.js';
+import { keepalivedConfig, keepalivedConfV3, vrrpdConfig } from '../../src/lab/demo-nodes.js';
+import { protocolFloor } from '../../src/lab/floor.js';
 import { describeCluster, electionRow } from '../../src/lab/lab.js';
 import type { ProbeReply } from '../../src/lab/observers.js';
 import { formatSummary, type SummaryRow } from '../../src/lab/timeline.js';
@@ -43,6 +47,69 @@ describe('the summary table', () => {
     expect(columns(first!).at(-1)).toBe('ok');
     expect(columns(second!).at(-1)).toBe('FAILED: too slow');
   });
+
+  it('v3 config set: the failover timed from the wire stands next to its floor, and the floor is spelled out', () => {
+    const rows: SummaryRow[] = [
+      { scenario: 'election', step: 'cluster started; VIP answers after 1.20 s', outage_ms: null, from: null, to: 'master1', ok: true },
+      { scenario: 'crash', step: "master1's link down", outage_ms: 300, from: 'master1', to: 'master2', ok: true, failover_ms: 363.4, floor_ms: 361.328, floor: 'Master_Down: 3 x 0.1 s + Skew_Time(99) 61.328 ms, VRRPv3' },
+      { scenario: 'crash', step: "master1's link back; preemption", outage_ms: 20, from: 'master2', to: 'master1', ok: true },
+    ];
+    const lines = formatSummary(rows).split('\n');
+    const columns = (line: string): string[] => line.split(/ {2,}/);
+    expect(columns(lines[0]!)).toEqual(['scenario', 'what happened', 'client outage', 'failover on the wire (floor)', 'VIP held by', 'result']);
+    expect(columns(lines[3]!)).toEqual(['crash', "master1's link down", '300 ms', '363.4 ms (Master_Down 361.3 ms, +2.1)', 'master1 -> master2', 'ok']);
+    expect(columns(lines[2]!)[3]).toBe('-');
+    expect(lines.slice(5)).toEqual([
+      '',
+      "failover on the wire: the old master's last advert that mattered to the new master's first; floor:",
+      '  Master_Down: 3 x 0.1 s + Skew_Time(99) 61.328 ms, VRRPv3',
+      '',
+    ]);
+  });
+});
+
+describe('the v3 config set', () => {
+  const instance = (text: string) => {
+    const loaded = parseConfigText(text, 'x');
+    if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('; '));
+    return { instance: Object.values(loaded.config.vrrp_instance)[0]!, warnings: loaded.warnings };
+  };
+
+  it("switches the recommended config and the seed's keepalived.conf to VRRPv3 at 0.1 s without authentication; both load without a warning", () => {
+    for (const index of [1, 2, 3] as const) {
+      for (const text of [vrrpdConfig('v3', index, '/tmp/ca.crt'), keepalivedConfig(index, 'v3')]) {
+        const { instance: vi, warnings } = instance(text);
+        expect(vi).toMatchObject({ version: 3, advert_int: 0.1, priority: 101 - index });
+        expect(vi.authentication).toBeUndefined();
+        expect(warnings).toEqual([]);
+      }
+      // The other sets are as they were: VRRPv2 at 1 s with PASS.
+      for (const text of [vrrpdConfig('recommended', index, '/tmp/ca.crt'), keepalivedConfig(index)]) {
+        expect(instance(text).instance).toMatchObject({ version: 2, advert_int: 1, authentication: { auth_type: 'PASS' } });
+      }
+    }
+  });
+
+  it('the floor comes from the configs: Master_Down 361.328 ms after a crash, Skew_Time 61.328 ms after a goodbye (priority 99 at 0.1 s)', () => {
+    const m1 = vrrpdConfig('v3', 1, '/tmp/ca.crt');
+    const m2 = vrrpdConfig('v3', 2, '/tmp/ca.crt');
+    expect(protocolFloor(m2, m1, false)).toEqual({ ms: masterDownIntervalV3Ms(10, 99), name: 'Master_Down', formula: '3 x 0.1 s + Skew_Time(99) 61.328 ms, VRRPv3' });
+    expect(protocolFloor(m2, m1, false).ms).toBe(361.328);
+    expect(protocolFloor(m2, m1, true)).toMatchObject({ ms: 61.328, name: 'Skew_Time' });
+    // VRRPv2 (the seed): 3 x 1 s + 613 ms, whatever the master's interval.
+    expect(protocolFloor(keepalivedConfig(2), keepalivedConfig(1), false)).toMatchObject({ ms: 3_613, name: 'Master_Down' });
+    // A VRRPv3 backup learns the master's interval: a master at 0.5 s gives 3 x 0.5 s + Skew_Time scaled by it.
+    expect(protocolFloor(keepalivedConfig(3, 'v3'), keepalivedConfV3(keepalivedConfig(1), 0.5), false).ms).toBe(masterDownIntervalV3Ms(50, 98));
+  });
+
+  it('the header names the version and the interval', () => {
+    expect(describeCluster({ configSet: 'v3', keepalivedNodes: new Set(['m3']), preemptDelayS: 3 }).split('\n')).toEqual([
+      'vrrpd lab, VIP 10.0.0.50:',
+      '  master1, master2: vrrpd with the recommended config switched to VRRPv3, advert_int 0.1, no authentication (examples/recommended: https /readyz every 200 ms, weight 0; preempt_delay 3 s instead of 30 s)',
+      "  master3: keepalived with the seed's keepalived.conf switched to VRRPv3, advert_int 0.1, no authentication (examples/keepalived/preempt: killall -0 kube-apiserver every 2 s, weight -20)",
+      '',
+    ]);
+  });
 });
 
 describe('the election is judged by who holds the VIP once it settled', () => {
@@ -82,12 +149,13 @@ describe('lab options', () => {
     expect(labOptions({})).toEqual({ scenarios: ['election', 'apiserver', 'graceful', 'crash'], configSet: 'recommended', keepalivedNodes: new Set(), preemptDelayS: 3, json: false });
     expect(labOptions({ keepalived: 'm1', scenario: 'apiserver', 'preempt-delay': '30' })).toMatchObject({ keepalivedNodes: new Set(['m1']), scenarios: ['apiserver'], preemptDelayS: 30 });
     expect(labOptions({ keepalived: 'master1,m2,master3' }).keepalivedNodes).toEqual(ALL);
+    expect(labOptions({ 'config-set': 'v3', scenario: 'crash' })).toMatchObject({ configSet: 'v3', scenarios: ['crash'] });
   });
 
   it('a bad value is a usage error that names the option', () => {
     for (const [values, message] of [
       [{ scenario: 'meteor' }, /^--scenario must be one of election, apiserver, graceful, crash; got 'meteor'$/],
-      [{ 'config-set': 'best' }, /^--config-set must be recommended or seed/],
+      [{ 'config-set': 'best' }, /^--config-set must be recommended, seed or v3; got 'best'$/],
       [{ keepalived: 'm4' }, /^--keepalived: unknown node 'm4'/],
       [{ 'preempt-delay': 'soon' }, /^--preempt-delay must be a number of seconds from 0 to 1000; got 'soon'$/],
       [{ 'preempt-delay': '-1' }, /^--preempt-delay must be/],

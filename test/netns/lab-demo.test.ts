@@ -10,13 +10,15 @@
  * - apiserver, recommended config: fall 3 x 200 ms of the /readyz check, FAULT, goodbye, Skew_Time;
  * - crash: no goodbye, master2 waits Master_Down from the last advert it heard (0-1 s before the cut).
  * A return by preemption overlaps the old and the new holder, so the client sees about one probe interval.
+ * With --config-set v3 (VRRPv3 at 0.1 s) a crash is taken over Master_Down = 3 x 0.1 s + Skew_Time(99)
+ * = 361.328 ms after master1's last advert, and the lab times it from the wire.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs } from '../../src/core/timers.js';
 import { labUnavailableReason } from './lab.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -24,6 +26,8 @@ const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const SKEW_99 = skewTimeMs(99);
 const MASTER_DOWN_99 = masterDownIntervalMs(1, 99);
 const MASTER_DOWN_98 = masterDownIntervalMs(1, 98);
+const MASTER_DOWN_V3_99 = masterDownIntervalV3Ms(10, 99);
+const MASTER_DOWN_V3_98 = masterDownIntervalV3Ms(10, 98);
 /** The lab's preempt_delay for the recommended config (vrrpd lab --help). */
 const LAB_PREEMPT_DELAY_MS = 3_000;
 const PROBE_INTERVAL_MS = 10;
@@ -44,10 +48,14 @@ interface SummaryRow {
   from: string | null;
   to: string | null;
   ok: boolean;
+  failover_ms?: number;
+  floor_ms?: number;
+  floor?: string;
 }
 
 interface LabResult {
   ok: boolean;
+  config_set: string;
   interrupted: boolean;
   prefix: string;
   daemons: Record<string, string>;
@@ -305,6 +313,36 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd lab', () => {
     expect(result.events).toContainEqual(expect.objectContaining({ scenario: 'crash', kind: 'state', text: 'master2 keepalived: -> MASTER' }));
     expect(row(result, 'crash', 1)).toMatchObject({ from: 'master2', to: 'master1', ok: true });
     expectNothingLeft(result.prefix, dirsBefore);
+  }, 90_000);
+
+  it('--config-set v3: VRRPv3 at 0.1 s, master1 crashes and master2 serves about 0.36 s after its last advert; the summary puts the wire figure next to the floor', async () => {
+    const dirsBefore = labTempDirs();
+    const run = startLab(['--config-set', 'v3', '--scenario', 'crash']);
+    const finished = await run.done;
+    expect(finished.code, `${finished.stdout}\n${finished.stderr}`).toBe(0);
+    const out = finished.stdout;
+    expect(out).toContain('master1, master2, master3: vrrpd with the recommended config switched to VRRPv3, advert_int 0.1, no authentication');
+    // The failover on the wire, the floor and the surplus, in the summary's own column.
+    // master3's Master_Down (98) is only 0.39 ms longer than master2's: either may answer first
+    // (master2 then wins the election); the floor is that of whoever did.
+    const failover = /^crash +master1's link down +(\d+) ms +([\d.]+) ms \(Master_Down (361\.[37]) ms, \+(-?[\d.]+)\) +master1 -> (master[23]) +ok$/m.exec(out);
+    expect(failover, out).not.toBeNull();
+    const [outageMs, wireMs, floorShown, aboveMs] = failover!.slice(1, 5).map(Number) as [number, number, number, number];
+    const floorMs = failover![5] === 'master2' ? MASTER_DOWN_V3_99 : MASTER_DOWN_V3_98;
+    expect(floorShown).toBe(Number(floorMs.toFixed(1)));
+    console.log(`[lab v3] crash: client outage ${outageMs} ms, failover on the wire ${wireMs} ms to ${failover![5]} (floor ${floorMs} ms, +${aboveMs})`);
+    // Never before the floor (1 ms: the capture's and the timers' resolution), and well under a second.
+    expect(wireMs).toBeGreaterThanOrEqual(floorMs - 1);
+    expect(wireMs).toBeLessThanOrEqual(500);
+    expect(aboveMs).toBeCloseTo(wireMs - floorMs, 0);
+    // The client: Master_Down runs from master1's last advert, 0-100 ms before the cut.
+    expect(outageMs).toBeGreaterThanOrEqual(floorMs - 100 - PROBE_INTERVAL_MS);
+    expect(outageMs).toBeLessThanOrEqual(600);
+    expect(out).toMatch(/^ {2}Master_Down: 3 x 0\.1 s \+ Skew_Time\((99\) 61\.328|98\) 61\.718) ms, VRRPv3$/m);
+    expect(out).toMatch(/^crash +master1's link back; preemption +\d+ ms +- +master[23] -> master1 +ok$/m);
+    const prefix = /lab removed \(namespaces (vrdemo\d+)\*\)/.exec(out)?.[1];
+    expect(prefix).toBeDefined();
+    expectNothingLeft(prefix!, dirsBefore);
   }, 90_000);
 
   it('all keepalived, master1 slow to start: master1 still wins, the header names what runs, every column is labelled, exit 0', async () => {
