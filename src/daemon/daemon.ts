@@ -14,6 +14,7 @@ import { toIoError } from '../io/errors.js';
 import type { Logger } from './logging.js';
 import { Engine, type DaemonPlan, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
 import type { CheckHandle, DaemonHost, Transport } from './host.js';
+import { rehearseTakeover } from './rehearsal.js';
 import type { DaemonStatus } from './status.js';
 
 export type { DaemonPlan, ReloadSummary };
@@ -61,7 +62,9 @@ export class Daemon {
     if (stale.length > 0) {
       this.log.warn({ vips: stale.map((v) => `${formatIpv4(v.address)}/${v.prefixLength} dev ${v.ifname}`) }, 'removed stale virtual addresses left behind');
     }
-    this.engine.start(this.now(), plan, this.facts(plan));
+    const facts = this.facts(plan);
+    rehearseTakeover(plan, facts);
+    this.engine.start(this.now(), plan, facts);
     this.addressWatch = this.host.watchDeletedAddresses((ifname, address) => this.input(() => this.engine.handleAddressDeleted(this.now(), ifname, address)));
     this.pump();
   }
