@@ -78,8 +78,8 @@ async function expectNoFlap(mixed: Cluster, wire: Wire, master: Master, daemons:
 
 /**
  * A crash of keepalived: SIGKILL to all its processes at once. SIGKILL of the parent alone is a
- * graceful stop in effect: its VRRP child notices the parent's death, sends priority 0 and removes
- * the VIP (seen here: the VIP moved after Skew_Time, not Master_Down). `killall` runs in the node's
+ * graceful stop in effect: its VRRP child asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG),
+ * then sends priority 0 and removes the VIP (seen here: the VIP moved after Skew_Time, not Master_Down). `killall` runs in the node's
  * own PID namespace, so it sees only that node's keepalived.
  */
 async function crashKeepalived(mixed: Cluster, node: Master, keepalived: KeepalivedProcess): Promise<void> {
