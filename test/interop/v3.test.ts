@@ -18,7 +18,7 @@ import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedV3Conf, withoutUnicast } from './configs.js';
 import type { Cluster, Master } from '../../src/lab/cluster.js';
-import type { Daemon, KeepalivedProcess, VrrpdProcess } from '../../src/lab/daemons.js';
+import { parseKeepalivedLine, type Daemon, type KeepalivedProcess, type VrrpdProcess } from '../../src/lab/daemons.js';
 import { brief, type Wire, type WireAdvert } from '../../src/lab/wire.js';
 import { useMixedLab } from './use-mixed-lab.js';
 import { masterDownV3Ms, report, skewV3Ms, V3_ADVERT_INT_CS, V3_ADVERT_INT_MS, V3_EARLY_MS, V3_MARGIN_MS } from './timing.js';
@@ -30,7 +30,7 @@ const START_TIMEOUT_MS = 10_000;
 /** The state changes a daemon logged from line index `from` on (either daemon's log). */
 function transitionsSince(daemon: Daemon, from: number): string[] {
   if (daemon.kind === 'vrrpd') return daemon.lines.slice(from).flatMap((l) => (typeof l.to === 'string' ? [`${String(l.from)} -> ${l.to}`] : []));
-  return (daemon as KeepalivedProcess).lines.slice(from).flatMap((l) => (/Entering \w+ STATE/.test(l.text) ? [l.text] : []));
+  return daemon.lines.slice(from).flatMap((l) => (parseKeepalivedLine(l.text).news?.kind === 'state' ? [l.text] : []));
 }
 
 function isV3At10cs(a: WireAdvert): boolean {
@@ -67,6 +67,10 @@ async function expectNoFlap(mixed: Cluster, wire: Wire, master: Master, daemons:
   expect(samples.length).toBeGreaterThanOrEqual(10);
   expect(mixed.vips.since(from), mixed.vips.describe(from)).toEqual([]);
   for (const [i, daemon] of daemons.entries()) expect(transitionsSince(daemon, lineMarks[i]!), `${daemon.kind} on ${daemon.host}`).toEqual([]);
+  // keepalived found nothing wrong with what it received (it logs every dropped advert).
+  for (const [i, daemon] of daemons.entries()) {
+    if (daemon.kind === 'keepalived') expect(daemon.lines.slice(lineMarks[i]).map((l) => l.text).filter((t) => /invalid|bad|wrong|mismatch|error|discard|unexpected/i.test(t)), `keepalived on ${daemon.host}`).toEqual([]);
+  }
   expect(adverts.filter((a) => a.from !== master).map(brief)).toEqual([]);
   expect(adverts.every(isV3At10cs)).toBe(true);
   // Ten a second to each destination; a tenth fewer allows for the capture's start and stop.
