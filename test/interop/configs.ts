@@ -58,3 +58,22 @@ export function withExtraVip(conf: string, address: string): string {
 export function withVip(conf: string, address: string): string {
   return replaceOnce(conf, /^(\s*)10\.0\.0\.50 dev ens32/m, `$1${address} dev ens32`, 'VIP');
 }
+
+/** VRRPv3 for every instance: keepalived's `vrrp_version 3`, as the first line of global_defs. */
+export function withVrrpVersion3(conf: string): string {
+  return replaceOnce(conf, /^(global_defs \{.*)$/m, '$1\n    vrrp_version 3', 'vrrp_version 3');
+}
+
+/** Drop the authentication block (VRRPv3 has none; both daemons would ignore it with a warning). */
+export function withoutAuthentication(conf: string): string {
+  return replaceOnce(conf, /^\s*authentication \{[^}]*\}\n/m, '', 'drop authentication');
+}
+
+/**
+ * The seed's config switched to VRRPv3 at `advertInt` seconds (0.1: ten adverts a second), as a
+ * user would: `vrrp_version 3` in global_defs, `advert_int`, and no PASS block (v3 has no
+ * authentication). Everything else (script check, unicast peers, VIP) is the seed's.
+ */
+export function seedV3Conf(mode: SeedMode, index: 1 | 2 | 3, advertInt = 0.1): string {
+  return withAdvertInt(withoutAuthentication(withVrrpVersion3(seedConf(mode, index))), advertInt);
+}

@@ -3,7 +3,7 @@
  * src/core/timers.ts) and the seed's configuration, plus one stated margin. Nothing here was tuned
  * until green: a window that fails means the implementation is slower than the protocol allows.
  */
-import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs, skewTimeV3Ms } from '../../src/core/timers.js';
 
 /** The seed's advert_int (default, 1 s). */
 export const ADVERT_INT_MS = 1_000;
@@ -33,4 +33,29 @@ export function masterDownMs(priority: number): number {
 /** Print a measured figure so that it shows in the test output (and in CI logs). */
 export function report(scenario: string, what: string, measuredMs: number, bound: string): void {
   console.log(`[interop] ${scenario}: ${what} ${Math.round(measuredMs)} ms (${bound})`);
+}
+
+/** VRRPv3 scenarios: advert_int 0.1 s, ten adverts a second (issue 14). */
+export const V3_ADVERT_INT_CS = 10;
+export const V3_ADVERT_INT_MS = V3_ADVERT_INT_CS * 10;
+
+/**
+ * The v3 margin: one and a half advert intervals for scheduling on two shared cores (both daemons'
+ * timers, a netlink round trip, the capture). It must stay below two intervals: a backup that
+ * ignored a goodbye would take over Master_Down after the master's last periodic advert, i.e.
+ * at least 2 x advert_int + Skew_Time after the goodbye, and a window of Skew_Time + this margin
+ * must tell the two apart. Lower bounds allow 2 ms (both events are timestamped by the same
+ * capture; keepalived's timers and vrrpd's v3 timers are exact to well under a millisecond).
+ */
+export const V3_MARGIN_MS = 150;
+export const V3_EARLY_MS = 2;
+
+/** VRRPv3 Skew_Time at advert_int 0.1 (keepalived's µs arithmetic): 61.328 ms for priority 99. */
+export function skewV3Ms(priority: number): number {
+  return skewTimeV3Ms(priority, V3_ADVERT_INT_CS);
+}
+
+/** VRRPv3 Master_Down_Interval at advert_int 0.1: 361.328 ms for priority 99. */
+export function masterDownV3Ms(priority: number): number {
+  return masterDownIntervalV3Ms(V3_ADVERT_INT_CS, priority);
 }
