@@ -90,8 +90,9 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, multicast: the sam
     expect(takeover.timeMs - goodbye.timeMs).toBeGreaterThanOrEqual(skewTimeMs(99) - EARLY_MS);
     expect(takeover.timeMs - goodbye.timeMs).toBeLessThanOrEqual(skewTimeMs(99) + MARGIN_MS);
     // master3 may race master2 by the 4 ms between Skew_Time(98) and Skew_Time(99) (see the
-    // nopreempt scenario); it must leave at once if it does.
-    expect(lab.mixed.vips.firstTaker(stoppedAt), lab.mixed.vips.describe(stoppedAt)).toBe('m2');
+    // nopreempt scenario), and on a loaded machine it may even add the VIP first; what the
+    // protocol guarantees is a short overlap that ends with master2 alone (asserted below).
+    expect(['m2', 'm3'], lab.mixed.vips.describe(stoppedAt)).toContain(lab.mixed.vips.firstTaker(stoppedAt));
     expect(lab.mixed.vips.dualMs(stoppedAt), lab.mixed.vips.describe(stoppedAt)).toBeLessThanOrEqual(MARGIN_MS);
     await sleep(ADVERT_INT_MS + 100);
     expect(await lab.mixed.kernelHolders()).toEqual(['m2']);
