@@ -69,7 +69,7 @@ export function rehearseTakeover(plan: DaemonPlan, facts: HostFacts): number {
         else if (firing > lastTakeover) break;
       }
     }
-    engine.status(nowMs, (ms) => new Date(ms).toISOString());
+    engine.status(nowMs, () => '');
     engine.shutdown(nowMs);
     drain(nowMs);
     return masters;
