@@ -58,6 +58,12 @@ const DROP_LOG_WINDOW_MS = 10_000;
 const HOST_ERROR_LOG_WINDOW_MS = 60_000;
 /** docs/protocol.md#fault: no usable source address is a FAULT. */
 const NO_SOURCE_ADDRESS = 'no_source_address';
+/**
+ * The fault cause of a drained instance (`vrrpd drain`, docs/protocol.md#drain): FAULT like any other
+ * cause, so a MASTER says goodbye with priority 0 and removes its VIPs, and nothing brings the
+ * instance back but `vrrpd undrain`.
+ */
+export const DRAINED = 'drained';
 /** A timer this late means the event loop stalled (log it; the guard works at any lateness). */
 export const STALL_WARN_MS = 100;
 /** A timer less late than this decides at once; later ones first read what waits in the sockets. */
@@ -96,6 +102,17 @@ export interface CheckPlan {
   /** What the host runs (a command, a URL, ...): plain data, compared but never interpreted here. */
   probe: unknown;
 }
+
+/**
+ * Which instances are drained: `all` (a drain without --instance; instances a reload adds later
+ * start drained too) or the named ones. The shell keeps it in the state file (state.ts).
+ */
+export interface DrainState {
+  all: boolean;
+  instances: string[];
+}
+
+export const NOT_DRAINED: DrainState = { all: false, instances: [] };
 
 export interface DaemonPlan {
   instances: InstanceSpec[];
@@ -305,6 +322,7 @@ export class Engine {
   private readonly hostErrorLog = new RateLimitedLog(HOST_ERROR_LOG_WINDOW_MS);
   private started = false;
   private stopping = false;
+  private drain: DrainState = NOT_DRAINED;
   private lastReloadError: string | null = null;
   /** Timers that fired more than STALL_WARN_MS late. */
   private stalls = 0;
@@ -425,6 +443,64 @@ export class Engine {
   refuseReload(errors: readonly string[]): void {
     this.lastReloadError = errors.join('; ');
     this.log('error', undefined, { errors }, 'reload refused: the new configuration is invalid; the running one stays');
+  }
+
+  /**
+   * The drain as the state file says it at start: call before start(), so a drained instance is in
+   * FAULT before its machine runs and never MASTER, not even for a moment.
+   */
+  restoreDrain(state: DrainState): void {
+    if (this.started) throw new Error('restoreDrain must come before start');
+    this.drain = { all: state.all, instances: [...state.instances] };
+  }
+
+  get drainState(): DrainState {
+    return { all: this.drain.all, instances: [...this.drain.instances] };
+  }
+
+  isDrained(instance: string): boolean {
+    return this.drain.all || this.drain.instances.includes(instance);
+  }
+
+  /**
+   * What `vrrpd drain [--instance NAME]` (drain true) or `vrrpd undrain [--instance NAME]` (false)
+   * makes the drain state, without applying it: the shell saves it first (state.ts), then calls
+   * applyDrain. Throws on an instance that does not exist. Undraining one instance of a drain of all
+   * leaves the others drained by name.
+   */
+  nextDrain(drain: boolean, instance?: string): DrainState {
+    if (instance !== undefined && !this.instances.some((r) => r.spec.name === instance)) {
+      throw new Error(`no instance named '${instance}' (instances: ${this.instanceNames.join(', ') || 'none'})`);
+    }
+    const names = new Set(this.drain.all ? this.instanceNames : this.drain.instances);
+    if (instance === undefined) return drain ? { all: true, instances: [] } : { all: false, instances: [] };
+    if (drain) {
+      if (this.drain.all) return this.drainState;
+      names.add(instance);
+    } else {
+      names.delete(instance);
+    }
+    return { all: false, instances: [...names].sort() };
+  }
+
+  /**
+   * Apply a drain state: each instance it covers gets the fault cause `drained` (a MASTER says
+   * goodbye with priority 0 and removes its VIPs), each it no longer covers loses it (FAULT ->
+   * BACKUP when nothing else holds it there; preempt does the rest). Returns the instances whose
+   * drain changed.
+   */
+  applyDrain(nowMs: number, state: DrainState): { drained: string[]; undrained: string[] } {
+    this.drain = { all: state.all, instances: [...state.instances] };
+    const changed = { drained: [] as string[], undrained: [] as string[] };
+    if (!this.started || this.stopping) return changed;
+    for (const runtime of this.instances) {
+      const want = this.isDrained(runtime.spec.name);
+      if (runtime.machine.faultCauses.includes(DRAINED) === want) continue;
+      (want ? changed.drained : changed.undrained).push(runtime.spec.name);
+      this.log('info', runtime.context, { drained: want }, want ? 'drained: out of elections until vrrpd undrain' : 'undrained: back in elections');
+      this.setFault(nowMs, runtime, DRAINED, want);
+    }
+    return changed;
   }
 
   /** Graceful stop: every MASTER says goodbye with priority 0 and removes its VIPs; checks and sockets close. */
@@ -658,7 +734,7 @@ export class Engine {
     return {
       event_loop_lag_ms: this.eventLoopLagMs(nowMs),
       last_reload_error: this.lastReloadError,
-      instances: this.instances.map((r) => instanceStatus(r, wallTime)),
+      instances: this.instances.map((r) => instanceStatus(r, wallTime, this.isDrained(r.spec.name))),
       interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
     };
   }
@@ -747,6 +823,7 @@ export class Engine {
     const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
     const machine = runtime.machine;
     if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
     const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
     for (const cause of startFaults(spec, means)) machine.setFault(nowMs, cause, true);
     for (const tracker of runtime.core.trackers) {
@@ -977,7 +1054,7 @@ function notifyState(state: VrrpState): NotifyState {
   return state === 'INIT' ? 'STOP' : state;
 }
 
-function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string): InstanceStatus {
+function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
   const m = runtime.machine;
   const dropped: Partial<Record<DropReason, number>> = {};
   for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;
@@ -1005,6 +1082,7 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
     dual_master_seen: m.stats.dualMasterSeen,
     dropped,
     fault_causes: m.faultCauses,
+    drained,
     trackers: runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
   };
 }

@@ -452,3 +452,71 @@ describe('engine: shutdown', () => {
     expect(drain(engine)).toEqual([]);
   });
 });
+
+describe('engine: drain (docs/protocol.md#drain)', () => {
+  it('a drained MASTER says goodbye with priority 0, removes its VIP and stays in FAULT (cause drained) until undrained', () => {
+    const { engine } = started();
+    fire(engine);
+    expect(engine.machine('VI_1')?.state).toBe('MASTER');
+    const next = engine.nextDrain(true);
+    expect(next).toEqual({ all: true, instances: [] });
+    expect(engine.applyDrain(5000, next)).toEqual({ drained: ['VI_1'], undrained: [] });
+    const commands = drain(engine, 5000);
+    expect(words(commands, true)).toEqual(['log drained: out of elections until vrrpd undrain', 'send 0 to 10.0.0.51', 'remove_vips 10.0.0.50', 'log MASTER -> FAULT (fault: drained)', 'notify FAULT']);
+    const transition = commands.find((c) => c.type === 'log' && c.transition !== undefined);
+    expect(transition?.type === 'log' && transition.fields.fault_causes).toEqual(['drained']);
+    expect(engine.status(5000, () => '').instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['drained'], drained: true });
+    // Nothing brings it back: not the timer (there is none in FAULT), not a lower-priority peer.
+    expect(engine.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
+    engine.handlePacket(6000, 'ens32', advert(M1, 50));
+    expect(words(drain(engine, 6000), true)).toEqual(['log dropped advert: not_ready']);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.applyDrain(7000, engine.nextDrain(false))).toEqual({ drained: [], undrained: ['VI_1'] });
+    expect(words(drain(engine, 7000), true)).toEqual(['log undrained: back in elections', 'log FAULT -> BACKUP (fault_cleared)', 'notify BACKUP']);
+    expect(engine.status(7000, () => '').instances[0]).toMatchObject({ state: 'BACKUP', fault_causes: [], drained: false });
+  });
+
+  it('undraining does not clear another fault cause', () => {
+    const engine = new Engine();
+    engine.start(0, plan(), { interfaces: new Map([['ens32', { address: M2, up: false, exists: true }]]), capabilities: undefined });
+    drain(engine);
+    engine.applyDrain(10, engine.nextDrain(true, 'VI_1'));
+    engine.applyDrain(20, engine.nextDrain(false, 'VI_1'));
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['interface:ens32']);
+  });
+
+  it('a drained node starts in FAULT before its machine runs: not one MASTER command, even as the address owner', () => {
+    const owner = CONFIG.replace('priority: 99', 'priority: 255').replace('    weight: -20\n', '    weight: 0\n');
+    const engine = new Engine();
+    engine.restoreDrain({ all: false, instances: ['VI_1'] });
+    engine.start(0, plan(owner), UP);
+    const commands = drain(engine);
+    expect(words(commands).filter((w) => /^(send|add_vips|garp)/.test(w))).toEqual([]);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.lastTransition).toMatchObject({ from: 'INIT', to: 'FAULT' });
+    expect(() => engine.restoreDrain({ all: false, instances: [] })).toThrow(/before start/);
+  });
+
+  it('a drain of all covers instances a reload adds; undraining one of them leaves the others drained by name', () => {
+    const { engine } = started();
+    engine.applyDrain(100, engine.nextDrain(true));
+    const two = `${CONFIG}  VI_2:\n    interface: ens32\n    virtual_router_id: 52\n    priority: 99\n    unicast_src_ip: 10.0.0.52\n    unicast_peer: [10.0.0.51]\n    virtual_ipaddress: [10.0.0.60]\n`;
+    engine.reload(200, plan(two), UP);
+    drain(engine, 200);
+    expect(engine.machine('VI_2')?.faultCauses).toEqual(['drained']);
+    const next = engine.nextDrain(false, 'VI_1');
+    expect(next).toEqual({ all: false, instances: ['VI_2'] });
+    engine.applyDrain(300, next);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    expect(engine.machine('VI_2')?.state).toBe('FAULT');
+    expect(() => engine.nextDrain(true, 'VI_7')).toThrow(/no instance named 'VI_7'/);
+  });
+
+  it('the status table says an instance is drained', () => {
+    const { engine } = started();
+    engine.applyDrain(100, engine.nextDrain(true));
+    const table = formatStatusTable({ pid: 1, config_file: 'x', started_at: '', ...engine.status(100, () => 't') });
+    expect(table).toMatch(/VI_1 drained: out of elections until 'vrrpd undrain'/);
+  });
+});
