@@ -12,7 +12,7 @@
 import { formatIpv4 } from '../core/ip.js';
 import { toIoError } from '../io/errors.js';
 import type { Logger } from './logging.js';
-import { Engine, type DaemonPlan, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
+import { Engine, type DaemonPlan, type DrainState, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
 import type { CheckHandle, DaemonHost, Transport } from './host.js';
 import type { DaemonStatus } from './status.js';
 
@@ -87,6 +87,18 @@ export class Daemon {
     this.pump();
     await Promise.all([...this.checks.values()].map((check) => check.stop()));
     this.checks.clear();
+  }
+
+  /**
+   * Apply a drain state (Engine.applyDrain) and execute what it asks at once: when this returns, the
+   * goodbyes have been sent and the VIPs removed.
+   */
+  applyDrain(state: DrainState): { drained: string[]; undrained: string[] } {
+    let changed = { drained: [] as string[], undrained: [] as string[] };
+    this.input(() => {
+      changed = this.engine.applyDrain(this.now(), state);
+    });
+    return changed;
   }
 
   status(): DaemonStatus {

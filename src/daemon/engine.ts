@@ -695,6 +695,11 @@ export class Engine {
     return this.instances.find((r) => r.spec.name === name)?.machine;
   }
 
+  /** An instance's VIPs (what `vrrpd drain` waits to see gone); empty for an unknown name. */
+  instanceVips(name: string): readonly VipSpec[] {
+    return this.instances.find((r) => r.spec.name === name)?.spec.vips ?? [];
+  }
+
   get instanceNames(): string[] {
     return this.instances.map((r) => r.spec.name);
   }
