@@ -78,15 +78,19 @@ const COMMANDS: Record<string, Command> = {
   },
   'check-config': {
     summary: 'Validate configuration files (vrrpd YAML or keepalived.conf) without touching the network.\nGiven the files of all nodes, also compare them (VRID, advert_int, auth, VIPs, peers).',
-    positionals: { name: 'FILE', min: 1 },
+    positionals: { name: 'FILE', min: 0 },
     options: {
+      config: { type: 'string', short: 'c', arg: 'FILE', help: 'a file to check, as `run` takes it (the same as naming it as FILE)' },
       user: { type: 'string', arg: 'NAME', help: "check as the user vrrpd will run as (the packaged unit: vrrpd); default: you" },
     },
     exitCodes: 'Exit codes: 0 every file accepted, 2 usage, 3 a file rejected or the nodes disagree.',
     async run({ positionals, values }) {
       const { checkConfigCommand } = await import('./check-config.js');
       const user = stringValue(values, 'user');
-      return checkConfigCommand(positionals, process.stdout, process.stderr, user === undefined ? {} : { user });
+      const config = stringValue(values, 'config');
+      const files = config === undefined ? positionals : [config, ...positionals];
+      if (files.length === 0) throw new UsageError('FILE (or --config FILE) is required');
+      return checkConfigCommand(files, process.stdout, process.stderr, user === undefined ? {} : { user });
     },
   },
   release: {
@@ -192,7 +196,9 @@ export async function main(argv: string[]): Promise<number> {
     return await spec.run(parsed);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`vrrpd ${name}: ${err.message}\n\n${await help(name)}`);
+      // One line naming the mistake, then the command's usage (not the whole help, whose options
+      // would push the line that matters off the screen).
+      process.stderr.write(`vrrpd ${name}: ${err.message}\nUsage: ${synopsis(name, spec)}\nSee 'vrrpd ${name} --help' for the options.\n`);
       return 2;
     }
     throw err;
