@@ -39,6 +39,7 @@ export class Daemon {
   private readonly scheduler;
   private readonly transports = new Map<string, Transport>();
   private readonly checks = new Map<string, CheckHandle>();
+  private readonly fileWatches = new Map<string, { close(): void }>();
   private readonly instanceLogs = new Map<string, Logger>();
   private linkWatch: { close(): void } | undefined;
   private addressWatch: { close(): void } | undefined;
@@ -257,6 +258,24 @@ export class Daemon {
         void check?.stop();
         return;
       }
+      case 'watch_file': {
+        const { name } = command.file;
+        this.fileWatches.get(name)?.close();
+        this.fileWatches.set(
+          name,
+          this.host.watchFile(
+            command.file,
+            command.initialise,
+            (text) => this.input(() => this.engine.handleTrackFile(this.now(), name, text)),
+            (error) => this.reportIoError(error),
+          ),
+        );
+        return;
+      }
+      case 'unwatch_file':
+        this.fileWatches.get(command.name)?.close();
+        this.fileWatches.delete(command.name);
+        return;
       case 'notify':
         this.host.notify(command.instance, command.state, command.priority, command.commands);
         return;

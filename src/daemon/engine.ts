@@ -26,6 +26,7 @@
 import { peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
+import { parseTrackFileValue, trackFileCause, trackFileEffect } from '../core/track-file.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
 import type { Action, DropReason, InstanceConfig, TrackerStatus, TransitionReason, VrrpState } from '../core/types.js';
 import { TIMER_EARLY_TOLERANCE_MS } from '../io/clock.js';
@@ -85,6 +86,22 @@ export interface InstanceSpec {
   vips: VipSpec[];
   /** notify_* commands; not part of the instance's identity (a change of them alone is "unchanged"). */
   notify: NotifyCommands;
+  /** The track files it tracks, with the weight that applies (docs/protocol.md#track-files). */
+  trackFiles?: readonly TrackFileRef[];
+}
+
+export interface TrackFileRef {
+  name: string;
+  weight: number;
+  reverse: boolean;
+}
+
+/** A vrrp_track_file some instance tracks: the host watches it and hands its text to handleTrackFile. */
+export interface TrackFilePlan {
+  name: string;
+  path: string;
+  /** init_file: create the file holding `value` when missing (always, with overwrite). */
+  init?: { value: number; overwrite: boolean };
 }
 
 /**
@@ -117,6 +134,7 @@ export const NOT_DRAINED: DrainState = { all: false, instances: [] };
 export interface DaemonPlan {
   instances: InstanceSpec[];
   checks: CheckPlan[];
+  trackFiles?: TrackFilePlan[];
 }
 
 /** What the shell knows about an interface when it starts or reloads the engine. */
@@ -167,6 +185,13 @@ export type HostCommand =
    */
   | { type: 'probe'; instance: string; means: Means | 'source_address'; ifname: string; vips: readonly VipSpec[] }
   | { type: 'start_check'; check: CheckPlan }
+  /**
+   * Watch a track file and hand its text to handleTrackFile now and at every change. `initialise`:
+   * what init_file may do now (at start: create, or overwrite with `overwrite`; at a reload only
+   * create a missing file, as keepalived).
+   */
+  | { type: 'watch_file'; file: TrackFilePlan; initialise: 'start' | 'reload' }
+  | { type: 'unwatch_file'; name: string }
   | { type: 'stop_check'; name: string }
   | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands }
   /** A log line; a state change also carries it as data (`transition`), for whoever needs more than text. */
@@ -323,6 +348,9 @@ export class Engine {
   private started = false;
   private stopping = false;
   private drain: DrainState = NOT_DRAINED;
+  /** Watched track files and the last value read from each (keepalived: 0 until read, missing = 0). */
+  private readonly trackFiles = new Map<string, TrackFilePlan>();
+  private readonly fileValues = new Map<string, number>();
   private lastReloadError: string | null = null;
   /** Timers that fired more than STALL_WARN_MS late. */
   private stalls = 0;
@@ -377,6 +405,8 @@ export class Engine {
     this.started = true;
     for (const check of plan.checks) this.startCheck(check);
     const fresh = plan.instances.map((spec) => this.addInstance(nowMs, spec, facts));
+    // Read before any instance starts (the host reads at once): a file saying FAULT is known first.
+    this.syncTrackFiles(plan.trackFiles ?? [], 'start');
     // The capabilities can be there and the kernel still refuse (a user namespace, an LSM): ask
     // it, and open the sockets, before any instance can become MASTER.
     for (const runtime of fresh) {
@@ -404,6 +434,7 @@ export class Engine {
     if (!this.started || this.stopping) throw new Error('not running: reload ignored');
     checkPlan(plan);
     this.reloadChecks(nowMs, plan.checks);
+    this.syncTrackFiles(plan.trackFiles ?? [], 'reload');
     const summary: ReloadSummary = { unchanged: [], changed: [], added: [], removed: [] };
     const wanted = new Map(plan.instances.map((spec) => [spec.name, spec]));
     for (const runtime of [...this.instances]) {
@@ -430,6 +461,7 @@ export class Engine {
       this.reconfigure(nowMs, runtime, spec, facts);
       summary.changed.push(spec.name);
     }
+    for (const runtime of this.instances) this.applyTrackFiles(nowMs, runtime);
     this.syncInterfaces();
     // Instances added by a reload are judged by the capabilities only: probing them would remove
     // VIPs, and another running instance may hold the same ones.
@@ -510,6 +542,8 @@ export class Engine {
     for (const runtime of this.instances) this.apply(nowMs, runtime, runtime.machine.shutdown(nowMs));
     for (const name of this.checks.keys()) this.push({ type: 'stop_check', name });
     this.checks.clear();
+    for (const name of this.trackFiles.keys()) this.push({ type: 'unwatch_file', name });
+    this.trackFiles.clear();
     for (const ifname of this.interfaces.keys()) this.push({ type: 'close_transport', ifname });
     this.interfaces.clear();
     if (this.watchedLinks.length > 0) this.push({ type: 'watch_links', names: [] });
@@ -578,6 +612,25 @@ export class Engine {
     }
     this.log('info', undefined, { tracker: name, status: change, detail }, `tracker ${name} is ${change}`);
     this.setTrackerEverywhere(nowMs, name, change);
+  }
+
+  /**
+   * A track file's text (read at the watch and at every change; '' when it is missing). A number out
+   * of range is ignored, as keepalived does, and the previous value stays.
+   */
+  handleTrackFile(nowMs: number, name: string, text: string): void {
+    if (this.stopping || !this.trackFiles.has(name)) return;
+    const value = parseTrackFileValue(text);
+    if (value === undefined) {
+      this.log('warn', undefined, { track_file: name, text: text.slice(0, 64) }, `track file ${name}: invalid number read from ${this.trackFiles.get(name)!.path}; ignoring it`);
+      return;
+    }
+    if (this.fileValues.get(name) === value) return;
+    this.fileValues.set(name, value);
+    this.log('info', undefined, { track_file: name, value }, `track file ${name} is ${value}`);
+    for (const runtime of this.instances) {
+      if (runtime.spec.trackFiles?.some((ref) => ref.name === name)) this.applyTrackFiles(nowMs, runtime);
+    }
   }
 
   /** A watched link went up (UP and RUNNING) or down; `address` is the interface's primary address now. */
@@ -829,6 +882,7 @@ export class Engine {
     const machine = runtime.machine;
     if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
     if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
+    this.applyTrackFiles(nowMs, runtime);
     const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
     for (const cause of startFaults(spec, means)) machine.setFault(nowMs, cause, true);
     for (const tracker of runtime.core.trackers) {
@@ -842,6 +896,48 @@ export class Engine {
     }
     this.instances.push(runtime);
     return runtime;
+  }
+
+  /** Watch what the plan names, stop watching what it no longer does (a changed file is watched anew). */
+  private syncTrackFiles(plans: readonly TrackFilePlan[], when: 'start' | 'reload'): void {
+    const wanted = new Map(plans.map((plan) => [plan.name, plan]));
+    for (const [name, current] of [...this.trackFiles]) {
+      const next = wanted.get(name);
+      if (next && canonical(next) === canonical(current)) continue;
+      this.push({ type: 'unwatch_file', name });
+      this.trackFiles.delete(name);
+      this.fileValues.delete(name);
+    }
+    for (const plan of plans) {
+      if (this.trackFiles.has(plan.name)) continue;
+      this.trackFiles.set(plan.name, plan);
+      this.push({ type: 'watch_file', file: plan, initialise: when });
+    }
+  }
+
+  /**
+   * Make an instance's track-file faults and priority offsets match the last values read
+   * (keepalived's rules in src/core/track-file.ts); a file not read yet counts as 0, as a missing
+   * file does in keepalived.
+   */
+  private applyTrackFiles(nowMs: number, runtime: InstanceRuntime): void {
+    const refs = runtime.spec.trackFiles ?? [];
+    const keys = new Set(refs.map((ref) => trackFileCause(ref.name)));
+    const machine = runtime.machine;
+    for (const key of machine.priorityOffsetKeys) if (!keys.has(key)) this.apply(nowMs, runtime, machine.setPriorityOffset(nowMs, key, undefined));
+    for (const cause of machine.faultCauses) if (cause.startsWith('file:') && !keys.has(cause)) this.setFault(nowMs, runtime, cause, false);
+    for (const ref of refs) {
+      const key = trackFileCause(ref.name);
+      const effect = trackFileEffect(this.fileValues.get(ref.name) ?? 0, ref.weight, ref.reverse);
+      if (effect === 'fault') {
+        this.apply(nowMs, runtime, machine.setPriorityOffset(nowMs, key, undefined));
+        this.setFault(nowMs, runtime, key, true);
+      } else {
+        // The new priority first, so an instance leaving FAULT already advertises it.
+        this.apply(nowMs, runtime, machine.setPriorityOffset(nowMs, key, effect));
+        this.setFault(nowMs, runtime, key, false);
+      }
+    }
   }
 
   private startInstance(nowMs: number, runtime: InstanceRuntime): void {
@@ -1088,6 +1184,9 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
     dropped,
     fault_causes: m.faultCauses,
     drained,
-    trackers: runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
+    trackers: [
+      ...runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
+      ...(runtime.spec.trackFiles ?? []).map((t) => ({ name: trackFileCause(t.name), weight: t.weight, status: m.faultCauses.includes(trackFileCause(t.name)) ? 'failed' : 'ok' })),
+    ],
   };
 }
