@@ -104,7 +104,7 @@ describe('vrrpd command', () => {
     const none = await vrrpd('check-config');
     expect(none.code).toBe(2);
     expect(none.stderr.split('\n')[0]).toBe('vrrpd check-config: FILE (or --config FILE) is required');
-  });
+  }, 30_000);
   it('help for a command that does not exist is a usage error with the overview', async () => {
     const r = await vrrpd('help', 'frobnicate');
     expect(r.code).toBe(2);
