@@ -287,14 +287,16 @@ export class Supervisor {
   private answer(request: ControlRequest, peer: PeerCredentials | undefined, control: ControlServer): unknown {
     const daemon = this.daemon as Daemon;
     const { command, ms } = request;
+    // Commands that change what the daemon does (debug-block stalls it): root and the socket's group
+    // only; status stays open to whoever may connect.
+    if (WRITE_COMMANDS.has(command) && !mayChangeState(peer, control.socketGid)) {
+      const who = peer === undefined ? 'a client that could not be identified' : `uid ${peer.uid}`;
+      this.log?.warn({ command, uid: peer?.uid ?? null, pid: peer?.pid ?? null }, `control: ${command} refused to ${who}`);
+      throw new Error(`permission denied: '${command}' changes the daemon's state; only root and members of the control socket's group (gid ${control.socketGid ?? '?'}) may run it, not ${who}`);
+    }
     switch (command) {
       case 'drain':
       case 'undrain': {
-        if (!mayChangeState(peer, control.socketGid)) {
-          const who = peer === undefined ? 'a client that could not be identified' : `uid ${peer.uid}`;
-          this.log?.warn({ command, uid: peer?.uid ?? null, pid: peer?.pid ?? null }, `control: ${command} refused to ${who}`);
-          throw new Error(`permission denied: '${command}' changes the daemon's state; only root and members of the control socket's group (gid ${control.socketGid ?? '?'}) may run it, not ${who}`);
-        }
         const instance = request.instance;
         if (instance !== undefined && typeof instance !== 'string') throw new Error('"instance" must be a string');
         return command === 'drain' ? this.drain(daemon, instance) : this.undrain(daemon, instance);
@@ -352,6 +354,8 @@ export class Supervisor {
     this.closeUnusedPrepared();
   }
 }
+
+const WRITE_COMMANDS: ReadonlySet<string> = new Set(['drain', 'undrain', 'debug-block']);
 
 function blockEventLoop(ms: number): void {
   const until = performance.now() + Math.min(Math.max(ms, 0), 60_000);
