@@ -80,7 +80,7 @@ if cmp -s "$rendered" "$unit_dir/vrrpd.service"; then
 else
   install -m 0644 "$rendered" "$unit_dir/vrrpd.service"
   unit_changed=yes
-  say "installed $unit_dir/vrrpd.service (ExecStart=$vrrpd run --config /etc/vrrpd/vrrpd.yaml)"
+  say "installed $unit_dir/vrrpd.service (ExecStart=$vrrpd run --config /etc/vrrpd/vrrpd.yaml --state-dir /var/lib/vrrpd)"
 fi
 
 # 3. Default configuration, never overwriting one that is there.

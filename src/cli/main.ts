@@ -7,12 +7,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SOCKET_PATH } from '../daemon/control.js';
+import { DEFAULT_STATE_DIR } from '../daemon/state.js';
 import { commandHelp, EXIT_CODES, parseCommand, stringValue, synopsis, UsageError, type CommandSpec, type ParsedCommand } from './args.js';
 
 interface Command extends CommandSpec {
   /** Help text that lives with the command's own module (loaded only for --help). */
   loadDetails?: () => Promise<string>;
   run(args: ParsedCommand): Promise<number>;
+}
+
+const DEFAULT_DRAIN_TIMEOUT_S = 10;
+
+/** --timeout SECONDS: a positive number, at most an hour. */
+function parseTimeout(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_DRAIN_TIMEOUT_S;
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) throw new UsageError(`--timeout must be a number of seconds above 0 and at most 3600, got '${text}'`);
+  return seconds;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -22,10 +33,11 @@ const COMMANDS: Record<string, Command> = {
       config: { type: 'string', short: 'c', arg: 'FILE', required: true, help: 'the configuration: vrrpd YAML or a keepalived.conf' },
       socket: { type: 'string', arg: 'PATH', help: `control socket (default: the config's vrrpd.socket, else ${DEFAULT_SOCKET_PATH})` },
       'log-level': { type: 'string', arg: 'LEVEL', help: "fatal|error|warn|info|debug|trace|silent (default: the config's\nvrrpd.log_level, else info)" },
+      'state-dir': { type: 'string', arg: 'DIR', help: `what survives a restart (the drain); default ${DEFAULT_STATE_DIR}` },
     },
     async run({ values }) {
       const { runCommand } = await import('./run.js');
-      return runCommand({ configPath: stringValue(values, 'config')!, socketPath: stringValue(values, 'socket'), logLevel: stringValue(values, 'log-level') });
+      return runCommand({ configPath: stringValue(values, 'config')!, socketPath: stringValue(values, 'socket'), logLevel: stringValue(values, 'log-level'), stateDir: stringValue(values, 'state-dir') });
     },
   },
   status: {
@@ -39,17 +51,46 @@ const COMMANDS: Record<string, Command> = {
       return statusCommand(stringValue(values, 'socket') ?? DEFAULT_SOCKET_PATH, values.json === true, process.stdout, process.stderr);
     },
   },
+  drain: {
+    summary: "Take this node out of the elections before maintenance (a kubeadm upgrade): every instance\n(or NAME) goes FAULT with the cause drained, a MASTER says goodbye with priority 0 and removes\nits VIPs. Kept across restarts until 'vrrpd undrain'. Returns once this node holds none of them.",
+    options: {
+      instance: { type: 'string', arg: 'NAME', help: 'drain this instance only (default: every instance, also ones a reload adds)' },
+      socket: { type: 'string', arg: 'PATH', help: `the daemon's control socket (default ${DEFAULT_SOCKET_PATH})` },
+      timeout: { type: 'string', arg: 'SECONDS', help: `how long to wait for the VIPs to leave this node (default ${DEFAULT_DRAIN_TIMEOUT_S})` },
+    },
+    exitCodes: 'Exit codes: 0 drained and none of the VIPs on this node, 1 refused, timed out or not saved, 2 usage.',
+    async run({ values }) {
+      const timeout = parseTimeout(stringValue(values, 'timeout'));
+      const { drainCommand } = await import('./drain.js');
+      return drainCommand({ socketPath: stringValue(values, 'socket') ?? DEFAULT_SOCKET_PATH, instance: stringValue(values, 'instance'), timeoutMs: timeout * 1000 }, process.stdout, process.stderr);
+    },
+  },
+  undrain: {
+    summary: 'Let drained instances back into the elections: they go BACKUP, and preempt decides who holds the VIP.',
+    options: {
+      instance: { type: 'string', arg: 'NAME', help: 'undrain this instance only (default: every instance)' },
+      socket: { type: 'string', arg: 'PATH', help: `the daemon's control socket (default ${DEFAULT_SOCKET_PATH})` },
+    },
+    async run({ values }) {
+      const { undrainCommand } = await import('./drain.js');
+      return undrainCommand({ socketPath: stringValue(values, 'socket') ?? DEFAULT_SOCKET_PATH, instance: stringValue(values, 'instance') }, process.stdout, process.stderr);
+    },
+  },
   'check-config': {
     summary: 'Validate configuration files (vrrpd YAML or keepalived.conf) without touching the network.\nGiven the files of all nodes, also compare them (VRID, advert_int, auth, VIPs, peers).',
-    positionals: { name: 'FILE', min: 1 },
+    positionals: { name: 'FILE', min: 0 },
     options: {
+      config: { type: 'string', short: 'c', arg: 'FILE', help: 'a file to check, as `run` takes it (the same as naming it as FILE)' },
       user: { type: 'string', arg: 'NAME', help: "check as the user vrrpd will run as (the packaged unit: vrrpd); default: you" },
     },
     exitCodes: 'Exit codes: 0 every file accepted, 2 usage, 3 a file rejected or the nodes disagree.',
     async run({ positionals, values }) {
       const { checkConfigCommand } = await import('./check-config.js');
       const user = stringValue(values, 'user');
-      return checkConfigCommand(positionals, process.stdout, process.stderr, user === undefined ? {} : { user });
+      const config = stringValue(values, 'config');
+      const files = config === undefined ? positionals : [config, ...positionals];
+      if (files.length === 0) throw new UsageError('FILE (or --config FILE) is required');
+      return checkConfigCommand(files, process.stdout, process.stderr, user === undefined ? {} : { user });
     },
   },
   release: {
@@ -155,7 +196,9 @@ export async function main(argv: string[]): Promise<number> {
     return await spec.run(parsed);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`vrrpd ${name}: ${err.message}\n\n${await help(name)}`);
+      // One line naming the mistake, then the command's usage (not the whole help, whose options
+      // would push the line that matters off the screen).
+      process.stderr.write(`vrrpd ${name}: ${err.message}\nUsage: ${synopsis(name, spec)}\nSee 'vrrpd ${name} --help' for the options.\n`);
       return 2;
     }
     throw err;

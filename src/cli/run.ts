@@ -17,6 +17,8 @@ export interface RunOptions {
   socketPath: string | undefined;
   /** --log-level; else the config's vrrpd.log_level; else info. */
   logLevel: string | undefined;
+  /** --state-dir; else /var/lib/vrrpd. */
+  stateDir?: string | undefined;
 }
 
 /** Graceful stop must finish within 2 s; a MASTER's goodbye and VIP removal take a few ms. */
@@ -33,6 +35,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     configPath: options.configPath,
     socketPath: options.socketPath,
     logLevel: options.logLevel,
+    stateDir: options.stateDir,
     errors: process.stderr,
     debugCommands: process.env.VRRPD_DEBUG_COMMANDS === '1',
     // Type=notify: systemd considers the service started once the instances run.

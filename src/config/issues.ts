@@ -25,6 +25,7 @@ export type ConfigIssueCode =
   | 'duplicate_vrid'
   | 'duplicate_address'
   | 'unknown_track_script'
+  | 'unknown_track_file'
   | 'duplicate_tracker'
   | 'owner_with_weighted_tracker'
   | 'missing_auth_pass'

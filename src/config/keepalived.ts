@@ -22,7 +22,7 @@ export type ConfigFormat = 'yaml' | 'keepalived';
 
 /** keepalived's top-level block keywords; a first line starting with one is keepalived.conf. */
 const KEEPALIVED_TOP_LEVEL = new Set([
-  'global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'include', 'virtual_server', 'virtual_server_group',
+  'global_defs', 'vrrp_script', 'track_file', 'vrrp_instance', 'vrrp_sync_group', 'include', 'virtual_server', 'virtual_server_group',
   'static_ipaddress', 'static_routes', 'static_rules', 'vrrp_track_file', 'vrrp_track_process', 'garp_group',
   'bfd_instance', 'linkbeat_interfaces', 'net_namespace', 'instance',
 ]);
@@ -364,6 +364,36 @@ function mapScript(mapper: Mapper, block: Statement[], target: Record<string, un
   }
 }
 
+/**
+ * `vrrp_track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] }` (also the
+ * top-level `track_file NAME {...}`, its newer name): `init_file` becomes {value, overwrite}.
+ */
+function mapTrackFile(mapper: Mapper, block: Statement[], target: Record<string, unknown>, path: PropertyKey[]): void {
+  for (const statement of block) {
+    const keyword = statement.words[0]!;
+    if (keyword.text === 'init_file' && !statement.block) {
+      const init: Record<string, unknown> = {};
+      for (const word of statement.words.slice(1)) {
+        if (word.text === 'overwrite' && init['overwrite'] === undefined) init['overwrite'] = true;
+        else if (/^-?\d/.test(word.text) && init['value'] === undefined) init['value'] = numberOrText(word.text);
+        else mapper.issue('error', 'invalid_value', word, [...path, 'init_file'], `unexpected '${excerpt(word.text)}' after init_file (expected init_file [VALUE] [overwrite])`);
+      }
+      target['init_file'] = init;
+      mapper.record([...path, 'init_file'], keyword, statement.words[1] ?? keyword);
+      continue;
+    }
+    if (keyword.text === 'file' && !statement.block) {
+      mapper.scalar(statement, 'text', target, path);
+      continue;
+    }
+    if (keyword.text === 'weight' && !statement.block) {
+      mapScript(mapper, [statement], target, path);
+      continue;
+    }
+    mapper.unknown(statement, target, path);
+  }
+}
+
 /** `NAME [weight W] [reverse]`: a plain name, or the {name, weight, reverse} mapping. */
 function mapTrackEntries(mapper: Mapper, block: Statement[], list: unknown[], path: PropertyKey[]): void {
   for (const statement of block) {
@@ -457,7 +487,7 @@ function mapAuthentication(mapper: Mapper, block: Statement[], target: Record<st
   }
 }
 
-const LIST_BLOCKS = ['unicast_peer', 'virtual_ipaddress', 'track_script', 'track_interface'] as const;
+const LIST_BLOCKS = ['unicast_peer', 'virtual_ipaddress', 'track_script', 'track_interface', 'track_file'] as const;
 
 function mapInstance(mapper: Mapper, block: Statement[], target: Record<string, unknown>, path: PropertyKey[]): void {
   for (let statement of block) {
@@ -559,8 +589,11 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
         break;
       }
       case 'vrrp_script':
+      case 'vrrp_track_file':
+      case 'track_file':
       case 'vrrp_instance': {
-        const section = keyword.text;
+        // `track_file NAME {...}` at the top level is keepalived 2.1's name for vrrp_track_file.
+        const section = keyword.text === 'track_file' ? 'vrrp_track_file' : keyword.text;
         const records = sectionOf(data, section);
         if (!mapper.exactPlace([section])) mapper.record([section], keyword);
         const name = mapper.nameOf(statement, section);
@@ -575,6 +608,7 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
         records[name.text] = target;
         mapper.record(path, name, name);
         if (section === 'vrrp_script') mapScript(mapper, body, target, path);
+        else if (section === 'vrrp_track_file') mapTrackFile(mapper, body, target, path);
         else mapInstance(mapper, body, target, path);
         break;
       }

@@ -184,6 +184,21 @@ export interface TrackRef {
   reverse?: boolean;
 }
 
+/**
+ * keepalived's `vrrp_track_file NAME` (`track_file NAME` at the top level): a file holding an
+ * integer; docs/protocol.md#track-files.
+ */
+export interface VrrpTrackFile {
+  name: string;
+  /** Absolute path. */
+  file: string;
+  /** -254..254; keepalived's default 1. 0: a non-zero value (a zero one with reverse) is FAULT. */
+  weight: number;
+  reverse: boolean;
+  /** `init_file [VALUE] [overwrite]`: create the file holding VALUE (default 0) if missing, or always with overwrite. */
+  init_file?: { value: number; overwrite: boolean };
+}
+
 export interface Authentication {
   auth_type: 'PASS';
   /** As written; adverts carry the first 8 bytes (load.ts warns when it is longer). */
@@ -222,6 +237,8 @@ export interface VrrpInstance {
   virtual_ipaddress: VirtualAddress[];
   track_script: TrackRef[];
   track_interface: TrackRef[];
+  /** vrrp_track_file names; weight/reverse absent = the file's. */
+  track_file: TrackRef[];
   dont_track_primary: boolean;
   /** Seconds; 0 = no delayed second burst. */
   garp_master_delay: number;
@@ -242,6 +259,8 @@ export interface VrrpdConfig {
   global_defs: GlobalDefs;
   /** In file order. */
   vrrp_script: Record<string, VrrpScript>;
+  /** In file order. */
+  vrrp_track_file: Record<string, VrrpTrackFile>;
   /** In file order. */
   vrrp_instance: Record<string, VrrpInstance>;
 }
@@ -390,13 +409,13 @@ const VirtualAddressSchema = z.preprocess(
 );
 
 /** `NAME` or `{name, weight, reverse}`, the YAML form of `track_script { NAME weight W }`. */
-function trackRef(what: string) {
+function trackRef(what: string, maxWeight = 253) {
   return z.preprocess(
     (value) => (typeof value === 'string' ? { name: value } : value),
     z.strictObject(
       {
         name: text(CONFIG_LIMITS.maxNameLength, `a ${what} name`),
-        weight: wholeNumber(-253, 253).optional(),
+        weight: wholeNumber(-maxWeight, maxWeight).optional(),
         reverse: flag().optional(),
       },
       { error: expect(`a ${what} name or a mapping {name, weight, reverse}`) },
@@ -633,6 +652,10 @@ const VrrpInstanceSchema = z.strictObject(
       .array(trackRef('interface'), { error: expect('a list of interface names') })
       .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
       .default([]),
+    track_file: z
+      .array(trackRef('vrrp_track_file', 254), { error: expect('a list of vrrp_track_file names') })
+      .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
+      .default([]),
     dont_track_primary: flag().default(false),
     garp_master_delay: wholeNumber(0, 3600, ' seconds').optional(),
     garp_master_repeat: wholeNumber(1, 100).optional(),
@@ -648,6 +671,21 @@ const VrrpInstanceSchema = z.strictObject(
   { error: expect('a mapping of vrrp_instance settings') },
 );
 
+const VrrpTrackFileSchema = z.strictObject(
+  {
+    file: text(4096, 'an absolute file path').refine((path) => path.startsWith('/'), { error: 'must be an absolute path (keepalived resolves a relative one against its own working directory)' }),
+    weight: wholeNumber(-254, 254).default(1),
+    reverse: flag().default(false),
+    init_file: z
+      .strictObject(
+        { value: wholeNumber(-2147483648, 2147483647).default(0), overwrite: flag().default(false) },
+        { error: expect('a mapping {value, overwrite}') },
+      )
+      .optional(),
+  },
+  { error: expect('a mapping with file, weight and init_file') },
+);
+
 /** The whole file. Only vrrp_instance is required. */
 export const ConfigSchema = z.strictObject(
   {
@@ -655,6 +693,9 @@ export const ConfigSchema = z.strictObject(
     global_defs: GlobalDefsSchema.prefault({}),
     vrrp_script: z
       .record(z.string(), VrrpScriptSchema, { error: expect('a mapping of script names to scripts') })
+      .default({}),
+    vrrp_track_file: z
+      .record(z.string(), VrrpTrackFileSchema, { error: expect('a mapping of track file names to {file, weight, init_file}') })
       .default({}),
     vrrp_instance: z.record(z.string(), VrrpInstanceSchema, { error: expect('a mapping of instance names to instances') }),
   },
@@ -674,7 +715,7 @@ export type ParsedScript = z.output<typeof VrrpScriptSchema>;
 export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   // vrrp_instance
   'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules',
-  'track_file', 'track_bfd', 'track_process', 'track_src_ip', 'promote_secondaries', 'linkbeat_use_polling', 'accept',
+  'track_bfd', 'track_process', 'track_src_ip', 'promote_secondaries', 'linkbeat_use_polling', 'accept',
   'no_accept', 'strict_mode', 'debug', 'smtp_alert', 'lvs_sync_daemon_interface', 'garp_master_refresh_repeat',
   'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert',
   'notify_master_rx_lower_pri', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'preempt',
@@ -685,7 +726,7 @@ export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   'script_security', 'enable_traps', 'dynamic_interfaces',
   // top level
   'vrrp_sync_group', 'virtual_server', 'virtual_server_group', 'static_ipaddress', 'static_routes', 'static_rules',
-  'vrrp_track_file', 'vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces', 'include',
+  'vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces', 'include',
 ]);
 
 const LVS_ADVICE =
@@ -714,7 +755,7 @@ const UNSUPPORTED_ADVICE: Record<string, string> = {
   static_ipaddress: 'add the addresses with the host\'s network configuration: vrrpd manages virtual addresses only',
   static_routes: 'add the routes with the host\'s network configuration: vrrpd manages virtual addresses only',
   static_rules: 'add the rules with the host\'s network configuration: vrrpd manages virtual addresses only',
-  track_file: TRACK_ADVICE, vrrp_track_file: TRACK_ADVICE, track_bfd: TRACK_ADVICE, bfd_instance: TRACK_ADVICE,
+  track_bfd: TRACK_ADVICE, bfd_instance: TRACK_ADVICE,
   track_process: 'use a vrrp_script with the built-in `process: NAME` check (it reads /proc) and list it in track_script',
   vrrp_track_process: 'use a vrrp_script with the built-in `process: NAME` check (it reads /proc) and list it in track_script',
   track_src_ip: 'remove it; vrrpd tracks the interface (track_interface), not its source address',

@@ -24,6 +24,7 @@ import {
   type VirtualAddress,
   type VrrpInstance,
   type VrrpScript,
+  type VrrpTrackFile,
   type VrrpdConfig,
 } from './model.js';
 
@@ -47,7 +48,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
   const errors: PendingIssue[] = [];
   const warnings: PendingIssue[] = [];
 
-  const checkName = (section: 'vrrp_script' | 'vrrp_instance', name: string): void => {
+  const checkName = (section: 'vrrp_script' | 'vrrp_track_file' | 'vrrp_instance', name: string): void => {
     if (!NAME_PATTERN.test(name) || name.length > CONFIG_LIMITS.maxNameLength) {
       errors.push({
         code: 'invalid_name', path: [section, name], target: 'key',
@@ -86,6 +87,12 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       ...(script.user !== undefined ? { user: script.user } : {}),
       init_fail: script.init_fail,
     };
+  }
+
+  const trackFiles: Record<string, VrrpTrackFile> = {};
+  for (const [name, file] of Object.entries(parsed.vrrp_track_file)) {
+    checkName('vrrp_track_file', name);
+    trackFiles[name] = { name, file: file.file, weight: file.weight, reverse: file.reverse, ...(file.init_file ? { init_file: { value: file.init_file.value, overwrite: file.init_file.overwrite } } : {}) };
   }
 
   const instanceEntries = Object.entries(parsed.vrrp_instance);
@@ -148,6 +155,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     // Each kept reference remembers its index in the file, so later issues point at the right entry.
     const trackScripts = resolveTrackScripts(raw, at, scripts, parsed.vrrp_script, errors);
     const trackInterfaces = resolveTrackInterfaces(raw, at, errors);
+    const trackFileRefs = resolveTrackFiles(raw, at, trackFiles, errors);
 
     // RFC 3768 5.3.4: 255 is reserved for the address owner, whose priority must not move.
     if (raw.priority === 255) {
@@ -157,6 +165,15 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
           errors.push({
             code: 'owner_with_weighted_tracker', path: at('track_script', index),
             message: `priority 255 (address owner) cannot have weighted trackers: '${ref.name}' has weight ${weight}; use weight 0 (failure = FAULT) or a priority below 255`,
+          });
+        }
+      });
+      trackFileRefs.forEach(({ ref, index }) => {
+        const weight = ref.weight ?? trackFiles[ref.name]?.weight ?? 1;
+        if (weight !== 0) {
+          errors.push({
+            code: 'owner_with_weighted_tracker', path: at('track_file', index),
+            message: `priority 255 (address owner) cannot have weighted trackers: '${ref.name}' has weight ${weight}; use weight 0 (a non-zero value = FAULT) or a priority below 255`,
           });
         }
       });
@@ -202,6 +219,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       virtual_ipaddress: virtualAddresses,
       track_script: trackScripts.map(({ ref }) => ref),
       track_interface: trackInterfaces.map(({ ref }) => ref),
+      track_file: trackFileRefs.map(({ ref }) => ref),
       dont_track_primary: raw.dont_track_primary,
       garp_master_delay: raw.garp_master_delay ?? parsed.global_defs.vrrp_garp_master_delay,
       garp_master_repeat: raw.garp_master_repeat ?? parsed.global_defs.vrrp_garp_master_repeat,
@@ -219,6 +237,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     vrrpd: { ...parsed.vrrpd },
     global_defs: { ...parsed.global_defs },
     vrrp_script: scripts,
+    vrrp_track_file: trackFiles,
     vrrp_instance: instances,
   };
   return { config, errors, warnings };
@@ -399,6 +418,25 @@ function resolveTrackScripts(
     if (!Object.hasOwn(scripts, ref.name)) return; // declared but broken: already reported
     if (refs.some((seen) => seen.ref.name === ref.name)) {
       errors.push({ code: 'duplicate_tracker', path: at('track_script', index), message: `vrrp_script '${ref.name}' is tracked twice` });
+      return;
+    }
+    refs.push({ ref: trackRefOf(ref), index });
+  });
+  return refs;
+}
+
+function resolveTrackFiles(raw: ParsedInstance, at: At, files: Record<string, VrrpTrackFile>, errors: PendingIssue[]): IndexedRef[] {
+  const refs: IndexedRef[] = [];
+  raw.track_file.forEach((ref, index) => {
+    if (!Object.hasOwn(files, ref.name)) {
+      const known = Object.keys(files);
+      const suggestion = closestMatch(ref.name, known);
+      const hint = suggestion ? ` (did you mean '${suggestion}'?)` : known.length > 0 ? ` (defined: ${known.join(', ')})` : ' (no vrrp_track_file is defined)';
+      errors.push({ code: 'unknown_track_file', path: at('track_file', index), message: `unknown vrrp_track_file '${ref.name}'${hint}` });
+      return;
+    }
+    if (refs.some((seen) => seen.ref.name === ref.name)) {
+      errors.push({ code: 'duplicate_tracker', path: at('track_file', index), message: `vrrp_track_file '${ref.name}' is tracked twice` });
       return;
     }
     refs.push({ ref: trackRefOf(ref), index });

@@ -105,6 +105,8 @@ export class VrrpMachine {
   private preemptUntilMs: number | undefined;
   private trackerStatus: Map<string, TrackerStatus>;
   private readonly externalFaults = new Set<string>();
+  /** Amounts added to the priority from outside the tracker table (track files, by cause name). */
+  private readonly priorityOffsets = new Map<string, number>();
   private master: Ipv4 | undefined;
   private lastMasterPriority: number | undefined;
   private transition: TransitionRecord | undefined;
@@ -250,6 +252,7 @@ export class VrrpMachine {
       if (tracker.weight > 0 && status === 'ok') contribution = tracker.weight;
       priority += tracker.reverse ? -contribution : contribution;
     }
+    for (const offset of this.priorityOffsets.values()) priority += offset;
     return clamp(priority, 1, OWNER_PRIORITY - 1);
   }
 
@@ -366,6 +369,25 @@ export class VrrpMachine {
     }
     this.reconcileFault(nowMs, actions);
     return actions;
+  }
+
+  /**
+   * Add `offset` to the priority under `key` (a track file's weighted value; 0 or undefined removes
+   * it). Used from the next advert on, like a weighted tracker.
+   */
+  setPriorityOffset(nowMs: number, key: string, offset: number | undefined): Action[] {
+    const before = this.effectivePriority;
+    if (offset === undefined || offset === 0) this.priorityOffsets.delete(key);
+    else this.priorityOffsets.set(key, offset);
+    const actions: Action[] = [];
+    const after = this.effectivePriority;
+    if (after !== before) actions.push({ type: 'log', level: 'info', event: 'priority_changed', detail: `${before} -> ${after} (${key} ${offset ?? 0})` });
+    this.reconcileFault(nowMs, actions);
+    return actions;
+  }
+
+  get priorityOffsetKeys(): string[] {
+    return [...this.priorityOffsets.keys()];
   }
 
   /** Call when an external fault cause appears or clears (e.g. `interface:ens32` link down). */

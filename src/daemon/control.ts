@@ -8,9 +8,10 @@
  * request line, a size limit on that line, and backpressure on replies: a client that does not
  * read is not read from either, and is dropped when its replies pile up or stop draining.
  */
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { loadPacketAddon, type PeerCredentials } from '../io/native.js';
 
 export const DEFAULT_SOCKET_PATH = '/run/vrrpd/vrrpd.sock';
 /** An unfinished request line longer than this is refused (everything has a limit). */
@@ -61,7 +62,34 @@ export interface ControlRequest {
   [key: string]: unknown;
 }
 
-export type ControlHandler = (request: ControlRequest) => unknown;
+export type { PeerCredentials };
+
+/**
+ * `peer` is who connected (SO_PEERCRED at connect time), undefined when it cannot be told: the
+ * handler decides which commands that client may run.
+ */
+export type ControlHandler = (request: ControlRequest, peer: PeerCredentials | undefined) => unknown;
+
+/**
+ * Commands that change the daemon's state are for root and members of the control socket's group
+ * only; a peer that cannot be identified is refused (fail closed).
+ */
+export function mayChangeState(peer: PeerCredentials | undefined, socketGid: number | undefined): boolean {
+  if (peer === undefined) return false;
+  if (peer.uid === 0) return true;
+  return socketGid !== undefined && (peer.gid === socketGid || peer.groups.includes(socketGid));
+}
+
+/** The kernel's word on who connected (native-notes/peer-credentials.md); undefined when unknown. */
+export function peerOfSocket(socket: Socket): PeerCredentials | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return undefined;
+  try {
+    return loadPacketAddon().peerCredentials?.(fd);
+  } catch {
+    return undefined;
+  }
+}
 
 /** True when something accepts connections on `path`. */
 function socketInUse(path: string): Promise<boolean> {
@@ -91,6 +119,8 @@ function errorLine(error: string): string {
 
 export class ControlServer {
   private server: Server | undefined;
+  /** The socket file's group once listening: its members may run the commands that change state. */
+  socketGid: number | undefined;
   private readonly clients = new Set<Socket>();
   private readonly limits: ControlLimits;
   private readonly counters = { refused_at_cap: 0, timed_out: 0, dropped_backpressure: 0 };
@@ -99,6 +129,7 @@ export class ControlServer {
     readonly path: string,
     private readonly handler: ControlHandler,
     limits: Partial<ControlLimits> = {},
+    private readonly peerOf: (socket: Socket) => PeerCredentials | undefined = peerOfSocket,
   ) {
     this.limits = { ...DEFAULT_CONTROL_LIMITS, ...limits };
   }
@@ -144,6 +175,7 @@ export class ControlServer {
       }
     });
     this.server = server;
+    this.socketGid = (await stat(this.path)).gid;
   }
 
   async close(): Promise<void> {
@@ -158,6 +190,8 @@ export class ControlServer {
   private accept(socket: Socket): void {
     const limits = this.limits;
     this.clients.add(socket);
+    // Read once, at accept: the credentials are the connector's and do not change.
+    const peer = this.peerOf(socket);
     socket.setEncoding('utf8');
     let buffered = '';
     let closing = false;
@@ -211,7 +245,7 @@ export class ControlServer {
           drop();
           return;
         }
-        const flushed = socket.write(JSON.stringify(this.answer(line)) + '\n');
+        const flushed = socket.write(JSON.stringify(this.answer(line, peer)) + '\n');
         if (!flushed && !waitingForDrain) {
           // Stop reading until the client has taken its replies; the lines already received are
           // still answered, within maxQueuedReplyBytes.
@@ -251,7 +285,7 @@ export class ControlServer {
     });
   }
 
-  private answer(line: string): unknown {
+  private answer(line: string, peer: PeerCredentials | undefined): unknown {
     let request: unknown;
     try {
       request = JSON.parse(line);
@@ -262,7 +296,7 @@ export class ControlServer {
       return { ok: false, error: 'request needs a "command" string' };
     }
     try {
-      return { ok: true, result: this.handler(request as ControlRequest) };
+      return { ok: true, result: this.handler(request as ControlRequest, peer) };
     } catch (err) {
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }

@@ -12,7 +12,7 @@
 import { formatIpv4 } from '../core/ip.js';
 import { toIoError } from '../io/errors.js';
 import type { Logger } from './logging.js';
-import { Engine, type DaemonPlan, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
+import { Engine, type DaemonPlan, type DrainState, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
 import type { CheckHandle, DaemonHost, Transport } from './host.js';
 import { rehearseTakeover } from './rehearsal.js';
 import type { DaemonStatus } from './status.js';
@@ -40,6 +40,7 @@ export class Daemon {
   private readonly scheduler;
   private readonly transports = new Map<string, Transport>();
   private readonly checks = new Map<string, CheckHandle>();
+  private readonly fileWatches = new Map<string, { close(): void }>();
   private readonly instanceLogs = new Map<string, Logger>();
   private linkWatch: { close(): void } | undefined;
   private addressWatch: { close(): void } | undefined;
@@ -90,6 +91,18 @@ export class Daemon {
     this.pump();
     await Promise.all([...this.checks.values()].map((check) => check.stop()));
     this.checks.clear();
+  }
+
+  /**
+   * Apply a drain state (Engine.applyDrain) and execute what it asks at once: when this returns, the
+   * goodbyes have been sent and the VIPs removed.
+   */
+  applyDrain(state: DrainState): { drained: string[]; undrained: string[] } {
+    let changed = { drained: [] as string[], undrained: [] as string[] };
+    this.input(() => {
+      changed = this.engine.applyDrain(this.now(), state);
+    });
+    return changed;
   }
 
   status(): DaemonStatus {
@@ -248,6 +261,24 @@ export class Daemon {
         void check?.stop();
         return;
       }
+      case 'watch_file': {
+        const { name } = command.file;
+        this.fileWatches.get(name)?.close();
+        this.fileWatches.set(
+          name,
+          this.host.watchFile(
+            command.file,
+            command.initialise,
+            (text) => this.input(() => this.engine.handleTrackFile(this.now(), name, text)),
+            (error) => this.reportIoError(error),
+          ),
+        );
+        return;
+      }
+      case 'unwatch_file':
+        this.fileWatches.get(command.name)?.close();
+        this.fileWatches.delete(command.name);
+        return;
       case 'notify':
         this.host.notify(command.instance, command.state, command.priority, command.commands);
         return;

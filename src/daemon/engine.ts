@@ -26,6 +26,7 @@
 import { peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
+import { parseTrackFileValue, trackFileCause, trackFileEffect } from '../core/track-file.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
 import type { Action, DropReason, InstanceConfig, TrackerStatus, TransitionReason, VrrpState } from '../core/types.js';
 import { TIMER_EARLY_TOLERANCE_MS } from '../io/clock.js';
@@ -58,6 +59,12 @@ const DROP_LOG_WINDOW_MS = 10_000;
 const HOST_ERROR_LOG_WINDOW_MS = 60_000;
 /** docs/protocol.md#fault: no usable source address is a FAULT. */
 const NO_SOURCE_ADDRESS = 'no_source_address';
+/**
+ * The fault cause of a drained instance (`vrrpd drain`, docs/protocol.md#drain): FAULT like any other
+ * cause, so a MASTER says goodbye with priority 0 and removes its VIPs, and nothing brings the
+ * instance back but `vrrpd undrain`.
+ */
+export const DRAINED = 'drained';
 /** A timer this late means the event loop stalled (log it; the guard works at any lateness). */
 export const STALL_WARN_MS = 100;
 /** A timer less late than this decides at once; later ones first read what waits in the sockets. */
@@ -79,6 +86,22 @@ export interface InstanceSpec {
   vips: VipSpec[];
   /** notify_* commands; not part of the instance's identity (a change of them alone is "unchanged"). */
   notify: NotifyCommands;
+  /** The track files it tracks, with the weight that applies (docs/protocol.md#track-files). */
+  trackFiles?: readonly TrackFileRef[];
+}
+
+export interface TrackFileRef {
+  name: string;
+  weight: number;
+  reverse: boolean;
+}
+
+/** A vrrp_track_file some instance tracks: the host watches it and hands its text to handleTrackFile. */
+export interface TrackFilePlan {
+  name: string;
+  path: string;
+  /** init_file: create the file holding `value` when missing (always, with overwrite). */
+  init?: { value: number; overwrite: boolean };
 }
 
 /**
@@ -97,9 +120,21 @@ export interface CheckPlan {
   probe: unknown;
 }
 
+/**
+ * Which instances are drained: `all` (a drain without --instance; instances a reload adds later
+ * start drained too) or the named ones. The shell keeps it in the state file (state.ts).
+ */
+export interface DrainState {
+  all: boolean;
+  instances: string[];
+}
+
+export const NOT_DRAINED: DrainState = { all: false, instances: [] };
+
 export interface DaemonPlan {
   instances: InstanceSpec[];
   checks: CheckPlan[];
+  trackFiles?: TrackFilePlan[];
 }
 
 /** What the shell knows about an interface when it starts or reloads the engine. */
@@ -150,6 +185,13 @@ export type HostCommand =
    */
   | { type: 'probe'; instance: string; means: Means | 'source_address'; ifname: string; vips: readonly VipSpec[] }
   | { type: 'start_check'; check: CheckPlan }
+  /**
+   * Watch a track file and hand its text to handleTrackFile now and at every change. `initialise`:
+   * what init_file may do now (at start: create, or overwrite with `overwrite`; at a reload only
+   * create a missing file, as keepalived).
+   */
+  | { type: 'watch_file'; file: TrackFilePlan; initialise: 'start' | 'reload' }
+  | { type: 'unwatch_file'; name: string }
   | { type: 'stop_check'; name: string }
   | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands }
   /** A log line; a state change also carries it as data (`transition`), for whoever needs more than text. */
@@ -305,6 +347,10 @@ export class Engine {
   private readonly hostErrorLog = new RateLimitedLog(HOST_ERROR_LOG_WINDOW_MS);
   private started = false;
   private stopping = false;
+  private drain: DrainState = NOT_DRAINED;
+  /** Watched track files and the last value read from each (keepalived: 0 until read, missing = 0). */
+  private readonly trackFiles = new Map<string, TrackFilePlan>();
+  private readonly fileValues = new Map<string, number>();
   private lastReloadError: string | null = null;
   /** Timers that fired more than STALL_WARN_MS late. */
   private stalls = 0;
@@ -359,6 +405,8 @@ export class Engine {
     this.started = true;
     for (const check of plan.checks) this.startCheck(check);
     const fresh = plan.instances.map((spec) => this.addInstance(nowMs, spec, facts));
+    // Read before any instance starts (the host reads at once): a file saying FAULT is known first.
+    this.syncTrackFiles(plan.trackFiles ?? [], 'start');
     // The capabilities can be there and the kernel still refuse (a user namespace, an LSM): ask
     // it, and open the sockets, before any instance can become MASTER.
     for (const runtime of fresh) {
@@ -386,6 +434,7 @@ export class Engine {
     if (!this.started || this.stopping) throw new Error('not running: reload ignored');
     checkPlan(plan);
     this.reloadChecks(nowMs, plan.checks);
+    this.syncTrackFiles(plan.trackFiles ?? [], 'reload');
     const summary: ReloadSummary = { unchanged: [], changed: [], added: [], removed: [] };
     const wanted = new Map(plan.instances.map((spec) => [spec.name, spec]));
     for (const runtime of [...this.instances]) {
@@ -412,6 +461,7 @@ export class Engine {
       this.reconfigure(nowMs, runtime, spec, facts);
       summary.changed.push(spec.name);
     }
+    for (const runtime of this.instances) this.applyTrackFiles(nowMs, runtime);
     this.syncInterfaces();
     // Instances added by a reload are judged by the capabilities only: probing them would remove
     // VIPs, and another running instance may hold the same ones.
@@ -427,6 +477,64 @@ export class Engine {
     this.log('error', undefined, { errors }, 'reload refused: the new configuration is invalid; the running one stays');
   }
 
+  /**
+   * The drain as the state file says it at start: call before start(), so a drained instance is in
+   * FAULT before its machine runs and never MASTER, not even for a moment.
+   */
+  restoreDrain(state: DrainState): void {
+    if (this.started) throw new Error('restoreDrain must come before start');
+    this.drain = { all: state.all, instances: [...state.instances] };
+  }
+
+  get drainState(): DrainState {
+    return { all: this.drain.all, instances: [...this.drain.instances] };
+  }
+
+  isDrained(instance: string): boolean {
+    return this.drain.all || this.drain.instances.includes(instance);
+  }
+
+  /**
+   * What `vrrpd drain [--instance NAME]` (drain true) or `vrrpd undrain [--instance NAME]` (false)
+   * makes the drain state, without applying it: the shell saves it first (state.ts), then calls
+   * applyDrain. Throws on an instance that does not exist. Undraining one instance of a drain of all
+   * leaves the others drained by name.
+   */
+  nextDrain(drain: boolean, instance?: string): DrainState {
+    if (instance !== undefined && !this.instances.some((r) => r.spec.name === instance)) {
+      throw new Error(`no instance named '${instance}' (instances: ${this.instanceNames.join(', ') || 'none'})`);
+    }
+    const names = new Set(this.drain.all ? this.instanceNames : this.drain.instances);
+    if (instance === undefined) return drain ? { all: true, instances: [] } : { all: false, instances: [] };
+    if (drain) {
+      if (this.drain.all) return this.drainState;
+      names.add(instance);
+    } else {
+      names.delete(instance);
+    }
+    return { all: false, instances: [...names].sort() };
+  }
+
+  /**
+   * Apply a drain state: each instance it covers gets the fault cause `drained` (a MASTER says
+   * goodbye with priority 0 and removes its VIPs), each it no longer covers loses it (FAULT ->
+   * BACKUP when nothing else holds it there; preempt does the rest). Returns the instances whose
+   * drain changed.
+   */
+  applyDrain(nowMs: number, state: DrainState): { drained: string[]; undrained: string[] } {
+    this.drain = { all: state.all, instances: [...state.instances] };
+    const changed = { drained: [] as string[], undrained: [] as string[] };
+    if (!this.started || this.stopping) return changed;
+    for (const runtime of this.instances) {
+      const want = this.isDrained(runtime.spec.name);
+      if (runtime.machine.faultCauses.includes(DRAINED) === want) continue;
+      (want ? changed.drained : changed.undrained).push(runtime.spec.name);
+      this.log('info', runtime.context, { drained: want }, want ? 'drained: out of elections until vrrpd undrain' : 'undrained: back in elections');
+      this.setFault(nowMs, runtime, DRAINED, want);
+    }
+    return changed;
+  }
+
   /** Graceful stop: every MASTER says goodbye with priority 0 and removes its VIPs; checks and sockets close. */
   shutdown(nowMs: number): void {
     if (!this.started || this.stopping) return;
@@ -434,6 +542,8 @@ export class Engine {
     for (const runtime of this.instances) this.apply(nowMs, runtime, runtime.machine.shutdown(nowMs));
     for (const name of this.checks.keys()) this.push({ type: 'stop_check', name });
     this.checks.clear();
+    for (const name of this.trackFiles.keys()) this.push({ type: 'unwatch_file', name });
+    this.trackFiles.clear();
     for (const ifname of this.interfaces.keys()) this.push({ type: 'close_transport', ifname });
     this.interfaces.clear();
     if (this.watchedLinks.length > 0) this.push({ type: 'watch_links', names: [] });
@@ -502,6 +612,25 @@ export class Engine {
     }
     this.log('info', undefined, { tracker: name, status: change, detail }, `tracker ${name} is ${change}`);
     this.setTrackerEverywhere(nowMs, name, change);
+  }
+
+  /**
+   * A track file's text (read at the watch and at every change; '' when it is missing). A number out
+   * of range is ignored, as keepalived does, and the previous value stays.
+   */
+  handleTrackFile(nowMs: number, name: string, text: string): void {
+    if (this.stopping || !this.trackFiles.has(name)) return;
+    const value = parseTrackFileValue(text);
+    if (value === undefined) {
+      this.log('warn', undefined, { track_file: name, text: text.slice(0, 64) }, `track file ${name}: invalid number read from ${this.trackFiles.get(name)!.path}; ignoring it`);
+      return;
+    }
+    if (this.fileValues.get(name) === value) return;
+    this.fileValues.set(name, value);
+    this.log('info', undefined, { track_file: name, value }, `track file ${name} is ${value}`);
+    for (const runtime of this.instances) {
+      if (runtime.spec.trackFiles?.some((ref) => ref.name === name)) this.applyTrackFiles(nowMs, runtime);
+    }
   }
 
   /** A watched link went up (UP and RUNNING) or down; `address` is the interface's primary address now. */
@@ -619,6 +748,11 @@ export class Engine {
     return this.instances.find((r) => r.spec.name === name)?.machine;
   }
 
+  /** An instance's VIPs (what `vrrpd drain` waits to see gone); empty for an unknown name. */
+  instanceVips(name: string): readonly VipSpec[] {
+    return this.instances.find((r) => r.spec.name === name)?.spec.vips ?? [];
+  }
+
   get instanceNames(): string[] {
     return this.instances.map((r) => r.spec.name);
   }
@@ -658,7 +792,7 @@ export class Engine {
     return {
       event_loop_lag_ms: this.eventLoopLagMs(nowMs),
       last_reload_error: this.lastReloadError,
-      instances: this.instances.map((r) => instanceStatus(r, wallTime)),
+      instances: this.instances.map((r) => instanceStatus(r, wallTime, this.isDrained(r.spec.name))),
       interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
     };
   }
@@ -747,6 +881,8 @@ export class Engine {
     const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
     const machine = runtime.machine;
     if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
+    this.applyTrackFiles(nowMs, runtime);
     const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
     for (const cause of startFaults(spec, means)) machine.setFault(nowMs, cause, true);
     for (const tracker of runtime.core.trackers) {
@@ -760,6 +896,48 @@ export class Engine {
     }
     this.instances.push(runtime);
     return runtime;
+  }
+
+  /** Watch what the plan names, stop watching what it no longer does (a changed file is watched anew). */
+  private syncTrackFiles(plans: readonly TrackFilePlan[], when: 'start' | 'reload'): void {
+    const wanted = new Map(plans.map((plan) => [plan.name, plan]));
+    for (const [name, current] of [...this.trackFiles]) {
+      const next = wanted.get(name);
+      if (next && canonical(next) === canonical(current)) continue;
+      this.push({ type: 'unwatch_file', name });
+      this.trackFiles.delete(name);
+      this.fileValues.delete(name);
+    }
+    for (const plan of plans) {
+      if (this.trackFiles.has(plan.name)) continue;
+      this.trackFiles.set(plan.name, plan);
+      this.push({ type: 'watch_file', file: plan, initialise: when });
+    }
+  }
+
+  /**
+   * Make an instance's track-file faults and priority offsets match the last values read
+   * (keepalived's rules in src/core/track-file.ts); a file not read yet counts as 0, as a missing
+   * file does in keepalived.
+   */
+  private applyTrackFiles(nowMs: number, runtime: InstanceRuntime): void {
+    const refs = runtime.spec.trackFiles ?? [];
+    const keys = new Set(refs.map((ref) => trackFileCause(ref.name)));
+    const machine = runtime.machine;
+    for (const key of machine.priorityOffsetKeys) if (!keys.has(key)) this.apply(nowMs, runtime, machine.setPriorityOffset(nowMs, key, undefined));
+    for (const cause of machine.faultCauses) if (cause.startsWith('file:') && !keys.has(cause)) this.setFault(nowMs, runtime, cause, false);
+    for (const ref of refs) {
+      const key = trackFileCause(ref.name);
+      const effect = trackFileEffect(this.fileValues.get(ref.name) ?? 0, ref.weight, ref.reverse);
+      if (effect === 'fault') {
+        this.apply(nowMs, runtime, machine.setPriorityOffset(nowMs, key, undefined));
+        this.setFault(nowMs, runtime, key, true);
+      } else {
+        // The new priority first, so an instance leaving FAULT already advertises it.
+        this.apply(nowMs, runtime, machine.setPriorityOffset(nowMs, key, effect));
+        this.setFault(nowMs, runtime, key, false);
+      }
+    }
   }
 
   private startInstance(nowMs: number, runtime: InstanceRuntime): void {
@@ -977,7 +1155,7 @@ function notifyState(state: VrrpState): NotifyState {
   return state === 'INIT' ? 'STOP' : state;
 }
 
-function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string): InstanceStatus {
+function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
   const m = runtime.machine;
   const dropped: Partial<Record<DropReason, number>> = {};
   for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;
@@ -1005,6 +1183,10 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
     dual_master_seen: m.stats.dualMasterSeen,
     dropped,
     fault_causes: m.faultCauses,
-    trackers: runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
+    drained,
+    trackers: [
+      ...runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
+      ...(runtime.spec.trackFiles ?? []).map((t) => ({ name: trackFileCause(t.name), weight: t.weight, status: m.faultCauses.includes(trackFileCause(t.name)) ? 'failed' : 'ok' })),
+    ],
   };
 }

@@ -7,7 +7,7 @@ import type { Ipv4 } from '../core/ip.js';
 import type { Clock, Scheduler } from '../io/clock.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
-import type { CheckPlan, InterfaceFacts, NotifyCommands, NotifyState } from './engine.js';
+import type { CheckPlan, InterfaceFacts, NotifyCommands, NotifyState, TrackFilePlan } from './engine.js';
 
 export type { VipSpec };
 
@@ -64,6 +64,11 @@ export interface DaemonHost {
   watchDeletedAddresses(onDeleted: (ifname: string, address: Ipv4) => void): { close(): void };
   /** Start a periodic check; onResult gets every run's raw result. */
   startCheck(check: CheckPlan, onResult: (ok: boolean, detail: string) => void): CheckHandle;
+  /**
+   * Watch a track file: init_file first (`initialise`, see the watch_file command), then onText with
+   * its text at once (synchronously) and after every change. Errors go to onError.
+   */
+  watchFile(file: TrackFilePlan, initialise: 'start' | 'reload', onText: (text: string) => void, onError: (error: Error) => void): { close(): void };
   /** Queue the notify commands of an instance that entered `state`; returns at once. */
   notify(instance: string, state: NotifyState, priority: number, commands: NotifyCommands): void;
 }

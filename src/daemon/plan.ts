@@ -8,7 +8,7 @@ import { scriptTrackerName } from '../core/tracker.js';
 import type { VipSpec } from '../io/vip.js';
 import { NOTIFY_KINDS, type NotifyCommands } from '../io/notify.js';
 import type { ProbePlan } from './checks.js';
-import type { CheckPlan, DaemonPlan, InstanceSpec } from './engine.js';
+import type { CheckPlan, DaemonPlan, InstanceSpec, TrackFilePlan } from './engine.js';
 
 /** VIPs as the host installs them (`ip addr add A/P dev D [label L] [brd B]`). */
 export function instanceVips(config: VrrpdConfig): VipSpec[] {
@@ -42,7 +42,20 @@ export function planInstances(config: VrrpdConfig): InstanceSpec[] {
     core: toInstanceConfig(instance, config, 0),
     vips: planVips(instance.virtual_ipaddress),
     notify: notifyCommands(instance),
+    // keepalived: an entry without its own weight takes the file's weight and reverse.
+    trackFiles: instance.track_file.map((ref) => {
+      const file = config.vrrp_track_file[ref.name]!;
+      return { name: ref.name, weight: ref.weight ?? file.weight, reverse: ref.reverse ?? file.reverse };
+    }),
   }));
+}
+
+/** Every vrrp_track_file some instance tracks (keepalived watches only those). */
+export function planTrackFiles(config: VrrpdConfig): TrackFilePlan[] {
+  const tracked = new Set(Object.values(config.vrrp_instance).flatMap((instance) => instance.track_file.map((ref) => ref.name)));
+  return Object.values(config.vrrp_track_file)
+    .filter((file) => tracked.has(file.name))
+    .map((file) => ({ name: file.name, path: file.file, ...(file.init_file ? { init: { value: file.init_file.value, overwrite: file.init_file.overwrite } } : {}) }));
 }
 
 export function planChecks(config: VrrpdConfig): CheckPlan[] {
@@ -65,5 +78,5 @@ export function planChecks(config: VrrpdConfig): CheckPlan[] {
 }
 
 export function planDaemon(config: VrrpdConfig): DaemonPlan {
-  return { instances: planInstances(config), checks: planChecks(config) };
+  return { instances: planInstances(config), checks: planChecks(config), trackFiles: planTrackFiles(config) };
 }

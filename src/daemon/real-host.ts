@@ -2,9 +2,10 @@
 import { formatIpv4 } from '../core/ip.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
-import { IoError } from '../io/errors.js';
+import { IoError, toIoError } from '../io/errors.js';
 import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
+import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
 import type { Notifier } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
@@ -92,6 +93,16 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     },
     watchDeletedAddresses(onDeleted) {
       return watchDeletedAddresses(onDeleted, { onError: onIoError });
+    },
+    watchFile(file, initialise, onText, onError) {
+      if (file.init !== undefined) {
+        try {
+          initialiseTrackFile(file.path, file.init, initialise === 'reload');
+        } catch (error) {
+          onError(toIoError('track_file.init', error));
+        }
+      }
+      return watchTrackFile(file.path, onText, (error) => onError(toIoError('track_file.watch', error)));
     },
     startCheck(check, onResult) {
       return startPeriodicCheck(check, options.takePreparedProbe(check.name), onResult, options.checkLog);

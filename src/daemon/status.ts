@@ -35,6 +35,8 @@ export interface InstanceStatus {
   /** Only the reasons that occurred. */
   dropped: Partial<Record<DropReason, number>>;
   fault_causes: string[];
+  /** `vrrpd drain` holds it in FAULT (cause `drained`) until `vrrpd undrain`. */
+  drained: boolean;
   trackers: { name: string; weight: number; status: string }[];
 }
 
@@ -78,6 +80,7 @@ export function formatStatusTable(status: DaemonStatus): string {
     const drops = Object.entries(i.dropped).map(([reason, count]) => `${reason}=${count}`);
     if (drops.length > 0) lines.push(`${i.name} dropped: ${drops.join(' ')}`);
     if (i.fault_causes.length > 0) lines.push(`${i.name} fault: ${i.fault_causes.join(', ')}`);
+    if (i.drained) lines.push(`${i.name} drained: out of elections until 'vrrpd undrain'`);
   }
   for (const [ifname, dropped] of Object.entries(status.interface_dropped)) {
     const drops = Object.entries(dropped).map(([reason, count]) => `${reason}=${count}`);

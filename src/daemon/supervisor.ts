@@ -12,12 +12,13 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { formatIssue } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
+import { formatIpv4 } from '../core/ip.js';
 import { scriptTrackerName } from '../core/tracker.js';
 import { readIfindex } from '../io/link.js';
 import { createNotifier, type Notifier } from '../io/notify.js';
 import { clearChildCapabilities, readEffectiveCapabilities } from '../io/privileges.js';
 import type { Probe } from './checks.js';
-import { ControlServer, DEFAULT_SOCKET_PATH } from './control.js';
+import { ControlServer, DEFAULT_SOCKET_PATH, mayChangeState, type ControlRequest, type PeerCredentials } from './control.js';
 import { Daemon } from './daemon.js';
 import { createLogger, type Logger } from './logging.js';
 import { checkMeansAtStart } from './means.js';
@@ -25,6 +26,7 @@ import { createMetricsRegistry, serveMetrics } from './metrics.js';
 import { planDaemon, planInstances } from './plan.js';
 import { currentIdentity, describeIdentity, preflightFile, type DaemonIdentity, type Preflight } from './preflight.js';
 import { createRealHost } from './real-host.js';
+import { DEFAULT_STATE_DIR, prepareStateDir, readDrainState, writeDrainState } from './state.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -42,6 +44,8 @@ export interface SupervisorOptions {
   logDestination?: NodeJS.WritableStream;
   /** Called once every instance runs (systemd readiness). */
   onReady?: (log: Logger) => void;
+  /** --state-dir: where the drain state survives restarts (default DEFAULT_STATE_DIR). */
+  stateDir?: string | undefined;
   /** Enables the `debug-block` control command (tests of the stall guard). */
   debugCommands?: boolean;
 }
@@ -56,6 +60,7 @@ export class Supervisor {
   /** The probes the last preflight prepared, by tracker name; the host takes them as checks start. */
   private prepared = new Map<string, Probe>();
   private reloading: Promise<void> = Promise.resolve();
+  private stateDir = DEFAULT_STATE_DIR;
   private stopped = false;
 
   constructor(private readonly options: SupervisorOptions) {}
@@ -99,6 +104,19 @@ export class Supervisor {
     // scripts and notify commands start without the daemon's (native-notes/capabilities.md).
     if (!this.dropChildCapabilities(config, log)) return 1;
 
+    // The drain state before any instance exists: a drained node starts in FAULT and is never
+    // MASTER, not even for a moment (docs/protocol.md#drain).
+    const stateDir = this.options.stateDir ?? DEFAULT_STATE_DIR;
+    const dirCheck = prepareStateDir(stateDir, identity.uid);
+    if (!dirCheck.ok) {
+      errors.write(`vrrpd: ${dirCheck.error}\n`);
+      log.error({ state_dir: stateDir }, dirCheck.error);
+      return 1;
+    }
+    const drain = readDrainState(stateDir);
+    if (drain.problem !== undefined) log.error({ state_dir: stateDir }, drain.problem);
+    else if (drain.state.all || drain.state.instances.length > 0) log.warn({ drain: drain.state }, "starting drained (vrrpd drain before the restart): out of elections until 'vrrpd undrain'");
+
     const notifyLog = log.child({ component: 'notify' });
     const notifier = createNotifier({
       onResult: (result) => {
@@ -120,11 +138,13 @@ export class Supervisor {
       takePreparedProbe: (name) => this.takePrepared(name),
     });
     daemon = new Daemon({ host, logger: log, configFile: configPath });
+    daemon.engine.restoreDrain(drain.state);
     this.daemon = daemon;
+    this.stateDir = stateDir;
     this.prepare(checked);
 
     const socketPath = this.options.socketPath ?? config.vrrpd.socket ?? DEFAULT_SOCKET_PATH;
-    const control: ControlServer = new ControlServer(socketPath, (request) => this.answer(request.command, request.ms, control));
+    const control: ControlServer = new ControlServer(socketPath, (request, peer) => this.answer(request, peer, control));
     try {
       await control.listen();
     } catch (error) {
@@ -264,9 +284,23 @@ export class Supervisor {
     this.prepared.clear();
   }
 
-  private answer(command: string, ms: unknown, control: ControlServer): unknown {
+  private answer(request: ControlRequest, peer: PeerCredentials | undefined, control: ControlServer): unknown {
     const daemon = this.daemon as Daemon;
+    const { command, ms } = request;
+    // Commands that change what the daemon does (debug-block stalls it): root and the socket's group
+    // only; status stays open to whoever may connect.
+    if (WRITE_COMMANDS.has(command) && !mayChangeState(peer, control.socketGid)) {
+      const who = peer === undefined ? 'a client that could not be identified' : `uid ${peer.uid}`;
+      this.log?.warn({ command, uid: peer?.uid ?? null, pid: peer?.pid ?? null }, `control: ${command} refused to ${who}`);
+      throw new Error(`permission denied: '${command}' changes the daemon's state; only root and members of the control socket's group (gid ${control.socketGid ?? '?'}) may run it, not ${who}`);
+    }
     switch (command) {
+      case 'drain':
+      case 'undrain': {
+        const instance = request.instance;
+        if (instance !== undefined && typeof instance !== 'string') throw new Error('"instance" must be a string');
+        return command === 'drain' ? this.drain(daemon, instance) : this.undrain(daemon, instance);
+      }
       case 'status':
         return { ...daemon.status(), trackers: daemon.checkStats(), notify: this.notifier?.stats(), control: control.stats() };
       case 'debug-block':
@@ -280,6 +314,38 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Save the new drain state, then apply it. A drain is applied even when it cannot be saved (the
+   * node leaves the elections now; the reply says the drain would not survive a restart).
+   */
+  private drain(daemon: Daemon, instance: string | undefined): unknown {
+    const engine = daemon.engine;
+    const next = engine.nextDrain(true, instance);
+    let saveError: string | null = null;
+    try {
+      writeDrainState(this.stateDir, next);
+    } catch (error) {
+      saveError = `the drain could not be saved in ${this.stateDir} (${(error as Error).message}): a restart would forget it`;
+      this.log?.error({ state_dir: this.stateDir }, saveError);
+    }
+    const changed = daemon.applyDrain(next);
+    const covered = instance === undefined ? engine.instanceNames : [instance];
+    const vips = covered.flatMap((name) => engine.instanceVips(name).map((v) => ({ instance: name, address: formatIpv4(v.address), prefix_length: v.prefixLength, ifname: v.ifname })));
+    return { drained: covered, changed: changed.drained, vips, state: next, save_error: saveError };
+  }
+
+  /** Save, then apply: an undrain that cannot be saved changes nothing (the node stays drained). */
+  private undrain(daemon: Daemon, instance: string | undefined): unknown {
+    const next = daemon.engine.nextDrain(false, instance);
+    try {
+      writeDrainState(this.stateDir, next);
+    } catch (error) {
+      throw new Error(`the undrain could not be saved in ${this.stateDir} (${(error as Error).message}); still drained`);
+    }
+    const changed = daemon.applyDrain(next);
+    return { undrained: changed.undrained, state: next };
+  }
+
   private async release(): Promise<void> {
     this.metrics?.close();
     this.metrics = undefined;
@@ -288,6 +354,8 @@ export class Supervisor {
     this.closeUnusedPrepared();
   }
 }
+
+const WRITE_COMMANDS: ReadonlySet<string> = new Set(['drain', 'undrain', 'debug-block']);
 
 function blockEventLoop(ms: number): void {
   const until = performance.now() + Math.min(Math.max(ms, 0), 60_000);

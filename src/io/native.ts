@@ -25,6 +25,19 @@ export interface PacketAddon {
   clearAmbientCapabilities?(): void;
   /** Empty the calling thread's inheritable capability set (capset); throws as above. */
   clearInheritableCapabilities?(): void;
+  /**
+   * Who is at the other end of a connected unix socket (SO_PEERCRED, SO_PEERGROUPS); throws with an
+   * errno name as code. `groups` is empty when the kernel cannot tell. native-notes/peer-credentials.md
+   */
+  peerCredentials?(fd: number): PeerCredentials;
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** Supplementary groups at connect() time. */
+  groups: number[];
 }
 
 const ADDON_RELATIVE_PATH = join('src', 'io', 'native', 'build', 'Release', 'vrrpd_packet.node');

@@ -87,7 +87,10 @@ export class VrrpdProcess extends DaemonProcess {
     const configPath = join(dir, `${id}${options.ext ?? '.yaml'}`);
     const socketPath = join(dir, `${id}.sock`);
     writeFileSync(configPath, configText);
-    return { cmd: process.execPath, args: [VRRPD_MAIN, 'run', '--config', configPath, '--socket', socketPath, '--log-level', options.logLevel ?? 'debug'], configPath, socketPath };
+    // One state directory per place (a node): a drain outlives a restart of the node's daemon, and
+    // never reaches another node's or the machine's /var/lib/vrrpd.
+    const stateDir = join(dir, 'vrrpd-state');
+    return { cmd: process.execPath, args: [VRRPD_MAIN, 'run', '--config', configPath, '--socket', socketPath, '--log-level', options.logLevel ?? 'debug', '--state-dir', stateDir], configPath, socketPath };
   }
 
   /** Write the config and start `vrrpd run` at a place. */

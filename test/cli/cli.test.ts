@@ -10,9 +10,11 @@ const VERSION = (JSON.parse(readFileSync(resolve(import.meta.dirname, '..', '..'
 
 /** Every command, with the first line its help must start with. */
 const COMMANDS: Array<[string, RegExp]> = [
-  ['run', /^Usage: vrrpd run --config FILE \[--socket PATH\] \[--log-level LEVEL\]\n/],
+  ['run', /^Usage: vrrpd run --config FILE \[--socket PATH\] \[--log-level LEVEL\] \[--state-dir DIR\]\n/],
   ['status', /^Usage: vrrpd status \[--socket PATH\] \[--json\]\n/],
-  ['check-config', /^Usage: vrrpd check-config FILE\.\.\. \[--user NAME\]\n/],
+  ['check-config', /^Usage: vrrpd check-config \[FILE\.\.\.\] \[--config FILE\] \[--user NAME\]\n/],
+  ['drain', /^Usage: vrrpd drain \[--instance NAME\] \[--socket PATH\] \[--timeout SECONDS\]\n/],
+  ['undrain', /^Usage: vrrpd undrain \[--instance NAME\] \[--socket PATH\]\n/],
   ['release', /^Usage: vrrpd release --config FILE\n/],
   ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\|v3\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
   ['import-keepalived', /^Usage: vrrpd import-keepalived FILE \[--output OUT\] \[--force\]\n/],
@@ -68,11 +70,12 @@ describe('vrrpd command', () => {
       const r = await vrrpd(name, '--frobnicate', 'x');
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      const [first, blank, ...rest] = r.stderr.split('\n');
+      const [first, ...rest] = r.stderr.split('\n');
       expect(first).toBe(`vrrpd ${name}: unknown option '--frobnicate'`);
-      expect(blank).toBe('');
       expect(rest.join('\n')).toMatch(usage);
-      expect(r.stderr).not.toMatch(/positional argument|ERR_PARSE_ARGS/);
+      // The usage, not the whole help: three lines in all.
+      expect(rest.slice(1)).toEqual([`See 'vrrpd ${name} --help' for the options.`, '']);
+      expect(r.stderr).not.toMatch(/positional argument|ERR_PARSE_ARGS|Options:/);
     });
   }
   it('an unknown short option and a missing value are named in one line', async () => {
@@ -86,6 +89,22 @@ describe('vrrpd command', () => {
     expect(required.code).toBe(2);
     expect(required.stderr.split('\n')[0]).toBe('vrrpd run: --config FILE is required');
   });
+  it('check-config --config FILE is the same as check-config FILE; without either it is a usage error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vrrpd-cli-'));
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'vrrp_instance:\n  VI_1:\n    interface: ens32\n    virtual_router_id: 51\n    priority: 100\n    virtual_ipaddress: [10.0.0.50]\n');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'vrrp_instance:\n  VI_1:\n    interface: ens32\n    priority: 100\n');
+    const [positional, option, short, badOption] = await Promise.all([vrrpd('check-config', good), vrrpd('check-config', '--config', good), vrrpd('check-config', '-c', good), vrrpd('check-config', '--config', bad)]);
+    expect(positional.code).toBe(0);
+    expect(option).toEqual(positional);
+    expect(short).toEqual(positional);
+    expect(badOption.code).toBe(3);
+    expect(badOption.stderr).toContain(bad);
+    const none = await vrrpd('check-config');
+    expect(none.code).toBe(2);
+    expect(none.stderr.split('\n')[0]).toBe('vrrpd check-config: FILE (or --config FILE) is required');
+  }, 30_000);
   it('help for a command that does not exist is a usage error with the overview', async () => {
     const r = await vrrpd('help', 'frobnicate');
     expect(r.code).toBe(2);

@@ -269,6 +269,7 @@ describe('grammar', () => {
       ],
       track_script: [{ name: 'check_apiserver' }, { name: 'check_haproxy', weight: -30 }],
       track_interface: [{ name: 'ens33', weight: -10 }, { name: 'ens34' }],
+      track_file: [],
       dont_track_primary: true, garp_master_delay: 3, garp_master_repeat: 2, garp_master_refresh: 30,
       check_unicast_src: true, skip_check_adv_addr: true,
       notify_master: '/etc/keepalived/notify.sh master', notify_backup: '/etc/keepalived/notify.sh backup',

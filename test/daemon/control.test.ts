@@ -334,7 +334,7 @@ describe('socket paths from the command line', () => {
     const file = join(dir, 'not-a-socket');
     writeFileSync(file, 'precious\n');
     const result = await new Promise<{ code: number; stdout: string }>((done) => {
-      execFile(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), 'run', '--config', config, '--socket', file], { encoding: 'utf8', timeout: 15_000 }, (error, stdout) => {
+      execFile(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), 'run', '--config', config, '--socket', file, '--state-dir', join(dir, 'state')], { encoding: 'utf8', timeout: 15_000 }, (error, stdout) => {
         done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout });
       });
     });

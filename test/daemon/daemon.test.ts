@@ -77,6 +77,9 @@ interface Recorder {
   checkResult(ok: boolean, detail: string): void;
 }
 
+/** What the fake host's track files hold, by path. */
+const trackFileTexts = new Map<string, string>();
+
 function recorder(addVips: (events: string[]) => void, overrides: (events: string[]) => Partial<DaemonHost> = () => ({})): Recorder {
   const events: string[] = [];
   const lines: Array<Record<string, unknown>> = [];
@@ -109,6 +112,11 @@ function recorder(addVips: (events: string[]) => void, overrides: (events: strin
     probeGarp: () => undefined,
     watchLinks: () => ({ close: () => undefined }),
     watchDeletedAddresses: () => ({ close: () => undefined }),
+    watchFile: (file, _initialise, onText) => {
+      events.push(`watch_file ${file.name}`);
+      onText(trackFileTexts.get(file.path) ?? '');
+      return { close: () => events.push(`unwatch_file ${file.name}`) };
+    },
     startCheck: (check, onResult) => {
       events.push(`start check ${check.name}`);
       onCheckResult = onResult;

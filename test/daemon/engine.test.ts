@@ -88,6 +88,10 @@ function words(commands: readonly HostCommand[], logs = false): string[] {
         return [`watch ${c.names.join(',')}`];
       case 'probe':
         return [`probe ${c.means}`];
+      case 'watch_file':
+        return [`watch_file ${c.file.name} ${c.file.path} (${c.initialise})`];
+      case 'unwatch_file':
+        return [`unwatch_file ${c.name}`];
     }
   });
 }
@@ -450,5 +454,146 @@ describe('engine: shutdown', () => {
     expect(engine.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
     engine.handlePacket(6001, 'ens32', advert(M1, 100));
     expect(drain(engine)).toEqual([]);
+  });
+});
+
+describe('engine: drain (docs/protocol.md#drain)', () => {
+  it('a drained MASTER says goodbye with priority 0, removes its VIP and stays in FAULT (cause drained) until undrained', () => {
+    const { engine } = started();
+    fire(engine);
+    expect(engine.machine('VI_1')?.state).toBe('MASTER');
+    const next = engine.nextDrain(true);
+    expect(next).toEqual({ all: true, instances: [] });
+    expect(engine.applyDrain(5000, next)).toEqual({ drained: ['VI_1'], undrained: [] });
+    const commands = drain(engine, 5000);
+    expect(words(commands, true)).toEqual(['log drained: out of elections until vrrpd undrain', 'send 0 to 10.0.0.51', 'remove_vips 10.0.0.50', 'log MASTER -> FAULT (fault: drained)', 'notify FAULT']);
+    const transition = commands.find((c) => c.type === 'log' && c.transition !== undefined);
+    expect(transition?.type === 'log' && transition.fields.fault_causes).toEqual(['drained']);
+    expect(engine.status(5000, () => '').instances[0]).toMatchObject({ state: 'FAULT', fault_causes: ['drained'], drained: true });
+    // Nothing brings it back: not the timer (there is none in FAULT), not a lower-priority peer.
+    expect(engine.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
+    engine.handlePacket(6000, 'ens32', advert(M1, 50));
+    expect(words(drain(engine, 6000), true)).toEqual(['log dropped advert: not_ready']);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.applyDrain(7000, engine.nextDrain(false))).toEqual({ drained: [], undrained: ['VI_1'] });
+    expect(words(drain(engine, 7000), true)).toEqual(['log undrained: back in elections', 'log FAULT -> BACKUP (fault_cleared)', 'notify BACKUP']);
+    expect(engine.status(7000, () => '').instances[0]).toMatchObject({ state: 'BACKUP', fault_causes: [], drained: false });
+  });
+
+  it('undraining does not clear another fault cause', () => {
+    const engine = new Engine();
+    engine.start(0, plan(), { interfaces: new Map([['ens32', { address: M2, up: false, exists: true }]]), capabilities: undefined });
+    drain(engine);
+    engine.applyDrain(10, engine.nextDrain(true, 'VI_1'));
+    engine.applyDrain(20, engine.nextDrain(false, 'VI_1'));
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['interface:ens32']);
+  });
+
+  it('a drained node starts in FAULT before its machine runs: not one MASTER command, even as the address owner', () => {
+    const owner = CONFIG.replace('priority: 99', 'priority: 255').replace('    weight: -20\n', '    weight: 0\n');
+    const engine = new Engine();
+    engine.restoreDrain({ all: false, instances: ['VI_1'] });
+    engine.start(0, plan(owner), UP);
+    const commands = drain(engine);
+    expect(words(commands).filter((w) => /^(send|add_vips|garp)/.test(w))).toEqual([]);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.lastTransition).toMatchObject({ from: 'INIT', to: 'FAULT' });
+    expect(() => engine.restoreDrain({ all: false, instances: [] })).toThrow(/before start/);
+  });
+
+  it('a drain of all covers instances a reload adds; undraining one of them leaves the others drained by name', () => {
+    const { engine } = started();
+    engine.applyDrain(100, engine.nextDrain(true));
+    const two = `${CONFIG}  VI_2:\n    interface: ens32\n    virtual_router_id: 52\n    priority: 99\n    unicast_src_ip: 10.0.0.52\n    unicast_peer: [10.0.0.51]\n    virtual_ipaddress: [10.0.0.60]\n`;
+    engine.reload(200, plan(two), UP);
+    drain(engine, 200);
+    expect(engine.machine('VI_2')?.faultCauses).toEqual(['drained']);
+    const next = engine.nextDrain(false, 'VI_1');
+    expect(next).toEqual({ all: false, instances: ['VI_2'] });
+    engine.applyDrain(300, next);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    expect(engine.machine('VI_2')?.state).toBe('FAULT');
+    expect(() => engine.nextDrain(true, 'VI_7')).toThrow(/no instance named 'VI_7'/);
+  });
+
+  it('the status table says an instance is drained', () => {
+    const { engine } = started();
+    engine.applyDrain(100, engine.nextDrain(true));
+    const table = formatStatusTable({ pid: 1, config_file: 'x', started_at: '', ...engine.status(100, () => 't') });
+    expect(table).toMatch(/VI_1 drained: out of elections until 'vrrpd undrain'/);
+  });
+});
+
+describe('engine: track files (docs/protocol.md#track-files)', () => {
+  const withFiles = (instanceTracks: string, files: string): string =>
+    `${files}${CONFIG.replace('    track_script: [check]\n', `    track_script: [check]\n${instanceTracks}`)}`;
+  const FILES = `vrrp_track_file:
+  maint:
+    file: /etc/vrrpd/maint
+    weight: 0
+  prio:
+    file: /run/prio
+    weight: 5
+`;
+
+  it('the host is asked to watch each tracked file before any instance starts; a weight-0 file holding 1 starts the instance in FAULT', () => {
+    const engine = new Engine();
+    engine.start(0, plan(withFiles('    track_file: [maint, prio]\n', FILES)), UP);
+    const first: HostCommand[] = [];
+    for (let c = engine.pollCommand(0); c !== undefined; c = engine.pollCommand(0)) {
+      first.push(c);
+      // The host reads at once, as the real one does.
+      if (c.type === 'watch_file') engine.handleTrackFile(0, c.file.name, c.file.name === 'maint' ? '1\n' : '2\n');
+    }
+    expect(words(first).filter((w) => w.startsWith('watch_file'))).toEqual(['watch_file maint /etc/vrrpd/maint (start)', 'watch_file prio /run/prio (start)']);
+    expect(words(first)).not.toContain('notify BACKUP');
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['file:maint']);
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(99 + 10);
+    // 0 clears it; the priority keeps the weighted file's 2 x 5.
+    engine.handleTrackFile(10, 'maint', '0\n');
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    engine.handleTrackFile(20, 'prio', '-1');
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(94);
+    // An out-of-range number is ignored and logged; the value stays.
+    engine.handleTrackFile(30, 'prio', '99999999999');
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(94);
+    expect(words(drain(engine, 30), true)).toContain('log track file prio: invalid number read from /run/prio; ignoring it');
+    // Weighted down to -254 is FAULT too.
+    engine.handleTrackFile(40, 'prio', '-60');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['file:prio']);
+    expect(engine.status(40, () => '').instances[0]!.trackers).toEqual([
+      { name: 'script:check', weight: -20, status: 'unknown' },
+      { name: 'interface:ens32', weight: 0, status: 'ok' },
+      { name: 'file:maint', weight: 0, status: 'ok' },
+      { name: 'file:prio', weight: 5, status: 'failed' },
+    ]);
+  });
+
+  it('a MASTER whose weight-0 file turns non-zero says goodbye and removes its VIP', () => {
+    const engine = new Engine();
+    engine.start(0, plan(withFiles('    track_file: [maint]\n', FILES)), UP);
+    drain(engine);
+    fire(engine);
+    expect(engine.machine('VI_1')?.state).toBe('MASTER');
+    engine.handleTrackFile(5000, 'maint', '1');
+    expect(words(drain(engine, 5000))).toEqual(['send 0 to 10.0.0.51', 'remove_vips 10.0.0.50', 'notify FAULT']);
+  });
+
+  it('the instance entry\'s weight overrides the file\'s; a reload that drops the file unwatches it and lifts its fault', () => {
+    const engine = new Engine();
+    engine.start(0, plan(withFiles('    track_file:\n      - { name: maint, weight: -10 }\n', FILES)), UP);
+    drain(engine);
+    engine.handleTrackFile(0, 'maint', '1');
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(89);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    engine.reload(100, plan(withFiles('    track_file: [maint]\n', FILES)), UP);
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['file:maint']);
+    drain(engine, 100);
+    engine.reload(200, plan(CONFIG), UP);
+    expect(words(drain(engine, 200))).toContain('unwatch_file maint');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual([]);
+    expect(engine.machine('VI_1')?.effectivePriority).toBe(99);
   });
 });

@@ -87,10 +87,11 @@ function configWith(scripts: Partial<VrrpScript>[], globals: Partial<VrrpdConfig
     vrrpd: {},
     global_defs: { vrrp_version: 2, enable_script_security: true, vrrp_garp_master_delay: 5, vrrp_garp_master_repeat: 5, vrrp_garp_master_refresh: 0, vrrp_skip_check_adv_addr: false, vrrp_startup_delay: 0, vrrp_check_unicast_src: true, ...globals },
     vrrp_script,
+    vrrp_track_file: {},
     vrrp_instance: {
       VI_1: {
         name: 'VI_1', state: 'BACKUP', interface: 'eth0', virtual_router_id: 1, priority: 100, version: 2, advert_int: 1, nopreempt: false, preempt_delay: 0,
-        unicast_peer: [], virtual_ipaddress: [], track_script: Object.keys(vrrp_script).map((name) => ({ name })), track_interface: [],
+        unicast_peer: [], virtual_ipaddress: [], track_script: Object.keys(vrrp_script).map((name) => ({ name })), track_interface: [], track_file: [],
         dont_track_primary: false, garp_master_delay: 5, garp_master_repeat: 5, garp_master_refresh: 0, check_unicast_src: true, skip_check_adv_addr: false,
       },
     },

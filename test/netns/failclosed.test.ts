@@ -78,7 +78,7 @@ describe.skipIf(labUnavailableReason !== undefined)('never MASTER without the me
     const socketPath = join(pkg, 'run', `${name}.sock`);
     writeFileSync(configPath, CONFIG, { mode: 0o644 });
     const capArgs = caps.length === 0 ? ['--inh-caps=-all'] : [`--inh-caps=-all,${caps.map((c) => `+${c}`).join(',')}`, `--ambient-caps=${caps.map((c) => `+${c}`).join(',')}`];
-    const child = lab.spawn('m1', 'setpriv', [...AS_NOBODY, ...capArgs, process.execPath, join(pkg, 'dist', 'cli', 'main.js'), 'run', '--config', configPath, '--socket', socketPath]);
+    const child = lab.spawn('m1', 'setpriv', [...AS_NOBODY, ...capArgs, process.execPath, join(pkg, 'dist', 'cli', 'main.js'), 'run', '--config', configPath, '--socket', socketPath, '--state-dir', join(pkg, 'run', `${name}-state`)]);
     const proc = new VrrpdProcess(lab, 'm1', socketPath, configPath, child);
     running.push(proc);
     return proc;

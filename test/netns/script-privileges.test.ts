@@ -104,7 +104,7 @@ vrrp_instance:
     const configPath = join(work, `${id}.yaml`);
     const socketPath = join(work, `${id}.sock`);
     writeFileSync(configPath, yaml, { mode: 0o644 });
-    const argv = [...asUnitUser(), pkg.node, pkg.cli, 'run', '--config', configPath, '--socket', socketPath, '--log-level', 'debug'];
+    const argv = [...asUnitUser(), pkg.node, pkg.cli, 'run', '--config', configPath, '--socket', socketPath, '--log-level', 'debug', '--state-dir', join(work, `${id}-state`)];
     const proc = new VrrpdProcess(lab, 'm1', socketPath, configPath, lab.spawn('m1', argv[0]!, argv.slice(1)));
     running.push(proc);
     return proc;

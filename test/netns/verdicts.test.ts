@@ -151,8 +151,8 @@ describe.skipIf(labUnavailableReason !== undefined)('check-config and run give t
   const run = async (worker: string, path: string, asUnit: boolean): Promise<{ verdict: Verdict; output: string }> => {
     const socket = `${path}.${asUnit ? 'unit' : 'root'}.sock`;
     const argv = asUnit
-      ? [...asUnitUser(), pkg.node, pkg.cli, 'run', '--config', path, '--socket', socket]
-      : [process.execPath, VRRPD_BIN, 'run', '--config', path, '--socket', socket];
+      ? [...asUnitUser(), pkg.node, pkg.cli, 'run', '--config', path, '--socket', socket, '--state-dir', `${socket}.state`]
+      : [process.execPath, VRRPD_BIN, 'run', '--config', path, '--socket', socket, '--state-dir', `${socket}.state`];
     const proc = new VrrpdProcess(lab, worker, socket, path, lab.spawn(worker, argv[0]!, argv.slice(1)));
     let exited: { code: number | null } | undefined;
     void proc.exited.then((exit) => (exited = exit));

@@ -101,7 +101,7 @@ describe('npm install -g of the tarball', { timeout: 60_000 }, () => {
     const installSh = join(prefix, 'lib', 'node_modules', 'vrrpd', 'systemd', 'install.sh');
     ok(run('sh', [installSh, '--root', root, '--vrrpd', join(prefix, 'bin', 'vrrpd')]));
     const unit = join(root, 'etc', 'systemd', 'system', 'vrrpd.service');
-    expect(readFileSync(unit, 'utf8')).toContain(`ExecStart=${join(prefix, 'bin', 'vrrpd')} run --config /etc/vrrpd/vrrpd.yaml`);
+    expect(readFileSync(unit, 'utf8')).toContain(`ExecStart=${join(prefix, 'bin', 'vrrpd')} run --config /etc/vrrpd/vrrpd.yaml --state-dir /var/lib/vrrpd`);
     const verify = run('systemd-analyze', ['verify', unit]);
     expect(verify.error).toBeUndefined();
     expect(verify.stdout + verify.stderr).toBe('');

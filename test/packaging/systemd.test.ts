@@ -122,7 +122,7 @@ describe('systemd/install.sh', () => {
     const gid = Number(/^vrrpd:x:(\d+):/m.exec(readFileSync(join(t.root, 'etc', 'group'), 'utf8'))![1]);
 
     const unit = readFileSync(join(t.root, 'etc', 'systemd', 'system', 'vrrpd.service'), 'utf8');
-    expect(unitSettings(unit).get('ExecStart')).toEqual([`${t.vrrpd} run --config /etc/vrrpd/vrrpd.yaml`]);
+    expect(unitSettings(unit).get('ExecStart')).toEqual([`${t.vrrpd} run --config /etc/vrrpd/vrrpd.yaml --state-dir /var/lib/vrrpd`]);
     expect(unitSettings(unit).get('ExecStopPost')).toEqual([`${t.vrrpd} release --config /etc/vrrpd/vrrpd.yaml`]);
     expect(unit).toContain(`file://${join(t.root, 'prefix', 'lib', 'node_modules', 'vrrpd')}/README.md`);
 

@@ -11,6 +11,7 @@
  *                 label: string | null, broadcast: number | null): void  // throws errno names
  *   clearAmbientCapabilities(): void       // prctl(PR_CAP_AMBIENT_CLEAR_ALL); throws errno names
  *   clearInheritableCapabilities(): void   // capset with an empty inheritable set; throws
+ *   peerCredentials(fd: number): { pid, uid, gid, groups: number[] }  // SO_PEERCRED + SO_PEERGROUPS
  *
  * ipv4Addresses exists because Node's os.networkInterfaces() (libuv) leaves out every interface
  * that is not UP and RUNNING: the primary address of a link without carrier would be unknown
@@ -307,6 +308,51 @@ static napi_value clear_inheritable_capabilities(napi_env env, napi_callback_inf
   return NULL;
 }
 
+/* peerCredentials: who is at the other end of a connected AF_UNIX socket, as the kernel recorded
+ * it at connect() (native-notes/peer-credentials.md): SO_PEERCRED for pid, uid and primary gid,
+ * SO_PEERGROUPS (Linux 4.13) for the supplementary groups. Node exposes neither. The control socket
+ * lets only root and members of its group run the commands that change state. */
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "peerCredentials(fd)");
+    return NULL;
+  }
+  struct ucred cred;
+  socklen_t length = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return throw_errno(env, "getsockopt(SO_PEERCRED)", errno);
+  gid_t groups[256];
+  socklen_t groups_length = sizeof groups;
+  uint32_t count = 0;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &groups_length) == 0) {
+    count = groups_length / sizeof(gid_t);
+  } else if (errno != ERANGE && errno != ENOPROTOOPT) {
+    return throw_errno(env, "getsockopt(SO_PEERGROUPS)", errno);
+  } else {
+    /* More than 256 groups, or a kernel without SO_PEERGROUPS: the groups stay unknown and only the
+     * primary gid counts (fail closed: a member is refused, nobody is let in by mistake). */
+    count = 0;
+  }
+  napi_value result, value, list;
+  napi_create_object(env, &result);
+  napi_create_int32(env, cred.pid, &value);
+  napi_set_named_property(env, result, "pid", value);
+  napi_create_uint32(env, cred.uid, &value);
+  napi_set_named_property(env, result, "uid", value);
+  napi_create_uint32(env, cred.gid, &value);
+  napi_set_named_property(env, result, "gid", value);
+  napi_create_array_with_length(env, count, &list);
+  for (uint32_t i = 0; i < count; i++) {
+    napi_create_uint32(env, groups[i], &value);
+    napi_set_element(env, list, i, value);
+  }
+  napi_set_named_property(env, result, "groups", list);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   {
     napi_value fn;
@@ -324,5 +370,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "clearAmbientCapabilities", fn);
   napi_create_function(env, "clearInheritableCapabilities", NAPI_AUTO_LENGTH, clear_inheritable_capabilities, NULL, &fn);
   napi_set_named_property(env, exports, "clearInheritableCapabilities", fn);
+  napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, peer_credentials, NULL, &fn);
+  napi_set_named_property(env, exports, "peerCredentials", fn);
   return exports;
 }
