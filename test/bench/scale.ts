@@ -11,12 +11,17 @@
  *    Both daemons, same generated keepalived.conf.
  * 3. The 10-instance point again (vrrpd) while 10 track scripts (/bin/true) run every 200 ms, and
  *    while another namespace sends it 5,000 invalid protocol-112 packets per second.
+ * 4. Footprint (issue 14): the seed's cluster at advert_int 1 again, master1 the MASTER, measured
+ *    over --seconds with everything it runs counted (every thread, the `ip monitor` children, the
+ *    check scripts): vrrpd and keepalived on the seed's keepalived.conf, and both on the same file
+ *    without its vrrp_script. --repeats rounds, the four variants interleaved; medians reported.
  *
- *   node --import ./test/register.mjs test/bench/scale.ts [--seconds 60] [--point-seconds 30] [--quick] [--no-doc]
+ *   node --import ./test/register.mjs test/bench/scale.ts [--seconds 60] [--point-seconds 30] [--repeats 3] [--quick] [--no-doc]
+ *     [--only idle,footprint,scale,load]
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,8 +34,8 @@ import type { CapturedFrame } from '../../src/lab/wire.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { replaceSection } from './lib/doc.js';
 import { describeMachine, finishMachineInfo, machineInfo } from './lib/machine.js';
-import { measureFootprint, processTree, type Footprint } from './lib/procstat.js';
-import { cell, markdownTable, max, percentile } from './lib/stats.js';
+import { measureFootprint, measureTreeFootprint, processTree, type Footprint, type TreeFootprint } from './lib/procstat.js';
+import { cell, markdownTable, max, median, percentile } from './lib/stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -39,13 +44,15 @@ const { values } = parseArgs({
     'point-seconds': { type: 'string' },
     quick: { type: 'boolean', default: false },
     'no-doc': { type: 'boolean', default: false },
-    only: { type: 'string', default: 'idle,scale,load' },
+    repeats: { type: 'string' },
+    only: { type: 'string', default: 'idle,footprint,scale,load' },
   },
 });
 const quick = values.quick;
 const idleSeconds = Number(values.seconds ?? (quick ? 15 : 60));
 const pointSeconds = Number(values['point-seconds'] ?? (quick ? 10 : 30));
 const parts = new Set(values.only.split(','));
+const repeats = Number(values.repeats ?? (quick ? 1 : 3));
 const INSTANCE_COUNTS = [1, 10, 100, 255];
 /** Past the start-up election (Master_Down 3.6 s at most) and the delayed GARP burst (5 s later). */
 const WARMUP_MS = quick ? 6_000 : 9_500;
@@ -97,6 +104,58 @@ async function idle(): Promise<IdleResult[]> {
     }
   } finally {
     await mixed.destroy();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- 4. footprint on the seed's cluster
+
+type ScriptMode = 'script' | 'none';
+
+interface FootprintResult {
+  impl: Impl;
+  scripts: ScriptMode;
+  round: number;
+  footprint: TreeFootprint;
+}
+
+/** The seed's keepalived.conf without its vrrp_script block and the track_script that uses it. */
+function withoutScripts(conf: string): string {
+  const out = conf.replace(/^vrrp_script check \{[^}]*\}\n+/m, '').replace(/^\s*track_script \{[^}]*\}\n/m, '');
+  if (/vrrp_script|track_script/.test(out) || out === conf) throw new Error('withoutScripts: the seed config changed shape');
+  return out;
+}
+
+async function footprintRuns(): Promise<FootprintResult[]> {
+  const cluster = await Cluster.create();
+  const out: FootprintResult[] = [];
+  try {
+    for (let round = 1; round <= repeats; round++) {
+      for (const [impl, scripts] of [['vrrpd', 'script'], ['keepalived', 'script'], ['vrrpd', 'none'], ['keepalived', 'none']] as const) {
+        await cluster.reset();
+        const daemons: Daemon[] = [];
+        for (const [i, host] of MASTER_IDS.entries()) {
+          const seed = seedConf('preempt', (i + 1) as 1 | 2 | 3);
+          const conf = scripts === 'script' ? seed : withoutScripts(seed);
+          const node = cluster.node(host);
+          // info: the level a user runs (the lab's default, debug, logs every advert received).
+          daemons.push(impl === 'vrrpd' ? await node.startVrrpd(conf, '.conf', { logLevel: 'info' }) : await node.startKeepalived(conf, { detailed: false }));
+          if (i === 0) await sleep(300);
+        }
+        await cluster.vips.waitForHolders(['m1'], 20_000, `${impl}: master1 elected`);
+        // Past the delayed GARP burst (garp_master_delay 5 s after MASTER).
+        await sleep(WARMUP_MS);
+        console.error(`footprint ${impl} (${scripts === 'script' ? 'with the seed\'s script' : 'no script'}), round ${round}/${repeats}: ${idleSeconds} s`);
+        const footprint = await measureTreeFootprint(daemons[0]!.pid, idleSeconds);
+        if (cluster.vips.holders().join(',') !== 'm1') throw new Error(`${impl}: master1 lost the VIP while measured`);
+        out.push({ impl, scripts, round, footprint });
+        console.error(
+          `footprint ${impl} ${scripts}: ${footprint.totalCpuPercent.toFixed(3)} % of a core, RSS ${footprint.maxRssMb.toFixed(1)} MB, processes ${footprint.comms.join(' ')}; load ${loadavg()[0]!.toFixed(2)}`,
+        );
+      }
+    }
+  } finally {
+    await cluster.destroy();
   }
   return out;
 }
@@ -252,6 +311,41 @@ async function scale(): Promise<PointResult[]> {
 
 // ---------------------------------------------------------------- report
 
+/** Targets of issue 14 for vrrpd's footprint, % of one core. */
+const FOOTPRINT_TARGET: Record<ScriptMode, number> = { none: 0.3, script: 0.5 };
+
+function footprintSection(results: readonly FootprintResult[], machine: ReturnType<typeof finishMachineInfo>): string {
+  const rows: string[][] = [];
+  for (const scripts of ['script', 'none'] as const) {
+    for (const impl of ['vrrpd', 'keepalived'] as const) {
+      const mine = results.filter((r) => r.impl === impl && r.scripts === scripts);
+      if (mine.length === 0) continue;
+      const cpu = mine.map((r) => r.footprint.totalCpuPercent);
+      const cpuMedian = median(cpu);
+      const target = impl === 'vrrpd' ? `≤ ${FOOTPRINT_TARGET[scripts]} %: ${cpuMedian <= FOOTPRINT_TARGET[scripts] ? 'met' : 'MISSED'}` : '';
+      const comms = [...new Set(mine.map((r) => r.footprint.comms.join(' + ')))].join('; ');
+      rows.push([
+        impl,
+        scripts === 'script' ? "seed's (killall -0 every 2 s)" : 'none',
+        comms,
+        String(mine.length),
+        cell(cpuMedian, 3),
+        cpu.map((v) => v.toFixed(3)).join(', '),
+        cell(median(mine.map((r) => r.footprint.maxRssMb)), 1),
+        target,
+      ]);
+    }
+  }
+  const table = markdownTable(['daemon', 'check script', 'processes (at the end)', 'runs', 'CPU % of one core, median', 'each run', 'RSS max MB, median', 'target'], rows);
+  return `## Footprint at advert_int 1 (\`npm run bench:scale -- --only footprint\`)
+
+Run: ${describeMachine(machine)}.
+
+master1 as MASTER of the seed's three-node cluster (examples/keepalived/preempt, unicast peers, advert_int 1), ${idleSeconds} s per run after ${WARMUP_MS / 1000} s past the election, log level info; the daemon on the seed's keepalived.conf, and on the same file without its \`vrrp_script\` and \`track_script\`. Both daemons read the same files in the same run, the variants interleaved, ${repeats} round(s). CPU: utime+stime+cutime+cstime from /proc/PID/stat of every process of the daemon's tree (all threads, the \`ip monitor\` children, the check scripts once reaped), summed; RSS: VmRSS summed over the same tree.
+
+${table}`;
+}
+
 async function main(): Promise<void> {
   if (labUnavailableReason !== undefined) {
     console.error(`bench:scale needs network namespaces: ${labUnavailableReason}`);
@@ -259,9 +353,12 @@ async function main(): Promise<void> {
   }
   const machine = machineInfo();
   console.error(`machine: ${describeMachine(machine)}`);
+  const footprints = parts.has('footprint') ? await footprintRuns() : [];
   const idleResults = parts.has('idle') ? await idle() : [];
   const points = parts.has('scale') || parts.has('load') ? await scale() : [];
   const done = finishMachineInfo(machine);
+  const footprintBody = footprints.length > 0 ? footprintSection(footprints, done) : undefined;
+  if (footprintBody !== undefined) console.log(`\n${footprintBody}\n`);
 
   const idleTable = markdownTable(
     ['daemon', 'processes', 'CPU % of one core (own)', 'CPU % incl. check scripts', 'RSS max MB', 'target'],
@@ -306,12 +403,19 @@ ${idleTable}
 One daemon, N instances (VRIDs 1..N, multicast, advert_int 1, one VIP each, all MASTER) on one interface, ${pointSeconds} s per point after a ${WARMUP_MS / 1000} s warm-up. Jitter = |interval between consecutive adverts of a VRID - 1000 ms|, from a capture on the daemon's interface, over all VRIDs. CPU includes reaped children.
 
 ${scaleTable}`;
-  console.log(`\n${idleTable}\n\n${scaleTable}\n`);
+  const scaleRan = parts.has('idle') || parts.has('scale') || parts.has('load');
+  if (scaleRan) console.log(`\n${idleTable}\n\n${scaleTable}\n`);
   if (!values['no-doc']) {
-    replaceSection('scale', body);
-    console.error('wrote docs/benchmarks.md (scale section)');
+    if (scaleRan) {
+      replaceSection('scale', body);
+      console.error('wrote docs/benchmarks.md (scale section)');
+    }
+    if (footprintBody !== undefined) {
+      replaceSection('footprint', footprintBody);
+      console.error('wrote docs/benchmarks.md (footprint section)');
+    }
   }
-  writeFileSync(join(tmpdir(), 'vrrpd-scale-results.json'), JSON.stringify({ machine: done, idle: idleResults, points }, null, 1));
+  writeFileSync(join(tmpdir(), 'vrrpd-scale-results.json'), JSON.stringify({ machine: done, footprints, idle: idleResults, points }, null, 1));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
