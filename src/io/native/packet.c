@@ -307,7 +307,10 @@ static napi_value clear_inheritable_capabilities(napi_env env, napi_callback_inf
   return NULL;
 }
 
+void vrrpd_register_spawn(napi_env env, napi_value exports); /* spawn.c */
+
 NAPI_MODULE_INIT() {
+  vrrpd_register_spawn(env, exports);
   {
     napi_value fn;
     napi_create_function(env, "closeOnExec", NAPI_AUTO_LENGTH, close_on_exec, NULL, &fn);
