@@ -106,8 +106,9 @@ export function describeInstance(instance: VrrpInstance): string {
   const mode = instance.unicast_peer.length > 0 ? `unicast to ${instance.unicast_peer.map(formatIpv4).join(', ')}` : 'multicast';
   const preempt = instance.nopreempt ? 'nopreempt' : 'preempt';
   const vips = instance.virtual_ipaddress.map((vip) => `${formatIpv4(vip.address)}/${vip.prefix_len} dev ${vip.dev}`).join(', ');
-  const auth = instance.authentication ? 'auth PASS' : 'no auth';
-  return `${instance.name}: VRID ${instance.virtual_router_id} on ${instance.interface}, ${instance.state}, priority ${instance.priority}, advert_int ${instance.advert_int}s, ${preempt}, ${auth}, ${mode}; VIPs ${vips}`;
+  // VRRPv3 has no authentication: a PASS block there is ignored (the loader warns).
+  const auth = instance.version === 3 ? 'no auth (VRRPv3)' : instance.authentication ? 'auth PASS' : 'no auth';
+  return `${instance.name}: VRRPv${instance.version}, VRID ${instance.virtual_router_id} on ${instance.interface}, ${instance.state}, priority ${instance.priority}, advert_int ${instance.advert_int}s, ${preempt}, ${auth}, ${mode}; VIPs ${vips}`;
 }
 
 function plural(count: number, noun: string): string {

@@ -6,7 +6,7 @@
 import { passwordToAuthData } from '../core/codec.js';
 import type { Ipv4 } from '../core/ip.js';
 import { interfaceTrackerName, scriptTrackerName } from '../core/tracker.js';
-import { AUTH_DATA_LENGTH, type InstanceConfig, type TrackerSpec } from '../core/types.js';
+import { AUTH_DATA_LENGTH, type InstanceConfig, type TrackerSpec, type V3ChecksumMode } from '../core/types.js';
 import type { VrrpInstance, VrrpdConfig } from './model.js';
 
 
@@ -41,18 +41,29 @@ export function trackerSpecs(instance: VrrpInstance, config: Pick<VrrpdConfig, '
   return specs;
 }
 
+/** keepalived's old_unicast_checksum: absent = auto-detect, bare = the 224.0.0.18 variant, `never`. */
+function v3ChecksumMode(instance: VrrpInstance): V3ChecksumMode {
+  if (instance.old_unicast_checksum === true) return 'group';
+  if (instance.old_unicast_checksum === 'never') return 'never';
+  return 'auto';
+}
+
 /**
  * Build the core's view of one instance. `resolvedSource` is the interface's primary address,
  * used only when the file gives neither unicast_src_ip nor mcast_src_ip (see
  * configuredSourceAddress); a configured address always wins.
  */
 export function toInstanceConfig(instance: VrrpInstance, config: Pick<VrrpdConfig, 'vrrp_script'>, resolvedSource: Ipv4): InstanceConfig {
-  const auth = instance.authentication;
+  // VRRPv3 has no authentication: a block written anyway is ignored (the loader warns).
+  const auth = instance.version === 2 ? instance.authentication : undefined;
   return {
     name: instance.name,
     virtualRouterId: instance.virtual_router_id,
     priority: instance.priority,
-    advertIntervalSec: instance.advert_int,
+    version: instance.version,
+    // The loader has rounded advert_int to what the version carries (whole s, or 0.01 s).
+    advertIntervalCs: Math.round(instance.advert_int * 100),
+    v3Checksum: v3ChecksumMode(instance),
     initialState: instance.state,
     nopreempt: instance.nopreempt,
     preemptDelayMs: Math.round(instance.preempt_delay * 1000),

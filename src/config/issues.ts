@@ -40,7 +40,13 @@ export type ConfigIssueCode =
   /** Collections or blocks nested deeper than a configuration ever needs. */
   | 'too_deep'
   /** A vrrpd endpoint without authentication that other hosts can reach. */
-  | 'exposed_endpoint';
+  | 'exposed_endpoint'
+  /** advert_int rounded to what the version can carry, as keepalived rounds it. */
+  | 'advert_int_rounded'
+  /** An authentication block in a VRRPv3 instance: ignored, as keepalived ignores it. */
+  | 'v3_authentication_ignored'
+  /** A setting that changes nothing in this instance (old_unicast_checksum in VRRPv2 or multicast). */
+  | 'no_effect';
 
 export interface ConfigIssue {
   code: ConfigIssueCode;

@@ -70,6 +70,7 @@ type ValueKind = 'number' | 'text' | 'words' | 'command' | 'flag';
 
 const GLOBAL_DEFS_KEYWORDS: Record<string, ValueKind> = {
   router_id: 'text',
+  vrrp_version: 'number',
   script_user: 'words',
   enable_script_security: 'flag',
   vrrp_garp_master_delay: 'number',
@@ -96,6 +97,7 @@ const VRRP_INSTANCE_KEYWORDS: Record<string, ValueKind> = {
   interface: 'text',
   virtual_router_id: 'number',
   priority: 'number',
+  version: 'number',
   advert_int: 'number',
   nopreempt: 'flag',
   preempt_delay: 'number',
@@ -160,7 +162,6 @@ const IGNORED_INSTANCE: Record<string, string> = {
 /** Keywords whose value decides whether ignoring them is harmless. */
 function ignoredWithValue(keyword: string, words: Word[]): string | undefined {
   const value = words[1]?.text;
-  if ((keyword === 'vrrp_version' || keyword === 'version') && value === '2') return 'vrrpd speaks VRRPv2 only, which is what this asks for';
   if (keyword === 'vrrp_mcast_group4' && value === '224.0.0.18') return 'vrrpd always uses 224.0.0.18, which is what this asks for';
   return undefined;
 }
@@ -484,6 +485,18 @@ function mapInstance(mapper: Mapper, block: Statement[], target: Record<string, 
       const auth = (typeof target[name] === 'object' && target[name] !== null ? target[name] : (target[name] = {})) as Record<string, unknown>;
       mapper.record(fieldPath, keyword, statement.open ?? keyword);
       mapAuthentication(mapper, body, auth, fieldPath);
+      continue;
+    }
+    if (name === 'old_unicast_checksum' && !statement.block) {
+      // keepalived: bare = the 224.0.0.18 pseudo-header, `never` = no automatic switch to it.
+      const [, mode, ...extra] = statement.words;
+      const fieldPath = [...path, name];
+      if (mode !== undefined && mode.text !== 'never') {
+        mapper.issue('error', 'invalid_value', mode, fieldPath, `unknown old_unicast_checksum mode '${excerpt(mode.text)}' (keepalived ignores it with "Unknown old_unicast_chksum mode"): write \`old_unicast_checksum\` or \`old_unicast_checksum never\``);
+      }
+      for (const word of extra) mapper.issue('warning', 'invalid_value', word, fieldPath, `'${excerpt(word.text)}' after '${statement.words.slice(0, 2).map((w) => w.text).join(' ')}' is ignored (keepalived ignores it too)`);
+      target[name] = mode?.text === 'never' ? 'never' : true;
+      mapper.record(fieldPath, keyword, mode ?? keyword);
       continue;
     }
     if (name === 'preempt' && statement.words.length === 1 && !statement.block) {

@@ -5,9 +5,11 @@
  * and interface (the pair a receiver uses to find its instance) and reported by name.
  *
  * What is checked, and why it matters (docs/protocol.md#receive-checks, docs/protocol.md#the-nopreempt-trap):
- * - advert_int, authentication and the VIP list must be equal on every member: a receiver drops an
- *   advert that differs from its own in any of them, so the nodes stop hearing each other and each
- *   becomes MASTER (split brain). The same instance name with different VRIDs is the same mistake.
+ * - The VRRP version, advert_int, authentication and the VIP list must be equal on every member: a
+ *   receiver drops an advert that differs from its own in any of them, so the nodes stop hearing
+ *   each other and each becomes MASTER (split brain). The same instance name with different VRIDs
+ *   is the same mistake. VRRPv3 is the exception for advert_int (a backup learns the master's, so
+ *   a difference is only a warning) and has no authentication at all (a PASS block is ignored).
  * - Unicast peers must be symmetric: a node sends only to its peers and (with check_unicast_src)
  *   accepts only from them.
  * - Priorities should differ: equal ones fall back to comparing source addresses.
@@ -27,6 +29,8 @@ import type { VrrpInstance, VrrpdConfig } from './model.js';
 /** Stable codes; tests and tools match on these, people read the message. */
 export type LintCode =
   | 'vrid_mismatch'
+  | 'version_mismatch'
+  | 'v3_authentication'
   | 'advert_int_mismatch'
   | 'auth_mismatch'
   | 'vip_mismatch'
@@ -133,8 +137,10 @@ export function lintCluster(nodes: readonly LintNode[]): LintFinding[] {
       if (!coveredByVridMismatch.has(members[0]!)) findings.push(unmatched(members[0]!, nodes, names));
       continue;
     }
-    checkAdvertInt(members, findings);
-    checkAuthentication(members, findings);
+    const sameVersion = checkVersion(members, findings);
+    if (sameVersion) checkAdvertInt(members, findings);
+    checkAuthentication(members.filter((m) => m.instance.version === 2), findings);
+    checkV3Authentication(members, findings);
     checkVirtualAddresses(members, findings);
     checkPeers(members, addresses, findings);
     checkPriorities(members, findings);
@@ -270,16 +276,51 @@ function unmatched(member: Member, nodes: readonly LintNode[], names: readonly s
   };
 }
 
+/**
+ * One VRRP version per VRID: a VRRPv2 node drops VRRPv3 adverts and the other way round
+ * (bad_version; keepalived logs "wrong version" for each one). Returns whether all members agree.
+ */
+function checkVersion(members: readonly Member[], findings: LintFinding[]): boolean {
+  const values = partition(members, (m) => m.instance.version, String);
+  if (values.length < 2) return true;
+  findings.push({
+    code: 'version_mismatch',
+    severity: 'error',
+    subject: subjectOf(members),
+    summary: `the VRRP version differs between nodes: ${values.map((v) => `VRRPv${v.value} in ${fileList(v.members)}`).join('; ')}`,
+    places: members.map((m) => place(m, ['version'], `VRRPv${m.instance.version} (version, else global_defs vrrp_version)`)),
+    advice: `A node drops every advert of the other version (keepalived logs "wrong version. Received 3 and expect 2" for each one), ${SPLIT_BRAIN}. Set the same vrrp_version (global_defs) or version (vrrp_instance) on every node, keepalived nodes too.`,
+  });
+  return false;
+}
+
 function checkAdvertInt(members: readonly Member[], findings: LintFinding[]): void {
   const values = partition(members, (m) => m.instance.advert_int, String);
   if (values.length < 2) return;
+  const v3 = members[0]!.instance.version === 3;
   findings.push({
     code: 'advert_int_mismatch',
-    severity: 'error',
+    severity: v3 ? 'warning' : 'error',
     subject: subjectOf(members),
     summary: `advert_int differs between nodes: ${values.map((v) => `${v.value} s in ${fileList(v.members)}`).join('; ')}`,
     places: members.map((m) => place(m, ['advert_int'], `advert_int ${m.instance.advert_int} s`)),
-    advice: `A node drops every advert whose interval differs from its own (keepalived does too), ${SPLIT_BRAIN}. Use one advert_int on every node.`,
+    advice: v3
+      ? 'VRRPv3 accepts a different interval: a backup takes the master\'s from its adverts and times out after 3 of them plus its skew, so failover time follows the master\'s advert_int. But a backup that starts with a shorter interval than the running master\'s can become MASTER once before it hears the master (keepalived too). Use one advert_int on every node unless you mean it.'
+      : `A node drops every advert whose interval differs from its own (keepalived does too), ${SPLIT_BRAIN}. Use one advert_int on every node.`,
+  });
+}
+
+/** A PASS block in a VRRPv3 instance: loaded and ignored (keepalived: "does not support authentication"). */
+function checkV3Authentication(members: readonly Member[], findings: LintFinding[]): void {
+  const withAuth = members.filter((m) => m.instance.version === 3 && m.instance.authentication !== undefined);
+  if (withAuth.length === 0) return;
+  findings.push({
+    code: 'v3_authentication',
+    severity: 'warning',
+    subject: subjectOf(members),
+    summary: `VRRPv3 has no authentication: the PASS block of ${fileList(withAuth)} is ignored`,
+    places: withAuth.map((m) => place(m, ['authentication'], 'authentication { auth_type PASS ... } in a VRRPv3 instance')),
+    advice: 'VRRPv3 adverts carry no password (RFC 5798 removed it), so these nodes accept adverts from anyone on the segment with the VRID (and, in unicast mode, from their peers only when check_unicast_src is on). keepalived ignores the block too. Remove it; if the segment is not trusted, filter protocol 112 with a firewall.',
   });
 }
 

@@ -307,10 +307,9 @@ function zodIssueToPending(issue: z.core.$ZodIssue): ShownPending[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = objectKeysAt(ConfigSchema, path);
-      const input = (typeof issue.input === 'object' && issue.input !== null ? issue.input : {}) as Record<string, unknown>;
       return issue.keys.map((key): ShownPending => {
         if (UNSUPPORTED_KEEPALIVED_KEYWORDS.has(key)) {
-          return { code: 'unsupported_key', path: [...path, key], target: 'key', message: unsupportedKeywordMessage(key, Object.hasOwn(input, key) ? input[key] : undefined) };
+          return { code: 'unsupported_key', path: [...path, key], target: 'key', message: unsupportedKeywordMessage(key) };
         }
         // A long key is no typo of a short one, and its edit distance costs length x candidates.
         const suggestion = key.length <= 64 ? closestMatch(key, known) : undefined;

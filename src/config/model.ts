@@ -45,6 +45,8 @@ export const CONFIG_LIMITS = {
 export const CONFIG_DEFAULTS = {
   state: 'BACKUP',
   priority: 100,
+  /** keepalived's default vrrp_version (global_data.c). */
+  version: 2,
   advertIntervalSec: 1,
   garpMasterDelaySec: 5,
   garpMasterRepeat: 5,
@@ -79,8 +81,13 @@ export interface DaemonSection {
 export const SCRIPT_CAPABILITIES = ['none', 'inherit'] as const;
 export type ScriptCapabilities = (typeof SCRIPT_CAPABILITIES)[number];
 
+/** VRRPv2 (RFC 3768) or VRRPv3 over IPv4 (RFC 5798). */
+export type VrrpVersionSetting = 2 | 3;
+
 export interface GlobalDefs {
   router_id?: string;
+  /** keepalived's `vrrp_version`: the version of every instance without its own `version`. Default 2. */
+  vrrp_version: VrrpVersionSetting;
   /** `user [group]` that scripts run as when a script gives no `user`. */
   script_user?: string;
   enable_script_security: boolean;
@@ -189,13 +196,25 @@ export interface VrrpInstance {
   interface: string;
   virtual_router_id: number;
   priority: number;
-  /** Whole seconds (VRRPv2). */
+  /** The instance's `version`, else global_defs' `vrrp_version`, else 2 (keepalived's precedence). */
+  version: VrrpVersionSetting;
+  /**
+   * Seconds, after keepalived's rounding (resolve.ts): whole seconds 1..255 in VRRPv2, a multiple of
+   * 0.01 in 0.01..40.95 in VRRPv3.
+   */
   advert_int: number;
   nopreempt: boolean;
   /** Seconds (fractions allowed). */
   preempt_delay: number;
-  /** Absent = no authentication. */
+  /** Absent = no authentication. VRRPv3 has none: kept as written, ignored (resolve.ts warns). */
   authentication?: Authentication;
+  /**
+   * keepalived's `old_unicast_checksum` (VRRPv3 unicast): `true` puts 224.0.0.18 in the checksum's
+   * pseudo-header instead of the peer, as keepalived <= 1.3.6 did; `never` turns off the automatic
+   * switch to that variant. Absent: the real destination, switching when a peer is heard using the
+   * old variant (docs/protocol.md#vrrpv3-checksum).
+   */
+  old_unicast_checksum?: true | 'never';
   unicast_src_ip?: Ipv4;
   /** Empty = multicast to 224.0.0.18. */
   unicast_peer: Ipv4[];
@@ -284,7 +303,7 @@ function isIpv6Text(value: string): boolean {
   return match !== null && isIpLiteral(match[1]!);
 }
 
-const IPV6_NOT_YET = 'IPv6 addresses are not supported yet: vrrpd speaks VRRPv2, which carries IPv4 only';
+const IPV6_NOT_YET = 'IPv6 addresses are not supported yet: vrrpd speaks VRRP (versions 2 and 3) over IPv4 only';
 
 /** Dotted-quad text to a host-order number; `unicastOnly` refuses addresses no host can own. */
 function ipv4(what: string, unicastOnly: boolean) {
@@ -348,7 +367,7 @@ const VirtualAddressSchema = z.preprocess(
         const prefixLength = match?.[2] === undefined ? 32 : Number(match[2]);
         if (address === undefined && isIpv6Text(textValue)) {
           ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue,
-            message: `IPv6 virtual addresses are not supported yet (vrrpd speaks VRRPv2, which carries IPv4 only), got ${describeValue(textValue)}: keep the IPv6 VIPs on keepalived, in a VRRPv3 instance of their own, and give vrrpd the IPv4 ones` });
+            message: `IPv6 virtual addresses are not supported yet (vrrpd speaks VRRP over IPv4 only, versions 2 and 3), got ${describeValue(textValue)}: keep the IPv6 VIPs on keepalived, in a VRRPv3 instance of their own, and give vrrpd the IPv4 ones` });
           return z.NEVER;
         }
         if (address === undefined || prefixLength > 32) {
@@ -400,9 +419,16 @@ const DaemonSectionSchema = z.strictObject(
   { error: expect('a mapping') },
 );
 
+/** 2 or 3, as keepalived's `vrrp_version` and `version` take it. */
+function vrrpVersion() {
+  const error = expect('2 (VRRPv2, RFC 3768) or 3 (VRRPv3 over IPv4, RFC 5798)');
+  return z.number({ error }).refine((value): value is VrrpVersionSetting => value === 2 || value === 3, { error });
+}
+
 const GlobalDefsSchema = z.strictObject(
   {
     router_id: text(CONFIG_LIMITS.maxNameLength).optional(),
+    vrrp_version: vrrpVersion().default(CONFIG_DEFAULTS.version as VrrpVersionSetting),
     script_user: text(CONFIG_LIMITS.maxNameLength, "a user name, optionally followed by a group ('root' or 'nobody nogroup')").optional(),
     enable_script_security: flag().default(false),
     vrrp_garp_master_delay: wholeNumber(0, 3600, ' seconds').default(CONFIG_DEFAULTS.garpMasterDelaySec),
@@ -578,7 +604,12 @@ const VrrpInstanceSchema = z.strictObject(
     interface: interfaceName(),
     virtual_router_id: wholeNumber(1, 255),
     priority: wholeNumber(1, 255).default(CONFIG_DEFAULTS.priority),
-    advert_int: wholeNumber(1, 255, ' seconds (VRRPv2 has whole seconds only)').default(CONFIG_DEFAULTS.advertIntervalSec),
+    version: vrrpVersion().optional(),
+    // keepalived reads 0.01..255 s for both versions, then rounds per version (resolve.ts).
+    advert_int: decimal(0.01, 255, ' seconds').default(CONFIG_DEFAULTS.advertIntervalSec),
+    old_unicast_checksum: z
+      .union([z.boolean(), z.literal('never')], { error: expect("true (keepalived's bare `old_unicast_checksum`) or 'never'") })
+      .optional(),
     nopreempt: flag().default(false),
     preempt_delay: decimal(0, 1000, ' seconds').default(0),
     authentication: AuthenticationSchema.optional(),
@@ -642,14 +673,14 @@ export type ParsedScript = z.output<typeof VrrpScriptSchema>;
  */
 export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   // vrrp_instance
-  'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'version', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules',
+  'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules',
   'track_file', 'track_bfd', 'track_process', 'track_src_ip', 'promote_secondaries', 'linkbeat_use_polling', 'accept',
   'no_accept', 'strict_mode', 'debug', 'smtp_alert', 'lvs_sync_daemon_interface', 'garp_master_refresh_repeat',
-  'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert', 'old_unicast_checksum',
+  'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert',
   'notify_master_rx_lower_pri', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'preempt',
   // global_defs
   'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'vrrp_mcast_group4',
-  'vrrp_mcast_group6', 'vrrp_strict', 'vrrp_iptables', 'vrrp_ipsets', 'vrrp_version', 'vrrp_priority', 'lvs_id',
+  'vrrp_mcast_group6', 'vrrp_strict', 'vrrp_iptables', 'vrrp_ipsets', 'vrrp_priority', 'lvs_id',
   'vrrp_garp_interval', 'vrrp_gna_interval', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'max_auto_priority',
   'script_security', 'enable_traps', 'dynamic_interfaces',
   // top level
@@ -664,7 +695,7 @@ const EMAIL_ADVICE = 'remove it; vrrpd sends no e-mail; use notify scripts to be
 const SCHEDULING_ADVICE = 'remove it; give vrrpd its priority with systemd (Nice=, CPUSchedulingPolicy=, MemoryLock)';
 const GARP_ADVICE = 'remove it; vrrpd sends each GARP burst back to back (garp_master_repeat per VIP, again after garp_master_delay)';
 const STRICT_ADVICE = 'remove it; vrrpd adds no firewall rules and does not enforce strict mode (which forbids unicast and PASS authentication)';
-const IPV6_ADVICE = 'IPv6 (VRRPv3) is not supported yet: keep IPv6 instances on keepalived and give vrrpd the IPv4 ones';
+const IPV6_ADVICE = 'VRRP over IPv6 is not supported yet: keep IPv6 instances on keepalived and give vrrpd the IPv4 ones (vrrpd speaks VRRPv3 over IPv4 with `version 3`)';
 const ADVERT_ADVICE = 'remove it; vrrpd follows RFC 3768 (a MASTER ignores adverts of a lower priority)';
 
 /** What to do instead of each keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS; the rest get GENERIC_ADVICE. */
@@ -697,7 +728,6 @@ const UNSUPPORTED_ADVICE: Record<string, string> = {
   garp_master_refresh_repeat: GARP_ADVICE, garp_lower_prio_delay: GARP_ADVICE, garp_lower_prio_repeat: GARP_ADVICE,
   vrrp_garp_interval: GARP_ADVICE, vrrp_gna_interval: GARP_ADVICE, garp_group: 'set garp_master_delay, garp_master_repeat and garp_master_refresh on the instance instead',
   lower_prio_no_advert: ADVERT_ADVICE, higher_prio_send_advert: ADVERT_ADVICE, vrrp_lower_prio_no_advert: ADVERT_ADVICE, vrrp_higher_prio_send_advert: ADVERT_ADVICE,
-  old_unicast_checksum: 'remove it on every node; vrrpd computes the unicast checksum as RFC 3768 and keepalived 1.3.8 and later do',
   notify_master_rx_lower_pri: 'remove it; notify_master and notify still run on every transition',
   promote_secondaries: 'remove it and set net.ipv4.conf.<interface>.promote_secondaries=1 with sysctl if you rely on it',
   kernel_rx_buf_size: 'remove it; vrrpd sizes its socket buffers itself',
@@ -709,16 +739,8 @@ const UNSUPPORTED_ADVICE: Record<string, string> = {
 
 const GENERIC_ADVICE = "remove it; vrrpd's README compares what vrrpd and keepalived implement";
 
-/** The message for a keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS; `value` is what the file gives it. */
-export function unsupportedKeywordMessage(key: string, value: unknown): string {
+/** The message for a keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS. */
+export function unsupportedKeywordMessage(key: string): string {
   const prefix = `'${key}' is a keepalived keyword that vrrpd does not support`;
-  if (key === 'version' || key === 'vrrp_version') {
-    const given = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
-    if (given === '3') {
-      return `${prefix} with the value 3: vrrpd speaks VRRPv2 only, and VRRPv2 and VRRPv3 nodes do not understand each other. Set ${key} 2 on every node (keepalived nodes too), or remove the line: 2 is keepalived's default`;
-    }
-    if (given === '2') return `${prefix} in a vrrpd YAML file: remove the line; vrrpd speaks VRRPv2 only, which is what it asks for`;
-    return `${prefix}: vrrpd speaks VRRPv2 only; write ${key} 2 or remove the line (2 is keepalived's default)`;
-  }
   return `${prefix}: ${UNSUPPORTED_ADVICE[key] ?? GENERIC_ADVICE}`;
 }

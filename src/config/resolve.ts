@@ -128,6 +128,20 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       errors.push({ code: 'conflicting_source', path: at('mcast_src_ip'), message: 'set either unicast_src_ip or mcast_src_ip, not both (keepalived treats them as one setting)' });
     }
 
+    // keepalived's precedence (vrrp.c vrrp_complete_instance): the instance's `version` wins.
+    const version = raw.version ?? parsed.global_defs.vrrp_version;
+    const advertInt = resolveAdvertInt(raw.advert_int, version, at, warnings);
+    if (version === 3 && raw.authentication !== undefined) {
+      warnings.push({
+        code: 'v3_authentication_ignored', path: at('authentication'), target: 'key',
+        message: 'VRRP version 3 does not support authentication. Ignoring. (keepalived says the same; VRRPv3 adverts carry no password, so remove the block)',
+      });
+    }
+    if (raw.old_unicast_checksum !== undefined && raw.old_unicast_checksum !== false) {
+      const why = version !== 3 ? 'a VRRPv2 checksum has no pseudo-header' : raw.unicast_peer.length === 0 ? 'a multicast advert\'s pseudo-header holds 224.0.0.18 anyway' : undefined;
+      if (why !== undefined) warnings.push({ code: 'no_effect', path: at('old_unicast_checksum'), target: 'key', message: `has no effect here: ${why}` });
+    }
+
     const authentication = resolveAuthentication(raw, at, errors, warnings);
     const unicastPeers = resolvePeers(raw, at, errors, warnings);
     const virtualAddresses = resolveVirtualAddresses(raw, at, errors);
@@ -176,10 +190,12 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       interface: raw.interface,
       virtual_router_id: raw.virtual_router_id,
       priority: raw.priority,
-      advert_int: raw.advert_int,
+      version,
+      advert_int: advertInt,
       nopreempt,
       preempt_delay: raw.preempt_delay,
       ...(authentication ? { authentication } : {}),
+      ...(raw.old_unicast_checksum === true || raw.old_unicast_checksum === 'never' ? { old_unicast_checksum: raw.old_unicast_checksum } : {}),
       ...(raw.unicast_src_ip !== undefined ? { unicast_src_ip: raw.unicast_src_ip } : {}),
       unicast_peer: unicastPeers,
       ...(raw.mcast_src_ip !== undefined ? { mcast_src_ip: raw.mcast_src_ip } : {}),
@@ -256,6 +272,45 @@ function checkSpecOf(script: ParsedScript, kind: CheckKind): CheckSpec {
 }
 
 type At = (...rest: PropertyKey[]) => PropertyKey[];
+
+const US_PER_S = 1_000_000;
+const US_PER_CS = 10_000;
+/** VRRPv3's 12-bit interval: at most 4095 cs. */
+const V3_MAX_US = 4095 * US_PER_CS;
+
+/**
+ * advert_int as keepalived 2.2.7 rounds it once the version is known (vrrp.c
+ * vrrp_complete_instance), with its warnings: VRRPv2 wants whole seconds (a fraction is rounded half
+ * up, 0 becomes 1); VRRPv3 wants centiseconds up to 40.95 s (above is set to 40.95, a finer value is
+ * rounded half up). keepalived reads the value into integer microseconds first, and so does this.
+ */
+function resolveAdvertInt(seconds: number, version: 2 | 3, at: At, warnings: PendingIssue[]): number {
+  const us = Math.round(seconds * US_PER_S);
+  const shown = (value: number): string => (value / US_PER_S).toFixed(6);
+  if (version === 2) {
+    if (us % US_PER_S === 0) return us / US_PER_S;
+    const rounded = Math.max(1, Math.floor((us + US_PER_S / 2) / US_PER_S));
+    warnings.push({
+      code: 'advert_int_rounded', path: at('advert_int'),
+      message: `VRRPv2 advertisement interval ${shown(us)}s must be an integer. rounding (as keepalived does): ${rounded} s is used. Sub-second intervals need VRRPv3 (version 3 on every node)`,
+    });
+    return rounded;
+  }
+  if (us > V3_MAX_US) {
+    warnings.push({
+      code: 'advert_int_rounded', path: at('advert_int'),
+      message: `VRRPv3 advertisement interval ${(us / US_PER_S).toFixed(2)}s is out of range. Must be less than 40.96s. Setting to 40.95s (as keepalived does)`,
+    });
+    return V3_MAX_US / US_PER_S;
+  }
+  if (us % US_PER_CS === 0) return us / US_PER_S;
+  const roundedCs = Math.max(1, Math.floor((us + US_PER_CS / 2) / US_PER_CS));
+  warnings.push({
+    code: 'advert_int_rounded', path: at('advert_int'),
+    message: `VRRPv3 advertisement interval ${shown(us)}s must be in units of 10ms - rounding (as keepalived does): ${(roundedCs / 100).toFixed(2)} s is used`,
+  });
+  return roundedCs / 100;
+}
 
 /** A kept track_* entry and its index in the file's list. */
 interface IndexedRef {

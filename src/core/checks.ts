@@ -1,6 +1,9 @@
 /**
- * The receive checks of RFC 3768 section 7.1, in the order keepalived 2.2.7 applies them
- * (vrrp.c, vrrp_check_packet; docs/protocol.md#receive-checks). Order matters beyond taste: the
+ * The receive checks of RFC 3768 section 7.1 (and RFC 5798 7.1 for VRRPv3), in the order keepalived
+ * 2.2.7 applies them (vrrp.c, vrrp_check_packet; docs/protocol.md#receive-checks). VRRPv3 runs the
+ * same order without the four VRRPv2 checks of auth type, auth type match, password and interval
+ * (keepalived nests them in `if (version == 2)`), and verifies its checksum over the IPv4
+ * pseudo-header. Order matters beyond taste: the
  * first failing check names the drop, and operators compare our counters with keepalived's when a
  * mixed cluster splits.
  *
@@ -14,8 +17,8 @@
  */
 import type { CheckResult, DropReason, ReceiveExpectations } from './types.js';
 import { AUTH_DATA_LENGTH, DROP_REASONS, VRRP_TTL } from './types.js';
-import { formatIpv4, isMulticast } from './ip.js';
-import { advertLength, decodeAdvert, parseIpHeader, vrrpChecksum } from './codec.js';
+import { formatIpv4, isMulticast, VRRP_MULTICAST_GROUP } from './ip.js';
+import { decodeAdvert, messageLength, parseIpHeader, v3Checksum, vrrpChecksum } from './codec.js';
 
 /** Every drop reason in the order the receive path applies them; the earlier one wins. */
 export const RECEIVE_CHECK_ORDER: readonly DropReason[] = DROP_REASONS;
@@ -35,7 +38,6 @@ const AUTH_NONE = 0;
 const AUTH_PASS = 1;
 /** IPsec AH: a known auth type (so not 'bad_auth_type') that we never configure, hence always a mismatch. */
 const AUTH_AH = 2;
-const VRRP_VERSION = 2;
 const VRRP_TYPE_ADVERTISEMENT = 1;
 
 function drop(reason: DropReason, detail: string): CheckResult {
@@ -56,11 +58,13 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
   const ourCount = expect.virtualAddresses.length;
 
   // RFC 7.1: the packet must hold the complete advert. keepalived 2.2.7 sizes it with the packet's
-  // own address count (expected_vrrp_pkt_len), so a different VIP count passes here and is reported
-  // by the count check below, as keepalived logs it ("unexpected ip number count"); verified
-  // against keepalived in test/interop/mismatch.test.ts.
+  // own address count and version nibble (expected_vrrp_pkt_len), so a different VIP count passes
+  // here and is reported by the count check below, as keepalived logs it ("unexpected ip number
+  // count"; verified against keepalived in test/interop/mismatch.test.ts), and an advert of the
+  // other version is reported as bad_version.
   const packetCount = bytes.length > vrrpAt + 3 ? (bytes[vrrpAt + 3] as number) : 0;
-  const expectedLength = ip.headerLength + advertLength(packetCount);
+  const packetVersion = (bytes[vrrpAt] as number) >>> 4;
+  const expectedLength = ip.headerLength + messageLength(packetVersion, packetCount);
   if (bytes.length !== expectedLength) {
     return drop('bad_length', `received ${bytes.length} bytes, expected ${expectedLength}`);
   }
@@ -71,30 +75,11 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
 
   const versionType = bytes[vrrpAt] as number;
   const version = versionType >>> 4;
-  if (version !== VRRP_VERSION) return drop('bad_version', `version ${version}`);
+  if (version !== expect.version) return drop('bad_version', `version ${version}, ours ${expect.version}`);
 
-  const authType = bytes[vrrpAt + 4] as number;
-  if (authType !== AUTH_NONE && authType !== AUTH_PASS && authType !== AUTH_AH) {
-    return drop('bad_auth_type', `auth type ${authType}`);
-  }
-  if (authType !== expect.authType) return drop('auth_type_mismatch', `auth type ${authType}, ours ${expect.authType}`);
-
-  if (expect.authType === AUTH_PASS) {
-    // The length check above fixed where the auth data sits: the last 8 bytes. (keepalived uses the
-    // IP total length to find it; reading within what we received cannot run off the buffer.)
-    const authAt = bytes.length - AUTH_DATA_LENGTH;
-    let difference = 0;
-    for (let i = 0; i < AUTH_DATA_LENGTH; i++) {
-      difference |= (bytes[authAt + i] as number) ^ (expect.authData[i] ?? 0);
-    }
-    if (difference !== 0) return drop('auth_failure', 'password differs');
-  }
-
-  // RFC 7.1: a different interval means a misconfigured peer; accepting it would let two masters
-  // with different timers coexist.
-  const advertIntervalSec = bytes[vrrpAt + 5] as number;
-  if (advertIntervalSec !== expect.advertIntervalSec) {
-    return drop('interval_mismatch', `interval ${advertIntervalSec}s, ours ${expect.advertIntervalSec}s`);
+  if (version === 2) {
+    const failed = checkV2Fields(bytes, vrrpAt, expect);
+    if (failed !== undefined) return failed;
   }
 
   const type = versionType & 0x0f;
@@ -107,8 +92,24 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
     return drop('ip_length_mismatch', `ip total length ${ip.totalLength}, received ${bytes.length}`);
   }
 
-  // VRRPv2: over the VRRP message only, no pseudo-header (RFC 3768 5.3.8).
-  if (vrrpChecksum(bytes, vrrpAt, bytes.length - vrrpAt) !== 0) return drop('bad_checksum', 'checksum does not verify');
+  let oldChecksum = false;
+  if (version === 2) {
+    // VRRPv2: over the VRRP message only, no pseudo-header (RFC 3768 5.3.8).
+    if (vrrpChecksum(bytes, vrrpAt, bytes.length - vrrpAt) !== 0) return drop('bad_checksum', 'checksum does not verify');
+  } else {
+    // VRRPv3: over the IPv4 pseudo-header and the message (RFC 5798 5.2.8), with the destination
+    // keepalived's old_unicast_checksum mode names (docs/protocol.md#vrrpv3-checksum).
+    const length = bytes.length - vrrpAt;
+    const group = { source: ip.source, destination: VRRP_MULTICAST_GROUP };
+    const real = { source: ip.source, destination: ip.destination };
+    if (v3Checksum(bytes, expect.v3Checksum === 'group' ? group : real, vrrpAt, length) !== 0) {
+      // keepalived's default on a unicast instance: an advert that verifies only with 224.0.0.18 comes
+      // from a keepalived <= 1.3.6 or one with old_unicast_checksum; accept it and follow it.
+      const retry = expect.v3Checksum === 'auto' && unicastMode && ip.destination !== VRRP_MULTICAST_GROUP;
+      if (!retry || v3Checksum(bytes, group, vrrpAt, length) !== 0) return drop('bad_checksum', 'VRRPv3 checksum does not verify');
+      oldChecksum = true;
+    }
+  }
 
   if (isMulticast(ip.destination) === unicastMode) {
     return drop('mode_mismatch', unicastMode ? 'multicast packet to a unicast instance' : 'unicast packet to a multicast instance');
@@ -131,5 +132,34 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
     return drop('unknown_peer', `source ${formatIpv4(ip.source)} is not a unicast peer`);
   }
 
-  return { ok: true, advert, ip };
+  return oldChecksum ? { ok: true, advert, ip, oldChecksum } : { ok: true, advert, ip };
+}
+
+/** The VRRPv2-only checks (auth type, auth type match, password, interval), in keepalived's order. */
+function checkV2Fields(bytes: Uint8Array, vrrpAt: number, expect: ReceiveExpectations): CheckResult | undefined {
+  const authType = bytes[vrrpAt + 4] as number;
+  if (authType !== AUTH_NONE && authType !== AUTH_PASS && authType !== AUTH_AH) {
+    return drop('bad_auth_type', `auth type ${authType}`);
+  }
+  if (authType !== expect.authType) return drop('auth_type_mismatch', `auth type ${authType}, ours ${expect.authType}`);
+
+  if (expect.authType === AUTH_PASS) {
+    // The length check above fixed where the auth data sits: the last 8 bytes. (keepalived uses the
+    // IP total length to find it; reading within what we received cannot run off the buffer.)
+    const authAt = bytes.length - AUTH_DATA_LENGTH;
+    let difference = 0;
+    for (let i = 0; i < AUTH_DATA_LENGTH; i++) {
+      difference |= (bytes[authAt + i] as number) ^ (expect.authData[i] ?? 0);
+    }
+    if (difference !== 0) return drop('auth_failure', 'password differs');
+  }
+
+  // RFC 3768 7.1: a different interval means a misconfigured peer; accepting it would let two
+  // masters with different timers coexist. (VRRPv3 accepts it: RFC 5798 has the backup learn it.)
+  const advertIntervalSec = bytes[vrrpAt + 5] as number;
+  const oursSec = expect.advertIntervalCs / 100;
+  if (advertIntervalSec !== oursSec) {
+    return drop('interval_mismatch', `interval ${advertIntervalSec}s, ours ${oursSec}s`);
+  }
+  return undefined;
 }

@@ -1,5 +1,8 @@
 /**
- * VRRPv2 advert codec (RFC 3768 section 5) and the bit of IPv4 the receive path needs.
+ * VRRP advert codec: VRRPv2 (RFC 3768 section 5) and VRRPv3 over IPv4 (RFC 5798 section 5), and the
+ * bit of IPv4 the receive path needs. The version nibble decides the layout, as in keepalived:
+ * version 3 has no auth fields and a 12-bit interval in centiseconds, and its checksum covers an
+ * IPv4 pseudo-header (docs/protocol.md#vrrpv3-wire-format); every other version is laid out as v2.
  *
  * Rules of this file:
  * - Decoding never throws: malformed input is a value (`{ ok: false, reason }`), because every byte
@@ -9,14 +12,28 @@
  * - Encoding is for packets we build ourselves; nonsense arguments are a programming error and throw.
  * - Pure: Uint8Array and plain arithmetic only, no Node.
  */
-import type { Advert, DropReason, IpHeader } from './types.js';
-import { AUTH_DATA_LENGTH, VRRP_HEADER_LENGTH, VRRP_PROTOCOL, VRRP_TOS, VRRP_TTL } from './types.js';
+import type { Advert, AdvertV3, DropReason, IpHeader } from './types.js';
+import { AUTH_DATA_LENGTH, MAX_V3_ADVERT_INTERVAL_CS, VRRP_HEADER_LENGTH, VRRP_PROTOCOL, VRRP_TOS, VRRP_TTL } from './types.js';
 import type { Ipv4 } from './ip.js';
 
-/** What encodeAdvert takes: an advert whose checksum is computed unless given (tests build bad ones). */
+/** What encodeAdvert takes for VRRPv2: an advert whose checksum is computed unless given (tests build bad ones). */
 export type AdvertInput = Omit<Advert, 'checksum'> & { checksum?: number };
 
-export type DecodeAdvertResult = { ok: true; advert: Advert } | { ok: false; reason: Extract<DropReason, 'too_short' | 'bad_length'> };
+/** What encodeAdvert takes for VRRPv3: the checksum is computed over the pseudo-header unless given; reserved defaults to 0. */
+export type AdvertV3Input = Omit<AdvertV3, 'checksum' | 'reserved'> & { checksum?: number; reserved?: number };
+
+/** The IPv4 pseudo-header's addresses a VRRPv3 checksum covers (RFC 5798 5.2.8; protocol and length are implied). */
+export interface PseudoHeader {
+  source: Ipv4;
+  destination: Ipv4;
+}
+
+export type DecodeAdvertResult = { ok: true; advert: Advert | AdvertV3 } | { ok: false; reason: Extract<DropReason, 'too_short' | 'bad_length'> };
+
+/** True for a decoded VRRPv3 advert (no auth fields, interval in centiseconds). */
+export function isAdvertV3(advert: Advert | AdvertV3): advert is AdvertV3 {
+  return advert.version === 3 && 'advertIntervalCs' in advert;
+}
 
 export type ParseIpHeaderResult = { ok: true; ip: IpHeader } | { ok: false; reason: 'too_short' };
 
@@ -30,21 +47,71 @@ export function advertLength(addressCount: number): number {
   return VRRP_HEADER_LENGTH + 4 * addressCount + AUTH_DATA_LENGTH;
 }
 
+/** Bytes in a VRRPv3 advert over IPv4 carrying `addressCount` addresses: header + addresses. */
+export function advertLengthV3(addressCount: number): number {
+  return VRRP_HEADER_LENGTH + 4 * addressCount;
+}
+
 /**
- * Internet checksum (RFC 1071) of bytes[offset, offset + length). Call it with the checksum field
- * zeroed to get the value to write, or over a whole received message to verify it (0 = good).
- * VRRPv2 covers the VRRP message only, no pseudo-header (RFC 3768 5.3.8).
+ * Bytes a VRRP message of this version nibble carries (keepalived's expected_vrrp_pkt_len): the
+ * packet's own nibble decides, so a v2 advert at a v3 instance passes the length check and is
+ * then dropped as bad_version, and the other way round.
  */
-export function vrrpChecksum(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+export function messageLength(version: number, addressCount: number): number {
+  return version === 3 ? advertLengthV3(addressCount) : advertLength(addressCount);
+}
+
+/** The ones' complement sum of bytes[offset, offset + length) as 16-bit words, not yet folded. */
+function wordSum(bytes: Uint8Array, offset: number, length: number): number {
   let sum = 0;
   const end = offset + length;
   let i = offset;
   for (; i + 1 < end; i += 2) sum += ((bytes[i] as number) << 8) | (bytes[i + 1] as number);
   // An odd trailing byte is padded with a zero byte on the right (RFC 1071).
   if (i < end) sum += (bytes[i] as number) << 8;
-  // A 64 KiB message sums to well under 2^53, so folding once at the end is exact.
+  return sum;
+}
+
+function fold(sum: number): number {
+  // A 64 KiB message sums to well under 2^53, so folding at the end is exact.
   while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
   return ~sum & 0xffff;
+}
+
+/**
+ * Internet checksum (RFC 1071) of bytes[offset, offset + length). Call it with the checksum field
+ * zeroed to get the value to write, or over a whole received message to verify it (0 = good).
+ * VRRPv2 covers the VRRP message only, no pseudo-header (RFC 3768 5.3.8).
+ */
+export function vrrpChecksum(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+  return fold(wordSum(bytes, offset, length));
+}
+
+/**
+ * The VRRPv3 checksum of the message in bytes[offset, offset + length): RFC 5798 5.2.8, over the
+ * IPv4 pseudo-header (source, destination, zero, protocol 112, VRRP length) and the message, as
+ * keepalived 2.2.7 computes it by default and Wireshark verifies it. Zero the checksum field to get
+ * the value to write; over a received message, 0 means it verifies.
+ */
+export function v3Checksum(bytes: Uint8Array, pseudo: PseudoHeader, offset = 0, length = bytes.length - offset): number {
+  const { source, destination } = pseudo;
+  const pseudoSum = (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff) + VRRP_PROTOCOL + length;
+  return fold(pseudoSum + wordSum(bytes, offset, length));
+}
+
+/**
+ * A copy of a VRRPv3 payload with the checksum for this (source, destination) pair. Because the
+ * destination is in the pseudo-header, every unicast copy of one advert has its own checksum
+ * (keepalived patches it per peer too); the engine calls this once per destination.
+ */
+export function withV3Checksum(payload: Uint8Array, pseudo: PseudoHeader): Uint8Array {
+  const out = payload.slice();
+  out[6] = 0;
+  out[7] = 0;
+  const checksum = v3Checksum(out, pseudo);
+  out[6] = checksum >>> 8;
+  out[7] = checksum & 0xff;
+  return out;
 }
 
 function readIpv4(bytes: Uint8Array, at: number): Ipv4 {
@@ -68,12 +135,16 @@ function assertUint(name: string, value: number, max: number): void {
 }
 
 /**
- * Build the VRRP part of an advert (8-byte header, addresses, 8 bytes of auth data). Call it when
- * sending; the checksum is computed unless `checksum` is given, in which case it is written as is.
- * Throws RangeError on fields that do not fit their wire width.
+ * Build the VRRP part of an advert. VRRPv2 (an AdvertInput): 8-byte header, addresses, 8 bytes of
+ * auth data, checksum over the message. VRRPv3 (an AdvertV3Input): 8-byte header and addresses,
+ * checksum over `pseudo` and the message (required unless `checksum` is given). Call it when
+ * sending; a given `checksum` is written as is. Throws RangeError on fields that do not fit their
+ * wire width.
  */
-export function encodeAdvert(a: AdvertInput): Uint8Array {
+export function encodeAdvert(a: AdvertInput | AdvertV3Input, pseudo?: PseudoHeader): Uint8Array {
+  if ('advertIntervalCs' in a) return encodeAdvertV3(a, pseudo);
   assertUint('version', a.version, 15);
+  if (a.version === 3) throw new RangeError('version 3 is laid out without auth fields: give advertIntervalCs, not advertIntervalSec');
   assertUint('type', a.type, 15);
   assertUint('virtualRouterId', a.virtualRouterId, 255);
   assertUint('priority', a.priority, 255);
@@ -107,11 +178,42 @@ export function encodeAdvert(a: AdvertInput): Uint8Array {
   return out;
 }
 
+function encodeAdvertV3(a: AdvertV3Input, pseudo: PseudoHeader | undefined): Uint8Array {
+  if (a.version !== 3) throw new RangeError(`a VRRPv3 advert has version 3, got ${String(a.version)}`);
+  assertUint('type', a.type, 15);
+  assertUint('virtualRouterId', a.virtualRouterId, 255);
+  assertUint('priority', a.priority, 255);
+  assertUint('reserved', a.reserved ?? 0, 15);
+  assertUint('advertIntervalCs', a.advertIntervalCs, MAX_V3_ADVERT_INTERVAL_CS);
+  assertUint('address count', a.addresses.length, 255);
+  if (a.checksum !== undefined) assertUint('checksum', a.checksum, 0xffff);
+  else if (pseudo === undefined) throw new RangeError('a VRRPv3 checksum covers the IPv4 pseudo-header: give its source and destination');
+
+  const out = new Uint8Array(advertLengthV3(a.addresses.length));
+  out[0] = (3 << 4) | a.type;
+  out[1] = a.virtualRouterId;
+  out[2] = a.priority;
+  out[3] = a.addresses.length;
+  out[4] = ((a.reserved ?? 0) << 4) | (a.advertIntervalCs >>> 8);
+  out[5] = a.advertIntervalCs & 0xff;
+  let at = VRRP_HEADER_LENGTH;
+  for (const address of a.addresses) {
+    assertUint('address', address, 0xffffffff);
+    writeIpv4(out, at, address);
+    at += 4;
+  }
+  const checksum = a.checksum ?? v3Checksum(out, pseudo as PseudoHeader);
+  out[6] = checksum >>> 8;
+  out[7] = checksum & 0xff;
+  return out;
+}
+
 /**
  * Read a VRRP message (no IP header) from bytes[offset, offset + length). Call it on the VRRP part
  * of a received packet; it reports the fields as carried and judges nothing except whether the
- * bytes hold the header and the addresses and auth data it announces. Extra bytes after those are
- * ignored here (checks.ts rejects them). Never throws.
+ * bytes hold the header and the addresses (and, unless the version nibble is 3, the auth data) it
+ * announces. Version 3 gives an AdvertV3, every other version an Advert. Extra bytes after those
+ * are ignored here (checks.ts rejects them). Never throws.
  */
 export function decodeAdvert(bytes: Uint8Array, offset = 0, length?: number): DecodeAdvertResult {
   const available = bytes.length - offset;
@@ -121,15 +223,31 @@ export function decodeAdvert(bytes: Uint8Array, offset = 0, length?: number): De
   }
   if (size < VRRP_HEADER_LENGTH) return { ok: false, reason: 'too_short' };
   const first = bytes[offset] as number;
+  const version = first >>> 4;
   const count = bytes[offset + 3] as number;
-  if (size < advertLength(count)) return { ok: false, reason: 'bad_length' };
+  if (size < messageLength(version, count)) return { ok: false, reason: 'bad_length' };
   const addresses: Ipv4[] = new Array<Ipv4>(count);
   let at = offset + VRRP_HEADER_LENGTH;
   for (let i = 0; i < count; i++, at += 4) addresses[i] = readIpv4(bytes, at);
+  if (version === 3) {
+    return {
+      ok: true,
+      advert: {
+        version: 3,
+        type: first & 0x0f,
+        virtualRouterId: bytes[offset + 1] as number,
+        priority: bytes[offset + 2] as number,
+        reserved: (bytes[offset + 4] as number) >>> 4,
+        advertIntervalCs: (((bytes[offset + 4] as number) & 0x0f) << 8) | (bytes[offset + 5] as number),
+        checksum: ((bytes[offset + 6] as number) << 8) | (bytes[offset + 7] as number),
+        addresses,
+      },
+    };
+  }
   return {
     ok: true,
     advert: {
-      version: first >>> 4,
+      version,
       type: first & 0x0f,
       virtualRouterId: bytes[offset + 1] as number,
       priority: bytes[offset + 2] as number,

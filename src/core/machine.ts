@@ -1,5 +1,6 @@
 /**
- * The VRRPv2 state machine of one virtual router instance, with keepalived 2.2.7's semantics.
+ * The VRRP state machine of one virtual router instance, VRRPv2 (RFC 3768) or VRRPv3 over IPv4
+ * (RFC 5798), with keepalived 2.2.7's semantics.
  *
  * Theory of operation
  * - Sans-IO: every input is a method call that carries `nowMs` (monotonic milliseconds) and returns
@@ -8,6 +9,9 @@
  *   early or twice is a harmless no-op.
  * - Everything that changes protocol state lives here. The codec and the receive checks are pure
  *   helpers; trackers only report results; the io layer only executes actions.
+ * - VRRPv3 differs in three places only, as in keepalived: the packet (codec.ts, checks.ts), the
+ *   Master_Adver_Interval a BACKUP learns from the master's adverts (RFC 5798 6.4.2/6.4.3), and
+ *   Skew_Time, which scales with that interval (timers.ts). Everything else is one code path.
  * - Rules follow RFC 3768 section 6.4; where keepalived 2.2.7 differs (start in BACKUP even with
  *   `state MASTER`, TTL unchecked in unicast, preempt_delay, a MASTER that hears a lower priority
  *   answers at once and re-sends GARP), keepalived wins, because mixed clusters must agree.
@@ -17,12 +21,15 @@
  * - Bad packets are values: they are dropped, counted by reason and reported as a `drop` action.
  *   Misuse of the API (an unknown tracker name, a start twice) throws.
  */
-import { encodeAdvert } from './codec.js';
+import { encodeAdvert, isAdvertV3 } from './codec.js';
 import { checkAdvert } from './checks.js';
-import type { Ipv4 } from './ip.js';
-import { masterDownIntervalMs, skewTimeMs } from './timers.js';
+import { VRRP_MULTICAST_GROUP, type Ipv4 } from './ip.js';
+import { masterDownIntervalFor, skewTimeFor } from './timers.js';
 import {
   DROP_REASONS,
+  MAX_V3_ADVERT_INTERVAL_CS,
+  type Advert,
+  type AdvertV3,
   type Action,
   type DropReason,
   type InstanceConfig,
@@ -90,6 +97,19 @@ export class VrrpMachine {
   private lastMasterPriority: number | undefined;
   private transition: TransitionRecord | undefined;
   private lastAdvertMs: number | undefined;
+  /**
+   * RFC 5798's Master_Adver_Interval, centiseconds: our own interval, except that a VRRPv3 BACKUP
+   * takes the master's from every advert it obeys (and a MASTER from the advert it steps down to).
+   * Skew_Time and Master_Down_Interval are computed from it. VRRPv2 never learns (it drops adverts
+   * with another interval), so there it is always our own.
+   */
+  private masterAdverIntervalCs: number;
+  /**
+   * VRRPv3 'auto' checksum mode: a unicast advert verified only with 224.0.0.18 in the
+   * pseudo-header, so this instance now sends and checks that way too (keepalived: "Setting
+   * unicast VRRPv3 checksum to old version"), until the configuration's mode changes.
+   */
+  private oldChecksumLearned = false;
   readonly stats: MachineStats = {
     advertsSent: 0,
     advertsReceived: 0,
@@ -105,11 +125,22 @@ export class VrrpMachine {
     if (!Number.isInteger(config.priority) || config.priority < 1 || config.priority > OWNER_PRIORITY) {
       throw new RangeError(`priority must be 1..255, got ${config.priority}`);
     }
-    if (!Number.isInteger(config.advertIntervalSec) || config.advertIntervalSec < 1 || config.advertIntervalSec > 255) {
-      throw new RangeError(`advertIntervalSec must be 1..255, got ${config.advertIntervalSec}`);
-    }
+    VrrpMachine.checkInterval(config);
     this.currentConfig = config;
+    this.masterAdverIntervalCs = config.advertIntervalCs;
     this.trackerStatus = VrrpMachine.trackerTable(config, new Map());
+  }
+
+  /** VRRPv2: whole seconds 1..255; VRRPv3: 1..4095 centiseconds (the config layer rounds as keepalived does). */
+  private static checkInterval(config: InstanceConfig): void {
+    const cs = config.advertIntervalCs;
+    if (config.version === 3) {
+      if (!Number.isInteger(cs) || cs < 1 || cs > MAX_V3_ADVERT_INTERVAL_CS) throw new RangeError(`VRRPv3 advertIntervalCs must be 1..4095, got ${cs}`);
+    } else if (config.version === 2) {
+      if (!Number.isInteger(cs) || cs % 100 !== 0 || cs < 100 || cs > 25_500) throw new RangeError(`VRRPv2 advertIntervalCs must be whole seconds 100..25500, got ${cs}`);
+    } else {
+      throw new RangeError(`version must be 2 or 3, got ${String(config.version)}`);
+    }
   }
 
   private static trackerTable(config: InstanceConfig, previous: ReadonlyMap<string, TrackerStatus>): Map<string, TrackerStatus> {
@@ -135,10 +166,15 @@ export class VrrpMachine {
     if (config.virtualRouterId !== this.currentConfig.virtualRouterId) {
       throw new Error('reconfigure cannot change the VRID; stop this instance and start a new one');
     }
+    VrrpMachine.checkInterval(config);
     const before = this.effectivePriority;
     const trackers = VrrpMachine.trackerTable(config, this.trackerStatus);
+    const previous = this.currentConfig;
     this.currentConfig = config;
     this.trackerStatus = trackers;
+    // A VRRPv3 BACKUP keeps the interval it learnt from the master; everywhere else it is our own.
+    if (config.version === 2 || previous.version !== config.version || this.currentState !== 'BACKUP') this.masterAdverIntervalCs = config.advertIntervalCs;
+    if (previous.v3Checksum !== config.v3Checksum || previous.version !== config.version) this.oldChecksumLearned = false;
     const actions: Action[] = [];
     const after = this.effectivePriority;
     actions.push({ type: 'log', level: 'info', event: 'reconfigured', detail: before === after ? undefined : `priority ${before} -> ${after}` });
@@ -159,6 +195,16 @@ export class VrrpMachine {
   /** The address of the current master: ours when MASTER, the last accepted advert's source in BACKUP. */
   get masterAddress(): Ipv4 | undefined {
     return this.currentState === 'MASTER' ? this.config.sourceAddress : this.master;
+  }
+
+  /** Master_Adver_Interval in ms: the master's interval a VRRPv3 BACKUP learnt, otherwise our own. */
+  get masterAdverIntervalMs(): number {
+    return this.masterAdverIntervalCs * 10;
+  }
+
+  /** VRRPv3: the checksum's pseudo-header destination this instance uses now (docs/protocol.md#vrrpv3-checksum). */
+  get v3ChecksumDestination(): 'destination' | 'group' {
+    return this.config.v3Checksum === 'group' || this.oldChecksumLearned || this.config.unicastPeers.length === 0 ? 'group' : 'destination';
   }
 
   /** When the last valid advert was received (any priority), if ever. */
@@ -227,6 +273,7 @@ export class VrrpMachine {
   start(nowMs: number): Action[] {
     if (this.started) throw new Error(`instance ${this.config.name} already started`);
     this.started = true;
+    this.masterAdverIntervalCs = this.config.advertIntervalCs;
     const actions: Action[] = [];
     if (this.faultCauses.length > 0) {
       this.moveTo(nowMs, 'FAULT', 'fault', actions);
@@ -255,11 +302,15 @@ export class VrrpMachine {
     }
     const { advert, ip } = result;
     if (ip.source === this.config.sourceAddress) return actions; // our own advert looped back
+    if (result.oldChecksum === true && !this.oldChecksumLearned) {
+      this.oldChecksumLearned = true;
+      actions.push({ type: 'log', level: 'warn', event: 'v3_checksum_set_to_old', detail: 'Setting unicast VRRPv3 checksum to old version (pseudo-header destination 224.0.0.18)' });
+    }
     this.stats.advertsReceived++;
     this.lastAdvertMs = nowMs;
     if (advert.priority === 0) this.stats.priorityZeroReceived++;
-    if (this.currentState === 'BACKUP') this.backupReceive(nowMs, advert.priority, ip.source, actions);
-    else this.masterReceive(nowMs, advert.priority, ip.source, actions);
+    if (this.currentState === 'BACKUP') this.backupReceive(nowMs, advert, ip.source, actions);
+    else this.masterReceive(nowMs, advert, ip.source, actions);
     return actions;
   }
 
@@ -323,7 +374,7 @@ export class VrrpMachine {
     const actions: Action[] = [];
     if (this.currentState !== 'MASTER') return actions;
     actions.push({ type: 'remove_vips' });
-    this.becomeBackup(nowMs, 'virtual_address_removed', skewTimeMs(this.effectivePriority), actions);
+    this.becomeBackup(nowMs, 'virtual_address_removed', this.skewMs(), actions);
     return actions;
   }
 
@@ -343,11 +394,14 @@ export class VrrpMachine {
 
   // --- receive rules -------------------------------------------------------------------------
 
-  private backupReceive(nowMs: number, priority: number, source: Ipv4, actions: Action[]): void {
+  private backupReceive(nowMs: number, advert: Advert | AdvertV3, source: Ipv4, actions: Action[]): void {
     const ours = this.effectivePriority;
+    const priority = advert.priority;
     if (priority === 0) {
-      // RFC 3768 6.4.2: the master resigned; take over after Skew_Time (also with nopreempt).
-      this.timers.masterDownMs = nowMs + skewTimeMs(ours);
+      // RFC 3768 6.4.2: the master resigned; take over after Skew_Time (also with nopreempt). VRRPv3
+      // (RFC 5798 6.4.2) scales it with the Master_Adver_Interval already known: a goodbye's own
+      // interval is not learnt (keepalived).
+      this.timers.masterDownMs = nowMs + this.skewMs();
       return;
     }
     const delay = this.config.preemptDelayMs;
@@ -358,6 +412,8 @@ export class VrrpMachine {
     const withinPreemptDelay = this.preemptUntilMs !== undefined && nowMs < this.preemptUntilMs;
     if (!this.preempt || priority >= ours || withinPreemptDelay) {
       // Accept: reset Master_Down_Timer. With nopreempt every valid advert does (the nopreempt trap).
+      // VRRPv3 (RFC 5798 6.4.2): first take the master's interval, from every advert obeyed.
+      this.learnMasterAdverInterval(advert, actions);
       this.timers.masterDownMs = nowMs + this.masterDownMs();
       this.master = source;
       this.lastMasterPriority = priority;
@@ -368,8 +424,9 @@ export class VrrpMachine {
     actions.push({ type: 'log', level: 'debug', event: 'lower_priority_advert_ignored', detail: `priority ${priority}` });
   }
 
-  private masterReceive(nowMs: number, priority: number, source: Ipv4, actions: Action[]): void {
+  private masterReceive(nowMs: number, advert: Advert | AdvertV3, source: Ipv4, actions: Action[]): void {
     const ours = this.effectivePriority;
+    const priority = advert.priority;
     if (priority === 0) {
       // RFC 3768 6.4.3: answer a resigning router at once so backups hold.
       this.sendAdvert(ours, actions);
@@ -388,6 +445,8 @@ export class VrrpMachine {
       actions.push({ type: 'remove_vips' });
       this.master = source;
       this.lastMasterPriority = priority;
+      // RFC 5798 6.4.3: Master_Adver_Interval from the advert we step down to.
+      this.learnMasterAdverInterval(advert, actions);
       this.becomeBackup(nowMs, higher ? 'higher_priority_advert' : 'equal_priority_higher_address', this.masterDownMs(), actions);
       return;
     }
@@ -411,8 +470,11 @@ export class VrrpMachine {
       }
       this.clearTimers();
       this.master = undefined; // in FAULT we hear nobody, so we know no master
+      this.masterAdverIntervalCs = this.config.advertIntervalCs;
       this.moveTo(nowMs, 'FAULT', 'fault', actions);
     } else if (!faulty && this.currentState === 'FAULT') {
+      // keepalived resets Master_Adver_Interval to our own when leaving FAULT.
+      this.masterAdverIntervalCs = this.config.advertIntervalCs;
       if (this.config.priority === OWNER_PRIORITY) this.becomeMaster(nowMs, 'fault_cleared', actions);
       else this.becomeBackup(nowMs, 'fault_cleared', this.masterDownMs(), actions);
     }
@@ -421,6 +483,9 @@ export class VrrpMachine {
   /** Advert, VIPs, GARP burst (and one later), then notify (docs/protocol.md#becoming-master). */
   private becomeMaster(nowMs: number, reason: TransitionReason, actions: Action[]): void {
     this.clearTimers();
+    // A MASTER's Master_Adver_Interval is its own (keepalived run with -D, as in the lab, does the
+    // same; without -D it keeps the old master's: docs/protocol.md#vrrpv3-timers).
+    this.masterAdverIntervalCs = this.config.advertIntervalCs;
     this.sendAdvert(this.effectivePriority, actions);
     actions.push({ type: 'add_vips' });
     this.garp('become_master', actions);
@@ -462,19 +527,46 @@ export class VrrpMachine {
   // --- helpers -------------------------------------------------------------------------------
 
   private sendAdvert(priority: number, actions: Action[]): void {
-    const payload = encodeAdvert({
-      version: 2,
-      type: 1,
-      virtualRouterId: this.config.virtualRouterId,
-      priority,
-      authType: this.config.authType,
-      advertIntervalSec: this.config.advertIntervalSec,
-      addresses: this.config.virtualAddresses,
-      authData: this.config.authData,
-    });
+    const config = this.config;
+    let payload: Uint8Array;
+    let perDestination = false;
+    if (config.version === 3) {
+      // The pseudo-header's destination: 224.0.0.18 (multicast, old_unicast_checksum) makes one
+      // payload right for every copy; otherwise each peer's copy gets its own checksum (the engine).
+      const group = this.v3ChecksumDestination === 'group';
+      perDestination = !group;
+      const destination = group ? VRRP_MULTICAST_GROUP : (config.unicastPeers[0] as Ipv4);
+      payload = encodeAdvert(
+        { version: 3, type: 1, virtualRouterId: config.virtualRouterId, priority, advertIntervalCs: config.advertIntervalCs, addresses: config.virtualAddresses },
+        { source: config.sourceAddress, destination },
+      );
+    } else {
+      payload = encodeAdvert({
+        version: 2,
+        type: 1,
+        virtualRouterId: config.virtualRouterId,
+        priority,
+        authType: config.authType,
+        advertIntervalSec: config.advertIntervalCs / 100,
+        addresses: config.virtualAddresses,
+        authData: config.authData,
+      });
+    }
     this.stats.advertsSent++;
     if (priority === 0) this.stats.priorityZeroSent++;
-    actions.push({ type: 'send_advert', priority, payload });
+    actions.push({ type: 'send_advert', priority, payload, perDestination });
+  }
+
+  /** VRRPv3: Master_Adver_Interval := the advert's Max Adver Int (RFC 5798 6.4.2, 6.4.3). */
+  private learnMasterAdverInterval(advert: Advert | AdvertV3, actions: Action[]): void {
+    if (this.config.version !== 3 || !isAdvertV3(advert) || advert.advertIntervalCs === this.masterAdverIntervalCs) return;
+    actions.push({
+      type: 'log',
+      level: 'info',
+      event: 'master_advert_interval_updated',
+      detail: `advertisement interval updated from ${this.masterAdverIntervalCs * 10}ms to ${advert.advertIntervalCs * 10}ms by master`,
+    });
+    this.masterAdverIntervalCs = advert.advertIntervalCs;
   }
 
   private garp(why: 'become_master' | 'delayed' | 'refresh' | 'lower_priority_advert', actions: Action[]): void {
@@ -489,9 +581,11 @@ export class VrrpMachine {
 
   private expectations(): ReceiveExpectations {
     return {
+      version: this.config.version,
       authType: this.config.authType,
       authData: this.config.authData,
-      advertIntervalSec: this.config.advertIntervalSec,
+      advertIntervalCs: this.config.advertIntervalCs,
+      v3Checksum: this.oldChecksumLearned ? 'group' : this.config.v3Checksum,
       virtualAddresses: this.config.virtualAddresses,
       unicastPeers: this.config.unicastPeers,
       checkUnicastSrc: this.config.checkUnicastSrc,
@@ -507,11 +601,15 @@ export class VrrpMachine {
   }
 
   private advertIntervalMs(): number {
-    return this.config.advertIntervalSec * 1000;
+    return this.config.advertIntervalCs * 10;
   }
 
   private masterDownMs(): number {
-    return masterDownIntervalMs(this.config.advertIntervalSec, this.effectivePriority);
+    return masterDownIntervalFor(this.config.version, this.masterAdverIntervalCs, this.effectivePriority);
+  }
+
+  private skewMs(): number {
+    return skewTimeFor(this.config.version, this.effectivePriority, this.masterAdverIntervalCs);
   }
 
   /** The priority of the last master whose advert we accepted (for status). */

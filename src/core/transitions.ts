@@ -2,7 +2,8 @@
  * Every state change the machine may make, as data (in the manner of h11's state table): a move
  * that is not a row here is a bug in machine.ts, and the machine throws rather than make it.
  *
- * Each row names the rule it follows: an RFC 3768 section, or keepalived 2.2.7's behaviour where
+ * Each row names the rule it follows: an RFC 3768 section (VRRPv2; the same section of RFC 5798 for
+ * VRRPv3 unless the row says otherwise), or keepalived 2.2.7's behaviour where
  * the RFC has nothing to say (FAULT is not an RFC state) or where mixed clusters need keepalived's
  * answer. `doc` is the section of docs/protocol.md that explains the rule; the table in that file's
  * "Transition table" section is this one, rendered, and test/core/protocol-doc.test.ts keeps the two
@@ -39,7 +40,7 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   },
   {
     from: 'BACKUP', to: 'MASTER', reason: 'master_down_timer',
-    rule: 'RFC 3768 6.4.2 (Master_Down_Timer fires)',
+    rule: 'RFC 3768 6.4.2 (Master_Down_Timer fires); v3: 3 x Master_Adver_Interval + Skew_Time, both from the interval learnt from the master',
     doc: 'docs/protocol.md#receiving-in-backup',
   },
   {
@@ -54,12 +55,12 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   },
   {
     from: 'MASTER', to: 'BACKUP', reason: 'higher_priority_advert',
-    rule: 'RFC 3768 6.4.3 (higher priority)',
+    rule: 'RFC 3768 6.4.3 (higher priority); v3: Master_Adver_Interval taken from that advert',
     doc: 'docs/protocol.md#receiving-in-master',
   },
   {
     from: 'MASTER', to: 'BACKUP', reason: 'equal_priority_higher_address',
-    rule: 'RFC 3768 6.4.3 (equal priority, higher primary address)',
+    rule: 'RFC 3768 6.4.3 (equal priority, higher primary address); v3: as the row above',
     doc: 'docs/protocol.md#receiving-in-master',
   },
   {
@@ -79,7 +80,7 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   },
   {
     from: 'FAULT', to: 'BACKUP', reason: 'fault_cleared',
-    rule: 'keepalived: the last fault cause clears; full Master_Down',
+    rule: 'keepalived: the last fault cause clears; full Master_Down (v3: from our own interval again)',
     doc: 'docs/protocol.md#fault',
   },
   {

@@ -12,8 +12,12 @@ export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
  */
 export type AuthType = 0 | 1;
 
-/** Length of the authentication data at the end of a VRRPv2 advert (RFC 3768 5.3.10). */
+/** Length of the authentication data at the end of a VRRPv2 advert (RFC 3768 5.3.10). VRRPv3 has none. */
 export const AUTH_DATA_LENGTH = 8;
+/** The protocol versions vrrpd speaks: VRRPv2 (RFC 3768) and VRRPv3 over IPv4 (RFC 5798 / RFC 9568). */
+export type VrrpVersion = 2 | 3;
+/** VRRPv3's Max Adver Int is 12 bits of centiseconds (RFC 5798 5.2.7): 0.01 .. 40.95 s. */
+export const MAX_V3_ADVERT_INTERVAL_CS = 0x0fff;
 /** VRRP header before the address list. */
 export const VRRP_HEADER_LENGTH = 8;
 /** RFC 3768 5.2.3: adverts are sent with TTL 255; receivers check it (multicast only, as keepalived 2.2.7). */
@@ -25,9 +29,12 @@ export const VRRP_PROTOCOL = 112;
 /** RFC 3768 5.3.5: at most 255 addresses in one advert; we keep a smaller practical limit. */
 export const MAX_VIRTUAL_ADDRESSES = 20;
 
-/** A VRRPv2 advertisement, the 8-byte header plus addresses and auth data (RFC 3768 5.3). */
+/**
+ * A VRRPv2 advertisement, the 8-byte header plus addresses and auth data (RFC 3768 5.3). Any
+ * version nibble but 3 is laid out this way (keepalived sizes a packet by its own nibble too).
+ */
 export interface Advert {
-  /** Version nibble; 2 for every advert we build. Decoding keeps what was on the wire. */
+  /** Version nibble; 2 for every advert we build. Decoding keeps what was on the wire (never 3: that is AdvertV3). */
   version: number;
   /** Type nibble; 1 = ADVERTISEMENT. */
   type: number;
@@ -40,6 +47,24 @@ export interface Advert {
   addresses: Ipv4[];
   /** Always 8 bytes: the password NUL-padded, or zeros. */
   authData: Uint8Array;
+}
+
+/**
+ * A VRRPv3 advertisement over IPv4 (RFC 5798 5.1): the 8-byte header (version, type, VRID,
+ * priority, count, 4 reserved bits + 12-bit Max Adver Int in centiseconds, checksum) and the
+ * addresses. No auth type, no auth data. The checksum covers an IPv4 pseudo-header too (codec.ts).
+ */
+export interface AdvertV3 {
+  version: 3;
+  type: number;
+  virtualRouterId: number;
+  priority: number;
+  /** The 4 bits before the interval; sent as 0, ignored on receipt (RFC 5798 5.2.6, keepalived). */
+  reserved: number;
+  /** Max Adver Int, centiseconds 0..4095 as carried (keepalived never sends 0). */
+  advertIntervalCs: number;
+  checksum: number;
+  addresses: Ipv4[];
 }
 
 /** The IPv4 header fields that take part in validation. */
@@ -66,19 +91,19 @@ export const DROP_REASONS = [
   'unknown_vrid',
   /** The instance is in FAULT or INIT and ignores everything. */
   'not_ready',
-  /** Received length != IP header + 8 + 4 x the packet's address count + 8 (keepalived 2.2.7). */
+  /** Received length != IP header + 8 + 4 x the packet's address count (+ 8 of auth data unless the packet says version 3), as keepalived 2.2.7. */
   'bad_length',
   /** TTL != 255 on a multicast instance. */
   'bad_ttl',
-  /** Version nibble != 2. */
+  /** Version nibble differs from the instance's version (2 or 3). */
   'bad_version',
-  /** Auth type not 0, 1 or 2. */
+  /** VRRPv2 only: auth type not 0, 1 or 2. */
   'bad_auth_type',
-  /** Auth type valid but not ours. */
+  /** VRRPv2 only: auth type valid but not ours. */
   'auth_type_mismatch',
-  /** Simple password differs (constant-time compare). */
+  /** VRRPv2 only: simple password differs (constant-time compare). */
   'auth_failure',
-  /** Advert interval differs from ours. */
+  /** VRRPv2 only: advert interval differs from ours (VRRPv3 accepts any and learns the master's). */
   'interval_mismatch',
   /** Type nibble != 1. */
   'bad_type',
@@ -86,7 +111,7 @@ export const DROP_REASONS = [
   'address_count_mismatch',
   /** IP total length differs from the received length. */
   'ip_length_mismatch',
-  /** VRRP checksum does not verify. */
+  /** VRRP checksum does not verify (VRRPv3: with the IPv4 pseudo-header). */
   'bad_checksum',
   /** Unicast packet to a multicast instance, or multicast to a unicast one. */
   'mode_mismatch',
@@ -98,12 +123,28 @@ export const DROP_REASONS = [
 
 export type DropReason = (typeof DROP_REASONS)[number];
 
+/**
+ * Which destination a VRRPv3 checksum's pseudo-header holds (keepalived 2.2.7's
+ * `old_unicast_checksum`, docs/protocol.md#vrrpv3-checksum):
+ * - 'auto' (no keyword): the packet's real destination; a unicast instance that receives an advert
+ *   that verifies only with 224.0.0.18 accepts it and switches to 'group' for good;
+ * - 'group' (`old_unicast_checksum`): always 224.0.0.18, as keepalived up to 1.3.6 did in unicast;
+ * - 'never' (`old_unicast_checksum never`): the real destination, no switching.
+ * Multicast is the same in all three: the destination is 224.0.0.18.
+ */
+export type V3ChecksumMode = 'auto' | 'group' | 'never';
+
 /** What the receive checks compare a packet against: one instance's configuration and mode. */
 export interface ReceiveExpectations {
+  version: VrrpVersion;
+  /** VRRPv2: 0 or 1. VRRPv3 ignores it. */
   authType: AuthType;
-  /** 8 bytes, NUL padded. */
+  /** 8 bytes, NUL padded (VRRPv2). */
   authData: Uint8Array;
-  advertIntervalSec: number;
+  /** Our own interval: VRRPv2 drops an advert that carries another one (whole seconds on the wire). */
+  advertIntervalCs: number;
+  /** VRRPv3 only. */
+  v3Checksum: V3ChecksumMode;
   virtualAddresses: readonly Ipv4[];
   /** Empty means multicast mode. */
   unicastPeers: readonly Ipv4[];
@@ -114,7 +155,11 @@ export interface ReceiveExpectations {
 }
 
 export type CheckResult =
-  | { ok: true; advert: Advert; ip: IpHeader }
+  /**
+   * `oldChecksum`: a VRRPv3 advert to a unicast instance in 'auto' mode verified only with
+   * 224.0.0.18 in the pseudo-header (keepalived then switches the instance to the old checksum).
+   */
+  | { ok: true; advert: Advert | AdvertV3; ip: IpHeader; oldChecksum?: boolean }
   | { ok: false; reason: DropReason; detail?: string };
 
 /** A tracked thing (script, interface, built-in check) as the machine sees it. */
@@ -137,11 +182,20 @@ export interface InstanceConfig {
   virtualRouterId: number;
   /** Configured priority 1..255; 255 = address owner. */
   priority: number;
-  advertIntervalSec: number;
+  /** 2 (RFC 3768) or 3 (RFC 5798, IPv4). */
+  version: VrrpVersion;
+  /**
+   * Our Advertisement_Interval in centiseconds, exact: VRRPv2 whole seconds (100..25500),
+   * VRRPv3 1..4095 (0.01..40.95 s).
+   */
+  advertIntervalCs: number;
+  /** VRRPv3's checksum variant (keepalived's old_unicast_checksum); ignored in VRRPv2. */
+  v3Checksum: V3ChecksumMode;
   /** keepalived `state`: only decides nopreempt validity and the owner shortcut; every instance starts BACKUP. */
   initialState: 'MASTER' | 'BACKUP';
   nopreempt: boolean;
   preemptDelayMs: number;
+  /** VRRPv2 only (VRRPv3 has no authentication; the config layer gives it 0 and zeros). */
   authType: AuthType;
   /** 8 bytes, NUL padded (a longer password is truncated to 8 by the config layer). */
   authData: Uint8Array;
@@ -173,8 +227,12 @@ export type TransitionReason =
 
 /** Outputs of the machine. The caller performs them in order. */
 export type Action =
-  /** Send this VRRP payload (header + addresses + auth, checksum filled) to the group or every peer. */
-  | { type: 'send_advert'; priority: number; payload: Uint8Array }
+  /**
+   * Send this VRRP payload to the group or every peer. `perDestination` (VRRPv3 unicast): the
+   * checksum covers each copy's destination, so the caller fills it in per peer
+   * (codec.ts withV3Checksum); otherwise the payload is complete and the same for every destination.
+   */
+  | { type: 'send_advert'; priority: number; payload: Uint8Array; perDestination: boolean }
   | { type: 'add_vips' }
   | { type: 'remove_vips' }
   /** Send garpMasterRepeat gratuitous ARPs for every VIP now. */

@@ -23,7 +23,7 @@
  * docs/protocol.md has the protocol rules the machines follow; this file only routes, remembers and
  * orders.
  */
-import { peekVirtualRouterId } from '../core/codec.js';
+import { peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
@@ -896,17 +896,20 @@ export class Engine {
     const spec = runtime.spec;
     for (const action of actions) {
       switch (action.type) {
-        case 'send_advert':
-          this.push({
-            type: 'send',
-            instance: spec.name,
-            ifname: spec.interfaceName,
-            priority: action.priority,
-            payload: action.payload,
-            source: runtime.core.sourceAddress,
-            destinations: runtime.destinations,
-          });
+        case 'send_advert': {
+          const source = runtime.core.sourceAddress;
+          if (!action.perDestination) {
+            this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload: action.payload, source, destinations: runtime.destinations });
+            break;
+          }
+          // VRRPv3 unicast: the pseudo-header holds the destination, so each peer's copy carries its
+          // own checksum (keepalived patches it per peer too; docs/protocol.md#vrrpv3-checksum).
+          for (const destination of runtime.destinations) {
+            const payload = withV3Checksum(action.payload, { source, destination });
+            this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload, source, destinations: [destination] });
+          }
           break;
+        }
         case 'add_vips':
           this.push({ type: 'add_vips', instance: spec.name, vips: spec.vips });
           break;
@@ -972,12 +975,15 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
     name: runtime.spec.name,
     state: m.state,
     virtual_router_id: runtime.core.virtualRouterId,
+    version: runtime.core.version,
     interface: runtime.spec.interfaceName,
     priority: runtime.core.priority,
     effective_priority: m.effectivePriority,
     virtual_addresses: runtime.spec.vips.map((v) => `${formatIpv4(v.address)}/${v.prefixLength}`),
     master_address: master === undefined ? null : formatIpv4(master),
     master_priority: m.masterPriority ?? null,
+    advert_interval_ms: runtime.core.advertIntervalCs * 10,
+    master_advert_interval_ms: m.masterAdverIntervalMs,
     last_transition: transition ? { at: wallTime(transition.atMs), from: transition.from, to: transition.to, reason: transition.reason } : null,
     adverts_sent: m.stats.advertsSent,
     adverts_received: m.stats.advertsReceived,

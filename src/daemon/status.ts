@@ -8,6 +8,8 @@ export interface InstanceStatus {
   name: string;
   state: VrrpState;
   virtual_router_id: number;
+  /** VRRP version: 2 (RFC 3768) or 3 (RFC 5798, IPv4). */
+  version: 2 | 3;
   interface: string;
   /** Configured priority. */
   priority: number;
@@ -16,6 +18,13 @@ export interface InstanceStatus {
   /** The last master heard, or our own address when MASTER. */
   master_address: string | null;
   master_priority: number | null;
+  /** Our advert_int in ms. */
+  advert_interval_ms: number;
+  /**
+   * RFC 5798's Master_Adver_Interval in ms: the interval a VRRPv3 BACKUP learnt from its master's
+   * adverts (Master_Down is computed from it); our own otherwise.
+   */
+  master_advert_interval_ms: number;
   last_transition: { at: string; from: VrrpState; to: VrrpState; reason: TransitionReason } | null;
   adverts_sent: number;
   adverts_received: number;
@@ -48,11 +57,12 @@ function pad(text: string, width: number): string {
 
 /** A fixed-width table, one line per instance, then drops where there are any. */
 export function formatStatusTable(status: DaemonStatus): string {
-  const header = ['INSTANCE', 'STATE', 'VRID', 'IF', 'PRIO', 'EFF', 'MASTER', 'VIPS', 'SENT', 'RCVD', 'LAST TRANSITION'];
+  const header = ['INSTANCE', 'STATE', 'VRID', 'VER', 'IF', 'PRIO', 'EFF', 'MASTER', 'VIPS', 'SENT', 'RCVD', 'LAST TRANSITION'];
   const rows = status.instances.map((i) => [
     i.name,
     i.state,
     String(i.virtual_router_id),
+    `v${i.version}`,
     i.interface,
     String(i.priority),
     String(i.effective_priority),

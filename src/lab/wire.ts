@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeAdvert, parseIpHeader } from '../core/codec.js';
+import { decodeAdvert, isAdvertV3, parseIpHeader } from '../core/codec.js';
 import { formatIpv4 } from '../core/ip.js';
 import type { ChildProcess } from 'node:child_process';
 import { closedPromise, waitForItem, type ExecResult } from './exec.js';
@@ -149,9 +149,15 @@ export interface WireAdvert {
   ttl: number;
   tos: number;
   ipId: number;
+  /** The version nibble: 2, or 3 (VRRPv3: no auth fields, the interval in centiseconds). */
+  version: number;
   vrid: number;
   priority: number;
+  /** VRRPv2: the interval byte (whole seconds); VRRPv3: the Max Adver Int in seconds (advertIntervalCs / 100). */
   advertIntervalSec: number;
+  /** VRRPv3's Max Adver Int in centiseconds; VRRPv2's interval x 100. */
+  advertIntervalCs: number;
+  /** VRRPv2's auth type; 0 for VRRPv3, which has none. */
   authType: number;
   addresses: string[];
   /** The IPv4 packet (header + VRRP message). */
@@ -173,10 +179,12 @@ export function decodeWireAdvert(packet: Uint8Array, timeMs: number, from: strin
     ttl: ip.ip.ttl,
     tos: ip.ip.tos,
     ipId: ip.ip.id,
+    version: a.version,
     vrid: a.virtualRouterId,
     priority: a.priority,
-    advertIntervalSec: a.advertIntervalSec,
-    authType: a.authType,
+    advertIntervalSec: isAdvertV3(a) ? a.advertIntervalCs / 100 : a.advertIntervalSec,
+    advertIntervalCs: isAdvertV3(a) ? a.advertIntervalCs : a.advertIntervalSec * 100,
+    authType: isAdvertV3(a) ? 0 : a.authType,
     addresses: a.addresses.map(formatIpv4),
     packet: packet.slice(),
   };

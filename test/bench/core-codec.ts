@@ -29,9 +29,11 @@ const advert: AdvertInput = {
 const payload = encodeAdvert(advert);
 const packet = encodeIpv4Packet({ source: parseIpv4('10.0.0.52') as number, destination: parseIpv4('10.0.0.51') as number }, payload);
 const expectations: ReceiveExpectations = {
+  version: 2,
   authType: 1,
   authData: advert.authData,
-  advertIntervalSec: 1,
+  advertIntervalCs: 100,
+  v3Checksum: 'auto',
   virtualAddresses: [vip],
   unicastPeers: [parseIpv4('10.0.0.52') as number, parseIpv4('10.0.0.53') as number],
   checkUnicastSrc: true,

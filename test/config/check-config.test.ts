@@ -24,7 +24,7 @@ describe('check-config', () => {
     const preempt = await run(trio('preempt'));
     expect(preempt.code).toBe(0);
     expect(preempt.out).toContain(`${EXAMPLES_DIR}preempt/master1.yaml: ok, 1 instance\n`);
-    expect(preempt.out).toContain('VI_1: VRID 251 on ens32, MASTER, priority 100, advert_int 1s, preempt, auth PASS, unicast to 10.0.0.52, 10.0.0.53; VIPs 10.0.0.50/32 dev ens32');
+    expect(preempt.out).toContain('VI_1: VRRPv2, VRID 251 on ens32, MASTER, priority 100, advert_int 1s, preempt, auth PASS, unicast to 10.0.0.52, 10.0.0.53; VIPs 10.0.0.50/32 dev ens32');
     expect(preempt.out).toContain('cross-node check of 3 files: no findings');
     expect(preempt.err).toBe('');
     const nopreempt = await run(trio('nopreempt'));

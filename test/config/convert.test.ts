@@ -15,7 +15,9 @@ describe('toInstanceConfig', () => {
       name: 'VI_1',
       virtualRouterId: 251,
       priority: 100,
-      advertIntervalSec: 1,
+      version: 2,
+      advertIntervalCs: 100,
+      v3Checksum: 'auto',
       initialState: 'MASTER',
       nopreempt: false,
       preemptDelayMs: 0,
@@ -92,7 +94,7 @@ describe('toInstanceConfig', () => {
     const { config, warnings } = acceptedConfig(parse(text));
     expect(warnings.map((w) => w.code).sort()).toEqual(['auth_pass_truncated', 'nopreempt_with_weight']);
     const converted = toInstanceConfig(config.vrrp_instance['VI_1']!, config, 0);
-    expect(converted).toMatchObject({ preemptDelayMs: 2500, garpMasterDelayMs: 3000, garpMasterRefreshMs: 60000, nopreempt: true, advertIntervalSec: 2 });
+    expect(converted).toMatchObject({ preemptDelayMs: 2500, garpMasterDelayMs: 3000, garpMasterRefreshMs: 60000, nopreempt: true, advertIntervalCs: 200 });
     expect(new TextDecoder().decode(converted.authData)).toBe('abcdefgh');
   });
 

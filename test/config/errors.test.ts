@@ -31,7 +31,8 @@ describe('range, type and missing values', () => {
   it.each([
     ['virtual_router_id 0', 10, '    virtual_router_id: 0', '0', 'vrrp_instance.VI_1.virtual_router_id', 'must be a whole number 1..255, got 0'],
     ['weight -254', 5, '    weight: -254', '-254', 'vrrp_script.check.weight', 'must be a whole number -253..253, got -254'],
-    ['advert_int 0', 11, '    advert_int: 0', '0', 'vrrp_instance.VI_1.advert_int', 'must be a whole number 1..255 seconds'],
+    ['advert_int 0', 11, '    advert_int: 0', '0', 'vrrp_instance.VI_1.advert_int', 'must be a number 0.01..255 seconds, got 0'],
+    ['advert_int 256', 11, '    advert_int: 256', '256', 'vrrp_instance.VI_1.advert_int', 'must be a number 0.01..255 seconds, got 256'],
     ['interval 0', 4, '    interval: 0', '0', 'vrrp_script.check.interval', 'must be a number 0.1..86400 seconds, got 0'],
   ])('%s is out of range', (_name, line, replacement, needle, path, message) => {
     const text = baseWith({ [line]: replacement });
@@ -42,7 +43,6 @@ describe('range, type and missing values', () => {
 
   it.each([
     ['a string for a number', 11, '    priority: high', 'high', 'vrrp_instance.VI_1.priority', "must be a whole number 1..255, got 'high'"],
-    ['a fraction for whole seconds', 11, '    advert_int: 0.5', '0.5', 'vrrp_instance.VI_1.advert_int', 'VRRPv2 has whole seconds only'],
     ['yes for a boolean', 11, '    nopreempt: yes', 'yes', 'vrrp_instance.VI_1.nopreempt', "must be true or false, got 'yes'"],
     ['lower-case state', 8, '    state: master', 'master', 'vrrp_instance.VI_1.state', "must be MASTER or BACKUP (upper case, as in keepalived), got 'master'"],
     ['a mapping for a list', 19, '    virtual_ipaddress: {a: 1}', '{', 'vrrp_instance.VI_1.virtual_ipaddress', 'must be a list of addresses, got a mapping'],

@@ -45,9 +45,9 @@ class Sink {
 const fixtures = allFixtures();
 
 describe('import-keepalived output is the same configuration', () => {
-  it('covers the six seed files and the feature file', () => {
+  it('covers the six seed files and the feature files', () => {
     expect(fixtures).toEqual([
-      'features/every-keyword.conf',
+      'features/every-keyword.conf', 'features/v3.conf',
       'nopreempt/master1.conf', 'nopreempt/master2.conf', 'nopreempt/master3.conf',
       'preempt/master1.conf', 'preempt/master2.conf', 'preempt/master3.conf',
     ]);

@@ -250,7 +250,7 @@ describe('grammar', () => {
     const text = readFileSync(new URL('features/every-keyword.conf', KEEPALIVED_FIXTURES), 'utf8');
     const { config, warnings } = acceptedConfig(parseConfigText(text, 'every-keyword.conf'));
     expect(config.global_defs).toEqual({
-      router_id: 'k8s-master-1', script_user: 'root root', enable_script_security: true, vrrp_garp_master_delay: 10,
+      router_id: 'k8s-master-1', vrrp_version: 2, script_user: 'root root', enable_script_security: true, vrrp_garp_master_delay: 10,
       vrrp_garp_master_repeat: 3, vrrp_garp_master_refresh: 60, vrrp_skip_check_adv_addr: true, vrrp_startup_delay: 1.5,
       vrrp_check_unicast_src: true,
     });
@@ -259,7 +259,7 @@ describe('grammar', () => {
       interval: 2, timeout: 1, weight: -20, reverse: true, rise: 2, fall: 3, user: 'nobody nogroup', init_fail: true,
     });
     expect(config.vrrp_instance['VI_1']).toEqual({
-      name: 'VI_1', state: 'BACKUP', interface: 'ens32', virtual_router_id: 51, priority: 150, advert_int: 2, nopreempt: true,
+      name: 'VI_1', state: 'BACKUP', interface: 'ens32', virtual_router_id: 51, priority: 150, version: 2, advert_int: 2, nopreempt: true,
       preempt_delay: 5, authentication: { auth_type: 'PASS', auth_pass: 's3cret' }, unicast_src_ip: ip('10.0.0.51'),
       unicast_peer: [ip('10.0.0.52'), ip('10.0.0.53')],
       virtual_ipaddress: [
@@ -452,7 +452,6 @@ describe("keepalived's quirks, reproduced and reported", () => {
 
   it.each([
     ['notification_email { ops@example.com }', 2, 'vrrpd sends no e-mail'],
-    ['vrrp_version 2', 2, 'VRRPv2 only'],
     ['vrrp_mcast_group4 224.0.0.18', 2, 'always uses 224.0.0.18'],
     ['max_auto_priority', 2, 'systemd'],
   ])('global_defs `%s` is ignored with a warning that says what that means', (line, at, reason) => {
@@ -462,9 +461,15 @@ describe("keepalived's quirks, reproduced and reported", () => {
     expect(result.warnings[0]!.message).toContain(reason);
   });
 
-  it('vrrp_version 3 is not ignored: it is an error', () => {
+  it('vrrp_version 3 makes the instances VRRPv3, and an invalid version is an error at its value', () => {
     const text = confWith({ 2: '    vrrp_version 3' });
-    expect(errorsOf(parse(text)).map((e) => `${e.code} ${e.path}`)).toEqual(['unsupported_key global_defs.vrrp_version']);
+    const { config, warnings } = acceptedConfig(parse(text));
+    expect(config.global_defs.vrrp_version).toBe(3);
+    expect(config.vrrp_instance['VI_1']!.version).toBe(3);
+    // The fixture's PASS block is ignored in VRRPv3, with keepalived's words.
+    expect(warnings.map((w) => `${w.code} ${w.path}`)).toContain('v3_authentication_ignored vrrp_instance.VI_1.authentication');
+    const bad = confWith({ 2: '    vrrp_version 4' });
+    expect(errorsOf(parse(bad)).map((e) => `${e.code} ${e.path} @${e.line}:${e.column}`)).toEqual([`invalid_value global_defs.vrrp_version @${at(bad, 2, '4')}`]);
   });
 
   it('unicast_peer min_ttl/max_ttl are ignored with a warning', () => {

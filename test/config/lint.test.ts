@@ -63,6 +63,8 @@ interface NodeOptions {
   source?: string | null;
   peers?: string[];
   advertInt?: number;
+  /** `version: N` in the instance when given. */
+  version?: 2 | 3;
   auth?: string | null;
   vips?: string[];
   vrid?: number;
@@ -89,6 +91,7 @@ function nodeText(o: NodeOptions): string {
     `    virtual_router_id: ${o.vrid ?? 251}`,
     `    priority: ${o.priority ?? 101 - o.n}`,
     `    advert_int: ${o.advertInt ?? 1}`,
+    ...(o.version !== undefined ? [`    version: ${o.version}`] : []),
     ...(o.nopreempt ? ['    nopreempt: true'] : []),
     ...(o.auth === null ? [] : ['    authentication:', '      auth_type: PASS', `      auth_pass: "${o.auth ?? '123456'}"`]),
     ...(o.source === null ? [] : [`    unicast_src_ip: ${o.source ?? address(o.n)}`]),
@@ -397,6 +400,36 @@ describe('lint edge cases', () => {
     const finding = only(lintCluster([included, unlocated]));
     expect(finding.places.map((p) => `${p.file}:${p.line}:${p.column}`)).toEqual(['/etc/keepalived/vi_1.conf:11:5', '/etc/vrrpd/m2.yaml:0:0']);
     expect(formatFinding(finding)).toContain('\n  at /etc/vrrpd/m2.yaml vrrp_instance.VI_1.advert_int: advert_int 3 s\n');
+  });
+});
+
+describe('VRRPv3 in the lint (docs/protocol.md#vrrpv3-configuration)', () => {
+  it('a VRRPv3 trio without authentication, at 0.1 s, passes clean', () => {
+    expect(lintMemory(...[1, 2, 3].map((n) => ({ n, version: 3 as const, advertInt: 0.1, auth: null })))).toEqual([]);
+  });
+
+  it('mixing versions in one VRID is an error naming every node\'s version (and the intervals are not compared)', () => {
+    const findings = lintMemory({ n: 1, version: 3, advertInt: 0.1, auth: null }, { n: 2, auth: null }, { n: 3, version: 3, advertInt: 0.1, auth: null });
+    const finding = only(findings);
+    expect(codesOf([finding])).toEqual(['error version_mismatch']);
+    expect(finding.summary).toBe('the VRRP version differs between nodes: VRRPv3 in m1.yaml, m3.yaml; VRRPv2 in m2.yaml');
+    expect(placesOf(finding)).toEqual(['m1.yaml:12:5 vrrp_instance.VI_1.version', 'm2.yaml:6:3 vrrp_instance.VI_1.version', 'm3.yaml:12:5 vrrp_instance.VI_1.version']);
+    expect(finding.advice).toContain('wrong version');
+  });
+
+  it('in VRRPv3 a different advert_int is a warning (a backup learns the master\'s), in VRRPv2 still an error', () => {
+    const v3 = only(lintMemory({ n: 1, version: 3, advertInt: 0.1, auth: null }, { n: 2, version: 3, advertInt: 1, auth: null }));
+    expect(codesOf([v3])).toEqual(['warning advert_int_mismatch']);
+    expect(v3.advice).toContain('can become MASTER once');
+    const v2 = only(lintMemory({ n: 1, advertInt: 1 }, { n: 2, advertInt: 2 }));
+    expect(codesOf([v2])).toEqual(['error advert_int_mismatch']);
+  });
+
+  it('a PASS block in a VRRPv3 instance is a warning at the block, and different passwords there are no auth_mismatch', () => {
+    const finding = only(lintMemory({ n: 1, version: 3, auth: 'one' }, { n: 2, version: 3, auth: null }, { n: 3, version: 3, auth: 'three' }));
+    expect(codesOf([finding])).toEqual(['warning v3_authentication']);
+    expect(finding.summary).toBe('VRRPv3 has no authentication: the PASS block of m1.yaml, m3.yaml is ignored');
+    expect(placesOf(finding)).toEqual(['m1.yaml:13:5 vrrp_instance.VI_1.authentication', 'm3.yaml:13:5 vrrp_instance.VI_1.authentication']);
   });
 });
 

@@ -38,15 +38,18 @@ describe('not supported: what to do instead', () => {
     ['vrrp_sync_group', conf(7, 'vrrp_sync_group G1 {', '    group {', '        VI_1', '    }', '}'), 'unsupported_key vrrp_sync_group @8:1',
       /put them into one vrrp_instance .* track_interface; then remove the vrrp_sync_group block/],
     ['use_vmac', conf(2, '    use_vmac'), 'unsupported_key vrrp_instance.VI_1.use_vmac @3:5', /remove it; vrrpd keeps the interface's own MAC address/],
-    ['vrrp_version 3', conf(0, 'global_defs {', '    vrrp_version 3', '}'), 'unsupported_key global_defs.vrrp_version @2:5',
-      /with the value 3: vrrpd speaks VRRPv2 only, and VRRPv2 and VRRPv3 nodes do not understand each other\. Set vrrp_version 2 on every node/],
-    ['version 3', conf(2, '    version 3'), 'unsupported_key vrrp_instance.VI_1.version @3:5', /Set version 2 on every node \(keepalived nodes too\), or remove the line/],
+    ['vrrp_version 1', conf(0, 'global_defs {', '    vrrp_version 1', '}'), 'invalid_value global_defs.vrrp_version @2:18',
+      /^must be 2 \(VRRPv2, RFC 3768\) or 3 \(VRRPv3 over IPv4, RFC 5798\), got 1$/],
+    ['version 4', conf(2, '    version 4'), 'invalid_value vrrp_instance.VI_1.version @3:13', /^must be 2 \(VRRPv2, RFC 3768\) or 3/],
+    ['native_ipv6', conf(2, '    native_ipv6'), 'unsupported_key vrrp_instance.VI_1.native_ipv6 @3:5', /VRRP over IPv6 is not supported yet: keep IPv6 instances on keepalived/],
+    ['old_unicast_checksum sometimes', conf(2, '    old_unicast_checksum sometimes'), 'invalid_value vrrp_instance.VI_1.old_unicast_checksum @3:26',
+      /unknown old_unicast_checksum mode 'sometimes'.*write `old_unicast_checksum` or `old_unicast_checksum never`/],
     ['auth_type AH', conf(3, '    authentication {', '        auth_type AH', '        auth_pass secret', '    }'), 'invalid_value vrrp_instance.VI_1.authentication.auth_type @5:19',
       /AH is not supported by vrrpd \(RFC 3768 deprecates it\)\. Switch every node, keepalived ones too, to auth_type PASS/],
     ['an IPv6 VIP', conf(5, '        fd00::50/64 dev ens32'), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[1].address @6:9',
-      /^IPv6 virtual addresses are not supported yet \(vrrpd speaks VRRPv2, which carries IPv4 only\), got 'fd00::50\/64': keep the IPv6 VIPs on keepalived/],
+      /^IPv6 virtual addresses are not supported yet \(vrrpd speaks VRRP over IPv4 only, versions 2 and 3\), got 'fd00::50\/64': keep the IPv6 VIPs on keepalived/],
     ['an IPv6 unicast peer', conf(3, '    unicast_peer {', '        fd00::52', '    }'), 'invalid_address vrrp_instance.VI_1.unicast_peer[0] @5:9',
-      /^IPv6 addresses are not supported yet: vrrpd speaks VRRPv2, which carries IPv4 only; give this node's IPv4 address/],
+      /^IPv6 addresses are not supported yet: vrrpd speaks VRRP \(versions 2 and 3\) over IPv4 only; give this node's IPv4 address/],
   ])('%s in a keepalived.conf', (_name, text, expected, message) => {
     const error = only(errorsOf(parseConfigText(text, 'keepalived.conf')));
     expect(`${error.code} ${error.path} @${error.line}:${error.column}`).toBe(expected);
@@ -59,8 +62,8 @@ describe('not supported: what to do instead', () => {
     ['an IPv6 VIP', baseWith({ 20: '      - "2001:db8::50"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^IPv6 virtual addresses are not supported yet/],
     ['a bracketed IPv6 VIP', baseWith({ 20: '      - "[2001:db8::50]"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^IPv6 virtual addresses are not supported yet/],
     ['auth_type AH', baseWith({ 13: '      auth_type: AH' }), 'invalid_value vrrp_instance.VI_1.authentication.auth_type', /Switch every node, keepalived ones too, to auth_type PASS/],
-    ['version: 3', baseWith({ 11: '    version: 3' }), 'unsupported_key vrrp_instance.VI_1.version', /VRRPv2 only.*Set version 2 on every node/],
-    ['version: 2', baseWith({ 11: '    version: 2' }), 'unsupported_key vrrp_instance.VI_1.version', /remove the line; vrrpd speaks VRRPv2 only, which is what it asks for/],
+    ['version: "3"', baseWith({ 11: '    version: "3"' }), 'wrong_type vrrp_instance.VI_1.version', /^must be 2 \(VRRPv2, RFC 3768\) or 3 \(VRRPv3 over IPv4, RFC 5798\), got '3'$/],
+    ['old_unicast_checksum: always', baseWith({ 11: '    old_unicast_checksum: always' }), 'wrong_type vrrp_instance.VI_1.old_unicast_checksum', /true .* or 'never'/],
   ])('%s in YAML', (_name, text, expected, message) => {
     const error = only(errorsOf(parseConfigText(text, 'vrrpd.yaml')));
     expect(`${error.code} ${error.path}`).toBe(expected);

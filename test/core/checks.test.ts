@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CALLER_DECIDED_REASONS, CHECK_ADVERT_REASONS, RECEIVE_CHECK_ORDER, checkAdvert, receiveCheckIndex } from '../../src/core/checks.js';
-import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, vrrpChecksum } from '../../src/core/codec.js';
-import { DROP_REASONS, type DropReason, type ReceiveExpectations } from '../../src/core/types.js';
-import { parseIpv4 } from '../../src/core/ip.js';
-import { KEEPALIVED_CAPTURES, fromHex, type KeepalivedCapture } from './fixtures/keepalived-captures.js';
-import { anyBytes, expectationsFor, mutatedCapture, someExpectations, vrrpLikePacket } from './fixtures/mutations.js';
+import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, v3Checksum, vrrpChecksum } from '../../src/core/codec.js';
+import { DROP_REASONS, type DropReason, type ReceiveExpectations, type V3ChecksumMode } from '../../src/core/types.js';
+import { parseIpv4, VRRP_MULTICAST_GROUP } from '../../src/core/ip.js';
+import { KEEPALIVED_CAPTURES, KEEPALIVED_V3_CAPTURES, fromHex, type KeepalivedCapture } from './fixtures/keepalived-captures.js';
+import { anyBytes, expectationsFor, expectationsForV3, mutatedCapture, someExpectations, vrrpLikePacket } from './fixtures/mutations.js';
 
 const FUZZ_RUNS = Number(process.env['VRRPD_FUZZ_RUNS'] ?? '') || 2000;
 
@@ -76,9 +76,11 @@ function baseSpec(mode: 'multicast' | 'unicast'): Spec {
     addresses: [...OUR_VIPS].reverse(), // order does not matter to the list check
     checksumXor: 0,
     expect: {
+      version: 2,
       authType: 1,
       authData: passwordToAuthData('123456').authData,
-      advertIntervalSec: 1,
+      advertIntervalCs: 100,
+      v3Checksum: 'auto',
       virtualAddresses: OUR_VIPS,
       unicastPeers: mode === 'unicast' ? [PEER, ip('10.0.0.53')] : [],
       checkUnicastSrc: true,
@@ -132,7 +134,8 @@ const FAULTS: Fault[] = [
   // 'too_short' has its own tests (it leaves no packet to combine with).
   { reason: 'bad_length', modes: BOTH, fields: ['extraBytes'], apply: (s) => (s.extraBytes = 4) },
   { reason: 'bad_ttl', modes: ['multicast'], fields: ['ttl'], apply: (s) => (s.ttl = 254) },
-  { reason: 'bad_version', modes: BOTH, fields: ['version'], apply: (s) => (s.version = 3) },
+  // Not 3: a VRRPv3 nibble on this VRPv2-sized packet is bad_length (the packet's own nibble sizes it).
+  { reason: 'bad_version', modes: BOTH, fields: ['version'], apply: (s) => (s.version = 1) },
   { reason: 'bad_auth_type', modes: BOTH, fields: ['authType'], apply: (s) => (s.authType = 3) },
   { reason: 'auth_type_mismatch', modes: BOTH, fields: ['authType'], apply: (s) => (s.authType = 0) },
   { reason: 'auth_failure', modes: BOTH, fields: ['authPassword'], apply: (s) => (s.authPassword = '123457') },
@@ -192,6 +195,12 @@ describe('one failing case per reason', () => {
     expect(outcome(checkAdvert(build(spec), spec.expect))).toBe('address_count_mismatch');
   });
 
+  it('a real VRRPv3 advert at a VRRPv2 instance is bad_version, as keepalived ("wrong version. Received 3 and expect 2"), not bad_length', () => {
+    const capture = KEEPALIVED_V3_CAPTURES[0]!;
+    const v2Receiver: ReceiveExpectations = { ...expectationsForV3(capture), version: 2, advertIntervalCs: 100 };
+    expect(outcome(checkAdvert(fromHex(capture.hex), v2Receiver))).toBe('bad_version');
+  });
+
   it('bad_length when the count field disagrees with the bytes received', () => {
     const spec = baseSpec('unicast');
     spec.countField = 2;
@@ -244,6 +253,205 @@ describe('one failing case per reason', () => {
     const multicast = baseSpec('multicast');
     multicast.source = ip('10.0.0.99');
     expect(outcome(checkAdvert(build(multicast), multicast.expect))).toBe('ok');
+  });
+});
+
+describe('VRRPv3 receive checks', () => {
+  interface V3Spec {
+    mode: 'multicast' | 'unicast';
+    ttl: number;
+    source: number;
+    destination: number;
+    totalLengthDelta: number;
+    extraBytes: number;
+    /** 3, or 2 for a whole VRRPv2 advert (keepalived's length check passes it, the version check not). */
+    version: 2 | 3;
+    type: number;
+    advertIntervalCs: number;
+    addresses: number[];
+    checksumXor: number;
+    /** The pseudo-header destination the sender used. */
+    sentWith: 'destination' | 'group';
+    expect: ReceiveExpectations;
+  }
+
+  const v3Base = (mode: 'multicast' | 'unicast', v3Checksum: V3ChecksumMode = 'auto'): V3Spec => ({
+    mode,
+    ttl: 255,
+    source: PEER,
+    destination: mode === 'multicast' ? VRRP_MULTICAST_GROUP : ip('10.0.0.51'),
+    totalLengthDelta: 0,
+    extraBytes: 0,
+    version: 3,
+    type: 1,
+    advertIntervalCs: 10,
+    addresses: [...OUR_VIPS].reverse(),
+    checksumXor: 0,
+    sentWith: 'destination',
+    expect: {
+      version: 3,
+      authType: 0,
+      authData: new Uint8Array(8),
+      advertIntervalCs: 10,
+      v3Checksum,
+      virtualAddresses: OUR_VIPS,
+      unicastPeers: mode === 'unicast' ? [PEER, ip('10.0.0.53')] : [],
+      checkUnicastSrc: true,
+      checkAddressList: true,
+    },
+  });
+
+  const v3Build = (spec: V3Spec): Uint8Array => {
+    const pseudo = { source: spec.source, destination: spec.sentWith === 'group' ? VRRP_MULTICAST_GROUP : spec.destination };
+    const vrrp =
+      spec.version === 3
+        ? encodeAdvert({ version: 3, type: spec.type, virtualRouterId: 251, priority: 100, advertIntervalCs: spec.advertIntervalCs, addresses: spec.addresses }, pseudo)
+        : encodeAdvert({ version: 2, type: spec.type, virtualRouterId: 251, priority: 100, authType: 0, advertIntervalSec: 1, addresses: spec.addresses, authData: new Uint8Array(8) });
+    vrrp[6] = (vrrp[6] as number) ^ (spec.checksumXor >>> 8);
+    vrrp[7] = (vrrp[7] as number) ^ (spec.checksumXor & 0xff);
+    const packet = encodeIpv4Packet({ source: spec.source, destination: spec.destination, ttl: spec.ttl }, vrrp);
+    const totalLength = packet.length + spec.totalLengthDelta;
+    packet[2] = (totalLength >>> 8) & 0xff;
+    packet[3] = totalLength & 0xff;
+    if (spec.extraBytes === 0) return packet;
+    const longer = new Uint8Array(packet.length + spec.extraBytes);
+    longer.set(packet);
+    return longer;
+  };
+
+  interface V3Fault {
+    reason: DropReason;
+    modes: ReadonlyArray<'multicast' | 'unicast'>;
+    fields: string[];
+    apply: (spec: V3Spec) => void;
+  }
+  const V3_FAULTS: V3Fault[] = [
+    { reason: 'bad_length', modes: BOTH, fields: ['extraBytes'], apply: (s) => (s.extraBytes = 8) },
+    { reason: 'bad_ttl', modes: ['multicast'], fields: ['ttl'], apply: (s) => (s.ttl = 254) },
+    { reason: 'bad_version', modes: BOTH, fields: ['version'], apply: (s) => (s.version = 2) },
+    { reason: 'bad_type', modes: BOTH, fields: ['type'], apply: (s) => (s.type = 2) },
+    { reason: 'address_count_mismatch', modes: BOTH, fields: ['addresses'], apply: (s) => (s.addresses = OUR_VIPS.slice(0, 2)) },
+    { reason: 'ip_length_mismatch', modes: BOTH, fields: ['totalLengthDelta'], apply: (s) => (s.totalLengthDelta = 4) },
+    { reason: 'bad_checksum', modes: BOTH, fields: ['checksumXor'], apply: (s) => (s.checksumXor = 0x0100) },
+    {
+      reason: 'mode_mismatch',
+      modes: BOTH,
+      fields: ['destination'],
+      apply: (s) => (s.destination = s.mode === 'multicast' ? ip('10.0.0.51') : VRRP_MULTICAST_GROUP),
+    },
+    { reason: 'address_list_mismatch', modes: BOTH, fields: ['addresses'], apply: (s) => (s.addresses = [OUR_VIPS[0] as number, OUR_VIPS[1] as number, ip('10.0.0.99')]) },
+    { reason: 'unknown_peer', modes: ['unicast'], fields: ['source'], apply: (s) => (s.source = ip('10.0.0.99')) },
+  ];
+
+  for (const capture of KEEPALIVED_V3_CAPTURES) {
+    it(`keepalived's capture passes at its peer: ${capture.name}`, () => {
+      const result = checkAdvert(fromHex(capture.hex), expectationsForV3(capture));
+      expect(result.ok ? 'ok' : result.reason).toBe('ok');
+      expect(result.ok && result.oldChecksum).toBeFalsy();
+    });
+  }
+
+  it('V3_FAULTS cover every reason checkAdvert decides except the four VRRPv2-only ones, in the receive order', () => {
+    const v2Only: DropReason[] = ['bad_auth_type', 'auth_type_mismatch', 'auth_failure', 'interval_mismatch'];
+    expect([...V3_FAULTS.map((f) => f.reason), 'too_short', ...v2Only].sort()).toEqual([...CHECK_ADVERT_REASONS].sort());
+    const indexes = V3_FAULTS.map((f) => receiveCheckIndex(f.reason));
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
+  });
+
+  for (const mode of BOTH) {
+    it(`${mode}: the base packet passes`, () => {
+      const spec = v3Base(mode);
+      expect(outcome(checkAdvert(v3Build(spec), spec.expect))).toBe('ok');
+    });
+    for (const fault of V3_FAULTS.filter((f) => f.modes.includes(mode))) {
+      it(`${mode}: ${fault.reason}`, () => {
+        const spec = v3Base(mode);
+        fault.apply(spec);
+        expect(outcome(checkAdvert(v3Build(spec), spec.expect))).toBe(fault.reason);
+      });
+    }
+    const faults = V3_FAULTS.filter((f) => f.modes.includes(mode));
+    for (let i = 0; i < faults.length; i++) {
+      for (let j = i + 1; j < faults.length; j++) {
+        const earlier = faults[i] as V3Fault;
+        const later = faults[j] as V3Fault;
+        if (earlier.fields.some((field) => later.fields.includes(field))) continue;
+        it(`${mode} order: ${earlier.reason} + ${later.reason} reports ${earlier.reason}`, () => {
+          const spec = v3Base(mode);
+          later.apply(spec);
+          earlier.apply(spec);
+          expect(outcome(checkAdvert(v3Build(spec), spec.expect))).toBe(earlier.reason);
+        });
+      }
+    }
+  }
+
+  it('any interval is accepted (RFC 5798: the backup learns it), 0 and 4095 included; the reserved bits are ignored', () => {
+    for (const cs of [0, 1, 10, 100, 4095]) {
+      const spec = v3Base('unicast');
+      spec.advertIntervalCs = cs;
+      expect(outcome(checkAdvert(v3Build(spec), spec.expect))).toBe('ok');
+    }
+    const spec = v3Base('unicast');
+    const packet = v3Build(spec);
+    packet[24] = (packet[24] as number) | 0xf0;
+    // Re-sum with the reserved bits set, as a sender that set them would.
+    packet[26] = 0;
+    packet[27] = 0;
+    const sum = v3Checksum(packet, { source: spec.source, destination: spec.destination }, 20);
+    packet[26] = sum >>> 8;
+    packet[27] = sum & 0xff;
+    expect(outcome(checkAdvert(packet, spec.expect))).toBe('ok');
+  });
+
+  it('no auth checks: a VRRPv2 password configured by mistake is not compared', () => {
+    const spec = v3Base('unicast');
+    spec.expect = { ...spec.expect, authType: 1, authData: passwordToAuthData('123456').authData };
+    expect(outcome(checkAdvert(v3Build(spec), spec.expect))).toBe('ok');
+  });
+
+  it('a VRRPv2 checksum (no pseudo-header) on a VRRPv3 advert is bad_checksum', () => {
+    const spec = v3Base('unicast');
+    const packet = v3Build(spec);
+    packet[26] = 0;
+    packet[27] = 0;
+    const sum = vrrpChecksum(packet, 20);
+    packet[26] = sum >>> 8;
+    packet[27] = sum & 0xff;
+    expect(outcome(checkAdvert(packet, spec.expect))).toBe('bad_checksum');
+  });
+
+  describe("old_unicast_checksum: keepalived's three modes", () => {
+    const run = (mode: V3ChecksumMode, sentWith: 'destination' | 'group', packetMode: 'unicast' | 'multicast' = 'unicast'): string => {
+      const spec = v3Base(packetMode, mode);
+      spec.sentWith = sentWith;
+      const result = checkAdvert(v3Build(spec), spec.expect);
+      return result.ok ? (result.oldChecksum === true ? 'ok, switch to old' : 'ok') : result.reason;
+    };
+    it('default (auto): the real destination; an advert that verifies only with 224.0.0.18 is accepted and says to switch', () => {
+      expect(run('auto', 'destination')).toBe('ok');
+      expect(run('auto', 'group')).toBe('ok, switch to old');
+    });
+    it('old_unicast_checksum (group): only 224.0.0.18 verifies', () => {
+      expect(run('group', 'group')).toBe('ok');
+      expect(run('group', 'destination')).toBe('bad_checksum');
+    });
+    it('old_unicast_checksum never: only the real destination verifies, no switching', () => {
+      expect(run('never', 'destination')).toBe('ok');
+      expect(run('never', 'group')).toBe('bad_checksum');
+    });
+    it('multicast: the destination is 224.0.0.18 in every mode, nothing to switch', () => {
+      for (const mode of ['auto', 'group', 'never'] as const) expect(run(mode, 'destination', 'multicast')).toBe('ok');
+    });
+    it("keepalived's own old_unicast_checksum capture: accepted in auto (with the switch) and group, dropped with never", () => {
+      const capture = KEEPALIVED_V3_CAPTURES.find((c) => c.name.includes('old_unicast_checksum'))!;
+      const packet = fromHex(capture.hex);
+      const base = expectationsForV3(capture);
+      const auto = checkAdvert(packet, { ...base, v3Checksum: 'auto' });
+      expect(auto.ok && auto.oldChecksum).toBe(true);
+      expect(outcome(checkAdvert(packet, { ...base, v3Checksum: 'group' }))).toBe('ok');
+      expect(outcome(checkAdvert(packet, { ...base, v3Checksum: 'never' }))).toBe('bad_checksum');
+    });
   });
 });
 

@@ -14,18 +14,24 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   advertLength,
+  advertLengthV3,
   decodeAdvert,
   encodeAdvert,
   encodeIpv4Packet,
+  isAdvertV3,
+  messageLength,
   parseIpHeader,
   passwordToAuthData,
   peekVirtualRouterId,
+  v3Checksum,
   vrrpChecksum,
+  withV3Checksum,
   type AdvertInput,
+  type AdvertV3Input,
 } from '../../src/core/codec.js';
-import { DROP_REASONS, type Advert } from '../../src/core/types.js';
-import { formatIpv4, parseIpv4 } from '../../src/core/ip.js';
-import { DOCUMENTED_VRRP_HEX, KEEPALIVED_CAPTURES, fromHex, toHex } from './fixtures/keepalived-captures.js';
+import { DROP_REASONS, type Advert, type AdvertV3 } from '../../src/core/types.js';
+import { formatIpv4, parseIpv4, VRRP_MULTICAST_GROUP } from '../../src/core/ip.js';
+import { DOCUMENTED_VRRP_HEX, KEEPALIVED_CAPTURES, KEEPALIVED_V3_CAPTURES, fromHex, toHex } from './fixtures/keepalived-captures.js';
 import { anyBytes, mutatedCapture, vrrpLikePacket } from './fixtures/mutations.js';
 
 const FUZZ_RUNS = Number(process.env['VRRPD_FUZZ_RUNS'] ?? '') || 2000;
@@ -42,6 +48,13 @@ function auth(text: string): Uint8Array {
 
 function authText(data: Uint8Array): string {
   return String.fromCharCode(...data).replace(/\0+$/, '');
+}
+
+/** The VRRPv2 advert of a decode result; fails the test for anything else. */
+function v2(result: ReturnType<typeof decodeAdvert>): Advert {
+  if (!result.ok) throw new Error(result.reason);
+  if (isAdvertV3(result.advert)) throw new Error('decoded as VRRPv3');
+  return result.advert;
 }
 
 /** VRRP part of a whole captured IPv4 packet (the captures have a 20-byte header). */
@@ -164,12 +177,11 @@ describe('real keepalived 2.2.7 captures', () => {
       });
 
       it('decodes the VRRP part at an offset', () => {
-        const decoded = decodeAdvert(bytes, 20);
-        if (!decoded.ok) throw new Error(decoded.reason);
-        expect(decoded.advert.addresses.map(formatIpv4)).toEqual(want.addresses);
-        expect(authText(decoded.advert.authData)).toBe(want.authText);
-        expect(decoded.advert.priority).toBe(want.priority);
-        expect(decoded.advert.checksum).toBe(want.checksum);
+        const decoded = v2(decodeAdvert(bytes, 20));
+        expect(decoded.addresses.map(formatIpv4)).toEqual(want.addresses);
+        expect(authText(decoded.authData)).toBe(want.authText);
+        expect(decoded.priority).toBe(want.priority);
+        expect(decoded.checksum).toBe(want.checksum);
       });
 
       it('encodeIpv4Packet + encodeAdvert rebuild the captured packet exactly, IP checksum included', () => {
@@ -196,6 +208,98 @@ describe('real keepalived 2.2.7 captures', () => {
     const { authData, truncated } = passwordToAuthData('kubernetes12');
     expect(truncated).toBe(true);
     expect(capture?.hex.endsWith(toHex(authData))).toBe(true);
+  });
+});
+
+/** The pseudo-header a v3 capture's checksum verifies with. */
+function pseudoOf(want: (typeof KEEPALIVED_V3_CAPTURES)[number]['expected']): { source: number; destination: number } {
+  return { source: ip(want.source), destination: want.checksumDestination === 'group' ? VRRP_MULTICAST_GROUP : ip(want.destination) };
+}
+
+describe('real keepalived 2.2.7 VRRPv3 captures: decode, encode, round trip', () => {
+  for (const capture of KEEPALIVED_V3_CAPTURES) {
+    describe(capture.name, () => {
+      const bytes = fromHex(capture.hex);
+      const want = capture.expected;
+      const object: AdvertV3 = {
+        version: 3,
+        type: 1,
+        virtualRouterId: want.virtualRouterId,
+        priority: want.priority,
+        reserved: 0,
+        advertIntervalCs: want.advertIntervalCs,
+        checksum: want.checksum,
+        addresses: want.addresses.map(ip),
+      };
+
+      it('parses the IP header as keepalived sent it (TTL 255, TOS 0xc0, no DF, protocol 112)', () => {
+        expect(parseIpHeader(bytes)).toEqual({
+          ok: true,
+          ip: { headerLength: 20, tos: want.tos, totalLength: bytes.length, id: want.id, ttl: want.ttl, protocol: 112, source: ip(want.source), destination: ip(want.destination) },
+        });
+        expect(bytes[6]).toBe(0);
+      });
+
+      it('decodes to the object: version 3, no auth fields, the interval in centiseconds', () => {
+        expect(decodeAdvert(bytes, 20)).toEqual({ ok: true, advert: object });
+        expect(bytes.length - 20).toBe(advertLengthV3(want.addresses.length));
+      });
+
+      it('encodes to the bytes, the checksum computed over the pseudo-header it verifies with', () => {
+        const { checksum: _ignored, ...withoutChecksum } = object;
+        const input: AdvertV3Input = withoutChecksum;
+        expect(toHex(encodeAdvert(input, pseudoOf(want)))).toBe(capture.hex.slice(40));
+      });
+
+      it('round trips both ways, and the whole packet is rebuilt byte for byte (IP checksum included)', () => {
+        const decoded = decodeAdvert(bytes, 20);
+        if (!decoded.ok) throw new Error(decoded.reason);
+        expect(toHex(encodeAdvert(decoded.advert))).toBe(capture.hex.slice(40));
+        expect(decodeAdvert(encodeAdvert(object))).toEqual({ ok: true, advert: object });
+        const packet = encodeIpv4Packet({ source: ip(want.source), destination: ip(want.destination), id: want.id }, encodeAdvert({ ...object, checksum: undefined }, pseudoOf(want)));
+        expect(toHex(packet)).toBe(capture.hex);
+      });
+
+      it(`its checksum verifies with ${want.checksumDestination === 'group' ? '224.0.0.18' : 'the real destination'} in the pseudo-header, and not without one`, () => {
+        const vrrp = bytes.subarray(20);
+        expect(v3Checksum(vrrp, pseudoOf(want))).toBe(0);
+        expect(vrrpChecksum(vrrp)).not.toBe(0);
+        if (want.checksumDestination === 'destination') expect(v3Checksum(vrrp, { source: ip(want.source), destination: VRRP_MULTICAST_GROUP })).not.toBe(0);
+        else if (want.destination !== '224.0.0.18') expect(v3Checksum(vrrp, { source: ip(want.source), destination: ip(want.destination) })).not.toBe(0);
+      });
+    });
+  }
+
+  it('the goodbye differs from the periodic advert only in priority and checksum (keepalived patches the checksum incrementally)', () => {
+    const periodic = fromHex(KEEPALIVED_V3_CAPTURES[0]?.hex ?? '').subarray(20);
+    const goodbye = fromHex(KEEPALIVED_V3_CAPTURES.find((c) => c.expected.priority === 0)?.hex ?? '').subarray(20);
+    const differing = [...periodic.keys()].filter((i) => periodic[i] !== goodbye[i]);
+    expect(differing).toEqual([2, 6]);
+  });
+
+  it('old_unicast_checksum sends exactly the multicast advert\'s VRRP message to the unicast peer', () => {
+    const multicast = KEEPALIVED_V3_CAPTURES.find((c) => c.name.includes('multicast'));
+    const old = KEEPALIVED_V3_CAPTURES.find((c) => c.name.includes('old_unicast_checksum'));
+    expect(old?.hex.slice(40)).toBe(multicast?.hex.slice(40));
+  });
+
+  it('withV3Checksum gives each unicast copy its own checksum: the three-node seed\'s two peers', () => {
+    const base = encodeAdvert({ version: 3, type: 1, virtualRouterId: 251, priority: 100, advertIntervalCs: 10, addresses: [ip('10.0.0.50')] }, { source: ip('10.0.0.51'), destination: ip('10.0.0.52') });
+    const to52 = withV3Checksum(base, { source: ip('10.0.0.51'), destination: ip('10.0.0.52') });
+    const to53 = withV3Checksum(base, { source: ip('10.0.0.51'), destination: ip('10.0.0.53') });
+    expect(toHex(to52)).toBe(toHex(base));
+    expect(toHex(to53.subarray(0, 6))).toBe(toHex(to52.subarray(0, 6)));
+    expect(toHex(to53.subarray(6, 8))).not.toBe(toHex(to52.subarray(6, 8)));
+    expect(v3Checksum(to53, { source: ip('10.0.0.51'), destination: ip('10.0.0.53') })).toBe(0);
+    expect(base[6]).toBe(to52[6]); // the input is not modified
+  });
+
+  it('encodeAdvert refuses a VRRPv3 advert without a checksum or the pseudo-header to compute one, and fields that do not fit', () => {
+    const base: AdvertV3Input = { version: 3, type: 1, virtualRouterId: 51, priority: 100, advertIntervalCs: 10, addresses: [] };
+    expect(() => encodeAdvert(base)).toThrow(RangeError);
+    expect(() => encodeAdvert({ ...base, advertIntervalCs: 4096, checksum: 0 })).toThrow(RangeError);
+    expect(() => encodeAdvert({ ...base, reserved: 16, checksum: 0 })).toThrow(RangeError);
+    expect(() => encodeAdvert({ version: 3, type: 1, virtualRouterId: 1, priority: 1, authType: 0, advertIntervalSec: 1, addresses: [], authData: new Uint8Array(8) })).toThrow(RangeError);
   });
 });
 
@@ -226,15 +330,29 @@ describe('decodeAdvert errors', () => {
     longer.set(good);
     expect(decodeAdvert(longer)).toEqual(decodeAdvert(good));
   });
-  it('keeps fields as carried: version 3, type 2, auth type 7 decode', () => {
-    const bytes = encodeAdvert({ version: 3, type: 2, virtualRouterId: 9, priority: 1, authType: 7, advertIntervalSec: 0, addresses: [], authData: new Uint8Array(8), checksum: 0xbeef });
-    expect(decodeAdvert(bytes)).toMatchObject({ ok: true, advert: { version: 3, type: 2, authType: 7, advertIntervalSec: 0, checksum: 0xbeef } });
+  it('keeps fields as carried: version 1, type 2, auth type 7 decode with the VRRPv2 layout', () => {
+    const bytes = encodeAdvert({ version: 1, type: 2, virtualRouterId: 9, priority: 1, authType: 7, advertIntervalSec: 0, addresses: [], authData: new Uint8Array(8), checksum: 0xbeef });
+    expect(decodeAdvert(bytes)).toMatchObject({ ok: true, advert: { version: 1, type: 2, authType: 7, advertIntervalSec: 0, checksum: 0xbeef } });
+  });
+  it('keeps fields as carried in VRRPv3: type 2, reserved bits, interval 0 decode', () => {
+    const bytes = encodeAdvert({ version: 3, type: 2, virtualRouterId: 9, priority: 1, reserved: 0xa, advertIntervalCs: 0, addresses: [], checksum: 0xbeef });
+    expect(toHex(bytes)).toBe('32090100a000beef');
+    expect(decodeAdvert(bytes)).toEqual({ ok: true, advert: { version: 3, type: 2, virtualRouterId: 9, priority: 1, reserved: 0xa, advertIntervalCs: 0, checksum: 0xbeef, addresses: [] } });
+  });
+  it('the version nibble decides the layout: 8 + 4n bytes are enough for version 3, not for version 2', () => {
+    const v3 = fromHex(vrrpPart(KEEPALIVED_V3_CAPTURES[0]?.hex ?? ''));
+    expect(v3.length).toBe(12);
+    expect(decodeAdvert(v3).ok).toBe(true);
+    const asV2 = v3.slice();
+    asV2[0] = 0x21;
+    expect(decodeAdvert(asV2)).toEqual({ ok: false, reason: 'bad_length' });
+    expect([messageLength(3, 1), messageLength(2, 1), messageLength(1, 0)]).toEqual([12, 20, 16]);
   });
   it('copies the auth data so a reused receive buffer cannot change a decoded advert', () => {
     const bytes = fromHex(vrrpPart(KEEPALIVED_CAPTURES[0]?.hex ?? ''));
-    const decoded = decodeAdvert(bytes);
+    const decoded = v2(decodeAdvert(bytes));
     bytes.fill(0);
-    expect(decoded.ok && authText(decoded.advert.authData)).toBe('123456');
+    expect(authText(decoded.authData)).toBe('123456');
   });
 });
 
@@ -379,7 +497,7 @@ describe('nothing escapes: any bytes decode or yield a reason', () => {
     if (head.ok) {
       const inner = decodeAdvert(bytes, head.ip.headerLength);
       if (!inner.ok) expect(reasons.has(inner.reason)).toBe(true);
-      else expect(toHex(encodeAdvert(inner.advert))).toBe(toHex(bytes.subarray(head.ip.headerLength, head.ip.headerLength + advertLength(inner.advert.addresses.length))));
+      else expect(toHex(encodeAdvert(inner.advert))).toBe(toHex(bytes.subarray(head.ip.headerLength, head.ip.headerLength + messageLength(inner.advert.version, inner.advert.addresses.length))));
     }
   };
   it(`random byte strings (${FUZZ_RUNS} runs)`, () => {
@@ -388,8 +506,28 @@ describe('nothing escapes: any bytes decode or yield a reason', () => {
   it(`random packets that pass the IP header parse (${FUZZ_RUNS} runs)`, () => {
     fc.assert(fc.property(vrrpLikePacket(), total), { numRuns: FUZZ_RUNS });
   });
-  it(`mutated keepalived captures (${FUZZ_RUNS} runs)`, () => {
+  it(`mutated keepalived captures, VRRPv2 and VRRPv3 (${FUZZ_RUNS} runs)`, () => {
     fc.assert(fc.property(mutatedCapture(), total), { numRuns: FUZZ_RUNS });
+  });
+  it(`random VRRPv3 messages: decode or a reason, and a decoded one re-encodes to its bytes (${FUZZ_RUNS} runs)`, () => {
+    const v3Message = fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 100 }), fc.integer({ min: 0, max: 255 })).map(([body, type]) => {
+      const bytes = new Uint8Array(Math.max(1, body.length));
+      bytes.set(body);
+      bytes[0] = 0x30 | (type & 0x0f);
+      return bytes;
+    });
+    fc.assert(
+      fc.property(v3Message, (bytes) => {
+        const result = decodeAdvert(bytes);
+        if (!result.ok) {
+          expect(['too_short', 'bad_length']).toContain(result.reason);
+          return;
+        }
+        expect(isAdvertV3(result.advert)).toBe(true);
+        expect(toHex(encodeAdvert(result.advert))).toBe(toHex(bytes.subarray(0, advertLengthV3(result.advert.addresses.length))));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
   });
   it('decodeAdvert with arbitrary offset and length', () => {
     fc.assert(

@@ -15,7 +15,9 @@ export function seedConfig(overrides: Partial<InstanceConfig> = {}): InstanceCon
     name: 'VI_1',
     virtualRouterId: 251,
     priority: 100,
-    advertIntervalSec: 1,
+    version: 2,
+    advertIntervalCs: 100,
+    v3Checksum: 'auto',
     initialState: 'MASTER',
     nopreempt: false,
     preemptDelayMs: 0,
@@ -40,24 +42,39 @@ export interface AdvertOptions {
   priority?: number;
   config?: InstanceConfig;
   ttl?: number;
+  /** VRRPv3: the interval the sender advertises (default the receiver's own). */
+  intervalCs?: number;
+  /** VRRPv3: the pseudo-header destination the sender used (default the packet's). */
+  checksumDestination?: 'destination' | 'group';
 }
 
-/** A full IPv4 packet carrying an advert that matches `config` (the receiver's), from `source`. */
+/**
+ * A full IPv4 packet carrying an advert that matches `config` (the receiver's), from `source`: a
+ * VRRPv2 advert, or a VRRPv3 one (checksum over the pseudo-header) when the config says version 3.
+ */
 export function advertFrom(options: AdvertOptions = {}): Uint8Array {
   const config = options.config ?? seedConfig();
+  const destination =
+    options.destination !== undefined ? ip(options.destination) : config.unicastPeers.length > 0 ? config.sourceAddress : VRRP_MULTICAST_GROUP;
+  const source = ip(options.source ?? '10.0.0.52');
+  if (config.version === 3) {
+    const payload = encodeAdvert(
+      { version: 3, type: 1, virtualRouterId: config.virtualRouterId, priority: options.priority ?? 100, advertIntervalCs: options.intervalCs ?? config.advertIntervalCs, addresses: config.virtualAddresses },
+      { source, destination: options.checksumDestination === 'group' ? VRRP_MULTICAST_GROUP : destination },
+    );
+    return encodeIpv4Packet({ source, destination, ttl: options.ttl ?? 255 }, payload);
+  }
   const payload = encodeAdvert({
     version: 2,
     type: 1,
     virtualRouterId: config.virtualRouterId,
     priority: options.priority ?? 100,
     authType: config.authType,
-    advertIntervalSec: config.advertIntervalSec,
+    advertIntervalSec: config.advertIntervalCs / 100,
     addresses: config.virtualAddresses,
     authData: config.authData,
   });
-  const destination =
-    options.destination !== undefined ? ip(options.destination) : config.unicastPeers.length > 0 ? config.sourceAddress : VRRP_MULTICAST_GROUP;
-  return encodeIpv4Packet({ source: ip(options.source ?? '10.0.0.52'), destination, ttl: options.ttl ?? 255 }, payload);
+  return encodeIpv4Packet({ source, destination, ttl: options.ttl ?? 255 }, payload);
 }
 
 export function types(actions: Action[]): string[] {

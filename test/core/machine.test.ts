@@ -7,9 +7,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAdvert, encodeAdvert, encodeIpv4Packet } from '../../src/core/codec.js';
+import { decodeAdvert, v3Checksum } from '../../src/core/codec.js';
+import { VRRP_MULTICAST_GROUP } from '../../src/core/ip.js';
 import { VrrpMachine } from '../../src/core/machine.js';
-import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs, skewTimeV3Ms } from '../../src/core/timers.js';
 import { TRANSITIONS, transitionKey } from '../../src/core/transitions.js';
 import type { Action, InstanceConfig, TrackerSpec, TrackerStatus, VrrpState } from '../../src/core/types.js';
 import { advertFrom, ip, seedConfig, types } from './helpers.js';
@@ -100,7 +101,7 @@ describe('becoming MASTER', () => {
     expect(garps).toEqual([3000, 6000, 9000]);
   });
   it('a MASTER sends an advert every advert_int (Adver_Timer)', () => {
-    const { machine, nowMs } = asMaster({ advertIntervalSec: 2, garpMasterDelayMs: 0 });
+    const { machine, nowMs } = asMaster({ advertIntervalCs: 200, garpMasterDelayMs: 0 });
     expect(machine.nextDeadline()).toBe(nowMs + 2000);
     expect(types(machine.handleTimeout(nowMs + 2000))).toEqual(['send_advert(100)']);
     expect(machine.nextDeadline()).toBe(nowMs + 4000);
@@ -403,8 +404,8 @@ describe('reconfigure (reload)', () => {
     expect(machine.state).toBe('BACKUP');
   });
   it('a shorter advert_int is used at once by a MASTER', () => {
-    const { machine, nowMs } = asMaster({ advertIntervalSec: 5, garpMasterDelayMs: 0 });
-    machine.reconfigure(nowMs + 10, seedConfig({ advertIntervalSec: 1, garpMasterDelayMs: 0 }));
+    const { machine, nowMs } = asMaster({ advertIntervalCs: 500, garpMasterDelayMs: 0 });
+    machine.reconfigure(nowMs + 10, seedConfig({ advertIntervalCs: 100, garpMasterDelayMs: 0 }));
     expect(machine.nextDeadline()).toBe(nowMs + 1010);
   });
   it('changing the VRID is refused', () => {
@@ -412,55 +413,226 @@ describe('reconfigure (reload)', () => {
   });
 });
 
+describe('VRRPv3 (RFC 5798; docs/protocol.md#vrrpv3-timers)', () => {
+  /** A VRRPv3 instance at 0.1 s like the seed's master1 (no authentication: VRRPv3 has none). */
+  const V3: Partial<InstanceConfig> = { version: 3, advertIntervalCs: 10, authType: 0, authData: new Uint8Array(8) };
+  const v3 = (overrides: Partial<InstanceConfig> = {}): Partial<InstanceConfig> => ({ ...V3, ...overrides });
+  const logsOf = (actions: Action[]): string[] => actions.flatMap((a) => (a.type === 'log' ? [`${a.event}: ${a.detail ?? ''}`] : []));
+
+  it("Skew_Time and Master_Down_Interval are keepalived's, to the microsecond", () => {
+    expect(skewTimeV3Ms(99, 10)).toBe(61.328);
+    expect(masterDownIntervalV3Ms(10, 99)).toBe(361.328);
+    expect(skewTimeV3Ms(98, 10)).toBe(61.718);
+    expect(skewTimeV3Ms(99, 100)).toBe(613.281);
+    expect(masterDownIntervalV3Ms(4095, 100)).toBe(147_803.906);
+    expect(masterDownIntervalV3Ms(1, 254)).toBe(30.078);
+  });
+
+  it('a BACKUP starts with its own interval: priority 99 at 0.1 s takes over 361.328 ms after start', () => {
+    const machine = started(v3({ priority: 99 }), 1000);
+    expect(machine.nextDeadline()).toBe(1000 + 361.328);
+    expect(machine.masterAdverIntervalMs).toBe(100);
+  });
+
+  it('a MASTER sends every advert_int, exact at 10 ms (0.01 s: 10 ms apart; 0.25 s: 250 ms)', () => {
+    for (const cs of [1, 25]) {
+      const { machine, nowMs } = asMaster(v3({ advertIntervalCs: cs, garpMasterDelayMs: 0 }));
+      const sent: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const due = machine.nextDeadline();
+        // Microseconds: the deadlines are sums of floating-point milliseconds.
+        if (sentPriorities(machine.handleTimeout(due)).length > 0) sent.push(Math.round((due - nowMs) * 1000) / 1000);
+      }
+      expect(sent).toEqual([1, 2, 3, 4, 5].map((k) => k * cs * 10));
+    }
+  });
+
+  it('a BACKUP learns the master\'s interval from an advert it obeys and derives Master_Down from it (master at 1 s, we at 0.1 s)', () => {
+    const machine = started(v3({ priority: 99 }));
+    const actions = machine.handlePacket(50, advertFrom({ priority: 100, intervalCs: 100, config: machine.config }));
+    expect(machine.masterAdverIntervalMs).toBe(1000);
+    expect(machine.nextDeadline()).toBe(50 + masterDownIntervalV3Ms(100, 99));
+    expect(logsOf(actions)).toEqual(['master_advert_interval_updated: advertisement interval updated from 100ms to 1000ms by master']);
+    // The next advert with the same interval says nothing more.
+    expect(logsOf(machine.handlePacket(1050, advertFrom({ priority: 100, intervalCs: 100, config: machine.config })))).toEqual([]);
+  });
+
+  it('VRRPv2 drops an advert with another interval (interval_mismatch) where VRRPv3 takes it', () => {
+    const v2 = started({ priority: 99 });
+    v2.handlePacket(50, advertFrom({ priority: 100, config: { ...v2.config, advertIntervalCs: 200 } }));
+    expect(v2.stats.dropped.interval_mismatch).toBe(1);
+    const three = started(v3({ priority: 99 }));
+    three.handlePacket(50, advertFrom({ priority: 100, intervalCs: 37, config: three.config }));
+    expect(three.stats.dropped.interval_mismatch).toBe(0);
+    expect(three.stats.advertsReceived).toBe(1);
+    expect(three.masterAdverIntervalMs).toBe(370);
+  });
+
+  it('a lower-priority advert a preempting BACKUP ignores teaches it nothing; with nopreempt or within preempt_delay it does', () => {
+    const ignoring = started(v3({ priority: 99 }));
+    ignoring.handlePacket(50, advertFrom({ priority: 98, intervalCs: 100, config: ignoring.config }));
+    expect(ignoring.masterAdverIntervalMs).toBe(100);
+    expect(ignoring.nextDeadline()).toBe(masterDownIntervalV3Ms(10, 99));
+
+    const nopreempt = started(v3({ priority: 99, nopreempt: true, initialState: 'BACKUP' }));
+    nopreempt.handlePacket(50, advertFrom({ priority: 98, intervalCs: 100, config: nopreempt.config }));
+    expect(nopreempt.masterAdverIntervalMs).toBe(1000);
+
+    const delayed = started(v3({ priority: 99, preemptDelayMs: 5000 }));
+    delayed.handlePacket(50, advertFrom({ priority: 98, intervalCs: 100, config: delayed.config }));
+    expect(delayed.masterAdverIntervalMs).toBe(1000);
+  });
+
+  it('priority 0 sets Master_Down to the Skew_Time of the interval already learnt, not the goodbye\'s', () => {
+    const machine = started(v3({ priority: 99 }));
+    machine.handlePacket(50, advertFrom({ priority: 100, intervalCs: 100, config: machine.config }));
+    machine.handlePacket(60, advertFrom({ priority: 0, intervalCs: 5, config: machine.config }));
+    expect(machine.masterAdverIntervalMs).toBe(1000);
+    expect(machine.nextDeadline()).toBe(60 + 613.281);
+  });
+
+  it('a MASTER that steps down to a higher priority takes that advert\'s interval', () => {
+    const { machine, nowMs } = asMaster(v3());
+    machine.handlePacket(nowMs + 5, advertFrom({ priority: 101, intervalCs: 30, config: machine.config }));
+    expect(machine.state).toBe('BACKUP');
+    expect(machine.masterAdverIntervalMs).toBe(300);
+    expect(machine.nextDeadline()).toBe(nowMs + 5 + masterDownIntervalV3Ms(30, 100));
+  });
+
+  it('the interval is our own again on start, on entering and leaving FAULT, and on becoming MASTER', () => {
+    const learnt = (): VrrpMachine => {
+      const machine = started(v3({ priority: 99 }));
+      machine.handlePacket(50, advertFrom({ priority: 100, intervalCs: 100, config: machine.config }));
+      expect(machine.masterAdverIntervalMs).toBe(1000);
+      return machine;
+    };
+    const faulty = learnt();
+    faulty.setFault(100, 'interface:ens32', true);
+    expect(faulty.masterAdverIntervalMs).toBe(100);
+    faulty.setFault(200, 'interface:ens32', false);
+    expect(faulty.nextDeadline()).toBe(200 + masterDownIntervalV3Ms(10, 99));
+
+    const master = learnt();
+    master.handleTimeout(master.nextDeadline());
+    expect(master.state).toBe('MASTER');
+    expect(master.masterAdverIntervalMs).toBe(100);
+    // A VIP removed behind its back: back after its own Skew_Time.
+    const at = master.nextDeadline();
+    master.handleVirtualAddressesMissing(at);
+    expect(master.nextDeadline()).toBe(at + skewTimeV3Ms(99, 10));
+  });
+
+  it('reload keeps a BACKUP\'s learnt interval; a VRRPv2 instance always uses its own', () => {
+    const machine = started(v3({ priority: 99 }));
+    machine.handlePacket(50, advertFrom({ priority: 100, intervalCs: 100, config: machine.config }));
+    machine.reconfigure(60, seedConfig(v3({ priority: 98 })));
+    expect(machine.masterAdverIntervalMs).toBe(1000);
+    machine.reconfigure(70, seedConfig({ priority: 98, advertIntervalCs: 200 }));
+    expect(machine.masterAdverIntervalMs).toBe(2000);
+  });
+
+  it('the advert is VRRPv3: 0x31, the interval in centiseconds, no auth data; unicast needs a checksum per peer', () => {
+    const { machine, nowMs } = asMaster(v3({ garpMasterDelayMs: 0 }));
+    const [send] = machine.handleTimeout(nowMs + 100);
+    if (send?.type !== 'send_advert') throw new Error('no advert');
+    expect(send.perDestination).toBe(true);
+    expect(send.payload.length).toBe(12);
+    expect(decodeAdvert(send.payload)).toMatchObject({ ok: true, advert: { version: 3, type: 1, virtualRouterId: 251, priority: 100, reserved: 0, advertIntervalCs: 10, addresses: [ip('10.0.0.50')] } });
+    // Computed for the first peer; the engine recomputes it for each destination.
+    expect(v3Checksum(send.payload, { source: ip('10.0.0.51'), destination: ip('10.0.0.52') })).toBe(0);
+  });
+
+  it('multicast and old_unicast_checksum: one payload, with 224.0.0.18 in the pseudo-header', () => {
+    for (const overrides of [{ unicastPeers: [] }, { v3Checksum: 'group' as const }]) {
+      const { machine, nowMs } = asMaster(v3({ garpMasterDelayMs: 0, ...overrides }));
+      const [send] = machine.handleTimeout(nowMs + 100);
+      if (send?.type !== 'send_advert') throw new Error('no advert');
+      expect(send.perDestination).toBe(false);
+      expect(v3Checksum(send.payload, { source: ip('10.0.0.51'), destination: VRRP_MULTICAST_GROUP })).toBe(0);
+    }
+  });
+
+  it('auto: an advert with the old unicast checksum is accepted and switches this instance to it, as keepalived does', () => {
+    const machine = started(v3({ priority: 101 }));
+    expect(machine.v3ChecksumDestination).toBe('destination');
+    const actions = machine.handlePacket(10, advertFrom({ priority: 100, checksumDestination: 'group', config: machine.config }));
+    expect(machine.stats.dropped.bad_checksum).toBe(0);
+    expect(logsOf(actions).filter((l) => l.startsWith('v3_'))).toEqual(['v3_checksum_set_to_old: Setting unicast VRRPv3 checksum to old version (pseudo-header destination 224.0.0.18)']);
+    expect(machine.v3ChecksumDestination).toBe('group');
+    // From now on the real-destination variant is refused, and our adverts use 224.0.0.18.
+    machine.handlePacket(20, advertFrom({ priority: 100, config: machine.config }));
+    expect(machine.stats.dropped.bad_checksum).toBe(1);
+    machine.handleTimeout(machine.nextDeadline());
+    const sends = machine.handleTimeout(machine.nextDeadline()).filter((a) => a.type === 'send_advert');
+    expect(sends.map((a) => a.type === 'send_advert' && a.perDestination)).toEqual([false]);
+    // A reload that changes the setting forgets the switch.
+    machine.reconfigure(5000, seedConfig(v3({ priority: 101, v3Checksum: 'never' })));
+    expect(machine.v3ChecksumDestination).toBe('destination');
+  });
+
+  it('old_unicast_checksum never: the old variant is a bad_checksum and nothing switches', () => {
+    const machine = started(v3({ priority: 101, v3Checksum: 'never' }));
+    machine.handlePacket(10, advertFrom({ priority: 100, checksumDestination: 'group', config: machine.config }));
+    expect(machine.stats.dropped.bad_checksum).toBe(1);
+    expect(machine.v3ChecksumDestination).toBe('destination');
+  });
+
+  it('an interval that does not fit the version is a programming error', () => {
+    expect(() => new VrrpMachine(seedConfig(v3({ advertIntervalCs: 0 })))).toThrow(RangeError);
+    expect(() => new VrrpMachine(seedConfig(v3({ advertIntervalCs: 4096 })))).toThrow(RangeError);
+    expect(() => new VrrpMachine(seedConfig({ advertIntervalCs: 150 }))).toThrow(RangeError);
+  });
+});
+
 // --- driven by the transition table (src/core/transitions.ts, docs/protocol.md#transition-table) ---
 
-/** One input sequence per row of the table that ends in that row's move. */
-const REACH: Record<string, () => Action[]> = {
-  'INIT>BACKUP>start': () => new VrrpMachine(seedConfig()).start(0),
-  'INIT>MASTER>address_owner': () => new VrrpMachine(seedConfig({ priority: 255 })).start(0),
-  'INIT>FAULT>fault': () => {
-    const machine = new VrrpMachine(seedConfig());
+/** One input sequence per row of the table that ends in that row's move, for a VRRPv2 or a VRRPv3 instance (`v`). */
+const REACH: Record<string, (v: Partial<InstanceConfig>) => Action[]> = {
+  'INIT>BACKUP>start': (v) => new VrrpMachine(seedConfig(v)).start(0),
+  'INIT>MASTER>address_owner': (v) => new VrrpMachine(seedConfig({ ...v, priority: 255 })).start(0),
+  'INIT>FAULT>fault': (v) => {
+    const machine = new VrrpMachine(seedConfig(v));
     machine.setFault(0, 'interface:ens32', true);
     return machine.start(0);
   },
-  'BACKUP>MASTER>master_down_timer': () => {
-    const machine = started();
+  'BACKUP>MASTER>master_down_timer': (v) => {
+    const machine = started(v);
     return machine.handleTimeout(machine.nextDeadline());
   },
-  'BACKUP>FAULT>fault': () => started().setFault(5, 'interface:ens32', true),
-  'BACKUP>INIT>shutdown': () => started().shutdown(5),
-  'MASTER>BACKUP>higher_priority_advert': () => {
-    const { machine, nowMs } = asMaster();
-    return machine.handlePacket(nowMs + 100, advertFrom({ priority: 101 }));
+  'BACKUP>FAULT>fault': (v) => started(v).setFault(5, 'interface:ens32', true),
+  'BACKUP>INIT>shutdown': (v) => started(v).shutdown(5),
+  'MASTER>BACKUP>higher_priority_advert': (v) => {
+    const { machine, nowMs } = asMaster(v);
+    return machine.handlePacket(nowMs + 100, advertFrom({ priority: 101, config: machine.config }));
   },
-  'MASTER>BACKUP>equal_priority_higher_address': () => {
-    const { machine, nowMs } = asMaster();
-    return machine.handlePacket(nowMs + 100, advertFrom({ priority: 100, source: '10.0.0.53' }));
+  'MASTER>BACKUP>equal_priority_higher_address': (v) => {
+    const { machine, nowMs } = asMaster(v);
+    return machine.handlePacket(nowMs + 100, advertFrom({ priority: 100, source: '10.0.0.53', config: machine.config }));
   },
-  'MASTER>BACKUP>virtual_address_removed': () => {
-    const { machine, nowMs } = asMaster();
+  'MASTER>BACKUP>virtual_address_removed': (v) => {
+    const { machine, nowMs } = asMaster(v);
     return machine.handleVirtualAddressesMissing(nowMs + 100);
   },
-  'MASTER>FAULT>fault': () => {
-    const { machine, nowMs } = asMaster({ trackers: [{ name: 'script:check', weight: 0, reverse: false }] });
+  'MASTER>FAULT>fault': (v) => {
+    const { machine, nowMs } = asMaster({ ...v, trackers: [{ name: 'script:check', weight: 0, reverse: false }] });
     return machine.setTrackerStatus(nowMs + 100, 'script:check', 'failed');
   },
-  'MASTER>INIT>shutdown': () => {
-    const { machine, nowMs } = asMaster();
+  'MASTER>INIT>shutdown': (v) => {
+    const { machine, nowMs } = asMaster(v);
     return machine.shutdown(nowMs + 100);
   },
-  'FAULT>BACKUP>fault_cleared': () => {
-    const machine = started();
+  'FAULT>BACKUP>fault_cleared': (v) => {
+    const machine = started(v);
     machine.setFault(5, 'interface:ens32', true);
     return machine.setFault(10, 'interface:ens32', false);
   },
-  'FAULT>MASTER>fault_cleared': () => {
-    const machine = started({ priority: 255 });
+  'FAULT>MASTER>fault_cleared': (v) => {
+    const machine = started({ ...v, priority: 255 });
     machine.setFault(5, 'interface:ens32', true);
     return machine.setFault(10, 'interface:ens32', false);
   },
-  'FAULT>INIT>shutdown': () => {
-    const machine = started();
+  'FAULT>INIT>shutdown': (v) => {
+    const machine = started(v);
     machine.setFault(5, 'interface:ens32', true);
     return machine.shutdown(10);
   },
@@ -483,14 +655,20 @@ describe('the transition table', () => {
     expect(Object.keys(REACH).sort()).toEqual([...tableKeys].sort());
   });
 
-  for (const row of TRANSITIONS) {
-    const key = transitionKey(row.from, row.to, row.reason);
-    it(`${row.from} -> ${row.to} (${row.reason}) is reachable: ${row.rule}`, () => {
-      const reach = REACH[key];
-      expect(reach, `no input sequence reaches ${key}`).toBeDefined();
-      const moves = transitionsIn(reach!());
-      expect(moves.map((m) => transitionKey(m.from, m.to, m.reason))).toEqual([key]);
-    });
+  const versions: [string, Partial<InstanceConfig>][] = [
+    ['VRRPv2', {}],
+    ['VRRPv3 at 0.1 s', { version: 3, advertIntervalCs: 10, authType: 0, authData: new Uint8Array(8) }],
+  ];
+  for (const [label, v] of versions) {
+    for (const row of TRANSITIONS) {
+      const key = transitionKey(row.from, row.to, row.reason);
+      it(`${label}: ${row.from} -> ${row.to} (${row.reason}) is reachable: ${row.rule}`, () => {
+        const reach = REACH[key];
+        expect(reach, `no input sequence reaches ${key}`).toBeDefined();
+        const moves = transitionsIn(reach!(v));
+        expect(moves.map((m) => transitionKey(m.from, m.to, m.reason))).toEqual([key]);
+      });
+    }
   }
 });
 
@@ -508,7 +686,10 @@ const TRACKER_POOL: TrackerSpec[] = [
 const configArb = fc
   .record({
     priority: fc.oneof(fc.constant(255), fc.constantFrom(98, 99, 100, 101), fc.integer({ min: 1, max: 254 })),
+    version: fc.constantFrom(2 as const, 3 as const),
     advertIntervalSec: fc.integer({ min: 1, max: 3 }),
+    v3IntervalCs: fc.constantFrom(1, 10, 100, 250),
+    v3Checksum: fc.constantFrom('auto' as const, 'group' as const, 'never' as const),
     initialState: fc.constantFrom('MASTER' as const, 'BACKUP' as const),
     nopreempt: fc.boolean(),
     preemptDelayMs: fc.constantFrom(0, 2000, 10_000),
@@ -518,9 +699,11 @@ const configArb = fc
     garpMasterRefreshMs: fc.constantFrom(0, 3000),
     trackers: fc.subarray(TRACKER_POOL),
   })
-  .map(({ multicast, trackers, ...rest }): InstanceConfig =>
+  .map(({ multicast, trackers, version, advertIntervalSec, v3IntervalCs, ...rest }): InstanceConfig =>
     seedConfig({
       ...rest,
+      version,
+      advertIntervalCs: version === 3 ? v3IntervalCs : advertIntervalSec * 100,
       sourceAddress: ip(RECEIVER),
       unicastPeers: multicast ? [] : PEERS.map(ip),
       // The config layer refuses weights on an address owner (docs/protocol.md#tracking-and-effective-priority).
@@ -531,7 +714,15 @@ const configArb = fc
 type Command =
   | { kind: 'wait'; ms: number }
   | { kind: 'deadline' }
-  | { kind: 'advert'; dt: number; from: string; priority: 'ours' | 'above' | 'below' | number; flaw: 'none' | 'password' | 'interval' | 'ttl' | 'truncated' }
+  | {
+      kind: 'advert';
+      dt: number;
+      from: string;
+      priority: 'ours' | 'above' | 'below' | number;
+      flaw: 'none' | 'password' | 'interval' | 'ttl' | 'truncated' | 'old_checksum' | 'version';
+      /** VRRPv3: the sender's interval (centiseconds); undefined = the receiver's. */
+      intervalCs: number | undefined;
+    }
   | { kind: 'tracker'; dt: number; index: number; status: TrackerStatus }
   | { kind: 'fault'; dt: number; cause: string; active: boolean }
   | { kind: 'vips_missing'; dt: number }
@@ -550,7 +741,8 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       dt,
       from: fc.constantFrom(...PEERS, PEERS[0]!, PEERS[1]!, STRANGER, RECEIVER),
       priority: fc.oneof(fc.constantFrom('ours' as const, 'above' as const, 'below' as const, 0), fc.integer({ min: 0, max: 255 })),
-      flaw: fc.constantFrom('none' as const, 'none' as const, 'none' as const, 'password' as const, 'interval' as const, 'ttl' as const, 'truncated' as const),
+      flaw: fc.constantFrom('none' as const, 'none' as const, 'none' as const, 'password' as const, 'interval' as const, 'ttl' as const, 'truncated' as const, 'old_checksum' as const, 'version' as const),
+      intervalCs: fc.option(fc.constantFrom(0, 1, 10, 100, 4095), { nil: undefined }),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tracker' as const), dt, index: fc.nat(), status: fc.constantFrom<TrackerStatus>('ok', 'failed', 'unknown') }) },
@@ -571,22 +763,25 @@ const beforeStartArb: fc.Arbitrary<Command> = fc.oneof(
 function packetFor(command: Extract<Command, { kind: 'advert' }>, config: InstanceConfig, ours: number): Uint8Array {
   const priority =
     command.priority === 'ours' ? ours : command.priority === 'above' ? Math.min(255, ours + 1) : command.priority === 'below' ? Math.max(1, ours - 1) : command.priority;
+  const base = { source: command.from, priority, config, ...(command.intervalCs !== undefined ? { intervalCs: command.intervalCs } : {}) };
   switch (command.flaw) {
+    case 'old_checksum':
+      return advertFrom({ ...base, checksumDestination: 'group' });
+    case 'version':
+      // The other version's advert: dropped as bad_version (checks.ts).
+      return advertFrom({ ...base, config: { ...config, version: config.version === 3 ? 2 : 3, advertIntervalCs: config.version === 3 ? 100 : config.advertIntervalCs } });
     case 'password':
       return advertFrom({ source: command.from, priority, config: { ...config, authData: new Uint8Array([0x77, 0, 0, 0, 0, 0, 0, 0]) } });
     case 'interval':
-      return advertFrom({ source: command.from, priority, config: { ...config, advertIntervalSec: config.advertIntervalSec + 1 } });
+      return advertFrom({ source: command.from, priority, config: { ...config, advertIntervalCs: config.advertIntervalCs + 100 } });
     case 'ttl':
       return advertFrom({ source: command.from, priority, config, ttl: 64 });
     case 'truncated': {
-      const whole = encodeIpv4Packet(
-        { source: ip(command.from), destination: ip(RECEIVER), ttl: 255 },
-        encodeAdvert({ version: 2, type: 1, virtualRouterId: config.virtualRouterId, priority, authType: config.authType, advertIntervalSec: config.advertIntervalSec, addresses: config.virtualAddresses, authData: config.authData }),
-      );
+      const whole = advertFrom(base);
       return whole.subarray(0, whole.length - 3);
     }
     default:
-      return advertFrom({ source: command.from, priority, config });
+      return advertFrom(base);
   }
 }
 

@@ -8,11 +8,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { encodeAdvert, encodeIpv4Packet, passwordToAuthData } from '../../src/core/codec.js';
+import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, v3Checksum, vrrpChecksum } from '../../src/core/codec.js';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
-import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs } from '../../src/core/timers.js';
 import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
 import { planDaemon } from '../../src/daemon/plan.js';
+import { formatStatusTable } from '../../src/daemon/status.js';
 
 const M2 = parseIpv4('10.0.0.52') as Ipv4;
 const M1 = parseIpv4('10.0.0.51') as Ipv4;
@@ -359,6 +360,63 @@ describe('engine: dispatch and drops', () => {
     engine.handleAddressDeleted(at + 10, 'ens32', parseIpv4('10.0.0.50') as Ipv4);
     expect(engine.machine('VI_1')?.state).toBe('BACKUP');
     expect(engine.nextDeadline()).toBe(at + 10 + skewTimeMs(99));
+  });
+});
+
+describe('engine: VRRPv3 (docs/protocol.md#vrrpv3-checksum)', () => {
+  const M3 = parseIpv4('10.0.0.53') as Ipv4;
+  const GROUP = parseIpv4('224.0.0.18') as Ipv4;
+  /** The seed's master2 in VRRPv3 at 0.1 s, with two unicast peers (or multicast). */
+  const v3Config = (peers: string): string => `
+vrrp_instance:
+  VI_1:
+    state: BACKUP
+    interface: ens32
+    virtual_router_id: 51
+    priority: 99
+    version: 3
+    advert_int: 0.1
+    unicast_src_ip: 10.0.0.52
+${peers}    virtual_ipaddress: [10.0.0.50 dev ens32]
+`;
+
+  it('a unicast advert goes out as one send per peer, each with the checksum of its own destination', () => {
+    const { engine } = started(v3Config('    unicast_peer: [10.0.0.51, 10.0.0.53]\n'));
+    expect(engine.nextDeadline()).toBe(masterDownIntervalV3Ms(10, 99));
+    const sends = fire(engine).filter((c): c is Extract<HostCommand, { type: 'send' }> => c.type === 'send');
+    expect(sends.map((c) => c.destinations.map(formatIpv4))).toEqual([['10.0.0.51'], ['10.0.0.53']]);
+    const [to51, to53] = sends;
+    expect(v3Checksum(to51!.payload, { source: M2, destination: M1 })).toBe(0);
+    expect(v3Checksum(to53!.payload, { source: M2, destination: M3 })).toBe(0);
+    expect(to51!.payload.subarray(0, 6)).toEqual(to53!.payload.subarray(0, 6));
+    expect(to51!.payload.subarray(6, 8)).not.toEqual(to53!.payload.subarray(6, 8));
+    expect(to51!.payload[0]).toBe(0x31);
+  });
+
+  it('multicast, and VRRPv2 unicast, stay one send of one payload to every destination', () => {
+    const { engine } = started(v3Config(''));
+    const [multicast, ...others] = fire(engine).filter((c): c is Extract<HostCommand, { type: 'send' }> => c.type === 'send');
+    expect(others).toEqual([]);
+    expect(multicast!.destinations).toEqual([GROUP]);
+    expect(v3Checksum(multicast!.payload, { source: M2, destination: GROUP })).toBe(0);
+    const v2 = started(CONFIG.replace('unicast_peer: [10.0.0.51]', 'unicast_peer: [10.0.0.51, 10.0.0.53]'));
+    const v2Sends = fire(v2.engine).filter((c): c is Extract<HostCommand, { type: 'send' }> => c.type === 'send');
+    expect(v2Sends.map((c) => c.destinations.map(formatIpv4))).toEqual([['10.0.0.51', '10.0.0.53']]);
+    expect(vrrpChecksum(v2Sends[0]!.payload)).toBe(0);
+  });
+
+  it('status says the version, our interval and the Master_Adver_Interval learnt from the master', () => {
+    const { engine } = started(v3Config('    unicast_peer: [10.0.0.51]\n'));
+    const payload = encodeAdvert({ version: 3, type: 1, virtualRouterId: 51, priority: 100, advertIntervalCs: 100, addresses: [parseIpv4('10.0.0.50') as Ipv4] }, { source: M1, destination: M2 });
+    engine.handlePacket(5, 'ens32', encodeIpv4Packet({ source: M1, destination: M2 }, payload));
+    expect(engine.status(5, () => 'now').instances[0]).toMatchObject({ version: 3, advert_interval_ms: 100, master_advert_interval_ms: 1000, adverts_received: 1 });
+    expect(engine.nextDeadline()).toBe(5 + masterDownIntervalV3Ms(100, 99));
+    expect(started().engine.status(0, () => 'now').instances[0]).toMatchObject({ version: 2, advert_interval_ms: 1000, master_advert_interval_ms: 1000 });
+    // The table has a VER column.
+    const table = formatStatusTable({ pid: 1, config_file: 'f', started_at: '', event_loop_lag_ms: 0, last_reload_error: null, interface_dropped: {}, instances: engine.status(5, () => 'now').instances });
+    const [header, row] = table.split('\n');
+    expect(header).toMatch(/^INSTANCE +STATE +VRID +VER +IF /);
+    expect(row).toMatch(/^VI_1 +BACKUP +51 +v3 +ens32 /);
   });
 });
 

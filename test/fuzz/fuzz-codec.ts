@@ -1,6 +1,7 @@
 /**
  * Long fuzz run of the codec and the receive checks: any byte string, and mutations of the real
- * keepalived captures (bit flips, truncation, extension, field edits), must decode or yield a drop
+ * keepalived captures, VRRPv2 and VRRPv3 (bit flips, truncation, extension, field edits), against
+ * VRRPv2 and VRRPv3 expectations, must decode or yield a drop
  * reason; nothing may throw. The vitest suite runs the same properties a few thousand times; this is
  * for the long soak.
  *
@@ -11,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { CHECK_ADVERT_REASONS, checkAdvert } from '../../src/core/checks.js';
-import { advertLength, decodeAdvert, encodeAdvert, parseIpHeader, peekVirtualRouterId } from '../../src/core/codec.js';
+import { decodeAdvert, encodeAdvert, messageLength, parseIpHeader, peekVirtualRouterId } from '../../src/core/codec.js';
 import { DROP_REASONS, type ReceiveExpectations } from '../../src/core/types.js';
 import { anyBytes, mutatedCapture, someExpectations, vrrpLikePacket } from '../core/fixtures/mutations.js';
 import { resummedFieldEdit } from './resummed-edits.js';
@@ -43,7 +44,7 @@ function judge(bytes: Uint8Array, expect: ReceiveExpectations): void {
     if (inner.ok) {
       // What decodes re-encodes to the same bytes (fields are carried, not normalised).
       const again = encodeAdvert(inner.advert);
-      const original = bytes.subarray(head.ip.headerLength, head.ip.headerLength + advertLength(inner.advert.addresses.length));
+      const original = bytes.subarray(head.ip.headerLength, head.ip.headerLength + messageLength(inner.advert.version, inner.advert.addresses.length));
       if (again.length !== original.length || again.some((b, i) => b !== original[i])) fail('decode/encode round trip differs');
     }
   }

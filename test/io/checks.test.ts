@@ -348,11 +348,11 @@ describe('built-in checks under the periodic runner', () => {
     const script: VrrpScript = { name: 'api', check, interval: 0.1, timeout: 0.1, weight: 0, reverse: false, rise: 2, fall: 2, init_fail: false, ...extra };
     return {
       vrrpd: {},
-      global_defs: { enable_script_security: true, vrrp_garp_master_delay: 5, vrrp_garp_master_repeat: 5, vrrp_garp_master_refresh: 0, vrrp_skip_check_adv_addr: false, vrrp_startup_delay: 0, vrrp_check_unicast_src: true },
+      global_defs: { vrrp_version: 2, enable_script_security: true, vrrp_garp_master_delay: 5, vrrp_garp_master_repeat: 5, vrrp_garp_master_refresh: 0, vrrp_skip_check_adv_addr: false, vrrp_startup_delay: 0, vrrp_check_unicast_src: true },
       vrrp_script: { api: script },
       vrrp_instance: {
         VI_1: {
-          name: 'VI_1', state: 'BACKUP', interface: 'eth0', virtual_router_id: 1, priority: 100, advert_int: 1, nopreempt: false, preempt_delay: 0,
+          name: 'VI_1', state: 'BACKUP', interface: 'eth0', virtual_router_id: 1, priority: 100, version: 2, advert_int: 1, nopreempt: false, preempt_delay: 0,
           unicast_peer: [], virtual_ipaddress: [], track_script: [{ name: 'api' }], track_interface: [], dont_track_primary: false,
           garp_master_delay: 5, garp_master_repeat: 5, garp_master_refresh: 0, check_unicast_src: true, skip_check_adv_addr: false,
         },

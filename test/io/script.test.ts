@@ -85,11 +85,11 @@ function configWith(scripts: Partial<VrrpScript>[], globals: Partial<VrrpdConfig
   }
   return {
     vrrpd: {},
-    global_defs: { enable_script_security: true, vrrp_garp_master_delay: 5, vrrp_garp_master_repeat: 5, vrrp_garp_master_refresh: 0, vrrp_skip_check_adv_addr: false, vrrp_startup_delay: 0, vrrp_check_unicast_src: true, ...globals },
+    global_defs: { vrrp_version: 2, enable_script_security: true, vrrp_garp_master_delay: 5, vrrp_garp_master_repeat: 5, vrrp_garp_master_refresh: 0, vrrp_skip_check_adv_addr: false, vrrp_startup_delay: 0, vrrp_check_unicast_src: true, ...globals },
     vrrp_script,
     vrrp_instance: {
       VI_1: {
-        name: 'VI_1', state: 'BACKUP', interface: 'eth0', virtual_router_id: 1, priority: 100, advert_int: 1, nopreempt: false, preempt_delay: 0,
+        name: 'VI_1', state: 'BACKUP', interface: 'eth0', virtual_router_id: 1, priority: 100, version: 2, advert_int: 1, nopreempt: false, preempt_delay: 0,
         unicast_peer: [], virtual_ipaddress: [], track_script: Object.keys(vrrp_script).map((name) => ({ name })), track_interface: [],
         dont_track_primary: false, garp_master_delay: 5, garp_master_repeat: 5, garp_master_refresh: 0, check_unicast_src: true, skip_check_adv_addr: false,
       },

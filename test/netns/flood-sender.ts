@@ -24,7 +24,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { checkAdvert } from '../../src/core/checks.js';
-import { encodeAdvert, encodeIpv4Packet, peekVirtualRouterId, vrrpChecksum } from '../../src/core/codec.js';
+import { encodeAdvert, encodeIpv4Packet, peekVirtualRouterId, vrrpChecksum, type AdvertInput } from '../../src/core/codec.js';
 import { parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import type { ReceiveExpectations } from '../../src/core/types.js';
 import { loadPacketAddon } from '../../src/io/native.js';
@@ -120,16 +120,18 @@ function buildPool(plan: FloodPlan, target: FloodTarget, ourMac: Uint8Array, ran
   const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
   const ours = authData(target.authPass);
   const expectations: ReceiveExpectations = {
+    version: 2,
     authType: 1,
     authData: ours,
-    advertIntervalSec: target.advertIntervalSec,
+    advertIntervalCs: target.advertIntervalSec * 100,
+    v3Checksum: 'auto',
     virtualAddresses: target.vips.map(ip),
     unicastPeers: target.peers.map(ip),
     checkUnicastSrc: true,
     checkAddressList: true,
   };
   const dangerousPriority = (): number => (random() < 0.5 ? 255 : 0);
-  const advert = (overrides: Partial<Parameters<typeof encodeAdvert>[0]> = {}): Uint8Array =>
+  const advert = (overrides: Partial<AdvertInput> = {}): Uint8Array =>
     encodeAdvert({
       version: 2,
       type: 1,

@@ -6,7 +6,7 @@
  * MDI = Master_Down_Interval, PD = the largest preempt_delay in the cluster.
  */
 import { formatIpv4 } from '../../src/core/ip.js';
-import { masterDownIntervalMs } from '../../src/core/timers.js';
+import { masterDownIntervalFor } from '../../src/core/timers.js';
 import type { Network } from './network.js';
 import type { SimInstance, SimRouter } from './router.js';
 
@@ -28,6 +28,19 @@ export interface Checker {
 function advertIntervalMs(routers: readonly SimRouter[]): number {
   let longest = 0;
   for (const router of routers) if (router.maxAdvertIntervalMs > longest) longest = router.maxAdvertIntervalMs;
+  return longest;
+}
+
+/**
+ * The longest Master_Down_Interval any backup can have: priority 1 at the cluster's longest interval
+ * (a VRRPv3 backup learns the master's, which may be the longest), in the version each node speaks.
+ */
+function longestMasterDownMs(routers: readonly SimRouter[]): number {
+  const intervalCs = advertIntervalMs(routers) / 10;
+  let longest = 0;
+  for (const router of routers) {
+    for (const spec of router.plan.instances) longest = Math.max(longest, masterDownIntervalFor(spec.core.version, intervalCs, 1));
+  }
   return longest;
 }
 
@@ -147,7 +160,7 @@ export class LivenessChecker implements Checker {
     const intervalMs = advertIntervalMs(routers);
     let preemptDelayMs = 0;
     for (const router of routers) if (router.maxPreemptDelayMs > preemptDelayMs) preemptDelayMs = router.maxPreemptDelayMs;
-    return preemptDelayMs + 2 * masterDownIntervalMs(intervalMs / 1000, 1) + 2 * intervalMs + 4 * network.maxDelayBoundMs;
+    return preemptDelayMs + 2 * longestMasterDownMs(routers) + 2 * intervalMs + 4 * network.maxDelayBoundMs;
   }
 
   check(view: ClusterView): string | undefined {

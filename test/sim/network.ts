@@ -14,7 +14,11 @@
 import { isMulticast, type Ipv4, formatIpv4 } from '../../src/core/ip.js';
 import type { Prng } from './prng.js';
 
-/** The virtual clock: integer milliseconds that only move forward, and only when the simulator says so. */
+/**
+ * The virtual clock: milliseconds that only move forward, and only when the simulator says so. The
+ * network and the scenarios use whole milliseconds; VRRPv3 timers land between them (keepalived's
+ * microsecond skew: 361.328 ms), and the clock steps to exactly those instants.
+ */
 export class VirtualClock {
   private current = 0;
 

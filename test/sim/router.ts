@@ -157,7 +157,7 @@ export class SimRouter implements Endpoint {
     for (const ifname of Engine.interfacesOf(this.plan)) {
       if (ifname !== SIM_INTERFACE) throw new Error(`${spec.name}: the simulator has only ${SIM_INTERFACE}, the config uses ${ifname}`);
     }
-    this.maxAdvertIntervalMs = Math.max(...this.plan.instances.map((i) => i.core.advertIntervalSec * 1000));
+    this.maxAdvertIntervalMs = Math.max(...this.plan.instances.map((i) => i.core.advertIntervalCs * 10));
     this.maxPreemptDelayMs = Math.max(0, ...this.plan.instances.map((i) => i.core.preemptDelayMs));
   }
 
@@ -407,7 +407,9 @@ export class SimRouter implements Endpoint {
     const nowMs = this.clock.nowMs;
     switch (command.type) {
       case 'send':
-        this.adverts.push({ atMs: nowMs, instance: command.instance, priority: command.priority });
+        // A VRRPv3 unicast advert leaves as one send per peer (each copy has its own checksum): the
+        // advert is counted once, at its copy to the first destination.
+        if (this.firstCopy(command)) this.adverts.push({ atMs: nowMs, instance: command.instance, priority: command.priority });
         this.transmit(command.payload, command.source, command.destinations);
         return;
       case 'add_vips':
@@ -449,6 +451,13 @@ export class SimRouter implements Endpoint {
         return;
       }
     }
+  }
+
+  /** Whether a send command is an advert's only or first copy (see execute). */
+  private firstCopy(command: Extract<HostCommand, { type: 'send' }>): boolean {
+    const config = this.engine?.machine(command.instance)?.config;
+    if (config === undefined || command.destinations.length !== 1 || config.unicastPeers.length < 2) return true;
+    return command.destinations[0] === config.unicastPeers[0];
   }
 
   /** One datagram per destination (the group, or each unicast peer); TTL 255 and TOS 0xc0 as keepalived sends. */

@@ -8,9 +8,10 @@
  * MDI(98) = 3617, MDI(80) = 3687 ms.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
+import type { Document } from 'yaml';
+import { decodeAdvert, isAdvertV3, parseIpHeader, v3Checksum } from '../../src/core/codec.js';
 import { formatIpv4, VRRP_MULTICAST_GROUP } from '../../src/core/ip.js';
-import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
+import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs, skewTimeV3Ms } from '../../src/core/timers.js';
 import { LivenessChecker, SafetyChecker } from './checkers.js';
 import { Cluster } from './cluster.js';
 import { exampleConfig, SEED_NODES, seedCluster, VIP } from './seed-cluster.js';
@@ -70,7 +71,8 @@ describe('election and steady state (the seed, preemptive)', () => {
     expect(ip).toMatchObject({ ok: true, ip: { ttl: 255, tos: 0xc0, protocol: 112, source: cluster.router('m1').address } });
     const advert = decodeAdvert(first, 20);
     expect(advert).toMatchObject({ ok: true, advert: { version: 2, type: 1, virtualRouterId: 251, priority: 100, authType: 1, advertIntervalSec: 1, addresses: [VIP] } });
-    if (advert.ok) expect(new TextDecoder().decode(advert.advert.authData)).toBe('123456\0\0');
+    if (advert.ok && !isAdvertV3(advert.advert)) expect(new TextDecoder().decode(advert.advert.authData)).toBe('123456\0\0');
+    else throw new Error('not a VRRPv2 advert');
     expect(log.every((p) => p.fate === 'delivered')).toBe(true);
   });
 
@@ -434,5 +436,167 @@ describe('the example files as they are in the repository', () => {
     // fall 3 at 200 ms: noticed 400-600 ms after the kill; then the priority-0 goodbye and Skew_Time(99).
     expect(takeoverAt - killedAt).toBeLessThanOrEqual(3 * 200 + skewTimeMs(99) + 2 * D);
     expect(cluster.router('m1').adverts.at(-1)?.priority).toBe(0);
+  });
+});
+
+/** The seed's files switched to VRRPv3 at `advert_int` (what a user does: `version: 3`, drop the PASS block). */
+function v3(advertInt: number) {
+  return (_name: string, doc: Document): void => {
+    doc.setIn(['vrrp_instance', 'VI_1', 'version'], 3);
+    doc.setIn(['vrrp_instance', 'VI_1', 'advert_int'], advertInt);
+    doc.deleteIn(['vrrp_instance', 'VI_1', 'authentication']);
+  };
+}
+
+/** Backup blips (a backup becoming MASTER while m1 is alive) and whether the VIP ever left m1, over durationMs. */
+function watchM1(cluster: Cluster, durationMs: number): { blips: number; vipLeftM1: boolean; arpOwnerNotM1Ms: number } {
+  let vipLeftM1 = false;
+  let arpOwnerNotM1Ms = 0;
+  let lastMs = cluster.nowMs;
+  cluster.runUntil((c) => {
+    if (!c.vipHolders().includes('m1')) vipLeftM1 = true;
+    if (c.arpOwner !== 'm1') arpOwnerNotM1Ms += c.nowMs - lastMs;
+    lastMs = c.nowMs;
+    return false;
+  }, durationMs);
+  const blips = ['m2', 'm3'].flatMap((n) => cluster.router(n).transitions.filter((t) => t.to === 'MASTER')).length;
+  return { blips, vipLeftM1, arpOwnerNotM1Ms };
+}
+
+describe('VRRPv3 at advert_int 0.1 and 0.01 (docs/protocol.md#vrrpv3-timers)', () => {
+  const MDI3 = (intervalCs: number, priority: number): number => masterDownIntervalV3Ms(intervalCs, priority);
+
+  it('0.1 s: m1 is MASTER 3 x 0.1 s + Skew_Time(100) after start, advertises every 100 ms, one v3 packet per peer with its own checksum', () => {
+    const cluster = seedCluster({ preempt: true, recordPackets: true, configure: v3(0.1) });
+    expect(untilMaster(cluster, 'm1')).toBe(MDI3(10, 100));
+    expect(MDI3(10, 100)).toBe(360.937);
+    // Started in the same millisecond, all three time out within 0.8 ms, before m1's first advert
+    // arrives (1 ms): three MASTERs for a moment; m1's advert settles it within one interval.
+    cluster.runFor(1.5);
+    expect(['m2', 'm3'].map((n) => cluster.router(n).transitions.map((t) => t.to))).toEqual([['BACKUP', 'MASTER', 'BACKUP'], ['BACKUP', 'MASTER', 'BACKUP']]);
+    expect(cluster.masters()).toEqual(['m1']);
+    cluster.runFor(10_000);
+    expect(cluster.states()).toEqual({ m1: 'MASTER', m2: 'BACKUP', m3: 'BACKUP' });
+    const log = (cluster.network.log ?? []).filter((p) => p.from === 'm1');
+    const sendTimes = [...new Set(log.map((p) => p.sentAtMs))].filter((t) => t > 500);
+    const gaps = sendTimes.slice(1).map((t, i) => Math.round((t - (sendTimes[i] as number)) * 1000) / 1000);
+    expect(new Set(gaps)).toEqual(new Set([100]));
+    const first = log.filter((p) => p.sentAtMs === sendTimes[0]);
+    expect(first.map((p) => formatIpv4(p.destination))).toEqual(['10.0.0.52', '10.0.0.53']);
+    const [to52, to53] = first.map((p) => p.packet.subarray(20));
+    expect(decodeAdvert(to52!)).toMatchObject({ ok: true, advert: { version: 3, advertIntervalCs: 10, priority: 100 } });
+    expect(v3Checksum(to52!, { source: cluster.router('m1').address, destination: cluster.router('m2').address })).toBe(0);
+    expect(v3Checksum(to53!, { source: cluster.router('m1').address, destination: cluster.router('m3').address })).toBe(0);
+    expect(to52![6]! * 256 + to52![7]!).not.toBe(to53![6]! * 256 + to53![7]!);
+  });
+
+  for (const [intervalCs, label] of [[10, '0.1 s'], [1, '0.01 s']] as const) {
+    it(`${label}: crash of m1 (silence): m2 takes over exactly 3 x I + Skew_Time(99) after the last advert it heard (the floor), within I of the crash floor`, () => {
+      const cluster = seedCluster({ preempt: true, configure: v3(intervalCs / 100) }).runFor(10_000 + 3 * intervalCs);
+      cluster.router('m1').crash();
+      const crashedAt = cluster.nowMs;
+      const heardAt = cluster.router('m2').machine.lastAdvertReceivedMs as number;
+      const takeoverAt = untilMaster(cluster, 'm2');
+      // The floor: Master_Down counts from the last advert heard, to the microsecond.
+      expect(takeoverAt - heardAt).toBeCloseTo(MDI3(intervalCs, 99), 9);
+      expect(takeoverAt - crashedAt).toBeGreaterThan(MDI3(intervalCs, 99) - intervalCs * 10 + D - 1e-9);
+      expect(takeoverAt - crashedAt).toBeLessThanOrEqual(MDI3(intervalCs, 99) + D + 1e-9);
+      cluster.runFor(10_000);
+      expect(cluster.masters()).toEqual(['m2']);
+      expect(cluster.vipHolders()).toEqual(['m2']);
+    });
+  }
+
+  it('0.1 s: graceful stop: m2 takes over Skew_Time(99) at 0.1 s (61.328 ms) after the goodbye arrives', () => {
+    const cluster = seedCluster({ preempt: true, configure: v3(0.1) }).runFor(10_000);
+    cluster.router('m1').stop();
+    const stoppedAt = cluster.nowMs;
+    const takeoverAt = untilMaster(cluster, 'm2');
+    expect(takeoverAt - stoppedAt).toBeCloseTo(D + skewTimeV3Ms(99, 10), 9);
+    // m3's Skew_Time(98) is 0.39 ms longer, less than the wire's 1 ms: it takes over too, and steps
+    // down when m2's advert arrives.
+    cluster.runFor(0.5);
+    expect(cluster.masters()).toEqual(['m2', 'm3']);
+    const resolvedAt = cluster.runUntil((c) => c.masters().length === 1, 1_000) as number;
+    expect(resolvedAt - takeoverAt).toBeLessThanOrEqual(100);
+    expect(cluster.masters()).toEqual(['m2']);
+    expect(maxMastersDuring(cluster, 5_000)).toBe(1);
+  });
+
+  it('0.1 s: the two backups (99 and 98) time out 0.39 ms apart after a crash, both become MASTER, and within one advert interval only m2 is; the last GARP is m2\'s', () => {
+    const cluster = seedCluster({ preempt: true, configure: v3(0.1) }).runFor(10_000);
+    cluster.router('m1').crash();
+    const m2At = untilMaster(cluster, 'm2');
+    const m3At = cluster.runUntil((c) => c.router('m3').state === 'MASTER', 10) as number;
+    // The race: m3 fires 0.39 ms after m2, before m2's advert (1 ms on the wire) reaches it.
+    expect(m3At - m2At).toBeCloseTo(skewTimeV3Ms(98, 10) - skewTimeV3Ms(99, 10), 9);
+    expect(cluster.masters()).toEqual(['m2', 'm3']);
+    expect(cluster.arpOwner).toBe('m3'); // m3's become-MASTER burst came last so far
+    const resolvedAt = cluster.runUntil((c) => c.masters().length === 1, 1_000) as number;
+    expect(resolvedAt - m2At).toBeLessThanOrEqual(100);
+    expect(cluster.masters()).toEqual(['m2']);
+    expect(cluster.router('m3').transitions.at(-1)).toMatchObject({ to: 'BACKUP', reason: 'higher_priority_advert' });
+    // m2 answered m3's adverts (its first, and its parting one) with GARP bursts after m3's last
+    // burst, so clients are pointed at m2's MAC within one advert interval.
+    cluster.runFor(100);
+    const m3Last = cluster.router('m3').garps.at(-1)?.atMs as number;
+    expect(cluster.router('m2').garps.filter((g) => g.why === 'lower_priority_advert' && g.atMs > m3Last).length).toBeGreaterThan(0);
+    expect(cluster.arpOwner).toBe('m2');
+    cluster.runFor(10_000);
+    expect(cluster.masters()).toEqual(['m2']);
+    expect(cluster.vipHolders()).toEqual(['m2']);
+  });
+
+  for (const [intervalCs, jitterMs, label] of [[10, 20, '0.1 s'], [1, 2, '0.01 s']] as const) {
+    it(`${label}, 5 % loss and up to ${jitterMs} ms jitter for 10 minutes: no flapping; the VIP never leaves m1 and backup blips follow the loss model`, () => {
+      const cluster = seedCluster({ preempt: true, configure: v3(intervalCs / 100), conditions: { lossRate: 0.05, jitterMs }, seed: 7 }).runFor(10_000);
+      expect(cluster.masters()).toEqual(['m1']);
+      const { blips, vipLeftM1, arpOwnerNotM1Ms } = watchM1(cluster, 10 * 60_000);
+      // A backup times out only when the 3 adverts after one it heard are all lost (jitter below
+      // I - Skew_Time changes nothing): (1 - p) p^3 per backup per interval, two backups.
+      const intervals = (10 * 60_000) / (intervalCs * 10);
+      const expected = 2 * intervals * 0.95 * 0.05 ** 3;
+      // Poisson bounds with P < 0.1 % each side (1.4 expected at 0.1 s, 14.3 at 0.01 s).
+      const [low, high] = intervalCs === 10 ? [0, 7] : [4, 28];
+      expect(expected).toBeCloseTo(intervalCs === 10 ? 1.425 : 14.25, 3);
+      expect(blips).toBeGreaterThanOrEqual(low);
+      expect(blips).toBeLessThanOrEqual(high);
+      expect(vipLeftM1).toBe(false);
+      expect(cluster.router('m1').transitions.map((t) => t.to)).toEqual(['BACKUP', 'MASTER']);
+      // Each blip's GARP is answered by m1's at once: clients point elsewhere for a few ms per blip at most.
+      expect(arpOwnerNotM1Ms).toBeLessThanOrEqual(blips * (2 * intervalCs * 10 + 3 * jitterMs + 2));
+      expect(cluster.masters()).toEqual(['m1']);
+    });
+
+    it(`${label}, 5 % loss and jitter: a crash is taken over no earlier than the floor after the last advert heard, and no later than the floor plus the losses`, () => {
+      const cluster = seedCluster({ preempt: true, configure: v3(intervalCs / 100), conditions: { lossRate: 0.05, jitterMs }, seed: 11 }).runFor(10_000);
+      for (let round = 0; round < 5; round++) {
+        const master = cluster.masters()[0] as string;
+        const survivors = ['m1', 'm2', 'm3'].filter((n) => n !== master && cluster.router(n).state === 'BACKUP');
+        cluster.router(master).crash();
+        const takeoverAt = cluster.runUntil((c) => c.masters().some((n) => survivors.includes(n)), 60_000) as number;
+        const taker = cluster.masters().find((n) => survivors.includes(n)) as string;
+        const heardAt = cluster.router(taker).machine.lastAdvertReceivedMs as number;
+        expect(takeoverAt - heardAt).toBeCloseTo(MDI3(intervalCs, cluster.router(taker).effectivePriority), 9);
+        cluster.runFor(5_000);
+        expect(cluster.masters()).toHaveLength(1);
+        cluster.router(master).powerOn();
+        cluster.runFor(5_000);
+      }
+    });
+  }
+
+  it('a backup at 0.1 s under a master at 1 s learns the master\'s interval and stays BACKUP (times follow the master)', () => {
+    const cluster = seedCluster({
+      preempt: true,
+      configure: (name, doc) => v3(name === 'm1' ? 1 : 0.1)(name, doc),
+    }).runFor(20_000);
+    expect(cluster.masters()).toEqual(['m1']);
+    expect(cluster.router('m2').machine.masterAdverIntervalMs).toBe(1000);
+    cluster.router('m1').crash();
+    const crashedAt = cluster.nowMs;
+    const takeoverAt = untilMaster(cluster, 'm2');
+    expect(takeoverAt - crashedAt).toBeLessThanOrEqual(MDI3(100, 99) + D);
+    expect(takeoverAt - crashedAt).toBeGreaterThan(MDI3(100, 99) - 1000);
   });
 });

@@ -38,7 +38,7 @@ describe('swarm harness', () => {
     expect(deriveOptions(78)).not.toEqual(deriveOptions(77));
   });
 
-  it('seeds cover the space the brief asks for: 2..5 routers, ties, owners, both modes, nopreempt, preempt_delay, every fault kind', () => {
+  it('seeds cover the space the brief asks for: 2..5 routers, both versions and their intervals, ties, owners, both modes, nopreempt, preempt_delay, every fault kind', () => {
     const all = Array.from({ length: 200 }, (_, i) => deriveOptions(i + 1));
     expect(new Set(all.map((o) => o.routers.length))).toEqual(new Set([2, 3, 4, 5]));
     expect(new Set(all.map((o) => o.mode))).toEqual(new Set(['unicast', 'multicast']));
@@ -48,16 +48,23 @@ describe('swarm harness', () => {
     expect(all.some((o) => o.routers.some((r) => r.preemptDelayMs > 0))).toBe(true);
     expect(all.some((o) => o.chaos.lossRate > 0 && o.chaos.duplicateRate > 0 && o.chaos.reorderRate > 0)).toBe(true);
     expect(new Set(all.flatMap((o) => o.faults))).toEqual(new Set(FAULT_KINDS));
+    // VRRPv3 from 0.01 to 2 s, and VRRPv2's whole seconds.
+    expect(new Set(all.map((o) => o.version))).toEqual(new Set([2, 3]));
+    expect(new Set(all.filter((o) => o.version === 3).map((o) => o.advertIntervalSec))).toEqual(new Set([0.01, 0.05, 0.1, 0.5, 1, 2]));
+    expect(all.filter((o) => o.version === 2).every((o) => Number.isInteger(o.advertIntervalSec))).toBe(true);
+    expect(all.some((o) => o.v3WithAuthentication)).toBe(true);
   });
 
   it('a failing run reports the checker, the options and the replay command', () => {
     const options = deriveOptions(3);
-    const wrongPassword = (name: string, file: { vrrp_instance: { VI_1: Record<string, unknown> } }): void => {
-      if (name === 'r2') file.vrrp_instance.VI_1['authentication'] = { auth_type: 'PASS', auth_pass: 'nope' };
+    // A VIP list that differs (dropped as address_list_mismatch in both versions; a password would
+    // be ignored if the seed draws VRRPv3).
+    const wrongVip = (name: string, file: { vrrp_instance: { VI_1: Record<string, unknown> } }): void => {
+      if (name === 'r2') file.vrrp_instance.VI_1['virtual_ipaddress'] = ['10.0.0.60 dev ens32'];
     };
     let error: unknown;
     try {
-      runSwarm(options, { configure: wrongPassword });
+      runSwarm(options, { configure: wrongVip });
     } catch (e) {
       error = e;
     }

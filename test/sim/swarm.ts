@@ -1,7 +1,7 @@
 /**
  * Randomised runs (swarm testing, after TigerBeetle's VOPR): one seed decides the cluster (2..5
- * routers, priorities with ties and an address owner, unicast or multicast, preempt / nopreempt /
- * preempt_delay, trackers), the network (loss, delay, jitter, duplication, reordering, corruption) and
+ * routers, VRRPv2 or VRRPv3 and the advert interval, priorities with ties and an address owner,
+ * unicast or multicast, preempt / nopreempt / preempt_delay, trackers), the network (loss, delay, jitter, duplication, reordering, corruption) and
  * which faults are switched on and how often (partitions both ways and one way, crashes and reboots,
  * graceful stops and starts, link down, kube-apiserver failures, VIPs deleted behind our back).
  *
@@ -50,7 +50,11 @@ export interface SwarmRouterOptions {
 export interface SwarmOptions {
   seed: number;
   mode: 'unicast' | 'multicast';
+  version: 2 | 3;
+  /** Whole seconds in VRRPv2; 0.01..2 s in VRRPv3. */
   advertIntervalSec: number;
+  /** VRRPv3: the nodes keep a PASS block anyway (loaded with a warning and ignored). */
+  v3WithAuthentication: boolean;
   routers: SwarmRouterOptions[];
   /** Link conditions during the chaos phase. */
   chaos: LinkConditions;
@@ -124,15 +128,36 @@ export function deriveOptions(seed: number): SwarmOptions {
   };
 
   const faults = FAULT_KINDS.filter(() => prng.chance(0.6));
+  const meanFaultGapMs = prng.pick([2000, 5000, 10_000, 30_000]);
+  let chaosMs = prng.int(60, 300) * 1000;
+
+  // Drawn last, so a seed that draws VRRPv2 runs exactly the cluster it ran before VRRPv3 existed.
+  const version = prng.chance(0.5) ? 3 : 2;
+  let interval = advertIntervalSec;
+  const v3WithAuthentication = version === 3 && prng.chance(0.3);
+  if (version === 3) {
+    interval = prng.pick([1, 0.5, 0.1, 0.1, 0.1, 0.05, 0.01, 0.01, 2]);
+    // The network scales with the interval: a LAN that runs VRRP at 10 ms has sub-millisecond
+    // jitter. (With jitter above 2 intervals + Skew_Time the backups time out between adverts
+    // that are only late: VRRP cannot hold a master there, in any implementation.)
+    const scale = Math.min(1, interval);
+    chaos.delayMs = Math.round(chaos.delayMs * scale);
+    chaos.jitterMs = Math.round(chaos.jitterMs * scale);
+    chaos.reorderExtraMs = Math.max(1, Math.round(chaos.reorderExtraMs * scale));
+    // A short interval packs as much protocol into a minute as VRRPv2 does into an hour.
+    if (interval < 0.1) chaosMs = Math.min(chaosMs, 60_000);
+  }
   return {
     seed,
     mode,
-    advertIntervalSec,
+    version,
+    advertIntervalSec: interval,
+    v3WithAuthentication,
     routers,
     chaos,
     faults,
-    meanFaultGapMs: prng.pick([2000, 5000, 10_000, 30_000]),
-    chaosMs: prng.int(60, 300) * 1000,
+    meanFaultGapMs,
+    chaosMs,
   };
 }
 
@@ -144,10 +169,11 @@ function routerSpec(options: SwarmOptions, router: SwarmRouterOptions): RouterSp
     interface: SIM_INTERFACE,
     virtual_router_id: 251,
     priority: router.priority,
+    ...(options.version === 3 ? { version: 3 } : {}),
     advert_int: options.advertIntervalSec,
     ...(router.nopreempt ? { nopreempt: true } : {}),
     ...(router.preemptDelayMs > 0 ? { preempt_delay: router.preemptDelayMs / 1000 } : {}),
-    authentication: { auth_type: 'PASS', auth_pass: '123456' },
+    ...(options.version === 2 || options.v3WithAuthentication ? { authentication: { auth_type: 'PASS', auth_pass: '123456' } } : {}),
     ...(options.mode === 'unicast'
       ? { unicast_src_ip: router.address, unicast_peer: options.routers.filter((r) => r !== router).map((r) => r.address) }
       : {}),
@@ -185,7 +211,7 @@ export function describeOptions(options: SwarmOptions): string {
       return `${r.name}@${r.address} p${r.priority} ${r.initialState}${r.nopreempt ? ' nopreempt' : ''}${r.preemptDelayMs > 0 ? ` preempt_delay ${r.preemptDelayMs}` : ''}${check} start@${r.startAtMs}`;
     })
     .join('; ');
-  return `seed ${options.seed}: ${options.routers.length} routers, ${options.mode}, advert_int ${options.advertIntervalSec}s, chaos ${options.chaosMs} ms, faults every ~${options.meanFaultGapMs} ms [${options.faults.join(',')}], net ${JSON.stringify(options.chaos)} | ${routers}`;
+  return `seed ${options.seed}: ${options.routers.length} routers, ${options.mode}, VRRPv${options.version}${options.v3WithAuthentication ? ' (with an ignored PASS block)' : ''}, advert_int ${options.advertIntervalSec}s, chaos ${options.chaosMs} ms, faults every ~${options.meanFaultGapMs} ms [${options.faults.join(',')}], net ${JSON.stringify(options.chaos)} | ${routers}`;
 }
 
 export interface SwarmHooks {
@@ -204,9 +230,10 @@ export function runSwarm(options: SwarmOptions, hooks: SwarmHooks = {}): SwarmRe
       return spec;
     }),
     conditions: options.chaos,
-    // A healthy run takes under 10 steps per simulated second (3000 seeds measured); 1000 per
-    // second (an event every millisecond, for the whole run) means something runs away.
-    maxSteps: Math.ceil((options.chaosMs + 600_000) / 1000) * 1000,
+    // A healthy run takes under 10 steps per simulated second at 1 s adverts (3000 seeds measured);
+    // 1000 per second per advert interval (an event every millisecond, for the whole run, at 1 s)
+    // means something runs away.
+    maxSteps: Math.ceil((options.chaosMs + 600_000) / 1000) * Math.ceil(1000 / Math.min(1, options.advertIntervalSec)),
     traceLines: 80,
   });
   let faultsApplied = 0;
