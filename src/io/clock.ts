@@ -78,6 +78,7 @@ export function createScheduler(clock: Clock = monotonicClock): Scheduler {
     }
     pending = undefined;
     current.fn(Math.max(nowMs, current.deadlineMs));
+    runDueChores();
   };
 
   const cancel = (): void => {
@@ -99,4 +100,82 @@ export function createScheduler(clock: Clock = monotonicClock): Scheduler {
       return pending?.deadlineMs;
     },
   };
+}
+
+/**
+ * Housekeeping that can wait a little (is the interface still there, is the link still up), about
+ * once a period: in a wake-up the process has anyway (a daemon or check timer firing, a packet in),
+ * after that wake-up's own work, once 3/4 of the period has passed since its last run; on a timer
+ * of its own only when nothing woke the process for 5/4 of the period. An idle MASTER at advert_int
+ * 1 woke 2.5 times a second, for its advert, the transport's ifindex watchdog and the link poll, and
+ * waking the loop costs more than the few sysfs reads the chores do (bench:scale's footprint,
+ * docs/benchmarks.md); riding on the advert's wake-up they cost no wake-up of their own. The own
+ * timer is later than the period so that it does not race the wake-up it is meant to ride on.
+ */
+export interface Chore {
+  close(): void;
+}
+
+/** A chore may run on another wake-up from this fraction of its period after its last run... */
+export const CHORE_EARLY_FRACTION = 0.75;
+/** ...and runs on its own timer after this fraction without one. */
+export const CHORE_LATE_FRACTION = 1.25;
+
+interface ChoreState {
+  readonly fn: () => void;
+  readonly earliestMs: number;
+  readonly clock: Clock;
+  lastMs: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const chores = new Set<ChoreState>();
+let runningChores = false;
+
+function runChore(chore: ChoreState, nowMs: number): void {
+  chore.lastMs = nowMs;
+  // The own timer counts from this run.
+  chore.timer?.refresh();
+  try {
+    chore.fn();
+  } catch (error) {
+    // As from a timer of its own: an uncaught error, not a broken wake-up of someone else's.
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}
+
+/** `fn` about every periodMs (see above). `unref`: its own timer does not keep the process alive. */
+export function startChore(fn: () => void, periodMs: number, options: { unref?: boolean; clock?: Clock } = {}): Chore {
+  if (!(periodMs > 0)) throw new RangeError(`a chore's period must be positive, got ${periodMs}`);
+  const clock = options.clock ?? monotonicClock;
+  const chore: ChoreState = { fn, earliestMs: periodMs * CHORE_EARLY_FRACTION, clock, lastMs: clock.nowMs(), timer: undefined };
+  chore.timer = setInterval(() => {
+    if (chores.has(chore)) runChore(chore, clock.nowMs());
+  }, Math.min(Math.round(periodMs * CHORE_LATE_FRACTION), MAX_TIMER_DELAY_MS));
+  if (options.unref === true) chore.timer.unref();
+  chores.add(chore);
+  return {
+    close() {
+      chores.delete(chore);
+      if (chore.timer !== undefined) clearInterval(chore.timer);
+      chore.timer = undefined;
+    },
+  };
+}
+
+/** Run every chore that may run now: called at the end of a wake-up the process has anyway. */
+export function runDueChores(): void {
+  if (chores.size === 0 || runningChores) return;
+  runningChores = true;
+  try {
+    // A Set visits what a chore adds and skips what it removes: no copy per wake-up.
+    for (const chore of chores) {
+      const nowMs = chore.clock.nowMs();
+      if (nowMs - chore.lastMs >= chore.earliestMs) runChore(chore, nowMs);
+    }
+  } finally {
+    runningChores = false;
+  }
 }
