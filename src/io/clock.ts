@@ -124,6 +124,8 @@ export const CHORE_LATE_FRACTION = 1.25;
 interface ChoreState {
   readonly fn: () => void;
   readonly earliestMs: number;
+  readonly latestMs: number;
+  readonly unref: boolean;
   readonly clock: Clock;
   lastMs: number;
   timer: NodeJS.Timeout | undefined;
@@ -132,10 +134,24 @@ interface ChoreState {
 const chores = new Set<ChoreState>();
 let runningChores = false;
 
+/**
+ * The own timer, counting from now. A new timer rather than timer.refresh(): Node keeps one list per
+ * duration and a refreshed timer leaves its list's expiry where it was, so libuv would still wake
+ * at the old time; a list emptied by clearTimeout is dropped before the loop re-arms its timer, but
+ * only a ref'd timer's list (Node keeps unref'd lists for reuse), hence the ref() first.
+ */
+function armChore(chore: ChoreState): void {
+  if (chore.timer !== undefined) clearTimeout(chore.timer.ref());
+  chore.timer = setTimeout(() => {
+    chore.timer = undefined;
+    if (chores.has(chore)) runChore(chore, chore.clock.nowMs());
+  }, chore.latestMs);
+  if (chore.unref) chore.timer.unref();
+}
+
 function runChore(chore: ChoreState, nowMs: number): void {
   chore.lastMs = nowMs;
-  // The own timer counts from this run.
-  chore.timer?.refresh();
+  armChore(chore);
   try {
     chore.fn();
   } catch (error) {
@@ -150,16 +166,21 @@ function runChore(chore: ChoreState, nowMs: number): void {
 export function startChore(fn: () => void, periodMs: number, options: { unref?: boolean; clock?: Clock } = {}): Chore {
   if (!(periodMs > 0)) throw new RangeError(`a chore's period must be positive, got ${periodMs}`);
   const clock = options.clock ?? monotonicClock;
-  const chore: ChoreState = { fn, earliestMs: periodMs * CHORE_EARLY_FRACTION, clock, lastMs: clock.nowMs(), timer: undefined };
-  chore.timer = setInterval(() => {
-    if (chores.has(chore)) runChore(chore, clock.nowMs());
-  }, Math.min(Math.round(periodMs * CHORE_LATE_FRACTION), MAX_TIMER_DELAY_MS));
-  if (options.unref === true) chore.timer.unref();
+  const chore: ChoreState = {
+    fn,
+    earliestMs: periodMs * CHORE_EARLY_FRACTION,
+    latestMs: Math.min(Math.round(periodMs * CHORE_LATE_FRACTION), MAX_TIMER_DELAY_MS),
+    unref: options.unref === true,
+    clock,
+    lastMs: clock.nowMs(),
+    timer: undefined,
+  };
   chores.add(chore);
+  armChore(chore);
   return {
     close() {
       chores.delete(chore);
-      if (chore.timer !== undefined) clearInterval(chore.timer);
+      if (chore.timer !== undefined) clearTimeout(chore.timer);
       chore.timer = undefined;
     },
   };

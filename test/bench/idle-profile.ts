@@ -57,9 +57,9 @@ function withoutScripts(conf: string): string {
 }
 
 /** Voluntary context switches of every thread of a process: how often it went to sleep. */
-function wakeups(pid: number): number {
+function wakeups(pid: number, mainThreadOnly = false): number {
   let total = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (const tid of mainThreadOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
     const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
     total += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
   }
@@ -155,6 +155,7 @@ async function main(): Promise<void> {
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const perProcessStart = perProcess(pid);
     const wakeStart = wakeups(pid);
+    const mainWakeStart = wakeups(pid, true);
     const runStart = runtimeMs(pid);
     const strace = values.strace ? spawn('strace', ['-c', '-f', '-p', String(pid), '-o', join(profileDir, 'strace.txt')], { stdio: 'ignore' }) : undefined;
     const perfData = join(profileDir, 'perf.data');
@@ -177,13 +178,14 @@ async function main(): Promise<void> {
     inWindow = false;
     if (rawLines.length > 0) console.log(`daemon's other output in the window (${rawLines.length} lines):\n${rawLines.slice(0, Number(values.top)).join('\n')}`);
     const wakeEnd = wakeups(pid);
+    const mainWakeEnd = wakeups(pid, true);
     const runMs = runtimeMs(pid) - runStart;
     if (strace !== undefined) {
       strace.kill('SIGINT');
       await new Promise((r) => strace.once('exit', r));
     }
     if (perf !== undefined) await new Promise((r) => perf.once('exit', r));
-    console.log(`tree CPU ${footprint.totalCpuPercent.toFixed(3)} % of a core over ${footprint.seconds.toFixed(0)} s (${footprint.comms.join(' ')}), RSS ${footprint.maxRssMb.toFixed(1)} MB; ${((wakeEnd - wakeStart) / footprint.seconds).toFixed(1)} wake-ups/s of vrrpd's threads; threads now: ${threads(pid).join(' ')}`);
+    console.log(`tree CPU ${footprint.totalCpuPercent.toFixed(3)} % of a core over ${footprint.seconds.toFixed(0)} s (${footprint.comms.join(' ')}), RSS ${footprint.maxRssMb.toFixed(1)} MB; ${((wakeEnd - wakeStart) / footprint.seconds).toFixed(1)} wake-ups/s of vrrpd's threads (${((mainWakeEnd - mainWakeStart) / footprint.seconds).toFixed(1)} of its main thread); threads now: ${threads(pid).join(' ')}`);
     console.log(`vrrpd's own threads (schedstat): ${runMs.toFixed(1)} ms = ${((runMs / ((toUs - fromUs) / 1000)) * 100).toFixed(3)} % of a core; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     daemon.signal('SIGTERM');
     await daemon.exited;
