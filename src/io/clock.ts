@@ -78,6 +78,7 @@ export function createScheduler(clock: Clock = monotonicClock): Scheduler {
     }
     pending = undefined;
     current.fn(Math.max(nowMs, current.deadlineMs));
+    runDueChores();
   };
 
   const cancel = (): void => {
@@ -99,4 +100,103 @@ export function createScheduler(clock: Clock = monotonicClock): Scheduler {
       return pending?.deadlineMs;
     },
   };
+}
+
+/**
+ * Housekeeping that can wait a little (is the interface still there, is the link still up), about
+ * once a period: in a wake-up the process has anyway (a daemon or check timer firing, a packet in),
+ * after that wake-up's own work, once 3/4 of the period has passed since its last run; on a timer
+ * of its own only when nothing woke the process for 5/4 of the period. An idle MASTER at advert_int
+ * 1 woke its main thread about 2.8 times a second, for its advert, the transport's ifindex watchdog
+ * and the link poll; riding on the advert's wake-up they cost no wake-up of their own (about 1.3 a
+ * second, test/bench/idle-profile.ts). The own timer is later than the period so that it does not
+ * race the wake-up it is meant to ride on.
+ */
+export interface Chore {
+  close(): void;
+}
+
+/** A chore may run on another wake-up from this fraction of its period after its last run... */
+export const CHORE_EARLY_FRACTION = 0.75;
+/** ...and runs on its own timer after this fraction without one. */
+export const CHORE_LATE_FRACTION = 1.25;
+
+interface ChoreState {
+  readonly fn: () => void;
+  readonly earliestMs: number;
+  readonly latestMs: number;
+  readonly unref: boolean;
+  readonly clock: Clock;
+  lastMs: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const chores = new Set<ChoreState>();
+let runningChores = false;
+
+/**
+ * The own timer, counting from now. A new timer rather than timer.refresh(): Node keeps one list per
+ * duration and a refreshed timer leaves its list's expiry where it was, so libuv would still wake
+ * at the old time; a list emptied by clearTimeout is dropped before the loop re-arms its timer, but
+ * only a ref'd timer's list (Node keeps unref'd lists for reuse), hence the ref() first.
+ */
+function armChore(chore: ChoreState): void {
+  if (chore.timer !== undefined) clearTimeout(chore.timer.ref());
+  chore.timer = setTimeout(() => {
+    chore.timer = undefined;
+    if (chores.has(chore)) runChore(chore, chore.clock.nowMs());
+  }, chore.latestMs);
+  if (chore.unref) chore.timer.unref();
+}
+
+function runChore(chore: ChoreState, nowMs: number): void {
+  chore.lastMs = nowMs;
+  armChore(chore);
+  try {
+    chore.fn();
+  } catch (error) {
+    // As from a timer of its own: an uncaught error, not a broken wake-up of someone else's.
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}
+
+/** `fn` about every periodMs (see above). `unref`: its own timer does not keep the process alive. */
+export function startChore(fn: () => void, periodMs: number, options: { unref?: boolean; clock?: Clock } = {}): Chore {
+  if (!(periodMs > 0)) throw new RangeError(`a chore's period must be positive, got ${periodMs}`);
+  const clock = options.clock ?? monotonicClock;
+  const chore: ChoreState = {
+    fn,
+    earliestMs: periodMs * CHORE_EARLY_FRACTION,
+    latestMs: Math.min(Math.round(periodMs * CHORE_LATE_FRACTION), MAX_TIMER_DELAY_MS),
+    unref: options.unref === true,
+    clock,
+    lastMs: clock.nowMs(),
+    timer: undefined,
+  };
+  chores.add(chore);
+  armChore(chore);
+  return {
+    close() {
+      chores.delete(chore);
+      if (chore.timer !== undefined) clearTimeout(chore.timer);
+      chore.timer = undefined;
+    },
+  };
+}
+
+/** Run every chore that may run now: called at the end of a wake-up the process has anyway. */
+export function runDueChores(): void {
+  if (chores.size === 0 || runningChores) return;
+  runningChores = true;
+  try {
+    // A Set visits what a chore adds and skips what it removes: no copy per wake-up.
+    for (const chore of chores) {
+      const nowMs = chore.clock.nowMs();
+      if (nowMs - chore.lastMs >= chore.earliestMs) runChore(chore, nowMs);
+    }
+  } finally {
+    runningChores = false;
+  }
 }

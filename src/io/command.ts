@@ -4,11 +4,13 @@
  *
  * - The command is exec'd directly: argv is the command split on whitespace, quotes respected, no
  *   shell (keepalived does the same; a user who wants a pipe writes `sh -c '...'`).
- * - Each run gets its own session and process group (spawn `detached`), so a timeout can signal
- *   everything the script started, grandchildren included: SIGTERM to the group, SIGKILL 2 s later.
+ * - Each run gets its own session and process group (setsid), so a timeout can signal everything
+ *   the script started, grandchildren included: SIGTERM to the group, SIGKILL 2 s later.
  * - Exit 0 is success; a non-zero status, a signal, a timeout or a failure to exec is failure.
- * - Node reaps every child it spawns (libuv's SIGCHLD handler), so nothing here leaves a zombie;
- *   grandchildren orphaned by a killed script are reparented to init, which reaps them.
+ * - Commands start through the addon (clone with CLONE_VM | CLONE_VFORK, src/io/native/spawn.c),
+ *   which also reaps them (a pidfd on the event loop, then waitid for that child); without it, Node's
+ *   spawn, and libuv's SIGCHLD handler reaps. Either way nothing here leaves a zombie; grandchildren
+ *   orphaned by a killed script are reparented to init, which reaps them.
  * - stdout and stderr are read and thrown away; the first few hundred bytes are kept for the log
  *   line that explains a failure, never more.
  * - Script security as keepalived's `enable_script_security`: a script that would run as root, or
@@ -21,8 +23,10 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadPacketAddon, type PacketAddon } from './native.js';
 import { capabilityNames, ownCapabilities } from './privileges.js';
 
 /** keepalived's delay between SIGTERM and SIGKILL of a timed-out script. */
@@ -259,6 +263,8 @@ export interface RunOptions {
   uid?: number;
   gid?: number;
   env?: NodeJS.ProcessEnv;
+  /** Force one way of starting it (tests); by default the addon's when it has one. */
+  via?: Spawner;
 }
 
 export interface RunResult {
@@ -286,7 +292,41 @@ export interface RunningCommand {
   terminate(): void;
 }
 
-/** Start `file` with `argv` (argv[0] as the process sees it) in a new session and process group. */
+/** How a command is started: the addon's spawnCommand (no fork of the daemon), or Node's spawn. */
+export type Spawner = 'native' | 'node';
+
+/** Why the addon's spawner is not used (no addon, an addon built before it, an old kernel); undefined while it is. */
+let nativeSpawnUnavailable: string | undefined;
+
+function nativeSpawner(): Required<Pick<PacketAddon, 'spawnCommand' | 'commandOutput'>> | undefined {
+  if (nativeSpawnUnavailable !== undefined) return undefined;
+  try {
+    const addon = loadPacketAddon();
+    if (typeof addon.spawnCommand === 'function' && typeof addon.commandOutput === 'function') {
+      return { spawnCommand: addon.spawnCommand.bind(addon), commandOutput: addon.commandOutput.bind(addon) };
+    }
+    nativeSpawnUnavailable = 'the addon was built without spawnCommand';
+  } catch (error) {
+    nativeSpawnUnavailable = error instanceof Error ? error.message : String(error);
+  }
+  return undefined;
+}
+
+/** The spawner runCommand uses by default, and if Node's, why (for logs and tests). */
+export function defaultSpawner(): { spawner: Spawner; reason?: string } {
+  return nativeSpawner() !== undefined ? { spawner: 'native' } : { spawner: 'node', reason: nativeSpawnUnavailable };
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
+/**
+ * Start `file` with `argv` (argv[0] as the process sees it) in a new session and process group.
+ *
+ * Through the addon's spawnCommand when it has one (src/io/native/spawn.c): the child shares the
+ * daemon's memory until it execs instead of getting a copy of its page tables, which is most of
+ * what a Node spawn costs the daemon (native-notes/spawn.md). Node's spawn otherwise, with the
+ * same guarantees. `via` picks one (tests).
+ */
 export function runCommand(file: string, argv: readonly string[], options: RunOptions): RunningCommand {
   const startedMs = performance.now();
   const killGraceMs = options.killGraceMs ?? KILL_GRACE_MS;
@@ -299,11 +339,17 @@ export function runCommand(file: string, argv: readonly string[], options: RunOp
   let timedOut = false;
   let leaderExited = false;
   let killTimer: NodeJS.Timeout | undefined;
-  let kept = Buffer.alloc(0);
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  let kept: Buffer = Buffer.alloc(0);
+  /** The output so far, when it is not pushed as it comes (the addon keeps it until the exit). */
+  let readKept: (() => void) | undefined;
+  /** Stop reading the output (Node's pipes); the addon closes its own at the exit. */
+  let closeOutput: () => void = () => undefined;
 
   const finishResult = (partial: Omit<RunResult, 'durationMs' | 'output' | 'timedOut'>): void => {
     if (resultDone) return;
     resultDone = true;
+    readKept?.();
     settleResult({ ...partial, timedOut, durationMs: performance.now() - startedMs, output: kept.toString('utf8').trim() });
   };
   const finishExited = (): void => {
@@ -313,33 +359,89 @@ export function runCommand(file: string, argv: readonly string[], options: RunOp
     killTimer = undefined;
     settleExited();
   };
-
-  let child: ChildProcess;
-  try {
-    child = spawn(file, argv.slice(1), {
-      argv0: argv[0] ?? file,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: '/',
-      env: options.env ?? process.env,
-      ...(options.uid !== undefined ? { uid: options.uid } : {}),
-      ...(options.gid !== undefined ? { gid: options.gid } : {}),
-    });
-  } catch (error) {
+  const spawnFailed = (error: unknown): RunningCommand => {
     finishResult({ ok: false, exitCode: null, signal: null, spawnError: errorCode(error) });
     finishExited();
     return { pid: undefined, result, exited, terminate: () => undefined };
-  }
-  const pid = child.pid;
-
-  const keep = (chunk: Buffer): void => {
-    if (kept.length < MAX_KEPT_OUTPUT_BYTES) kept = Buffer.concat([kept, chunk.subarray(0, MAX_KEPT_OUTPUT_BYTES - kept.length)]);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  // A grandchild may hold the pipes after the script exits; their errors are not ours to report.
-  child.stdout?.on('error', () => undefined);
-  child.stderr?.on('error', () => undefined);
+
+  let pid: number | undefined;
+  const onLeaderExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+    leaderExited = true;
+    clearTimeout(timeoutTimer);
+    finishResult({ ok: code === 0, exitCode: code, signal });
+    closeOutput();
+    // After a timeout, members of the group may outlive the leader: the SIGKILL stays armed for
+    // them, and the run ends early if the group empties first (checked every 50 ms).
+    if (killTimer && pid !== undefined && processGroupExists(pid)) {
+      const poll = setInterval(() => {
+        if (exitedDone || !processGroupExists(pid!)) {
+          clearInterval(poll);
+          finishExited();
+        }
+      }, GROUP_POLL_MS);
+      return;
+    }
+    finishExited();
+  };
+
+  const native = options.via === 'node' ? undefined : nativeSpawner();
+  if (options.via === 'native' && native === undefined) throw new Error(`the addon's spawnCommand is not available: ${nativeSpawnUnavailable}`);
+  if (native !== undefined) {
+    try {
+      const env = options.env === undefined ? null : Object.entries(options.env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
+      pid = native.spawnCommand(file, argv.length > 0 ? argv : [file], env, options.uid ?? -1, options.gid ?? -1, MAX_KEPT_OUTPUT_BYTES, (code, signal, output) => {
+        kept = output;
+        onLeaderExit(code, signal === 0 ? null : (SIGNAL_NAMES.get(signal) ?? null));
+      });
+      const started = pid;
+      readKept = () => {
+        const output = native.commandOutput(started);
+        if (output !== undefined) kept = output;
+      };
+    } catch (error) {
+      if (errorCode(error) !== 'ENOSYS' || options.via === 'native') return spawnFailed(error);
+      // A kernel without CLONE_PIDFD (before 5.2): Node's spawn from now on.
+      nativeSpawnUnavailable = error instanceof Error ? error.message : String(error);
+    }
+  }
+  if (pid === undefined) {
+    let child: ChildProcess;
+    try {
+      child = spawn(file, argv.slice(1), {
+        argv0: argv[0] ?? file,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: '/',
+        env: options.env ?? process.env,
+        ...(options.uid !== undefined ? { uid: options.uid } : {}),
+        ...(options.gid !== undefined ? { gid: options.gid } : {}),
+      });
+    } catch (error) {
+      return spawnFailed(error);
+    }
+    pid = child.pid;
+    const keep = (chunk: Buffer): void => {
+      if (kept.length < MAX_KEPT_OUTPUT_BYTES) kept = Buffer.concat([kept, chunk.subarray(0, MAX_KEPT_OUTPUT_BYTES - kept.length)]);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    // A grandchild may hold the pipes after the script exits; their errors are not ours to report.
+    child.stdout?.on('error', () => undefined);
+    child.stderr?.on('error', () => undefined);
+    closeOutput = () => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    };
+    child.on('error', (error) => {
+      // Emitted for a failed exec (no exit event follows) and for a failed kill (ignored: ESRCH).
+      if (child.pid !== undefined) return;
+      clearTimeout(timeoutTimer);
+      finishResult({ ok: false, exitCode: null, signal: null, spawnError: errorCode(error) });
+      finishExited();
+    });
+    child.on('exit', (code, signal) => onLeaderExit(code, signal));
+  }
 
   const signalGroup = (signal: NodeJS.Signals): void => {
     if (pid === undefined) return;
@@ -356,43 +458,17 @@ export function runCommand(file: string, argv: readonly string[], options: RunOp
       killTimer = undefined;
       signalGroup('SIGKILL');
       if (leaderExited) finishExited();
-      // Otherwise the leader's exit event (certain after SIGKILL) finishes it.
+      // Otherwise the leader's exit (certain after SIGKILL) finishes it.
     }, killGraceMs);
   };
 
-  const timeoutTimer = setTimeout(() => {
-    timedOut = true;
-    finishResult({ ok: false, exitCode: null, signal: null });
-    startKill();
-  }, options.timeoutMs);
-
-  child.on('error', (error) => {
-    // Emitted for a failed exec (no exit event follows) and for a failed kill (ignored: ESRCH).
-    if (pid !== undefined) return;
-    clearTimeout(timeoutTimer);
-    finishResult({ ok: false, exitCode: null, signal: null, spawnError: errorCode(error) });
-    finishExited();
-  });
-
-  child.on('exit', (code, signal) => {
-    leaderExited = true;
-    clearTimeout(timeoutTimer);
-    finishResult({ ok: code === 0, exitCode: code, signal });
-    child.stdout?.destroy();
-    child.stderr?.destroy();
-    // After a timeout, members of the group may outlive the leader: the SIGKILL stays armed for
-    // them, and the run ends early if the group empties first (checked every 50 ms).
-    if (killTimer && pid !== undefined && processGroupExists(pid)) {
-      const poll = setInterval(() => {
-        if (exitedDone || !processGroupExists(pid)) {
-          clearInterval(poll);
-          finishExited();
-        }
-      }, GROUP_POLL_MS);
-      return;
-    }
-    finishExited();
-  });
+  if (!resultDone) {
+    timeoutTimer = setTimeout(() => {
+      timedOut = true;
+      finishResult({ ok: false, exitCode: null, signal: null });
+      startKill();
+    }, options.timeoutMs);
+  }
 
   return { pid, result, exited, terminate: startKill };
 }

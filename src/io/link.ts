@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseIpv4, type Ipv4 } from '../core/ip.js';
+import { startChore } from './clock.js';
 import type { IoError } from './errors.js';
 import { runIpMonitor } from './ipmonitor.js';
 import { loadPacketAddon } from './native.js';
@@ -216,14 +217,16 @@ export function watchLinks(
   const monitor = runIpMonitor(['monitor', 'link'], 'link.monitor', (line) => {
     if (parseMonitorLine(line) !== undefined) recheck();
   }, { ...options, onStart: recheck });
+  // The poll is the fallback for a monitor that missed something; it rides on the daemon's own
+  // wake-ups from 3/4 of its interval on (a MASTER at advert_int 1: every other advert).
   const pollIntervalMs = options.pollIntervalMs ?? 2000;
-  const poll = pollIntervalMs > 0 ? setInterval(recheck, pollIntervalMs) : undefined;
+  const poll = pollIntervalMs > 0 ? startChore(recheck, pollIntervalMs) : undefined;
 
   return {
     isUp: (ifname) => state.get(ifname) ?? readLinkUsable(ifname),
     close() {
       closed = true;
-      if (poll !== undefined) clearInterval(poll);
+      poll?.close();
       monitor.close();
     },
   };

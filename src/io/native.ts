@@ -1,7 +1,7 @@
 /**
  * Loading the vrrpd_packet addon (src/io/native/packet.c): GARP frames out of AF_PACKET, the
- * IPv4 address list straight from getifaddrs(), VIP changes over rtnetlink, and the capability
- * sets children would inherit.
+ * IPv4 address list straight from getifaddrs(), VIP changes over rtnetlink, the capability
+ * sets children would inherit, and (spawn.c) starting check and notify commands.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +30,25 @@ export interface PacketAddon {
    * errno name as code. `groups` is empty when the kernel cannot tell. native-notes/peer-credentials.md
    */
   peerCredentials?(fd: number): PeerCredentials;
+  /**
+   * Start a command without copying the daemon's page tables (clone with CLONE_VM | CLONE_VFORK):
+   * own session, stdin /dev/null, stdout and stderr into one pipe of which the first `maxOutput`
+   * bytes are kept, cwd /, default signal dispositions, uid/gid switched when not -1, every other
+   * descriptor closed on exec. `env` null: the daemon's environment. Returns the pid; onExit runs
+   * once, from the event loop, after the addon has reaped the child. Throws with an errno name as
+   * code (ENOENT, EACCES, EPERM; ENOSYS on a kernel without CLONE_PIDFD). See native-notes/spawn.md.
+   */
+  spawnCommand?(
+    file: string,
+    argv: readonly string[],
+    env: readonly string[] | null,
+    uid: number,
+    gid: number,
+    maxOutput: number,
+    onExit: (exitCode: number | null, signal: number, output: Buffer) => void,
+  ): number;
+  /** The output kept so far of a child spawnCommand started that has not exited; undefined otherwise. */
+  commandOutput?(pid: number): Buffer | undefined;
 }
 
 export interface PeerCredentials {

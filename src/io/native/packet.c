@@ -353,7 +353,10 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
   return result;
 }
 
+void vrrpd_register_spawn(napi_env env, napi_value exports); /* spawn.c */
+
 NAPI_MODULE_INIT() {
+  vrrpd_register_spawn(env, exports);
   {
     napi_value fn;
     napi_create_function(env, "closeOnExec", NAPI_AUTO_LENGTH, close_on_exec, NULL, &fn);

@@ -130,3 +130,66 @@ export async function measureFootprint(pids: readonly number[], seconds: number)
     endRssMb: last.rssKb / 1024,
   };
 }
+
+export interface TreeFootprint extends Footprint {
+  /** Processes in the tree at the end of the window (the daemon, its threads aside, and live children). */
+  processes: number;
+  /** The comm of each process in the tree at the end (`vrrpd`/`node`, `ip`, `keepalived`). */
+  comms: string[];
+}
+
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/**
+ * CPU seconds of a whole process tree at one instant: utime+stime of every live process in it
+ * (which covers every thread, exited ones too: the kernel adds a thread's time to its process when
+ * it ends) plus cutime+cstime of each (the children it reaped). A process that lives through the
+ * window counts through its own fields; one that is born and reaped inside it through its parent's
+ * c-fields; one that ends in it moves from the first to the second without a jump. Only an orphan
+ * reaped by init (a script's grandchild) is lost.
+ */
+export function sampleTree(root: number): { timeMs: number; cpuSec: number; rssKb: number; pids: number[] } {
+  const pids = processTree(root);
+  let cpuSec = 0;
+  let rss = 0;
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (stat === undefined) continue;
+    cpuSec += stat.ownSec + stat.childrenSec;
+    rss += rssKb(pid);
+  }
+  return { timeMs: performance.timeOrigin + performance.now(), cpuSec, rssKb: rss, pids };
+}
+
+/**
+ * CPU and RSS of a daemon with everything it runs (threads, `ip monitor` children, check scripts)
+ * over `seconds`, sampled every second (RSS is the largest sum of VmRSS over the live tree seen).
+ */
+export async function measureTreeFootprint(root: number, seconds: number): Promise<TreeFootprint> {
+  const start = sampleTree(root);
+  let last = start;
+  let maxRss = start.rssKb;
+  const end = start.timeMs + seconds * 1000;
+  while (performance.timeOrigin + performance.now() < end) {
+    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(1, end - (performance.timeOrigin + performance.now())))));
+    last = sampleTree(root);
+    maxRss = Math.max(maxRss, last.rssKb);
+  }
+  const wallSec = (last.timeMs - start.timeMs) / 1000;
+  const percent = ((last.cpuSec - start.cpuSec) / wallSec) * 100;
+  return {
+    seconds: wallSec,
+    ownCpuPercent: percent,
+    totalCpuPercent: percent,
+    maxRssMb: maxRss / 1024,
+    endRssMb: last.rssKb / 1024,
+    processes: last.pids.length,
+    comms: last.pids.map(commOf),
+  };
+}
