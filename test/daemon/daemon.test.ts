@@ -9,14 +9,12 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { formatIpv4, type Ipv4 } from '../../src/core/ip.js';
-import { parseConfigText } from '../../src/config/load.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { DaemonPlan } from '../../src/daemon/engine.js';
 import type { DaemonHost, Transport } from '../../src/daemon/host.js';
 import { createLogger } from '../../src/daemon/logging.js';
 import { IoError } from '../../src/io/errors.js';
-import { planDaemon } from '../../src/daemon/plan.js';
+import { planOf } from './plans.js';
 
 const CONFIG = `
 vrrp_instance:
@@ -138,11 +136,7 @@ function recorder(addVips: (events: string[]) => void, overrides: (events: strin
   return { events, lines, host, advance: time.advance, log, checkResult: (ok, detail) => onCheckResult?.(ok, detail) };
 }
 
-function plan(text: string): DaemonPlan {
-  const loaded = parseConfigText(text, 'test.yaml');
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  return planDaemon(loaded.config);
-}
+const plan = planOf;
 
 async function startBackup(rec: Recorder): Promise<Daemon> {
   const daemon = new Daemon({ host: rec.host, logger: createLogger('info', rec.log), configFile: 'test.yaml' });

@@ -7,12 +7,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, v3Checksum, vrrpChecksum } from '../../src/core/codec.js';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs } from '../../src/core/timers.js';
 import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
-import { planDaemon } from '../../src/daemon/plan.js';
+import { planOf } from './plans.js';
 import { formatStatusTable } from '../../src/daemon/status.js';
 
 const M2 = parseIpv4('10.0.0.52') as Ipv4;
@@ -40,9 +39,7 @@ vrrp_instance:
 `;
 
 function plan(text: string = CONFIG): DaemonPlan {
-  const loaded = parseConfigText(text, 'test.yaml');
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  return planDaemon(loaded.config);
+  return planOf(text);
 }
 
 /** A plan the loader would never make (it refuses a VRID used twice), to show the engine refuses it too. */

@@ -4,10 +4,9 @@
  * MASTER for every code path the plan has, and it must not touch the real engine or the host.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/load.js';
 import { parseIpv4, type Ipv4 } from '../../src/core/ip.js';
-import { Engine, type DaemonPlan, type HostFacts } from '../../src/daemon/engine.js';
-import { planDaemon } from '../../src/daemon/plan.js';
+import { Engine, type HostFacts } from '../../src/daemon/engine.js';
+import { planOf } from './plans.js';
 import { rehearsalPlan, rehearseTakeover } from '../../src/daemon/rehearsal.js';
 
 const SEED_LIKE = `
@@ -42,11 +41,7 @@ vrrp_instance:
     virtual_ipaddress: [10.0.0.70 dev ens32]
 `;
 
-function plan(text: string): DaemonPlan {
-  const loaded = parseConfigText(text, 'test.yaml');
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
-  return planDaemon(loaded.config);
-}
+const plan = planOf;
 
 const FACTS: HostFacts = { interfaces: new Map([['ens32', { address: parseIpv4('10.0.0.52') as Ipv4, up: true, exists: true }]]), capabilities: undefined };
 

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
 import { ethernetAdverts } from '../../src/lab/wire.js';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { writeFileSync } from 'node:fs';
 import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, waitUntil, type VrrpdProcess } from './vrrpd.js';
 
@@ -44,12 +44,7 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
 
   beforeAll(async () => {
     lab = await Lab.create({
-      hosts: [
-        { name: 'm1', addresses: ['10.0.0.51/24'] },
-        { name: 'm2', addresses: ['10.0.0.52/24'] },
-        { name: 'm3', addresses: ['10.0.0.53/24'] },
-        { name: 'client', addresses: ['10.0.0.10/24'] },
-      ],
+      hosts: seedMasters(3, { name: 'client', addresses: ['10.0.0.10/24'] }),
     });
   });
 

@@ -7,7 +7,7 @@
 import { chmodSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { readablePackage, type ReadablePackage } from './readable-package.js';
 import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, type VrrpdProcess } from './vrrpd.js';
 
@@ -46,11 +46,7 @@ describe.skipIf(labUnavailableReason !== undefined)('drain for upgrades on a rea
 
   beforeAll(async () => {
     lab = await Lab.create({
-      hosts: [
-        { name: 'm1', addresses: ['10.0.0.51/24'] },
-        { name: 'm2', addresses: ['10.0.0.52/24'] },
-        { name: 'm3', addresses: ['10.0.0.53/24'] },
-      ],
+      hosts: seedMasters(3),
     });
   });
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
 import { formatIpv4 } from '../../src/core/ip.js';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { sleep, startVrrpd, VrrpdProcess, waitUntil, type LogLine } from './vrrpd.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,7 +63,7 @@ describe.skipIf(labUnavailableReason !== undefined)('never MASTER without the me
 
   beforeAll(async () => {
     pkg = readablePackage();
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(1) });
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../src/core/ip.js';
 import { buildGarpFrame } from '../../src/io/garp.js';
 import { parseMac } from '../../src/io/link.js';
-import { Agent, Lab, labUnavailableReason, type AgentEvent } from './lab.js';
+import { Agent, Lab, labUnavailableReason, type AgentEvent, seedMasters } from './lab.js';
 
 // keepalived's captured advert (docs/protocol.md#wire-format): VRID 51, priority 100, one VIP 10.77.0.100, PASS 123456.
 const ADVERT_HEX = '2133' + '6401' + '0101' + 'd57c' + '0a4d0064' + '3132333435360000';
@@ -37,11 +37,7 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
 
   beforeAll(async () => {
     lab = await Lab.create({
-      hosts: [
-        { name: 'm1', addresses: ['10.0.0.51/24'] },
-        { name: 'm2', addresses: ['10.0.0.52/24'] },
-        { name: 'm3', addresses: ['10.0.0.53/24'] },
-      ],
+      hosts: seedMasters(3),
     });
     [m1, m2, m3] = await Promise.all([lab.agent('m1'), lab.agent('m2'), lab.agent('m3')]);
   }, 60_000);

@@ -49,6 +49,11 @@ if (labUnavailableReason !== undefined) {
   console.warn(`\n${line}\n!!! SKIPPING REAL-KERNEL NETNS TESTS: ${labUnavailableReason}\n!!! Run them as root with iproute2 installed.\n${line}\n`);
 }
 
+/** The seed's masters m1..mN on the lab's bridge (10.0.0.51, .52, ...), then any other hosts. */
+export function seedMasters(count: 1 | 2 | 3 = 3, ...others: LabHostSpec[]): LabHostSpec[] {
+  return [...Array.from({ length: count }, (_, i) => ({ name: `m${i + 1}`, addresses: [`10.0.0.${51 + i}/24`] })), ...others];
+}
+
 export interface LabOptions {
   hosts: LabHostSpec[];
 }

@@ -21,7 +21,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labUnavailableReason, type CapturedFrame } from './lab.js';
+import { Lab, labUnavailableReason, type CapturedFrame, seedMasters } from './lab.js';
 import { seedNodeYaml, sleep, startVrrpd, waitUntil, type VrrpdProcess } from './vrrpd.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -90,7 +90,7 @@ describe.skipIf(labUnavailableReason !== undefined)('local clients cannot starve
   let procs: VrrpdProcess[] = [];
   let attackers: ChildProcess[] = [];
   beforeAll(async () => {
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }, { name: 'm2', addresses: ['10.0.0.52/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(2) });
   });
   afterEach(async () => {
     for (const a of attackers) a.kill('SIGKILL');

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ethernetAdverts } from '../../src/lab/wire.js';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { sleep, startVrrpd } from './vrrpd.js';
 
 function instance(name: string, vrid: number, priority: number, vips: string[]): string {
@@ -24,7 +24,7 @@ function instance(name: string, vrid: number, priority: number, vips: string[]):
 describe.skipIf(labUnavailableReason !== undefined)('reload (SIGHUP) on a real kernel', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }, { name: 'm2', addresses: ['10.0.0.52/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(2) });
   });
   afterAll(async () => {
     await lab?.destroy();

@@ -16,7 +16,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labUnavailableReason, type CapturedFrame } from './lab.js';
+import { Lab, labUnavailableReason, type CapturedFrame, seedMasters } from './lab.js';
 import { asUnitUser, NOBODY, readablePackage, type ReadablePackage } from './readable-package.js';
 import { sleep, VrrpdProcess, waitUntil } from './vrrpd.js';
 
@@ -50,7 +50,7 @@ describe.skipIf(labUnavailableReason !== undefined)('scripts run without the dae
   let running: VrrpdProcess[] = [];
 
   beforeAll(async () => {
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }, { name: 'm2', addresses: ['10.0.0.52/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(2) });
     pkg = readablePackage();
     scripts = mkdtempSync(join(tmpdir(), 'vrrpd-caps-scripts-'));
     chmodSync(scripts, 0o755);

@@ -4,14 +4,14 @@
  * must not take over.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, type VrrpdProcess } from './vrrpd.js';
 
 describe.skipIf(labUnavailableReason !== undefined)('stall guard on a real kernel', () => {
   let lab: Lab;
   let procs: VrrpdProcess[] = [];
   beforeAll(async () => {
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }, { name: 'm2', addresses: ['10.0.0.52/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(2) });
   });
   afterEach(async () => {
     for (const p of procs) p.signal('SIGKILL');

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeepalivedProcess, VrrpdProcess } from '../../src/lab/daemons.js';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { sleep } from './vrrpd.js';
 
 function conf(file: string, vrid: number, self: string, vip: string): string {
@@ -39,7 +39,7 @@ vrrp_instance VI_1 {
 describe.skipIf(labUnavailableReason !== undefined)('track files on a real kernel, against keepalived 2.2.7', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }, { name: 'm2', addresses: ['10.0.0.52/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(2) });
   });
   afterAll(async () => {
     await lab?.destroy();

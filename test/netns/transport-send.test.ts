@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 
 const HELPER = join(import.meta.dirname, 'transport-send-helper.ts');
 const REGISTER = join(import.meta.dirname, '..', 'register.mjs');
@@ -17,11 +17,7 @@ describe.skipIf(labUnavailableReason !== undefined)('transport send timing on a 
   let lab: Lab;
   beforeAll(async () => {
     lab = await Lab.create({
-      hosts: [
-        { name: 'm1', addresses: ['10.0.0.51/24'] },
-        { name: 'm2', addresses: ['10.0.0.52/24'] },
-        { name: 'm3', addresses: ['10.0.0.53/24'] },
-      ],
+      hosts: seedMasters(3),
     });
   });
   afterAll(async () => {

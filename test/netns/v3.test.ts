@@ -13,7 +13,7 @@ import { decodeAdvert, v3Checksum } from '../../src/core/codec.js';
 import { parseIpv4 } from '../../src/core/ip.js';
 import { masterDownIntervalV3Ms } from '../../src/core/timers.js';
 import { ethernetAdverts, type WireAdvert } from '../../src/lab/wire.js';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { sleep, startVrrpd, waitUntil, type VrrpdProcess } from './vrrpd.js';
 
 const VIP = '10.0.0.50/32';
@@ -78,11 +78,7 @@ describe.skipIf(labUnavailableReason !== undefined)('VRRPv3 at advert_int 0.1 on
 
   beforeAll(async () => {
     lab = await Lab.create({
-      hosts: [
-        { name: 'm1', addresses: ['10.0.0.51/24'] },
-        { name: 'm2', addresses: ['10.0.0.52/24'] },
-        { name: 'm3', addresses: ['10.0.0.53/24'] },
-      ],
+      hosts: seedMasters(3),
     });
   });
 

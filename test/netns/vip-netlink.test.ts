@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labUnavailableReason } from './lab.js';
+import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 
 const HELPER = join(import.meta.dirname, 'vip-netlink-helper.ts');
 const REGISTER = join(import.meta.dirname, '..', 'register.mjs');
@@ -15,7 +15,7 @@ const REGISTER = join(import.meta.dirname, '..', 'register.mjs');
 describe.skipIf(labUnavailableReason !== undefined)('VIPs over rtnetlink on a real kernel', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await Lab.create({ hosts: [{ name: 'm1', addresses: ['10.0.0.51/24'] }] });
+    lab = await Lab.create({ hosts: seedMasters(1) });
   });
   afterAll(async () => {
     await lab?.destroy();
