@@ -30,8 +30,9 @@ describe.skipIf(labUnavailableReason !== undefined)('VIPs over rtnetlink on a re
     expect(result.code, result.stderr).toBe(0);
     const out = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
     expect(out).toMatchObject({ added: 'added', again: 'already_present', listed: true, removed: 'removed', absent: 'absent', noDevice: 'ENODEV' });
-    // A fork/exec of ip alone takes milliseconds; netlink answers in microseconds (generous bound for a busy CI).
-    expect(out.addMs as number).toBeLessThan(5);
+    // The point of netlink: an add costs less than the fork and exec that running `ip` needs, measured
+    // in the same process (medians; here about 0.1 ms against several ms). Not a timing target.
+    expect(out.addMs as number, JSON.stringify(out)).toBeLessThan(out.forkMs as number);
     await new Promise((r) => setTimeout(r, 200));
     monitor.kill('SIGTERM');
     expect(seen).toMatch(/inet 10\.0\.0\.50\/32 brd 10\.0\.0\.255 scope global ens32:vip/);
