@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
 import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { readablePackage, type ReadablePackage } from './readable-package.js';
-import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, type VrrpdProcess } from './vrrpd.js';
+import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, type VrrpdProcess, vipHolders } from './vrrpd.js';
 
 const VIP = '10.0.0.50/32';
 
@@ -23,11 +23,7 @@ describe.skipIf(labUnavailableReason !== undefined)('drain for upgrades on a rea
     return proc;
   };
 
-  const holders = async (): Promise<string[]> => {
-    const out: string[] = [];
-    for (const host of ['m1', 'm2', 'm3']) if ((await lab.addrs(host)).includes(VIP)) out.push(host);
-    return out;
-  };
+  const holders = (): Promise<string[]> => vipHolders(lab, VIP);
 
   /** master1 first, so the steady state is master1 MASTER (see daemon.test.ts). */
   const startSeed = async (): Promise<[VrrpdProcess, VrrpdProcess, VrrpdProcess]> => {

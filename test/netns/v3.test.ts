@@ -14,7 +14,7 @@ import { parseIpv4 } from '../../src/core/ip.js';
 import { masterDownIntervalV3Ms } from '../../src/core/timers.js';
 import { ethernetAdverts, type WireAdvert } from '../../src/lab/wire.js';
 import { Lab, labUnavailableReason, seedMasters } from './lab.js';
-import { sleep, startVrrpd, waitUntil, type VrrpdProcess } from './vrrpd.js';
+import { sleep, startVrrpd, waitUntil, type VrrpdProcess, vipHolders } from './vrrpd.js';
 
 const VIP = '10.0.0.50/32';
 const ADDRESS = (n: number): string => `10.0.0.5${n}`;
@@ -61,11 +61,7 @@ describe.skipIf(labUnavailableReason !== undefined)('VRRPv3 at advert_int 0.1 on
     return proc;
   };
 
-  const holders = async (): Promise<string[]> => {
-    const out: string[] = [];
-    for (const host of ['m1', 'm2', 'm3']) if ((await lab.addrs(host)).includes(VIP)) out.push(host);
-    return out;
-  };
+  const holders = (): Promise<string[]> => vipHolders(lab, VIP);
 
   /** m1 first, the others once m1 is MASTER (node's start-up is longer than a 0.1 s Master_Down). */
   const startNodes = async (nodes: readonly number[]): Promise<VrrpdProcess[]> => {

@@ -44,6 +44,13 @@ ${options.extraInstanceYaml ?? ''}`;
 }
 
 /** Write the config and start `vrrpd run` (debug log) in the host's namespace. */
+/** The hosts whose ens32 holds `vip` (e.g. '10.0.0.50/32') now, in the order given. */
+export async function vipHolders(lab: Lab, vip: string, hosts: readonly string[] = ['m1', 'm2', 'm3']): Promise<string[]> {
+  const out: string[] = [];
+  for (const host of hosts) if ((await lab.addrs(host)).includes(vip)) out.push(host);
+  return out;
+}
+
 export function startVrrpd(lab: Lab, host: string, configYaml: string): VrrpdProcess {
   const { cmd, args, configPath, socketPath } = VrrpdProcess.command(lab.place(host).dir, configYaml, { logLevel: 'debug' });
   return new VrrpdProcess(lab, host, socketPath, configPath, lab.spawn(host, cmd, args));
