@@ -54,7 +54,7 @@ describe.skipIf(labUnavailableReason !== undefined)('scripts run without the dae
     pkg = readablePackage();
     scripts = mkdtempSync(join(tmpdir(), 'vrrpd-caps-scripts-'));
     chmodSync(scripts, 0o755);
-    writeFileSync(join(scripts, 'caps.sh'), '#!/bin/sh\n# $1: track or notify. What this very process holds, as the kernel says.\ngrep -E "^Cap(Inh|Prm|Eff|Amb):" /proc/$$/status > "$2/$1.$$"\nexit 0\n', { mode: 0o755 });
+    writeFileSync(join(scripts, 'caps.sh'), '#!/bin/sh\n# $1: track or notify. What this very process holds, as the kernel says.\ngrep -E "^Cap(Inh|Prm|Eff|Amb):" /proc/$$/status > "$2/.$1.$$" && mv "$2/.$1.$$" "$2/$1.$$"\nexit 0\n', { mode: 0o755 });
     out = mkdtempSync(join(tmpdir(), 'vrrpd-caps-out-'));
     work = mkdtempSync(join(tmpdir(), 'vrrpd-caps-work-'));
     for (const dir of [out, work]) {
