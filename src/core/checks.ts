@@ -16,9 +16,10 @@
  *   the per-interface dispatcher, via peekVirtualRouterId) and 'not_ready' (the machine, in FAULT/INIT).
  */
 import type { CheckResult, DropReason, ReceiveExpectations } from './types.js';
+import type { IpAddress } from './ip.js';
 import { AUTH_DATA_LENGTH, DROP_REASONS, VRRP_TTL } from './types.js';
-import { formatIpv4, isMulticast, VRRP_MULTICAST_GROUP } from './ip.js';
-import { decodeAdvert, messageLength, parseIpHeader, v3Checksum, vrrpChecksum } from './codec.js';
+import { formatIp, isMulticastIp, VRRP_IPV6_MULTICAST_GROUP, VRRP_MULTICAST_GROUP } from './ip.js';
+import { advertLengthV3, decodeAdvert, messageLength, parseIpHeader, v3Checksum, vrrpChecksum } from './codec.js';
 
 /** Every drop reason in the order the receive path applies them; the earlier one wins. */
 export const RECEIVE_CHECK_ORDER: readonly DropReason[] = DROP_REASONS;
@@ -53,6 +54,9 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
   const parsed = parseIpHeader(bytes);
   if (!parsed.ok) return drop('too_short', `${bytes.length} bytes`);
   const ip = parsed.ip;
+  const family = expect.family ?? 4;
+  // One socket per family feeds an instance, so this only fails on a wiring mistake; still a value.
+  if (ip.family !== family) return drop('too_short', `an IPv${ip.family} packet for an IPv${family} instance`);
   const vrrpAt = ip.headerLength;
   const unicastMode = expect.unicastPeers.length > 0;
   const ourCount = expect.virtualAddresses.length;
@@ -64,14 +68,20 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
   // other version is reported as bad_version.
   const packetCount = bytes.length > vrrpAt + 3 ? (bytes[vrrpAt + 3] as number) : 0;
   const packetVersion = (bytes[vrrpAt] as number) >>> 4;
-  const expectedLength = ip.headerLength + messageLength(packetVersion, packetCount);
+  const expectedLength = ip.headerLength + messageLength(packetVersion, packetCount, family);
+  // An IPv6 instance's advert that is exactly as long as one with IPv4 addresses: somebody put IPv4
+  // VIPs under our VRID on this link (a v4 config sent over IPv6). keepalived counts it as a length
+  // error; it gets its own reason here because the fix is in a configuration, not on the wire.
+  if (family === 6 && packetCount > 0 && bytes.length === ip.headerLength + advertLengthV3(packetCount, 4)) {
+    return drop('address_family_mismatch', `${packetCount} addresses of 4 bytes (IPv4) in an advert to an IPv6 instance`);
+  }
   if (bytes.length !== expectedLength) {
     return drop('bad_length', `received ${bytes.length} bytes, expected ${expectedLength}`);
   }
 
   // RFC 5.2.3 / 7.1: TTL 255 proves the sender is on-link. keepalived 2.2.7 skips it for unicast,
   // where a routed peer is legitimate.
-  if (!unicastMode && ip.ttl !== VRRP_TTL) return drop('bad_ttl', `ttl ${ip.ttl}`);
+  if (!unicastMode && ip.ttl !== VRRP_TTL) return drop('bad_ttl', `${family === 6 ? 'hop limit' : 'ttl'} ${ip.ttl}`);
 
   const versionType = bytes[vrrpAt] as number;
   const version = versionType >>> 4;
@@ -99,37 +109,39 @@ export function checkAdvert(bytes: Uint8Array, expect: ReceiveExpectations): Che
   } else {
     // VRRPv3: over the IPv4 pseudo-header and the message (RFC 5798 5.2.8), with the destination
     // keepalived's old_unicast_checksum mode names (docs/protocol.md#vrrpv3-checksum).
+    // Over IPv6 there is no old variant to fall back to (keepalived never had one): the real
+    // destination (ff02::12 or the peer), as the kernel's IPV6_CHECKSUM computes it.
     const length = bytes.length - vrrpAt;
-    const group = { source: ip.source, destination: VRRP_MULTICAST_GROUP };
+    const group = { source: ip.source, destination: family === 6 ? VRRP_IPV6_MULTICAST_GROUP : VRRP_MULTICAST_GROUP };
     const real = { source: ip.source, destination: ip.destination };
-    if (v3Checksum(bytes, expect.v3Checksum === 'group' ? group : real, vrrpAt, length) !== 0) {
+    if (v3Checksum(bytes, expect.v3Checksum === 'group' && family === 4 ? group : real, vrrpAt, length) !== 0) {
       // keepalived's default on a unicast instance: an advert that verifies only with 224.0.0.18 comes
       // from a keepalived <= 1.3.6 or one with old_unicast_checksum; accept it and follow it.
-      const retry = expect.v3Checksum === 'auto' && unicastMode && ip.destination !== VRRP_MULTICAST_GROUP;
+      const retry = family === 4 && expect.v3Checksum === 'auto' && unicastMode && ip.destination !== VRRP_MULTICAST_GROUP;
       if (!retry || v3Checksum(bytes, group, vrrpAt, length) !== 0) return drop('bad_checksum', 'VRRPv3 checksum does not verify');
       oldChecksum = true;
     }
   }
 
-  if (isMulticast(ip.destination) === unicastMode) {
+  if (isMulticastIp(ip.destination) === unicastMode) {
     return drop('mode_mismatch', unicastMode ? 'multicast packet to a unicast instance' : 'unicast packet to a multicast instance');
   }
 
   // The lengths were all checked above, so this cannot fail; the guard keeps the types honest.
-  const decoded = decodeAdvert(bytes, vrrpAt);
+  const decoded = decodeAdvert(bytes, vrrpAt, undefined, family);
   if (!decoded.ok) return drop('bad_length', 'advert does not decode');
   const advert = decoded.advert;
 
   if (expect.checkAddressList) {
     for (const ours of expect.virtualAddresses) {
-      if (!advert.addresses.includes(ours)) return drop('address_list_mismatch', `virtual address ${formatIpv4(ours)} missing`);
+      if (!(advert.addresses as readonly IpAddress[]).includes(ours)) return drop('address_list_mismatch', `virtual address ${formatIp(ours)} missing`);
     }
   }
 
   // Independent of checkAddressList on purpose: keepalived 2.2.7 nests it inside the address check,
   // which lets `vrrp_skip_check_adv_addr` also skip the peer filter; we do not want that coupling.
   if (unicastMode && expect.checkUnicastSrc && !expect.unicastPeers.includes(ip.source)) {
-    return drop('unknown_peer', `source ${formatIpv4(ip.source)} is not a unicast peer`);
+    return drop('unknown_peer', `source ${formatIp(ip.source)} is not a unicast peer`);
   }
 
   return oldChecksum ? { ok: true, advert, ip, oldChecksum } : { ok: true, advert, ip };

@@ -1,8 +1,9 @@
 /**
- * VRRP advert codec: VRRPv2 (RFC 3768 section 5) and VRRPv3 over IPv4 (RFC 5798 section 5), and the
- * bit of IPv4 the receive path needs. The version nibble decides the layout, as in keepalived:
- * version 3 has no auth fields and a 12-bit interval in centiseconds, and its checksum covers an
- * IPv4 pseudo-header (docs/protocol.md#vrrpv3-wire-format); every other version is laid out as v2.
+ * VRRP advert codec: VRRPv2 (RFC 3768 section 5) and VRRPv3 over IPv4 and IPv6 (RFC 5798 section
+ * 5), and the bit of IPv4/IPv6 the receive path needs. The version nibble decides the layout, as in
+ * keepalived: version 3 has no auth fields and a 12-bit interval in centiseconds, and its checksum
+ * covers an IP pseudo-header (docs/protocol.md#vrrpv3-wire-format); every other version is laid
+ * out as v2. Over IPv6 the addresses are 16 bytes each (docs/protocol.md#vrrpv3-over-ipv6).
  *
  * Rules of this file:
  * - Decoding never throws: malformed input is a value (`{ ok: false, reason }`), because every byte
@@ -14,7 +15,8 @@
  */
 import type { Advert, AdvertV3, DropReason, IpHeader } from './types.js';
 import { AUTH_DATA_LENGTH, MAX_V3_ADVERT_INTERVAL_CS, VRRP_HEADER_LENGTH, VRRP_PROTOCOL, VRRP_TOS, VRRP_TTL } from './types.js';
-import type { Ipv4 } from './ip.js';
+import type { AddressFamily, IpAddress, Ipv4, Ipv6 } from './ip.js';
+import { ipv6Bytes, readIpv6 } from './ip.js';
 
 /** What encodeAdvert takes for VRRPv2: an advert whose checksum is computed unless given (tests build bad ones). */
 export type AdvertInput = Omit<Advert, 'checksum'> & { checksum?: number };
@@ -22,10 +24,13 @@ export type AdvertInput = Omit<Advert, 'checksum'> & { checksum?: number };
 /** What encodeAdvert takes for VRRPv3: the checksum is computed over the pseudo-header unless given; reserved defaults to 0. */
 export type AdvertV3Input = Omit<AdvertV3, 'checksum' | 'reserved'> & { checksum?: number; reserved?: number };
 
-/** The IPv4 pseudo-header's addresses a VRRPv3 checksum covers (RFC 5798 5.2.8; protocol and length are implied). */
+/**
+ * The pseudo-header's addresses a VRRPv3 checksum covers (RFC 5798 5.2.8; protocol and length are
+ * implied): IPv4 numbers, or IPv6 bigints (RFC 8200 8.1).
+ */
 export interface PseudoHeader {
-  source: Ipv4;
-  destination: Ipv4;
+  source: IpAddress;
+  destination: IpAddress;
 }
 
 export type DecodeAdvertResult = { ok: true; advert: Advert | AdvertV3 } | { ok: false; reason: Extract<DropReason, 'too_short' | 'bad_length'> };
@@ -41,15 +46,17 @@ export type PeekResult = { ok: true; virtualRouterId: number; ip: IpHeader } | {
 
 /** Smallest IPv4 header (no options). */
 export const IPV4_MIN_HEADER_LENGTH = 20;
+/** The fixed IPv6 header; the transport hands the core one with no extension headers. */
+export const IPV6_HEADER_LENGTH = 40;
 
 /** Bytes in a VRRPv2 advert carrying `addressCount` addresses: header + addresses + auth data. */
 export function advertLength(addressCount: number): number {
   return VRRP_HEADER_LENGTH + 4 * addressCount + AUTH_DATA_LENGTH;
 }
 
-/** Bytes in a VRRPv3 advert over IPv4 carrying `addressCount` addresses: header + addresses. */
-export function advertLengthV3(addressCount: number): number {
-  return VRRP_HEADER_LENGTH + 4 * addressCount;
+/** Bytes in a VRRPv3 advert carrying `addressCount` addresses: header + 4 (IPv4) or 16 (IPv6) bytes each. */
+export function advertLengthV3(addressCount: number, family: AddressFamily = 4): number {
+  return VRRP_HEADER_LENGTH + (family === 6 ? 16 : 4) * addressCount;
 }
 
 /**
@@ -57,7 +64,9 @@ export function advertLengthV3(addressCount: number): number {
  * packet's own nibble decides, so a v2 advert at a v3 instance passes the length check and is
  * then dropped as bad_version, and the other way round.
  */
-export function messageLength(version: number, addressCount: number): number {
+export function messageLength(version: number, addressCount: number, family: AddressFamily = 4): number {
+  // Over IPv6 only VRRPv3 exists; keepalived sizes any nibble there as v3 with 16-byte addresses.
+  if (family === 6) return advertLengthV3(addressCount, 6);
   return version === 3 ? advertLengthV3(addressCount) : advertLength(addressCount);
 }
 
@@ -95,6 +104,11 @@ export function vrrpChecksum(bytes: Uint8Array, offset = 0, length = bytes.lengt
  */
 export function v3Checksum(bytes: Uint8Array, pseudo: PseudoHeader, offset = 0, length = bytes.length - offset): number {
   const { source, destination } = pseudo;
+  if (typeof source === 'bigint' || typeof destination === 'bigint') {
+    // RFC 8200 8.1: source, destination, 32-bit upper-layer length, 24 zero bits, next header.
+    const pseudoSum = wordSum(ipv6Bytes(BigInt(source)), 0, 16) + wordSum(ipv6Bytes(BigInt(destination)), 0, 16) + (length >>> 16) + (length & 0xffff) + VRRP_PROTOCOL;
+    return fold(pseudoSum + wordSum(bytes, offset, length));
+  }
   const pseudoSum = (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff) + VRRP_PROTOCOL + length;
   return fold(pseudoSum + wordSum(bytes, offset, length));
 }
@@ -189,7 +203,8 @@ function encodeAdvertV3(a: AdvertV3Input, pseudo: PseudoHeader | undefined): Uin
   if (a.checksum !== undefined) assertUint('checksum', a.checksum, 0xffff);
   else if (pseudo === undefined) throw new RangeError('a VRRPv3 checksum covers the IPv4 pseudo-header: give its source and destination');
 
-  const out = new Uint8Array(advertLengthV3(a.addresses.length));
+  const family: AddressFamily = a.addresses.length > 0 && typeof a.addresses[0] === 'bigint' ? 6 : 4;
+  const out = new Uint8Array(advertLengthV3(a.addresses.length, family));
   out[0] = (3 << 4) | a.type;
   out[1] = a.virtualRouterId;
   out[2] = a.priority;
@@ -198,6 +213,14 @@ function encodeAdvertV3(a: AdvertV3Input, pseudo: PseudoHeader | undefined): Uin
   out[5] = a.advertIntervalCs & 0xff;
   let at = VRRP_HEADER_LENGTH;
   for (const address of a.addresses) {
+    if (family === 6) {
+      // One instance is one family: a number among IPv6 addresses is a programming error.
+      if (typeof address !== 'bigint') throw new RangeError('an IPv6 advert carries IPv6 addresses only');
+      out.set(ipv6Bytes(address), at);
+      at += 16;
+      continue;
+    }
+    if (typeof address !== 'number') throw new RangeError('an IPv4 advert carries IPv4 addresses only');
     assertUint('address', address, 0xffffffff);
     writeIpv4(out, at, address);
     at += 4;
@@ -215,7 +238,7 @@ function encodeAdvertV3(a: AdvertV3Input, pseudo: PseudoHeader | undefined): Uin
  * announces. Version 3 gives an AdvertV3, every other version an Advert. Extra bytes after those
  * are ignored here (checks.ts rejects them). Never throws.
  */
-export function decodeAdvert(bytes: Uint8Array, offset = 0, length?: number): DecodeAdvertResult {
+export function decodeAdvert(bytes: Uint8Array, offset = 0, length?: number, family: AddressFamily = 4): DecodeAdvertResult {
   const available = bytes.length - offset;
   const size = length ?? available;
   if (!Number.isInteger(offset) || !Number.isInteger(size) || offset < 0 || size < 0 || size > available) {
@@ -225,7 +248,24 @@ export function decodeAdvert(bytes: Uint8Array, offset = 0, length?: number): De
   const first = bytes[offset] as number;
   const version = first >>> 4;
   const count = bytes[offset + 3] as number;
-  if (size < messageLength(version, count)) return { ok: false, reason: 'bad_length' };
+  if (size < messageLength(version, count, family)) return { ok: false, reason: 'bad_length' };
+  if (family === 6) {
+    const addresses6: IpAddress[] = new Array<IpAddress>(count);
+    for (let i = 0, at6 = offset + VRRP_HEADER_LENGTH; i < count; i++, at6 += 16) addresses6[i] = readIpv6(bytes, at6);
+    return {
+      ok: true,
+      advert: {
+        version: 3,
+        type: first & 0x0f,
+        virtualRouterId: bytes[offset + 1] as number,
+        priority: bytes[offset + 2] as number,
+        reserved: (bytes[offset + 4] as number) >>> 4,
+        advertIntervalCs: (((bytes[offset + 4] as number) & 0x0f) << 8) | (bytes[offset + 5] as number),
+        checksum: ((bytes[offset + 6] as number) << 8) | (bytes[offset + 7] as number),
+        addresses: addresses6,
+      },
+    };
+  }
   const addresses: Ipv4[] = new Array<Ipv4>(count);
   let at = offset + VRRP_HEADER_LENGTH;
   for (let i = 0; i < count; i++, at += 4) addresses[i] = readIpv4(bytes, at);
@@ -262,11 +302,13 @@ export function decodeAdvert(bytes: Uint8Array, offset = 0, length?: number): De
 }
 
 /**
- * Read the IPv4 header of a received packet (as a raw socket hands it over). Call it first on every
- * packet; anything that is not IPv4 / protocol 112 with room for the header and the 8-byte VRRP
- * header is 'too_short' (keepalived's first check). Never throws.
+ * Read the IP header of a received packet: IPv4 as a raw socket hands it over, or the 40-byte IPv6
+ * header the IPv6 transport rebuilds from recvmsg (no extension headers; next header 112). Call it
+ * first on every packet; anything that is not IPv4 or IPv6 / protocol 112 with room for the header
+ * and the 8-byte VRRP header is 'too_short' (keepalived's first check). Never throws.
  */
 export function parseIpHeader(bytes: Uint8Array): ParseIpHeaderResult {
+  if (bytes.length >= 1 && (bytes[0] as number) >>> 4 === 6) return parseIpv6Header(bytes);
   if (bytes.length < IPV4_MIN_HEADER_LENGTH) return { ok: false, reason: 'too_short' };
   const versionIhl = bytes[0] as number;
   const headerLength = (versionIhl & 0x0f) * 4;
@@ -276,6 +318,7 @@ export function parseIpHeader(bytes: Uint8Array): ParseIpHeaderResult {
   return {
     ok: true,
     ip: {
+      family: 4,
       headerLength,
       tos: bytes[1] as number,
       totalLength: ((bytes[2] as number) << 8) | (bytes[3] as number),
@@ -286,6 +329,59 @@ export function parseIpHeader(bytes: Uint8Array): ParseIpHeaderResult {
       destination: readIpv4(bytes, 16),
     },
   };
+}
+
+function parseIpv6Header(bytes: Uint8Array): ParseIpHeaderResult {
+  if (bytes.length < IPV6_HEADER_LENGTH + VRRP_HEADER_LENGTH) return { ok: false, reason: 'too_short' };
+  if ((bytes[6] as number) !== VRRP_PROTOCOL) return { ok: false, reason: 'too_short' };
+  const payloadLength = ((bytes[4] as number) << 8) | (bytes[5] as number);
+  return {
+    ok: true,
+    ip: {
+      family: 6,
+      headerLength: IPV6_HEADER_LENGTH,
+      tos: (((bytes[0] as number) & 0x0f) << 4) | ((bytes[1] as number) >>> 4),
+      totalLength: IPV6_HEADER_LENGTH + payloadLength,
+      id: 0,
+      ttl: bytes[7] as number,
+      protocol: VRRP_PROTOCOL,
+      source: readIpv6(bytes, 8),
+      destination: readIpv6(bytes, 24),
+    },
+  };
+}
+
+/** IPv6 header fields encodeIpv6Packet fills; version 6, next header 112, flow label 0. */
+export interface Ipv6PacketHeader {
+  source: Ipv6;
+  destination: Ipv6;
+  /** Defaults to 255 (RFC 5798 5.1.2.3). */
+  hopLimit?: number;
+  /** Defaults to 0xc0, what keepalived sends. */
+  trafficClass?: number;
+}
+
+/**
+ * Wrap a VRRP payload in a 40-byte IPv6 header: what the IPv6 transport hands the core for a
+ * received advert, and what the simulator and tests build. Throws RangeError on out-of-range fields.
+ */
+export function encodeIpv6Packet(header: Ipv6PacketHeader, payload: Uint8Array): Uint8Array {
+  const hopLimit = header.hopLimit ?? VRRP_TTL;
+  const trafficClass = header.trafficClass ?? VRRP_TOS;
+  assertUint('hop limit', hopLimit, 255);
+  assertUint('traffic class', trafficClass, 255);
+  assertUint('payload length', payload.length, 0xffff);
+  const out = new Uint8Array(IPV6_HEADER_LENGTH + payload.length);
+  out[0] = 0x60 | (trafficClass >>> 4);
+  out[1] = (trafficClass & 0x0f) << 4;
+  out[4] = payload.length >>> 8;
+  out[5] = payload.length & 0xff;
+  out[6] = VRRP_PROTOCOL;
+  out[7] = hopLimit;
+  out.set(ipv6Bytes(header.source), 8);
+  out.set(ipv6Bytes(header.destination), 24);
+  out.set(payload, IPV6_HEADER_LENGTH);
+  return out;
 }
 
 /**

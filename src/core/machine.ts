@@ -23,7 +23,7 @@
  */
 import { encodeAdvert, isAdvertV3 } from './codec.js';
 import { checkAdvert } from './checks.js';
-import { VRRP_MULTICAST_GROUP, type Ipv4 } from './ip.js';
+import { VRRP_IPV6_MULTICAST_GROUP, VRRP_MULTICAST_GROUP, type IpAddress } from './ip.js';
 import { masterDownIntervalFor, skewTimeFor } from './timers.js';
 import {
   DROP_REASONS,
@@ -107,7 +107,7 @@ export class VrrpMachine {
   private readonly externalFaults = new Set<string>();
   /** Amounts added to the priority from outside the tracker table (track files, by cause name). */
   private readonly priorityOffsets = new Map<string, number>();
-  private master: Ipv4 | undefined;
+  private master: IpAddress | undefined;
   private lastMasterPriority: number | undefined;
   private transition: TransitionRecord | undefined;
   private lastAdvertMs: number | undefined;
@@ -207,7 +207,7 @@ export class VrrpMachine {
   }
 
   /** The address of the current master: ours when MASTER, the last accepted advert's source in BACKUP. */
-  get masterAddress(): Ipv4 | undefined {
+  get masterAddress(): IpAddress | undefined {
     return this.currentState === 'MASTER' ? this.config.sourceAddress : this.master;
   }
 
@@ -218,7 +218,10 @@ export class VrrpMachine {
 
   /** VRRPv3: the checksum's pseudo-header destination this instance uses now (docs/protocol.md#vrrpv3-checksum). */
   get v3ChecksumDestination(): 'destination' | 'group' {
-    return this.config.v3Checksum === 'group' || this.oldChecksumLearned || this.config.unicastPeers.length === 0 ? 'group' : 'destination';
+    if (this.config.unicastPeers.length === 0) return 'group';
+    // IPv6 has no old variant: a unicast copy always covers its real destination.
+    if (this.config.family === 6) return 'destination';
+    return this.config.v3Checksum === 'group' || this.oldChecksumLearned ? 'group' : 'destination';
   }
 
   /** When the last valid advert was received (any priority), if ever. */
@@ -428,7 +431,7 @@ export class VrrpMachine {
 
   // --- receive rules -------------------------------------------------------------------------
 
-  private backupReceive(nowMs: number, advert: Advert | AdvertV3, source: Ipv4, actions: Action[]): void {
+  private backupReceive(nowMs: number, advert: Advert | AdvertV3, source: IpAddress, actions: Action[]): void {
     const ours = this.effectivePriority;
     const priority = advert.priority;
     if (priority === 0) {
@@ -458,7 +461,7 @@ export class VrrpMachine {
     actions.push({ type: 'log', level: 'debug', event: 'lower_priority_advert_ignored', detail: `priority ${priority}` });
   }
 
-  private masterReceive(nowMs: number, advert: Advert | AdvertV3, source: Ipv4, actions: Action[]): void {
+  private masterReceive(nowMs: number, advert: Advert | AdvertV3, source: IpAddress, actions: Action[]): void {
     const ours = this.effectivePriority;
     const priority = advert.priority;
     if (priority === 0) {
@@ -569,7 +572,7 @@ export class VrrpMachine {
       // payload right for every copy; otherwise each peer's copy gets its own checksum (the engine).
       const group = this.v3ChecksumDestination === 'group';
       perDestination = !group;
-      const destination = group ? VRRP_MULTICAST_GROUP : (config.unicastPeers[0] as Ipv4);
+      const destination = group ? (config.family === 6 ? VRRP_IPV6_MULTICAST_GROUP : VRRP_MULTICAST_GROUP) : (config.unicastPeers[0] as IpAddress);
       payload = encodeAdvert(
         { version: 3, type: 1, virtualRouterId: config.virtualRouterId, priority, advertIntervalCs: config.advertIntervalCs, addresses: config.virtualAddresses },
         { source: config.sourceAddress, destination },
@@ -582,7 +585,8 @@ export class VrrpMachine {
         priority,
         authType: config.authType,
         advertIntervalSec: config.advertIntervalCs / 100,
-        addresses: config.virtualAddresses,
+        // VRRPv2 instances are IPv4 (the config layer refuses IPv6 with version 2).
+        addresses: config.virtualAddresses as number[],
         authData: config.authData,
       });
     }
@@ -608,13 +612,14 @@ export class VrrpMachine {
     actions.push({ type: 'garp', why });
   }
 
-  private drop(reason: DropReason, source: Ipv4 | undefined, actions: Action[], detail?: string): void {
+  private drop(reason: DropReason, source: IpAddress | undefined, actions: Action[], detail?: string): void {
     this.stats.dropped[reason]++;
     actions.push(detail === undefined ? { type: 'drop', reason, source } : { type: 'drop', reason, source, detail });
   }
 
   private expectations(): ReceiveExpectations {
     return {
+      family: this.config.family ?? 4,
       version: this.config.version,
       authType: this.config.authType,
       authData: this.config.authData,

@@ -2,7 +2,7 @@
  * The vocabulary shared by the codec, the receive checks and the state machine. Everything here is
  * plain data: the io layer, the daemon and the simulator all speak it.
  */
-import type { Ipv4 } from './ip.js';
+import type { AddressFamily, IpAddress, Ipv4 } from './ip.js';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
@@ -14,7 +14,7 @@ export type AuthType = 0 | 1;
 
 /** Length of the authentication data at the end of a VRRPv2 advert (RFC 3768 5.3.10). VRRPv3 has none. */
 export const AUTH_DATA_LENGTH = 8;
-/** The protocol versions vrrpd speaks: VRRPv2 (RFC 3768) and VRRPv3 over IPv4 (RFC 5798 / RFC 9568). */
+/** The protocol versions vrrpd speaks: VRRPv2 (RFC 3768) and VRRPv3 over IPv4 and IPv6 (RFC 5798 / RFC 9568). */
 export type VrrpVersion = 2 | 3;
 /** VRRPv3's Max Adver Int is 12 bits of centiseconds (RFC 5798 5.2.7): 0.01 .. 40.95 s. */
 export const MAX_V3_ADVERT_INTERVAL_CS = 0x0fff;
@@ -50,9 +50,10 @@ export interface Advert {
 }
 
 /**
- * A VRRPv3 advertisement over IPv4 (RFC 5798 5.1): the 8-byte header (version, type, VRID,
- * priority, count, 4 reserved bits + 12-bit Max Adver Int in centiseconds, checksum) and the
- * addresses. No auth type, no auth data. The checksum covers an IPv4 pseudo-header too (codec.ts).
+ * A VRRPv3 advertisement (RFC 5798 5.1): the 8-byte header (version, type, VRID, priority, count,
+ * 4 reserved bits + 12-bit Max Adver Int in centiseconds, checksum) and the addresses, 4 bytes each
+ * over IPv4 (numbers), 16 over IPv6 (bigints). No auth type, no auth data. The checksum covers the
+ * IP pseudo-header of the family too (codec.ts).
  */
 export interface AdvertV3 {
   version: 3;
@@ -64,19 +65,24 @@ export interface AdvertV3 {
   /** Max Adver Int, centiseconds 0..4095 as carried (keepalived never sends 0). */
   advertIntervalCs: number;
   checksum: number;
-  addresses: Ipv4[];
+  addresses: IpAddress[];
 }
 
-/** The IPv4 header fields that take part in validation. */
+/**
+ * The IP header fields that take part in validation. IPv6 (family 6): the transport hands the core
+ * a 40-byte header it rebuilt from what recvmsg reported (source, destination, hop limit, traffic
+ * class; docs/protocol.md#vrrpv3-over-ipv6), so `ttl` is the hop limit and `tos` the traffic class.
+ */
 export interface IpHeader {
+  family: AddressFamily;
   headerLength: number;
   tos: number;
   totalLength: number;
   id: number;
   ttl: number;
   protocol: number;
-  source: Ipv4;
-  destination: Ipv4;
+  source: IpAddress;
+  destination: IpAddress;
 }
 
 /**
@@ -91,9 +97,11 @@ export const DROP_REASONS = [
   'unknown_vrid',
   /** The instance is in FAULT or INIT and ignores everything. */
   'not_ready',
+  /** IPv6 instance: the advert is exactly as long as one carrying IPv4 addresses (4 bytes each) would be. */
+  'address_family_mismatch',
   /** Received length != IP header + 8 + 4 x the packet's address count (+ 8 of auth data unless the packet says version 3), as keepalived 2.2.7. */
   'bad_length',
-  /** TTL != 255 on a multicast instance. */
+  /** TTL (IPv4) or hop limit (IPv6) != 255 on a multicast instance. */
   'bad_ttl',
   /** Version nibble differs from the instance's version (2 or 3). */
   'bad_version',
@@ -111,7 +119,7 @@ export const DROP_REASONS = [
   'address_count_mismatch',
   /** IP total length differs from the received length. */
   'ip_length_mismatch',
-  /** VRRP checksum does not verify (VRRPv3: with the IPv4 pseudo-header). */
+  /** VRRP checksum does not verify (VRRPv3: with the IPv4 or IPv6 pseudo-header). */
   'bad_checksum',
   /** Unicast packet to a multicast instance, or multicast to a unicast one. */
   'mode_mismatch',
@@ -136,6 +144,8 @@ export type V3ChecksumMode = 'auto' | 'group' | 'never';
 
 /** What the receive checks compare a packet against: one instance's configuration and mode. */
 export interface ReceiveExpectations {
+  /** 6: IPv6 (VRRPv3 only). Absent means 4. */
+  family?: AddressFamily;
   version: VrrpVersion;
   /** VRRPv2: 0 or 1. VRRPv3 ignores it. */
   authType: AuthType;
@@ -145,9 +155,9 @@ export interface ReceiveExpectations {
   advertIntervalCs: number;
   /** VRRPv3 only. */
   v3Checksum: V3ChecksumMode;
-  virtualAddresses: readonly Ipv4[];
+  virtualAddresses: readonly IpAddress[];
   /** Empty means multicast mode. */
-  unicastPeers: readonly Ipv4[];
+  unicastPeers: readonly IpAddress[];
   /** Drop unicast adverts from sources that are not configured peers. */
   checkUnicastSrc: boolean;
   /** Compare the advert's address list with ours (keepalived: always in MASTER, in BACKUP unless skipped). */
@@ -182,8 +192,13 @@ export interface InstanceConfig {
   virtualRouterId: number;
   /** Configured priority 1..255; 255 = address owner. */
   priority: number;
-  /** 2 (RFC 3768) or 3 (RFC 5798, IPv4). */
+  /** 2 (RFC 3768) or 3 (RFC 5798). */
   version: VrrpVersion;
+  /**
+   * 4 or 6 (absent: 4). Every address below is of this family: numbers for 4, bigints for 6. An
+   * IPv6 instance is VRRPv3 (the config layer refuses version 2 with IPv6).
+   */
+  family?: AddressFamily;
   /**
    * Our Advertisement_Interval in centiseconds, exact: VRRPv2 whole seconds (100..25500),
    * VRRPv3 1..4095 (0.01..40.95 s).
@@ -199,11 +214,14 @@ export interface InstanceConfig {
   authType: AuthType;
   /** 8 bytes, NUL padded (a longer password is truncated to 8 by the config layer). */
   authData: Uint8Array;
-  virtualAddresses: Ipv4[];
-  /** Our primary address: unicast_src_ip, mcast_src_ip or the interface's first address. */
-  sourceAddress: Ipv4;
-  /** Empty = multicast to 224.0.0.18. */
-  unicastPeers: Ipv4[];
+  virtualAddresses: IpAddress[];
+  /**
+   * Our primary address: unicast_src_ip, mcast_src_ip or the interface's first address (IPv6: its
+   * link-local address). 0 / 0n = not known yet.
+   */
+  sourceAddress: IpAddress;
+  /** Empty = multicast to 224.0.0.18 (IPv6: ff02::12). */
+  unicastPeers: IpAddress[];
   checkUnicastSrc: boolean;
   skipCheckAdvAddr: boolean;
   garpMasterDelayMs: number;
@@ -244,8 +262,8 @@ export type Action =
       reason: TransitionReason;
       effectivePriority: number;
       /** The master's address after the transition (ours when MASTER), if known. */
-      masterAddress: Ipv4 | undefined;
+      masterAddress: IpAddress | undefined;
     }
   /** A packet was dropped; the caller counts nothing (the machine did) and may log it rate-limited. */
-  | { type: 'drop'; reason: DropReason; source: Ipv4 | undefined; detail?: string }
+  | { type: 'drop'; reason: DropReason; source: IpAddress | undefined; detail?: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; event: string; detail?: string };

@@ -9,10 +9,10 @@
  * - The stall guard's second half: when the engine says a late timer must first let waiting packets
  *   in, the shell defers it to host.afterPendingIo (setImmediate on a real host).
  */
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp } from '../core/ip.js';
 import { toIoError } from '../io/errors.js';
 import type { Logger } from './logging.js';
-import { Engine, type DaemonPlan, type DrainState, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
+import { Engine, transportKey, type DaemonPlan, type DrainState, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
 import type { CheckHandle, DaemonHost, Transport } from './host.js';
 import { rehearseTakeover } from './rehearsal.js';
 import type { DaemonStatus } from './status.js';
@@ -61,7 +61,7 @@ export class Daemon {
   async start(plan: DaemonPlan): Promise<void> {
     const stale = await this.host.removeStaleVips(plan.instances.flatMap((s) => s.vips));
     if (stale.length > 0) {
-      this.log.warn({ vips: stale.map((v) => `${formatIpv4(v.address)}/${v.prefixLength} dev ${v.ifname}`) }, 'removed stale virtual addresses left behind');
+      this.log.warn({ vips: stale.map((v) => `${formatIp(v.address)}/${v.prefixLength} dev ${v.ifname}`) }, 'removed stale virtual addresses left behind');
     }
     const facts = this.facts(plan);
     rehearseTakeover(plan, facts);
@@ -216,7 +216,7 @@ export class Daemon {
   private execute(command: HostCommand): void {
     switch (command.type) {
       case 'send':
-        this.transports.get(command.ifname)?.send(command.payload, command.source, command.destinations);
+        this.transports.get(transportKey(command.ifname, command.family ?? 4))?.send(command.payload, command.source, command.destinations);
         return;
       case 'add_vips':
         this.host.addVips(command.vips);
@@ -229,26 +229,33 @@ export class Daemon {
         return;
       case 'open_transport': {
         const { ifname } = command;
+        const family = command.family ?? 4;
         const transport = this.host.openTransport(
           ifname,
           command.multicast,
           (packet) => this.input(() => this.engine.handlePacket(this.now(), ifname, packet)),
-          (error) => this.input(() => this.engine.handleTransportError(this.now(), ifname, failureOf('transport', error))),
-          () => this.input(() => this.engine.handleTransportOpen(this.now(), ifname, this.host.interfaceFacts(ifname))),
+          (error) => this.input(() => this.engine.handleTransportError(this.now(), ifname, failureOf('transport', error), family)),
+          () => this.input(() => this.engine.handleTransportOpen(this.now(), ifname, this.host.interfaceFacts(ifname), family)),
+          family,
         );
-        this.transports.set(ifname, transport);
+        this.transports.set(transportKey(ifname, family), transport);
         return;
       }
-      case 'close_transport':
-        this.transports.get(command.ifname)?.close();
-        this.transports.delete(command.ifname);
+      case 'close_transport': {
+        const key = transportKey(command.ifname, command.family ?? 4);
+        this.transports.get(key)?.close();
+        this.transports.delete(key);
         return;
+      }
       case 'watch_links':
         this.linkWatch?.close();
         this.linkWatch =
           command.names.length === 0
             ? undefined
-            : this.host.watchLinks(command.names, (ifname, up) => this.input(() => this.engine.handleLink(this.now(), ifname, up, this.host.interfaceFacts(ifname).address)));
+            : this.host.watchLinks(command.names, (ifname, up) => this.input(() => {
+                  const facts = this.host.interfaceFacts(ifname);
+                  this.engine.handleLink(this.now(), ifname, up, facts.address, facts.linkLocal6);
+                }));
         return;
       case 'start_check': {
         const { name } = command.check;
@@ -295,7 +302,8 @@ export class Daemon {
   private runProbe(command: Extract<HostCommand, { type: 'probe' }>): void {
     const { instance, means } = command;
     if (means === 'source_address') {
-      this.engine.handleProbeResult(this.now(), instance, means, undefined, this.host.interfaceFacts(command.ifname).address);
+      const facts = this.host.interfaceFacts(command.ifname);
+      this.engine.handleProbeResult(this.now(), instance, means, undefined, facts.address, facts.linkLocal6);
       return;
     }
     let failure: HostFailure | undefined;

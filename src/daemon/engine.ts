@@ -24,7 +24,7 @@
  * orders.
  */
 import { peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
-import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
+import { familyOf, formatIp, VRRP_IPV6_MULTICAST_GROUP, VRRP_MULTICAST_GROUP, type AddressFamily, type IpAddress, type Ipv4, type Ipv6 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import { parseTrackFileValue, trackFileCause, trackFileEffect } from '../core/track-file.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
@@ -141,6 +141,8 @@ export interface DaemonPlan {
 export interface InterfaceFacts {
   /** Primary IPv4 address, if any. */
   address: Ipv4 | undefined;
+  /** The link-local IPv6 address (the source of IPv6 adverts), if any. */
+  linkLocal6?: Ipv6 | undefined;
   /** UP and RUNNING (a missing interface is down). */
   up: boolean;
   /** The interface exists (up or not). */
@@ -168,15 +170,16 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** What the engine asks of the host, in order. */
 export type HostCommand =
-  | { type: 'open_transport'; ifname: string; multicast: boolean }
-  | { type: 'close_transport'; ifname: string }
+  /** `family` 6: the interface's IPv6 VRRP socket (ff02::12), next to its IPv4 one. Absent: 4. */
+  | { type: 'open_transport'; ifname: string; multicast: boolean; family?: AddressFamily }
+  | { type: 'close_transport'; ifname: string; family?: AddressFamily }
   /** The complete list of links to watch from now on (replaces the previous list). */
   | { type: 'watch_links'; names: string[] }
-  | { type: 'send'; instance: string; ifname: string; priority: number; payload: Uint8Array; source: Ipv4; destinations: readonly Ipv4[] }
+  | { type: 'send'; instance: string; ifname: string; priority: number; payload: Uint8Array; source: IpAddress; destinations: readonly IpAddress[]; family?: AddressFamily }
   | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
   /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
-  | { type: 'garp'; instance: string; ifname: string; addresses: readonly Ipv4[]; repeat: number; why: string }
+  | { type: 'garp'; instance: string; ifname: string; addresses: readonly IpAddress[]; repeat: number; why: string }
   /**
    * Ask the host, without claiming MASTER, whether the instance has the means (docs in means.ts):
    * vip_add removes the instance's VIPs (absent outside MASTER anyway; the same permission as adding
@@ -255,8 +258,9 @@ function checkPlan(plan: DaemonPlan): void {
   const seen = new Set<string>();
   const names = new Set<string>();
   for (const spec of plan.instances) {
-    const key = `${spec.interfaceName}/${spec.core.virtualRouterId}`;
-    if (seen.has(key)) throw new Error(`VRID ${spec.core.virtualRouterId} is used twice on ${spec.interfaceName}`);
+    // IPv4 and IPv6 are separate VRID spaces (RFC 5798 5.2.3): one VRID may serve both on a link.
+    const key = `${transportKey(spec.interfaceName, spec.core.family ?? 4)}/${spec.core.virtualRouterId}`;
+    if (seen.has(key)) throw new Error(`VRID ${spec.core.virtualRouterId} is used twice on ${spec.interfaceName}${spec.core.family === 6 ? ' (IPv6)' : ''}`);
     if (names.has(spec.name)) throw new Error(`instance ${spec.name} is defined twice`);
     seen.add(key);
     names.add(spec.name);
@@ -264,7 +268,7 @@ function checkPlan(plan: DaemonPlan): void {
 }
 
 function describeVip(vip: VipSpec): string {
-  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+  return `${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
 
 function sameVip(a: VipSpec, b: VipSpec): boolean {
@@ -295,7 +299,7 @@ export class InstanceRuntime {
   readonly context: LogContext;
   /** Transitions so far, keyed `from>to>reason`. */
   readonly transitionCounts = new Map<string, number>();
-  destinations: readonly Ipv4[];
+  destinations: readonly IpAddress[];
   /** When this instance's means faults are next re-tested; Infinity when it has none (means.ts). */
   retestAtMs = Number.POSITIVE_INFINITY;
   retestIntervalMs = RETEST_MS;
@@ -318,11 +322,27 @@ export class InstanceRuntime {
   }
 }
 
-function destinationsOf(core: InstanceConfig): readonly Ipv4[] {
-  return core.unicastPeers.length > 0 ? core.unicastPeers : [VRRP_MULTICAST_GROUP];
+function destinationsOf(core: InstanceConfig): readonly IpAddress[] {
+  if (core.unicastPeers.length > 0) return core.unicastPeers;
+  return [core.family === 6 ? VRRP_IPV6_MULTICAST_GROUP : VRRP_MULTICAST_GROUP];
+}
+
+/**
+ * The key of an interface's transport and VRID table: the name for IPv4 (as before IPv6 existed, so
+ * status and metrics keep their labels), `NAME/ipv6` for its IPv6 socket.
+ */
+export function transportKey(ifname: string, family: AddressFamily): string {
+  return family === 6 ? `${ifname}/ipv6` : ifname;
+}
+
+/** "No address known": 0 for IPv4, 0n for IPv6. */
+function unsetAddress(address: IpAddress | undefined): boolean {
+  return address === undefined || address === 0 || address === 0n;
 }
 
 export interface InterfaceState {
+  ifname: string;
+  family: AddressFamily;
   multicast: boolean;
   byVrid: Map<number, InstanceRuntime>;
   /** Packets no instance could take, by reason (too_short, unknown_vrid). */
@@ -544,7 +564,9 @@ export class Engine {
     this.checks.clear();
     for (const name of this.trackFiles.keys()) this.push({ type: 'unwatch_file', name });
     this.trackFiles.clear();
-    for (const ifname of this.interfaces.keys()) this.push({ type: 'close_transport', ifname });
+    for (const state of this.interfaces.values()) {
+      this.push(state.family === 6 ? { type: 'close_transport', ifname: state.ifname, family: 6 } : { type: 'close_transport', ifname: state.ifname });
+    }
     this.interfaces.clear();
     if (this.watchedLinks.length > 0) this.push({ type: 'watch_links', names: [] });
     this.watchedLinks = [];
@@ -558,7 +580,8 @@ export class Engine {
   /** Call with every packet a transport delivers (IPv4 header included). */
   handlePacket(nowMs: number, ifname: string, packet: Uint8Array): void {
     if (this.stopping) return;
-    const state = this.interfaces.get(ifname);
+    // The IPv6 transport hands over a rebuilt IPv6 header: its version nibble picks the VRID table.
+    const state = this.interfaces.get(transportKey(ifname, packet.length > 0 && (packet[0] as number) >>> 4 === 6 ? 6 : 4));
     if (!state) return;
     const peek = peekVirtualRouterId(packet);
     if (!peek.ok) {
@@ -634,10 +657,10 @@ export class Engine {
   }
 
   /** A watched link went up (UP and RUNNING) or down; `address` is the interface's primary address now. */
-  handleLink(nowMs: number, ifname: string, up: boolean, address?: Ipv4): void {
+  handleLink(nowMs: number, ifname: string, up: boolean, address?: Ipv4, linkLocal6?: Ipv6): void {
     if (this.stopping) return;
     this.log('info', undefined, { interface: ifname, up }, up ? 'link up' : 'link down');
-    if (up) for (const runtime of this.instancesOn(ifname)) this.resolveSourceAddress(nowMs, runtime, address);
+    if (up) for (const runtime of this.instancesOn(ifname)) this.resolveSourceAddress(nowMs, runtime, runtime.core.family === 6 ? linkLocal6 : address);
     this.setTrackerEverywhere(nowMs, interfaceTrackerName(ifname), up ? 'ok' : 'failed');
   }
 
@@ -646,7 +669,7 @@ export class Engine {
    * VIPs up (BACKUP) and come back after one Skew_Time, which restores them, unless a better master
    * speaks first. Our own removals happen after the machine has left MASTER, so they never match.
    */
-  handleAddressDeleted(nowMs: number, ifname: string, address: Ipv4): void {
+  handleAddressDeleted(nowMs: number, ifname: string, address: IpAddress): void {
     if (this.stopping) return;
     for (const runtime of this.instances) {
       if (runtime.machine.state !== 'MASTER') continue;
@@ -654,7 +677,7 @@ export class Engine {
       this.log(
         'warn',
         runtime.context,
-        { vip: formatIpv4(address), interface: ifname },
+        { vip: formatIp(address), interface: ifname },
         'virtual address removed behind our back (NetworkManager?); giving the VIPs up and reclaiming them after Skew_Time',
       );
       this.apply(nowMs, runtime, runtime.machine.handleVirtualAddressesMissing(nowMs));
@@ -681,27 +704,28 @@ export class Engine {
   }
 
   /** Any error of an interface's transport (opening, sending, the watchdog). Opening failures may FAULT. */
-  handleTransportError(nowMs: number, ifname: string, failure: HostFailure): void {
-    this.reportFailure(nowMs, undefined, 'warn', `transport:${ifname}:${failure.operation}:${failure.code}`, `${failure.operation} failed on ${ifname}`, failure, { interface: ifname, operation: failure.operation });
+  handleTransportError(nowMs: number, ifname: string, failure: HostFailure, family: AddressFamily = 4): void {
+    const key = transportKey(ifname, family);
+    this.reportFailure(nowMs, undefined, 'warn', `transport:${key}:${failure.operation}:${failure.code}`, `${failure.operation} failed on ${ifname}`, failure, { interface: ifname, operation: failure.operation });
     if (this.stopping) return;
     const cause = faultCauseOf('transport', failure, ifname);
     if (cause === undefined) return;
-    const previous = this.transportFaults.get(ifname);
-    this.transportFaults.set(ifname, cause);
-    for (const runtime of this.instancesOn(ifname)) {
+    const previous = this.transportFaults.get(key);
+    this.transportFaults.set(key, cause);
+    for (const runtime of this.instancesOn(ifname, family)) {
       if (previous !== undefined && previous !== cause) this.setFault(nowMs, runtime, previous, false);
       this.setFault(nowMs, runtime, cause, true);
     }
   }
 
   /** A socket is open on ifname: the interface exists and we may use it. `facts` are the interface's now. */
-  handleTransportOpen(nowMs: number, ifname: string, facts: InterfaceFacts): void {
+  handleTransportOpen(nowMs: number, ifname: string, facts: InterfaceFacts, family: AddressFamily = 4): void {
     if (this.stopping) return;
-    this.transportFaults.delete(ifname);
-    for (const runtime of this.instancesOn(ifname)) {
+    this.transportFaults.delete(transportKey(ifname, family));
+    for (const runtime of this.instancesOn(ifname, family)) {
       for (const cause of clearedBySocketOpen(ifname)) this.setFault(nowMs, runtime, cause, false);
       // An interface that was missing at start had no address to take the source from.
-      this.resolveSourceAddress(nowMs, runtime, facts.address);
+      this.resolveSourceAddress(nowMs, runtime, family === 6 ? facts.linkLocal6 : facts.address);
     }
   }
 
@@ -710,11 +734,11 @@ export class Engine {
    * says anything about the means; anything else proves nothing either way), `address` for a
    * source_address probe.
    */
-  handleProbeResult(nowMs: number, instance: string, means: Means | 'source_address', failure: HostFailure | undefined, address?: Ipv4): void {
+  handleProbeResult(nowMs: number, instance: string, means: Means | 'source_address', failure: HostFailure | undefined, address?: Ipv4, linkLocal6?: Ipv6): void {
     const runtime = this.instances.find((r) => r.spec.name === instance);
     if (runtime === undefined || this.stopping) return;
     if (means === 'source_address') {
-      this.resolveSourceAddress(nowMs, runtime, address);
+      this.resolveSourceAddress(nowMs, runtime, runtime.core.family === 6 ? linkLocal6 : address);
       return;
     }
     const cause = permissionCause(means);
@@ -871,8 +895,11 @@ export class Engine {
     }
   }
 
-  private sourceAddressFor(spec: InstanceSpec, facts: HostFacts): Ipv4 {
-    return spec.core.sourceAddress !== 0 ? spec.core.sourceAddress : (facts.interfaces.get(spec.interfaceName)?.address ?? 0);
+  /** unicast_src_ip / mcast_src_ip, else the interface's primary IPv4 address (IPv6: its link-local one). */
+  private sourceAddressFor(spec: InstanceSpec, facts: HostFacts): IpAddress {
+    if (!unsetAddress(spec.core.sourceAddress)) return spec.core.sourceAddress;
+    const known = facts.interfaces.get(spec.interfaceName);
+    return spec.core.family === 6 ? (known?.linkLocal6 ?? 0n) : (known?.address ?? 0);
   }
 
   /** Create and register one instance with the faults known now; startInstance() starts it. */
@@ -880,7 +907,7 @@ export class Engine {
     const sourceAddress = this.sourceAddressFor(spec, facts);
     const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
     const machine = runtime.machine;
-    if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    if (unsetAddress(sourceAddress)) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
     if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
     this.applyTrackFiles(nowMs, runtime);
     const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
@@ -943,15 +970,16 @@ export class Engine {
   private startInstance(nowMs: number, runtime: InstanceRuntime): void {
     if (!this.instances.includes(runtime) || this.stopping) return;
     // A transport opened earlier (another instance on the interface) already knows its fault.
-    const transportFault = this.transportFaults.get(runtime.spec.interfaceName);
+    const transportFault = this.transportFaults.get(transportKey(runtime.spec.interfaceName, runtime.core.family ?? 4));
     if (transportFault !== undefined) runtime.machine.setFault(nowMs, transportFault, true);
     runtime.started = true;
     this.apply(nowMs, runtime, runtime.machine.start(nowMs));
     this.scheduleRetest(nowMs, runtime);
   }
 
-  private instancesOn(ifname: string): InstanceRuntime[] {
-    return this.instances.filter((r) => r.spec.interfaceName === ifname);
+  /** The instances on ifname; with `family`, only those of that family (its transport's). */
+  private instancesOn(ifname: string, family?: AddressFamily): InstanceRuntime[] {
+    return this.instances.filter((r) => r.spec.interfaceName === ifname && (family === undefined || (r.core.family ?? 4) === family));
   }
 
   /** Set or clear an external fault cause; a cause that returns after a re-test cleared it doubles the re-test interval. */
@@ -962,9 +990,9 @@ export class Engine {
   }
 
   /** Source 0 ("the interface's address") is resolved again when it could not be at start. */
-  private resolveSourceAddress(nowMs: number, runtime: InstanceRuntime, address: Ipv4 | undefined): void {
-    if (runtime.spec.core.sourceAddress !== 0 || runtime.core.sourceAddress !== 0) return;
-    if (address === undefined || address === 0) return;
+  private resolveSourceAddress(nowMs: number, runtime: InstanceRuntime, address: IpAddress | undefined): void {
+    if (!unsetAddress(runtime.spec.core.sourceAddress) || !unsetAddress(runtime.core.sourceAddress)) return;
+    if (address === undefined || unsetAddress(address) || familyOf(address) !== (runtime.core.family ?? 4)) return;
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, { ...runtime.core, sourceAddress: address }));
     this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, false);
   }
@@ -1020,7 +1048,7 @@ export class Engine {
     const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec, facts) };
     runtime.destinations = destinationsOf(core);
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, core));
-    this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, core.sourceAddress === 0);
+    this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, unsetAddress(core.sourceAddress));
     if (runtime.machine.state !== 'MASTER') return;
     const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
     const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
@@ -1036,26 +1064,29 @@ export class Engine {
    * (or whose multicast need changed), close what nobody uses, and watch every tracked link.
    */
   private syncInterfaces(): void {
-    const needed = new Map<string, { multicast: boolean; instances: InstanceRuntime[] }>();
+    const needed = new Map<string, { ifname: string; family: AddressFamily; multicast: boolean; instances: InstanceRuntime[] }>();
     for (const runtime of this.instances) {
-      const entry = needed.get(runtime.spec.interfaceName) ?? { multicast: false, instances: [] };
+      const family = runtime.core.family ?? 4;
+      const key = transportKey(runtime.spec.interfaceName, family);
+      const entry = needed.get(key) ?? { ifname: runtime.spec.interfaceName, family, multicast: false, instances: [] };
       entry.multicast ||= runtime.core.unicastPeers.length === 0;
       entry.instances.push(runtime);
-      needed.set(runtime.spec.interfaceName, entry);
+      needed.set(key, entry);
     }
-    for (const [ifname, state] of this.interfaces) {
-      const want = needed.get(ifname);
+    for (const [key, state] of this.interfaces) {
+      const want = needed.get(key);
       if (!want || want.multicast !== state.multicast) {
-        this.push({ type: 'close_transport', ifname });
-        this.interfaces.delete(ifname);
+        this.push(state.family === 6 ? { type: 'close_transport', ifname: state.ifname, family: 6 } : { type: 'close_transport', ifname: state.ifname });
+        this.interfaces.delete(key);
       }
     }
-    for (const [ifname, want] of needed) {
-      let state = this.interfaces.get(ifname);
+    for (const [key, want] of needed) {
+      let state = this.interfaces.get(key);
       if (!state) {
-        this.push({ type: 'open_transport', ifname, multicast: want.multicast });
-        state = { multicast: want.multicast, byVrid: new Map(), dropped: {} };
-        this.interfaces.set(ifname, state);
+        const { ifname, family, multicast } = want;
+        this.push(family === 6 ? { type: 'open_transport', ifname, multicast, family: 6 } : { type: 'open_transport', ifname, multicast });
+        state = { ifname, family, multicast, byVrid: new Map(), dropped: {} };
+        this.interfaces.set(key, state);
       }
       state.byVrid = new Map(want.instances.map((r) => [r.core.virtualRouterId, r]));
     }
@@ -1082,21 +1113,22 @@ export class Engine {
   }
 
   /** Turn a machine's actions into host commands, in order. */
-  private apply(nowMs: number, runtime: InstanceRuntime, actions: readonly Action[], packetSource?: Ipv4): void {
+  private apply(nowMs: number, runtime: InstanceRuntime, actions: readonly Action[], packetSource?: IpAddress): void {
     const spec = runtime.spec;
+    const family6 = runtime.core.family === 6 ? ({ family: 6 } as const) : {};
     for (const action of actions) {
       switch (action.type) {
         case 'send_advert': {
           const source = runtime.core.sourceAddress;
           if (!action.perDestination) {
-            this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload: action.payload, source, destinations: runtime.destinations });
+            this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload: action.payload, source, destinations: runtime.destinations, ...family6 });
             break;
           }
           // VRRPv3 unicast: the pseudo-header holds the destination, so each peer's copy carries its
           // own checksum (keepalived patches it per peer too; docs/protocol.md#vrrpv3-checksum).
           for (const destination of runtime.destinations) {
             const payload = withV3Checksum(action.payload, { source, destination });
-            this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload, source, destinations: [destination] });
+            this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload, source, destinations: [destination], ...family6 });
           }
           break;
         }
@@ -1121,7 +1153,7 @@ export class Engine {
               to: action.to,
               reason: action.reason,
               effective_priority: action.effectivePriority,
-              master: action.masterAddress === undefined ? null : formatIpv4(action.masterAddress),
+              master: action.masterAddress === undefined ? null : formatIp(action.masterAddress),
               ...(action.to === 'FAULT' ? { fault_causes: runtime.machine.faultCauses } : {}),
             },
             message: `${action.from} -> ${action.to} (${action.reason}${action.to === 'FAULT' ? `: ${runtime.machine.faultCauses.join(', ')}` : ''})`,
@@ -1137,7 +1169,7 @@ export class Engine {
             this.log(
               'warn',
               runtime.context,
-              { reason: action.reason, source: source === undefined ? null : formatIpv4(source), detail: action.detail, suppressed, total: runtime.machine.stats.dropped[action.reason] },
+              { reason: action.reason, source: source === undefined ? null : formatIp(source), detail: action.detail, suppressed, total: runtime.machine.stats.dropped[action.reason] },
               `dropped advert: ${action.reason}`,
             );
           }
@@ -1166,11 +1198,12 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
     state: m.state,
     virtual_router_id: runtime.core.virtualRouterId,
     version: runtime.core.version,
+    family: runtime.core.family === 6 ? 'ipv6' : 'ipv4',
     interface: runtime.spec.interfaceName,
     priority: runtime.core.priority,
     effective_priority: m.effectivePriority,
-    virtual_addresses: runtime.spec.vips.map((v) => `${formatIpv4(v.address)}/${v.prefixLength}`),
-    master_address: master === undefined ? null : formatIpv4(master),
+    virtual_addresses: runtime.spec.vips.map((v) => `${formatIp(v.address)}/${v.prefixLength}`),
+    master_address: master === undefined ? null : formatIp(master),
     master_priority: m.masterPriority ?? null,
     advert_interval_ms: runtime.core.advertIntervalCs * 10,
     master_advert_interval_ms: m.masterAdverIntervalMs,

@@ -3,7 +3,7 @@
  * backs it with src/io; tests back it with fakes. Nothing here knows about VRRP states: the engine
  * decides, the shell calls these in the order the engine's commands come.
  */
-import type { Ipv4 } from '../core/ip.js';
+import type { AddressFamily, IpAddress, Ipv4 } from '../core/ip.js';
 import type { Clock, Scheduler } from '../io/clock.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
@@ -13,7 +13,7 @@ export type { VipSpec };
 
 export interface Transport {
   /** Send one VRRP payload to every destination (the group, or each unicast peer). Never throws. */
-  send(payload: Uint8Array, source: Ipv4, destinations: readonly Ipv4[]): void;
+  send(payload: Uint8Array, source: IpAddress, destinations: readonly IpAddress[]): void;
   close(): void;
 }
 
@@ -47,6 +47,8 @@ export interface DaemonHost {
     onPacket: (packet: Uint8Array) => void,
     onError: (error: Error) => void,
     onOpen: () => void,
+    /** 6: the IPv6 socket (ff02::12, or IPv6 peers); absent: IPv4. */
+    family?: AddressFamily,
   ): Transport;
   /** Idempotent: an address that is already there is fine. Throws (with an errno `code`) otherwise. */
   addVips(vips: readonly VipSpec[]): void;
@@ -55,7 +57,7 @@ export interface DaemonHost {
   /** Remove whichever of these are present, whatever their prefix; returns what was removed. */
   removeStaleVips(vips: readonly VipSpec[]): Promise<VipSpec[]>;
   /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. Throws on failure. */
-  sendGarp(ifname: string, addresses: readonly Ipv4[], repeat: number): void;
+  sendGarp(ifname: string, addresses: readonly IpAddress[], repeat: number): void;
   /** Throws as sendGarp would when a GARP cannot leave on ifname, without sending one. */
   probeGarp(ifname: string): void;
   /** Calls onChange(ifname, up) when UP/RUNNING changes on any of the names. */

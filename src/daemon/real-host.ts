@@ -1,5 +1,5 @@
 /** The DaemonHost on a real Linux host, backed by src/io. */
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp, type Ipv4 } from '../core/ip.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
 import { IoError, toIoError } from '../io/errors.js';
@@ -9,6 +9,8 @@ import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
 import type { Notifier } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
+import { openTransport6, readLinkLocal6 } from '../io/transport6.js';
+import { addVip6, removeVip6 } from '../io/vip6-iproute.js';
 import { addVip, removeStale, removeVip, type VipResult, type VipSpec } from '../io/vip.js';
 import { startPeriodicCheck, type CheckLog, type Probe } from './checks.js';
 import type { DaemonHost } from './host.js';
@@ -25,7 +27,7 @@ export interface RealHostOptions {
 }
 
 function describe(vip: VipSpec): string {
-  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+  return `${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
 
 /** Permission errors first: they decide the instance's FAULT, whatever else failed with them. */
@@ -59,21 +61,28 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     },
     interfaceFacts(name) {
       const facts = readInterface(name);
-      return { address: facts?.firstIpv4, up: isLinkUsable(facts), exists: facts !== undefined };
+      return { address: facts?.firstIpv4, linkLocal6: facts === undefined ? undefined : readLinkLocal6(name), up: isLinkUsable(facts), exists: facts !== undefined };
     },
     capabilities: () => readEffectiveCapabilities(),
-    openTransport(ifname, multicast, onPacket, onError, onOpen) {
+    openTransport(ifname, multicast, onPacket, onError, onOpen, family) {
+      if (family === 6) {
+        const transport6 = openTransport6(ifname, { onPacket: (bytes) => onPacket(bytes), onError, onOpen: () => onOpen() }, { multicast });
+        return {
+          send: (payload, source, destinations) => transport6.send(payload, { source: BigInt(source), destinations: destinations.map((d) => BigInt(d)) }),
+          close: () => transport6.close(),
+        };
+      }
       const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError, onOpen: () => onOpen() }, { multicast });
       return {
-        send: (payload, source, destinations) => transport.send(payload, { source, destinations }),
+        send: (payload, source, destinations) => transport.send(payload, { source: source as Ipv4, destinations: destinations as readonly Ipv4[] }),
         close: () => transport.close(),
       };
     },
     addVips(vips) {
-      applyVips(vips, addVip);
+      applyVips(vips, (vip) => (typeof vip.address === 'bigint' ? addVip6(vip) : addVip(vip)));
     },
     removeVips(vips) {
-      applyVips(vips, removeVip);
+      applyVips(vips, (vip) => (typeof vip.address === 'bigint' ? removeVip6(vip) : removeVip(vip)));
     },
     async removeStaleVips(vips) {
       const outcome = await removeStale(vips);
@@ -81,7 +90,11 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
       return outcome.removed;
     },
     sendGarp(ifname, addresses, repeat) {
-      const outcome = packetGarpSender.sendGarpBurst(ifname, addresses, repeat);
+      // Gratuitous ARP is IPv4's; IPv6 VIPs are announced by unsolicited neighbour advertisements,
+      // which this host does not send yet.
+      const ipv4 = addresses.filter((a): a is Ipv4 => typeof a === 'number');
+      if (ipv4.length === 0) return;
+      const outcome = packetGarpSender.sendGarpBurst(ifname, ipv4, repeat);
       if (!outcome.ok) throw outcome.error;
     },
     probeGarp(ifname) {

@@ -8,8 +8,10 @@ export interface InstanceStatus {
   name: string;
   state: VrrpState;
   virtual_router_id: number;
-  /** VRRP version: 2 (RFC 3768) or 3 (RFC 5798, IPv4). */
+  /** VRRP version: 2 (RFC 3768) or 3 (RFC 5798). */
   version: 2 | 3;
+  /** The instance's address family: IPv6 instances are VRRPv3 to ff02::12 or IPv6 peers. */
+  family: 'ipv4' | 'ipv6';
   interface: string;
   /** Configured priority. */
   priority: number;

@@ -7,13 +7,14 @@
  * a result; none rejects, because an unhandled rejection would take the daemon down with its VIPs.
  */
 import { execFile } from 'node:child_process';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
+import { formatIpv4, parseIpv4, type IpAddress, type Ipv4 } from '../core/ip.js';
 import { IoError } from './errors.js';
 import { isValidIfname } from './link.js';
 import { loadPacketAddon, type PacketAddon } from './native.js';
 
 export interface VipSpec {
-  address: Ipv4;
+  /** A number for IPv4; a bigint for IPv6 (an IPv6 instance's VIPs). */
+  address: IpAddress;
   /** Prefix length handed to the kernel; 32 unless the config said /N. */
   prefixLength: number;
   ifname: string;
@@ -123,6 +124,10 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec): VipResult {
   if (typeof addon.addressChange !== 'function') {
     return { ok: false, error: new IoError('ENOADDON', operation, 'the vrrpd_packet addon is older than this vrrpd; rebuild it (`npm run install`)') };
   }
+  if (typeof vip.address === 'bigint') {
+    // IPv6 VIPs do not go through this IPv4 request (the daemon's host routes them elsewhere).
+    return { ok: false, error: new IoError('EAFNOSUPPORT', operation, `${verb === 'add' ? 'adding' : 'removing'} an IPv6 address is not done by the IPv4 netlink path`) };
+  }
   try {
     addon.addressChange(verb === 'add', vip.ifname, vip.address >>> 0, vip.prefixLength, vip.label ?? null, vip.broadcast === undefined ? null : vip.broadcast >>> 0);
     return { ok: true, change: verb === 'add' ? 'added' : 'removed' };
@@ -130,7 +135,7 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec): VipResult {
     const code = typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'EIO';
     if (verb === 'add' && code === 'EEXIST') return { ok: true, change: 'already_present' };
     if (verb === 'del' && code === 'EADDRNOTAVAIL') return { ok: true, change: 'absent' };
-    const what = `${verb === 'add' ? 'adding' : 'removing'} ${formatIpv4(vip.address)}/${vip.prefixLength} on ${vip.ifname}`;
+    const what = `${verb === 'add' ? 'adding' : 'removing'} ${formatIpv4(vip.address as Ipv4)}/${vip.prefixLength} on ${vip.ifname}`;
     return { ok: false, error: new IoError(code, operation, `${what}: ${(error as Error).message}`) };
   }
 }

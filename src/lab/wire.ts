@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeAdvert, isAdvertV3, parseIpHeader } from '../core/codec.js';
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp } from '../core/ip.js';
 import type { ChildProcess } from 'node:child_process';
 import { closedPromise, waitForItem, type ExecResult } from './exec.js';
 
@@ -174,8 +174,8 @@ export function decodeWireAdvert(packet: Uint8Array, timeMs: number, from: strin
   return {
     timeMs,
     from,
-    source: formatIpv4(ip.ip.source),
-    destination: formatIpv4(ip.ip.destination),
+    source: formatIp(ip.ip.source),
+    destination: formatIp(ip.ip.destination),
     ttl: ip.ip.ttl,
     tos: ip.ip.tos,
     ipId: ip.ip.id,
@@ -185,7 +185,7 @@ export function decodeWireAdvert(packet: Uint8Array, timeMs: number, from: strin
     advertIntervalSec: isAdvertV3(a) ? a.advertIntervalCs / 100 : a.advertIntervalSec,
     advertIntervalCs: isAdvertV3(a) ? a.advertIntervalCs : a.advertIntervalSec * 100,
     authType: isAdvertV3(a) ? 0 : a.authType,
-    addresses: a.addresses.map(formatIpv4),
+    addresses: a.addresses.map(formatIp),
     packet: packet.slice(),
   };
 }

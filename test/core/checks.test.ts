@@ -160,7 +160,8 @@ function outcome(result: ReturnType<typeof checkAdvert>): string {
 
 describe('one failing case per reason', () => {
   it('covers every reason checkAdvert decides, each by its own check', () => {
-    expect([...FAULTS.map((f) => f.reason), 'too_short'].sort()).toEqual([...CHECK_ADVERT_REASONS].sort());
+    // address_family_mismatch is IPv6's own: test/core/ipv6.test.ts covers it.
+    expect([...FAULTS.map((f) => f.reason), 'too_short', 'address_family_mismatch'].sort()).toEqual([...CHECK_ADVERT_REASONS].sort());
   });
 
   for (const mode of BOTH) {
@@ -353,7 +354,7 @@ describe('VRRPv3 receive checks', () => {
 
   it('V3_FAULTS cover every reason checkAdvert decides except the four VRRPv2-only ones, in the receive order', () => {
     const v2Only: DropReason[] = ['bad_auth_type', 'auth_type_mismatch', 'auth_failure', 'interval_mismatch'];
-    expect([...V3_FAULTS.map((f) => f.reason), 'too_short', ...v2Only].sort()).toEqual([...CHECK_ADVERT_REASONS].sort());
+    expect([...V3_FAULTS.map((f) => f.reason), 'too_short', 'address_family_mismatch', ...v2Only].sort()).toEqual([...CHECK_ADVERT_REASONS].sort());
     const indexes = V3_FAULTS.map((f) => receiveCheckIndex(f.reason));
     expect(indexes).toEqual([...indexes].sort((a, b) => a - b));
   });

@@ -159,6 +159,7 @@ describe('real keepalived 2.2.7 captures', () => {
         const parsed = parseIpHeader(bytes);
         if (!parsed.ok) throw new Error(parsed.reason);
         expect(parsed.ip).toEqual({
+          family: 4,
           headerLength: 20,
           tos: want.tos,
           totalLength: bytes.length,
@@ -235,7 +236,7 @@ describe('real keepalived 2.2.7 VRRPv3 captures: decode, encode, round trip', ()
       it('parses the IP header as keepalived sent it (TTL 255, TOS 0xc0, no DF, protocol 112)', () => {
         expect(parseIpHeader(bytes)).toEqual({
           ok: true,
-          ip: { headerLength: 20, tos: want.tos, totalLength: bytes.length, id: want.id, ttl: want.ttl, protocol: 112, source: ip(want.source), destination: ip(want.destination) },
+          ip: { family: 4, headerLength: 20, tos: want.tos, totalLength: bytes.length, id: want.id, ttl: want.ttl, protocol: 112, source: ip(want.source), destination: ip(want.destination) },
         });
         expect(bytes[6]).toBe(0);
       });
@@ -422,7 +423,7 @@ describe('encodeIpv4Packet', () => {
     const parsed = parseIpHeader(packet);
     expect(parsed).toEqual({
       ok: true,
-      ip: { headerLength: 20, tos: 0xc0, totalLength: 40, id: 0, ttl: 255, protocol: 112, source: ip('10.0.0.51'), destination: ip('224.0.0.18') },
+      ip: { family: 4, headerLength: 20, tos: 0xc0, totalLength: 40, id: 0, ttl: 255, protocol: 112, source: ip('10.0.0.51'), destination: ip('224.0.0.18') },
     });
     expect(vrrpChecksum(packet, 0, 20)).toBe(0);
   });

@@ -55,7 +55,7 @@ export interface AdvertOptions {
 export function advertFrom(options: AdvertOptions = {}): Uint8Array {
   const config = options.config ?? seedConfig();
   const destination =
-    options.destination !== undefined ? ip(options.destination) : config.unicastPeers.length > 0 ? config.sourceAddress : VRRP_MULTICAST_GROUP;
+    options.destination !== undefined ? ip(options.destination) : config.unicastPeers.length > 0 ? (config.sourceAddress as number) : VRRP_MULTICAST_GROUP;
   const source = ip(options.source ?? '10.0.0.52');
   if (config.version === 3) {
     const payload = encodeAdvert(
@@ -71,7 +71,7 @@ export function advertFrom(options: AdvertOptions = {}): Uint8Array {
     priority: options.priority ?? 100,
     authType: config.authType,
     advertIntervalSec: config.advertIntervalCs / 100,
-    addresses: config.virtualAddresses,
+    addresses: config.virtualAddresses as number[],
     authData: config.authData,
   });
   return encodeIpv4Packet({ source, destination, ttl: options.ttl ?? 255 }, payload);

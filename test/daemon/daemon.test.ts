@@ -8,7 +8,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, type Ipv4 } from '../../src/core/ip.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import type { DaemonHost, Transport } from '../../src/daemon/host.js';
@@ -105,7 +105,7 @@ function recorder(addVips: (events: string[]) => void, overrides: (events: strin
     },
     removeStaleVips: async () => [],
     sendGarp: (ifname, addresses) => {
-      events.push(`garp ${addresses.map(formatIpv4).join(',')} on ${ifname}`);
+      events.push(`garp ${addresses.map(formatIp).join(',')} on ${ifname}`);
     },
     probeGarp: () => undefined,
     watchLinks: () => ({ close: () => undefined }),
@@ -399,7 +399,7 @@ describe('daemon: never MASTER without the means', () => {
           onError = reportError;
           onOpen = reportOpen;
           reportError(new IoError('ENODEV', 'transport.open', 'no interface eth9'));
-          return { send: (payload, source) => void (payload[2]! > 0 && sources.push(formatIpv4(source))), close: () => undefined };
+          return { send: (payload, source) => void (payload[2]! > 0 && sources.push(formatIp(source))), close: () => undefined };
         },
         watchLinks: (_names, onChange) => {
           onLink = onChange;

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, v3Checksum, vrrpChecksum } from '../../src/core/codec.js';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs } from '../../src/core/timers.js';
 import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
 import { planOf } from './plans.js';
@@ -63,12 +63,12 @@ function words(commands: readonly HostCommand[], logs = false): string[] {
   return commands.flatMap((c): string[] => {
     switch (c.type) {
       case 'send':
-        return [`send ${c.priority} to ${c.destinations.map(formatIpv4).join(',')}`];
+        return [`send ${c.priority} to ${c.destinations.map(formatIp).join(',')}`];
       case 'add_vips':
       case 'remove_vips':
-        return [`${c.type} ${c.vips.map((v) => formatIpv4(v.address)).join(',')}`];
+        return [`${c.type} ${c.vips.map((v) => formatIp(v.address)).join(',')}`];
       case 'garp':
-        return [`garp ${c.addresses.map(formatIpv4).join(',')} (${c.why})`];
+        return [`garp ${c.addresses.map(formatIp).join(',')} (${c.why})`];
       case 'notify':
         return [`notify ${c.state}`];
       case 'log':
@@ -406,7 +406,7 @@ ${peers}    virtual_ipaddress: [10.0.0.50 dev ens32]
     const { engine } = started(v3Config('    unicast_peer: [10.0.0.51, 10.0.0.53]\n'));
     expect(engine.nextDeadline()).toBe(masterDownIntervalV3Ms(10, 99));
     const sends = fire(engine).filter((c): c is Extract<HostCommand, { type: 'send' }> => c.type === 'send');
-    expect(sends.map((c) => c.destinations.map(formatIpv4))).toEqual([['10.0.0.51'], ['10.0.0.53']]);
+    expect(sends.map((c) => c.destinations.map(formatIp))).toEqual([['10.0.0.51'], ['10.0.0.53']]);
     const [to51, to53] = sends;
     expect(v3Checksum(to51!.payload, { source: M2, destination: M1 })).toBe(0);
     expect(v3Checksum(to53!.payload, { source: M2, destination: M3 })).toBe(0);
@@ -423,7 +423,7 @@ ${peers}    virtual_ipaddress: [10.0.0.50 dev ens32]
     expect(v3Checksum(multicast!.payload, { source: M2, destination: GROUP })).toBe(0);
     const v2 = started(CONFIG.replace('unicast_peer: [10.0.0.51]', 'unicast_peer: [10.0.0.51, 10.0.0.53]'));
     const v2Sends = fire(v2.engine).filter((c): c is Extract<HostCommand, { type: 'send' }> => c.type === 'send');
-    expect(v2Sends.map((c) => c.destinations.map(formatIpv4))).toEqual([['10.0.0.51', '10.0.0.53']]);
+    expect(v2Sends.map((c) => c.destinations.map(formatIp))).toEqual([['10.0.0.51', '10.0.0.53']]);
     expect(vrrpChecksum(v2Sends[0]!.payload)).toBe(0);
   });
 

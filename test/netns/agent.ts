@@ -5,7 +5,7 @@
  * on stdout. vitest's own process cannot enter a namespace, so this is how tests drive the adapters.
  */
 import { createInterface } from 'node:readline';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, parseIpv4, type IpAddress, type Ipv4 } from '../../src/core/ip.js';
 import { monotonicClock } from '../../src/io/clock.js';
 import type { IoError } from '../../src/io/errors.js';
 import { packetGarpSender } from '../../src/io/garp.js';
@@ -40,8 +40,8 @@ function vipSpec(request: Record<string, unknown>): VipSpec {
   return spec;
 }
 
-function vipJson(vip: { address: Ipv4; prefixLength: number; ifname: string }): Record<string, unknown> {
-  return { ...vip, address: `${formatIpv4(vip.address)}/${vip.prefixLength}` };
+function vipJson(vip: { address: IpAddress; prefixLength: number; ifname: string }): Record<string, unknown> {
+  return { ...vip, address: `${formatIp(vip.address)}/${vip.prefixLength}` };
 }
 
 const transports = new Map<string, VrrpTransport>();

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAdvert, parseIpHeader } from '../../src/core/codec.js';
-import { formatIpv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4 } from '../../src/core/ip.js';
 import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { sleep, startVrrpd, VrrpdProcess, waitUntil, type LogLine } from './vrrpd.js';
 
@@ -113,7 +113,7 @@ describe.skipIf(labUnavailableReason !== undefined)('never MASTER without the me
     expect(proc.lines.find((l) => l.level === 40 && String(l.msg).includes('CAP_NET_ADMIN is missing'))).toBeDefined();
     const ours = frames.filter((f) => {
       const ip = parseIpHeader(f.bytes.subarray(14));
-      return ip.ok && formatIpv4(ip.ip.source) === '10.0.0.51' && decodeAdvert(f.bytes.subarray(14), ip.ip.headerLength).ok;
+      return ip.ok && formatIp(ip.ip.source) === '10.0.0.51' && decodeAdvert(f.bytes.subarray(14), ip.ip.headerLength).ok;
     });
     expect(ours).toEqual([]);
     expect(await lab.addrs('m1')).toEqual(['10.0.0.51/24']);

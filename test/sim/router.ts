@@ -20,7 +20,7 @@ import { parseDocument } from 'yaml';
 import { parseConfigData, parseConfigText } from '../../src/config/load.js';
 import type { VrrpdConfig } from '../../src/config/model.js';
 import { encodeIpv4Packet } from '../../src/core/codec.js';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import type { VrrpMachine } from '../../src/core/machine.js';
 import { VRRP_TOS, VRRP_TTL, type TransitionReason, type VrrpState } from '../../src/core/types.js';
 import { Engine, type CheckPlan, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
@@ -410,7 +410,8 @@ export class SimRouter implements Endpoint {
         // A VRRPv3 unicast advert leaves as one send per peer (each copy has its own checksum): the
         // advert is counted once, at its copy to the first destination.
         if (this.firstCopy(command)) this.adverts.push({ atMs: nowMs, instance: command.instance, priority: command.priority });
-        this.transmit(command.payload, command.source, command.destinations);
+        // The simulated bus carries IPv4 only.
+        this.transmit(command.payload, command.source as Ipv4, command.destinations as readonly Ipv4[]);
         return;
       case 'add_vips':
         for (const vip of command.vips) this.vipTable.set(vipKey(vip), vip);
@@ -483,5 +484,5 @@ export class SimRouter implements Endpoint {
 }
 
 function vipKey(vip: VipSpec): string {
-  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+  return `${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }

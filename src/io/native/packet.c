@@ -354,9 +354,11 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
 }
 
 void vrrpd_register_spawn(napi_env env, napi_value exports); /* spawn.c */
+void vrrpd_register_vrrp6(napi_env env, napi_value exports); /* vrrp6.c */
 
 NAPI_MODULE_INIT() {
   vrrpd_register_spawn(env, exports);
+  vrrpd_register_vrrp6(env, exports);
   {
     napi_value fn;
     napi_create_function(env, "closeOnExec", NAPI_AUTO_LENGTH, close_on_exec, NULL, &fn);
