@@ -13,7 +13,7 @@
  * (daemon/preflight.ts): users, scripts and notify commands as the user vrrpd will run as
  * (--user; by default the invoking user), so that check-config says ok only for what run starts.
  */
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp } from '../core/ip.js';
 import { formatIssue } from '../config/issues.js';
 import { countFindings, formatFinding, lintCluster, type LintNode } from '../config/lint.js';
 import type { VrrpInstance } from '../config/model.js';
@@ -103,9 +103,9 @@ function lintAccepted(accepted: LintNode[], rejected: number, out: TextSink, err
 
 /** One line a reviewer can compare across nodes. */
 export function describeInstance(instance: VrrpInstance): string {
-  const mode = instance.unicast_peer.length > 0 ? `unicast to ${instance.unicast_peer.map(formatIpv4).join(', ')}` : 'multicast';
+  const mode = instance.unicast_peer.length > 0 ? `unicast to ${instance.unicast_peer.map(formatIp).join(', ')}` : 'multicast';
   const preempt = instance.nopreempt ? 'nopreempt' : 'preempt';
-  const vips = instance.virtual_ipaddress.map((vip) => `${formatIpv4(vip.address)}/${vip.prefix_len} dev ${vip.dev}`).join(', ');
+  const vips = instance.virtual_ipaddress.map((vip) => `${formatIp(vip.address)}/${vip.prefix_len} dev ${vip.dev}`).join(', ');
   // VRRPv3 has no authentication: a PASS block there is ignored (the loader warns).
   const auth = instance.version === 3 ? 'no auth (VRRPv3)' : instance.authentication ? 'auth PASS' : 'no auth';
   return `${instance.name}: VRRPv${instance.version}, VRID ${instance.virtual_router_id} on ${instance.interface}, ${instance.state}, priority ${instance.priority}, advert_int ${instance.advert_int}s, ${preempt}, ${auth}, ${mode}; VIPs ${vips}`;

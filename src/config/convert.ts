@@ -4,7 +4,7 @@
  * the core gets addresses as numbers, times in milliseconds, and one TrackerSpec per tracked thing.
  */
 import { passwordToAuthData } from '../core/codec.js';
-import type { Ipv4 } from '../core/ip.js';
+import type { IpAddress } from '../core/ip.js';
 import { interfaceTrackerName, scriptTrackerName } from '../core/tracker.js';
 import { AUTH_DATA_LENGTH, type InstanceConfig, type TrackerSpec, type V3ChecksumMode } from '../core/types.js';
 import type { VrrpInstance, VrrpdConfig } from './model.js';
@@ -14,7 +14,7 @@ import type { VrrpInstance, VrrpdConfig } from './model.js';
  * The source address written in the file (unicast_src_ip, else mcast_src_ip), or undefined when
  * the daemon must take the interface's primary address.
  */
-export function configuredSourceAddress(instance: VrrpInstance): Ipv4 | undefined {
+export function configuredSourceAddress(instance: VrrpInstance): IpAddress | undefined {
   return instance.unicast_src_ip ?? instance.mcast_src_ip;
 }
 
@@ -53,7 +53,7 @@ function v3ChecksumMode(instance: VrrpInstance): V3ChecksumMode {
  * used only when the file gives neither unicast_src_ip nor mcast_src_ip (see
  * configuredSourceAddress); a configured address always wins.
  */
-export function toInstanceConfig(instance: VrrpInstance, config: Pick<VrrpdConfig, 'vrrp_script'>, resolvedSource: Ipv4): InstanceConfig {
+export function toInstanceConfig(instance: VrrpInstance, config: Pick<VrrpdConfig, 'vrrp_script'>, resolvedSource: IpAddress): InstanceConfig {
   // VRRPv3 has no authentication: a block written anyway is ignored (the loader warns).
   const auth = instance.version === 2 ? instance.authentication : undefined;
   return {
@@ -61,6 +61,7 @@ export function toInstanceConfig(instance: VrrpInstance, config: Pick<VrrpdConfi
     virtualRouterId: instance.virtual_router_id,
     priority: instance.priority,
     version: instance.version,
+    ...(instance.family === 6 ? { family: 6 as const } : {}),
     // The loader has rounded advert_int to what the version carries (whole s, or 0.01 s).
     advertIntervalCs: Math.round(instance.advert_int * 100),
     v3Checksum: v3ChecksumMode(instance),
@@ -70,7 +71,8 @@ export function toInstanceConfig(instance: VrrpInstance, config: Pick<VrrpdConfi
     authType: auth ? 1 : 0,
     authData: auth ? passwordToAuthData(auth.auth_pass).authData : new Uint8Array(AUTH_DATA_LENGTH),
     virtualAddresses: instance.virtual_ipaddress.map((vip) => vip.address),
-    sourceAddress: configuredSourceAddress(instance) ?? resolvedSource,
+    // An IPv6 instance's unknown source is 0n (its link-local address, found at start).
+    sourceAddress: configuredSourceAddress(instance) ?? (instance.family === 6 && resolvedSource === 0 ? 0n : resolvedSource),
     unicastPeers: [...instance.unicast_peer],
     checkUnicastSrc: instance.check_unicast_src,
     skipCheckAdvAddr: instance.skip_check_adv_addr,

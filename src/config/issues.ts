@@ -46,6 +46,10 @@ export type ConfigIssueCode =
   | 'advert_int_rounded'
   /** An authentication block in a VRRPv3 instance: ignored, as keepalived ignores it. */
   | 'v3_authentication_ignored'
+  /** An address of the other family than the instance's (IPv4 in an IPv6 instance or the reverse). */
+  | 'address_family_mismatch'
+  /** `version 2` on an IPv6 instance: VRRP over IPv6 is VRRPv3 only. */
+  | 'ipv6_needs_v3'
   /** A setting that changes nothing in this instance (old_unicast_checksum in VRRPv2 or multicast). */
   | 'no_effect';
 

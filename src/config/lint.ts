@@ -20,7 +20,7 @@
  * file suggests). Pure: no I/O, the caller prints.
  */
 import { passwordToAuthData } from '../core/codec.js';
-import { formatIpv4, type Ipv4 } from '../core/ip.js';
+import { formatIp, formatIpv4, type IpAddress, type Ipv4 } from '../core/ip.js';
 import { configuredSourceAddress } from './convert.js';
 import { formatPath, type ConfigIssue } from './issues.js';
 import type { LocateTarget, SourcePosition } from './locate.js';
@@ -95,7 +95,7 @@ interface Member {
   name: string;
   instance: VrrpInstance;
   /** unicast_src_ip or mcast_src_ip; undefined when the interface's primary address will be used. */
-  source: Ipv4 | undefined;
+  source: IpAddress | undefined;
 }
 
 interface Tracker {
@@ -124,7 +124,8 @@ export function lintCluster(nodes: readonly LintNode[]): LintFinding[] {
   const groups = new Map<string, Member[]>();
   nodes.forEach((node, index) => {
     for (const instance of Object.values(node.config.vrrp_instance)) {
-      const key = `${instance.interface}/${instance.virtual_router_id}`;
+      // IPv4 and IPv6 instances with one VRID are different virtual routers.
+      const key = `${instance.interface}/${instance.family === 6 ? 'ipv6/' : ''}${instance.virtual_router_id}`;
       const members = groups.get(key) ?? [];
       members.push({ node, name: names[index]!, instance, source: configuredSourceAddress(instance) });
       groups.set(key, members);
@@ -352,10 +353,10 @@ function checkAuthentication(members: readonly Member[], findings: LintFinding[]
 }
 
 function checkVirtualAddresses(members: readonly Member[], findings: LintFinding[]): void {
-  const addressesOf = (m: Member): Ipv4[] => m.instance.virtual_ipaddress.map((vip) => vip.address).sort((a, b) => a - b);
+  const addressesOf = (m: Member): IpAddress[] => m.instance.virtual_ipaddress.map((vip) => vip.address).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const values = partition(members, addressesOf, (list) => list.join(','));
   if (values.length < 2) return;
-  const describe = (list: Ipv4[]): string => list.map(formatIpv4).join(', ');
+  const describe = (list: IpAddress[]): string => list.map(formatIp).join(', ');
   findings.push({
     code: 'vip_mismatch',
     severity: 'error',
@@ -386,17 +387,17 @@ function filePeerIndex(member: Member, index: number): number {
   }
 }
 
-function peerPlace(member: Member, peer: Ipv4, note: string): LintPlace {
+function peerPlace(member: Member, peer: IpAddress, note: string): LintPlace {
   const index = member.instance.unicast_peer.indexOf(peer);
   return index < 0 ? place(member, ['unicast_peer'], note) : place(member, ['unicast_peer', filePeerIndex(member, index)], note);
 }
 
 function sourcePlace(member: Member): LintPlace {
   const key = member.instance.unicast_src_ip !== undefined ? 'unicast_src_ip' : 'mcast_src_ip';
-  return place(member, [key], `this node is ${formatIpv4(member.source!)}`);
+  return place(member, [key], `this node is ${formatIp(member.source!)}`);
 }
 
-function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, findings: LintFinding[]): void {
+function checkPeers(members: readonly Member[], addresses: ReadonlySet<IpAddress>, findings: LintFinding[]): void {
   const subject = subjectOf(members);
   const unicast = members.filter((m) => m.instance.unicast_peer.length > 0);
   if (unicast.length === 0) return; // all multicast: nothing to pair up
@@ -425,7 +426,7 @@ function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, fi
       code: 'duplicate_source',
       severity: 'error',
       subject,
-      summary: `${fileList(sharing)} ${allOf(sharing)} use ${formatIpv4(value)} as their own address`,
+      summary: `${fileList(sharing)} ${allOf(sharing)} use ${formatIp(value)} as their own address`,
       places: sharing.map(sourcePlace),
       advice: 'Each node needs its own unicast_src_ip (a file copied from another node and not edited?). Peer lists were not compared for this instance.',
     });
@@ -438,7 +439,7 @@ function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, fi
       severity: 'warning',
       subject,
       summary: `${member.name} has no unicast_src_ip, so whether the other nodes list it as a peer cannot be checked`,
-      places: [place(member, ['unicast_peer'], `peers ${member.instance.unicast_peer.map(formatIpv4).join(', ')}; own address not written`)],
+      places: [place(member, ['unicast_peer'], `peers ${member.instance.unicast_peer.map(formatIp).join(', ')}; own address not written`)],
       advice: `Its adverts come from the primary address of ${member.instance.interface}, which no config file says. Set unicast_src_ip to that address so the peers can be checked (and so the source does not change when addresses do).`,
     });
   }
@@ -453,8 +454,8 @@ function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, fi
         code: 'unknown_peer',
         severity: 'warning',
         subject,
-        summary: `${member.name} lists ${formatIpv4(peer)} as a peer, which is no given node's unicast_src_ip`,
-        places: [peerPlace(member, peer, `peer ${formatIpv4(peer)}`)],
+        summary: `${member.name} lists ${formatIp(peer)} as a peer, which is no given node's unicast_src_ip`,
+        places: [peerPlace(member, peer, `peer ${formatIp(peer)}`)],
         advice: 'Either a node whose file was not given (give every node\'s file to check them all), or a typo: adverts sent there reach nobody.',
       });
     });
@@ -476,13 +477,13 @@ function checkPeers(members: readonly Member[], addresses: ReadonlySet<Ipv4>, fi
         places.push(
           from.instance.unicast_peer.includes(to.source!)
             ? peerPlace(from, to.source!, `lists ${to.name}`)
-            : place(from, ['unicast_peer'], `does not list ${formatIpv4(to.source!)} (${to.name})`),
+            : place(from, ['unicast_peer'], `does not list ${formatIp(to.source!)} (${to.name})`),
         );
       }
       const summary =
         missing.length === 2
           ? `${a.name} and ${b.name} do not list each other as unicast peers`
-          : `${missing[0]![1].name} lists ${missing[0]![0].name} as a peer, but ${missing[0]![0].name} does not list ${missing[0]![1].name} (${formatIpv4(missing[0]![1].source!)})`;
+          : `${missing[0]![1].name} lists ${missing[0]![0].name} as a peer, but ${missing[0]![0].name} does not list ${missing[0]![1].name} (${formatIp(missing[0]![1].source!)})`;
       const consequences = missing.flatMap(([from, to]) => [
         `${from.name} never sends its adverts to ${to.name}, so when ${from.name} is MASTER, ${to.name} hears nothing and becomes MASTER too`,
         ...(from.instance.check_unicast_src ? [`${from.name} drops adverts from ${to.name} (check_unicast_src: only listed peers are heard), so when ${to.name} is MASTER, ${from.name} becomes MASTER too`] : []),

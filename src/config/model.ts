@@ -16,7 +16,7 @@
  *   rules (duplicate VRIDs, unknown tracked scripts, ...) are applied by load.ts between the two.
  */
 import { z } from 'zod';
-import { parseIpv4, type Ipv4 } from '../core/ip.js';
+import { isIpv6Multicast, parseIpv4, parseIpv6, type AddressFamily, type IpAddress, type Ipv4 } from '../core/ip.js';
 import { MAX_VIRTUAL_ADDRESSES } from '../core/types.js';
 
 /** Everything has a limit; these are the configuration's. */
@@ -81,7 +81,7 @@ export interface DaemonSection {
 export const SCRIPT_CAPABILITIES = ['none', 'inherit'] as const;
 export type ScriptCapabilities = (typeof SCRIPT_CAPABILITIES)[number];
 
-/** VRRPv2 (RFC 3768) or VRRPv3 over IPv4 (RFC 5798). */
+/** VRRPv2 (RFC 3768) or VRRPv3 (RFC 5798, over IPv4 or IPv6). */
 export type VrrpVersionSetting = 2 | 3;
 
 export interface GlobalDefs {
@@ -168,8 +168,9 @@ export interface VrrpScript {
 }
 
 export interface VirtualAddress {
-  address: Ipv4;
-  /** Handed to the kernel only; adverts carry the 4-byte address. 32 when not given. */
+  /** A number (IPv4) or a bigint (IPv6); every VIP of an instance has the instance's family. */
+  address: IpAddress;
+  /** Handed to the kernel only; adverts carry the address. 32 (IPv4) or 128 (IPv6) when not given. */
   prefix_len: number;
   /** The instance's interface unless `dev X` was given. */
   dev: string;
@@ -211,8 +212,16 @@ export interface VrrpInstance {
   interface: string;
   virtual_router_id: number;
   priority: number;
-  /** The instance's `version`, else global_defs' `vrrp_version`, else 2 (keepalived's precedence). */
+  /**
+   * The instance's `version`, else global_defs' `vrrp_version`, else 2 (keepalived's precedence);
+   * an IPv6 instance is always 3.
+   */
   version: VrrpVersionSetting;
+  /**
+   * 4 or 6: `native_ipv6`, else the family of the first virtual address, as keepalived decides it
+   * (resolve.ts refuses addresses of the other family). The loader always sets it; absent = 4.
+   */
+  family?: AddressFamily;
   /**
    * Seconds, after keepalived's rounding (resolve.ts): whole seconds 1..255 in VRRPv2, a multiple of
    * 0.01 in 0.01..40.95 in VRRPv3.
@@ -230,10 +239,10 @@ export interface VrrpInstance {
    * old variant (docs/protocol.md#vrrpv3-checksum).
    */
   old_unicast_checksum?: true | 'never';
-  unicast_src_ip?: Ipv4;
-  /** Empty = multicast to 224.0.0.18. */
-  unicast_peer: Ipv4[];
-  mcast_src_ip?: Ipv4;
+  unicast_src_ip?: IpAddress;
+  /** Empty = multicast to 224.0.0.18 (IPv6: ff02::12). */
+  unicast_peer: IpAddress[];
+  mcast_src_ip?: IpAddress;
   virtual_ipaddress: VirtualAddress[];
   track_script: TrackRef[];
   track_interface: TrackRef[];
@@ -313,25 +322,10 @@ const interfaceName = () =>
     .string({ error: expect('an interface name') })
     .regex(/^[^\s/:]{1,15}$/, { error: expect(`an interface name (1..${CONFIG_LIMITS.maxInterfaceNameLength} characters, no spaces, '/' or ':')`) });
 
-/**
- * An IPv6 address, optionally with /LEN: said apart from a typo, because the user who writes one
- * needs to hear that vrrpd has no IPv6 yet, not that it wants "an address such as 10.0.0.50".
- */
-function isIpv6Text(value: string): boolean {
-  const match = /^\s*\[?([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\]?(?:\/[0-9]{1,3})?\s*$/.exec(value);
-  return match !== null && isIpLiteral(match[1]!);
-}
-
-const IPV6_NOT_YET = 'IPv6 addresses are not supported yet: vrrpd speaks VRRP (versions 2 and 3) over IPv4 only';
-
 /** Dotted-quad text to a host-order number; `unicastOnly` refuses addresses no host can own. */
 function ipv4(what: string, unicastOnly: boolean) {
   return z.string({ error: expect(`${what} such as 10.0.0.51`) }).transform((textValue, ctx) => {
     const address = parseIpv4(textValue.trim());
-    if (address === undefined && isIpv6Text(textValue)) {
-      ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `${IPV6_NOT_YET}; give this node's IPv4 address (such as 10.0.0.51), got ${describeValue(textValue)}`, input: textValue });
-      return z.NEVER;
-    }
     if (address === undefined) {
       ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `must be ${what} such as 10.0.0.51, got ${describeValue(textValue)}`, input: textValue });
       return z.NEVER;
@@ -376,29 +370,62 @@ function vipStringToObject(value: unknown, ctx: { addIssue: (issue: any) => void
   return result;
 }
 
+/**
+ * An IPv4 (number) or IPv6 (bigint) address of a node: unicast_src_ip, unicast_peer, mcast_src_ip.
+ * Never a group, never the unspecified address.
+ */
+function ipAddress(what: string) {
+  return z.string({ error: expect(`${what} such as 10.0.0.51 or fd00::51`) }).transform((textValue, ctx): IpAddress => {
+    const trimmed = textValue.trim();
+    const address = trimmed.includes(':') ? parseIpv6(trimmed) : parseIpv4(trimmed);
+    if (address === undefined) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `must be ${what} such as 10.0.0.51 or fd00::51, got ${describeValue(textValue)}`, input: textValue });
+      return z.NEVER;
+    }
+    const unusable = typeof address === 'bigint' ? address === 0n || isIpv6Multicast(address) : address === 0 || address >>> 28 >= 0xe;
+    if (unusable) {
+      ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, message: `must be a unicast address, got ${describeValue(textValue)}`, input: textValue });
+      return z.NEVER;
+    }
+    return address;
+  });
+}
+
+/** `ADDR[/LEN]` of a virtual address: IPv4 (prefix 0..32, default 32) or IPv6 (0..128, default 128). */
+function parseVirtualAddressText(textValue: string): { address: IpAddress; prefix_len: number } | 'bad' | 'not_unicast' {
+  const match = /^\s*([0-9A-Fa-f:.]+)(?:\/([0-9]{1,3}))?\s*$/.exec(textValue);
+  if (!match) return 'bad';
+  const text = match[1]!;
+  if (text.includes(':')) {
+    const address6 = parseIpv6(text);
+    const prefix6 = match[2] === undefined ? 128 : Number(match[2]);
+    if (address6 === undefined || prefix6 > 128) return 'bad';
+    if (address6 === 0n || isIpv6Multicast(address6)) return 'not_unicast';
+    return { address: address6, prefix_len: prefix6 };
+  }
+  const address = parseIpv4(text);
+  const prefixLength = match[2] === undefined ? 32 : Number(match[2]);
+  if (address === undefined || prefixLength > 32) return 'bad';
+  if (address === 0 || address >>> 28 >= 0xe) return 'not_unicast';
+  return { address, prefix_len: prefixLength };
+}
+
 const VirtualAddressSchema = z.preprocess(
   vipStringToObject,
   z.strictObject(
     {
-      address: z.string({ error: expect("an address such as '10.0.0.50' or '10.0.0.50/24'") }).transform((textValue, ctx) => {
-        const match = /^\s*([0-9.]+)(?:\/([0-9]{1,2}))?\s*$/.exec(textValue);
-        const address = match ? parseIpv4(match[1]!) : undefined;
-        const prefixLength = match?.[2] === undefined ? 32 : Number(match[2]);
-        if (address === undefined && isIpv6Text(textValue)) {
+      address: z.string({ error: expect("an address such as '10.0.0.50', '10.0.0.50/24' or 'fd00::50/64'") }).transform((textValue, ctx) => {
+        const parsed = parseVirtualAddressText(textValue);
+        if (parsed === 'bad') {
           ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue,
-            message: `IPv6 virtual addresses are not supported yet (vrrpd speaks VRRP over IPv4 only, versions 2 and 3), got ${describeValue(textValue)}: keep the IPv6 VIPs on keepalived, in a VRRPv3 instance of their own, and give vrrpd the IPv4 ones` });
+            message: `must be an address such as '10.0.0.50', '10.0.0.50/24' or 'fd00::50/64', got ${describeValue(textValue)}` });
           return z.NEVER;
         }
-        if (address === undefined || prefixLength > 32) {
-          ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue,
-            message: `must be an address such as '10.0.0.50' or '10.0.0.50/24', got ${describeValue(textValue)}` });
-          return z.NEVER;
-        }
-        if (address === 0 || address >>> 28 >= 0xe) {
+        if (parsed === 'not_unicast') {
           ctx.addIssue({ code: 'custom', params: { code: 'invalid_address' }, input: textValue, message: `must be a unicast address, got ${describeValue(textValue)}` });
           return z.NEVER;
         }
-        return { address, prefix_len: prefixLength };
+        return parsed;
       }),
       dev: interfaceName().optional(),
       label: z.string({ error: expect('an address label such as ens32:1') }).regex(/^[^\s/]{1,15}$/, { error: expect('an address label of 1..15 characters such as ens32:1') }).optional(),
@@ -632,12 +659,14 @@ const VrrpInstanceSchema = z.strictObject(
     nopreempt: flag().default(false),
     preempt_delay: decimal(0, 1000, ' seconds').default(0),
     authentication: AuthenticationSchema.optional(),
-    unicast_src_ip: ipv4('an IPv4 address', true).optional(),
+    unicast_src_ip: ipAddress('an address').optional(),
     unicast_peer: z
-      .array(ipv4('an IPv4 address', true), { error: expect('a list of addresses') })
+      .array(ipAddress('an address'), { error: expect('a list of addresses') })
       .max(CONFIG_LIMITS.maxUnicastPeers, { error: (i) => `must have at most ${CONFIG_LIMITS.maxUnicastPeers} peers, got ${(i.input as unknown[]).length}` })
       .default([]),
-    mcast_src_ip: ipv4('an IPv4 address', true).optional(),
+    mcast_src_ip: ipAddress('an address').optional(),
+    /** keepalived's `native_ipv6`: the instance is IPv6 (and VRRPv3) whatever its addresses say. */
+    native_ipv6: flag().optional(),
     virtual_ipaddress: z
       .array(VirtualAddressSchema, { error: expect('a list of addresses') })
       .min(1, { error: 'must list at least one virtual address' })
@@ -714,7 +743,7 @@ export type ParsedScript = z.output<typeof VrrpScriptSchema>;
  */
 export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   // vrrp_instance
-  'use_vmac', 'vmac_xmit_base', 'native_ipv6', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules',
+  'use_vmac', 'vmac_xmit_base', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules',
   'track_bfd', 'track_process', 'track_src_ip', 'promote_secondaries', 'linkbeat_use_polling', 'accept',
   'no_accept', 'strict_mode', 'debug', 'smtp_alert', 'lvs_sync_daemon_interface', 'garp_master_refresh_repeat',
   'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert',
@@ -736,7 +765,7 @@ const EMAIL_ADVICE = 'remove it; vrrpd sends no e-mail; use notify scripts to be
 const SCHEDULING_ADVICE = 'remove it; give vrrpd its priority with systemd (Nice=, CPUSchedulingPolicy=, MemoryLock)';
 const GARP_ADVICE = 'remove it; vrrpd sends each GARP burst back to back (garp_master_repeat per VIP, again after garp_master_delay)';
 const STRICT_ADVICE = 'remove it; vrrpd adds no firewall rules and does not enforce strict mode (which forbids unicast and PASS authentication)';
-const IPV6_ADVICE = 'VRRP over IPv6 is not supported yet: keep IPv6 instances on keepalived and give vrrpd the IPv4 ones (vrrpd speaks VRRPv3 over IPv4 with `version 3`)';
+const IPV6_ADVICE = 'remove it; vrrpd always sends IPv6 adverts to ff02::12 (or use unicast_peer)';
 const ADVERT_ADVICE = 'remove it; vrrpd follows RFC 3768 (a MASTER ignores adverts of a lower priority)';
 
 /** What to do instead of each keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS; the rest get GENERIC_ADVICE. */
@@ -746,7 +775,7 @@ const UNSUPPORTED_ADVICE: Record<string, string> = {
     'instances fail over one by one in vrrpd. To move addresses together, put them into one vrrp_instance (its VIPs may be on several interfaces with `dev`) and track the other interfaces with track_interface; then remove the vrrp_sync_group block',
   use_vmac: "remove it; vrrpd keeps the interface's own MAC address and moves the VIP with gratuitous ARP, as keepalived does without use_vmac",
   vmac_xmit_base: "remove it; vrrpd keeps the interface's own MAC address (no VMAC)",
-  native_ipv6: IPV6_ADVICE, vrrp_mcast_group6: IPV6_ADVICE,
+  vrrp_mcast_group6: IPV6_ADVICE,
   vrrp_mcast_group4: 'remove it; vrrpd always sends multicast adverts to 224.0.0.18 (or use unicast_peer)',
   strict_mode: STRICT_ADVICE, vrrp_strict: STRICT_ADVICE, vrrp_iptables: STRICT_ADVICE, vrrp_ipsets: STRICT_ADVICE,
   virtual_ipaddress_excluded: 'list the addresses in virtual_ipaddress (the same list on every node), or add them outside VRRP',

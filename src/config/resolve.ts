@@ -9,7 +9,7 @@
  * one interface) is an error.
  */
 import { passwordToAuthData } from '../core/codec.js';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
+import { familyOf, formatIp, formatIpv4, parseIpv4, type AddressFamily, type IpAddress, type Ipv4 } from '../core/ip.js';
 import { closestMatch, type ConfigIssueCode } from './issues.js';
 import type { LocateTarget } from './locate.js';
 import {
@@ -111,12 +111,16 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     const base: PropertyKey[] = ['vrrp_instance', name];
     const at = (...rest: PropertyKey[]): PropertyKey[] => [...base, ...rest];
 
-    const vridKey = `${raw.interface}/${raw.virtual_router_id}`;
+    // keepalived: `native_ipv6`, else the first virtual address decides the family.
+    const first = raw.virtual_ipaddress[0]?.address.address;
+    const family: AddressFamily = raw.native_ipv6 === true ? 6 : first === undefined ? 4 : familyOf(first);
+    // IPv4 and IPv6 are separate VRID spaces on a link (RFC 5798 5.2.3).
+    const vridKey = `${raw.interface}/${family}/${raw.virtual_router_id}`;
     const owner = vridOwners.get(vridKey);
     if (owner !== undefined) {
       errors.push({
         code: 'duplicate_vrid', path: at('virtual_router_id'),
-        message: `virtual_router_id ${raw.virtual_router_id} is already used on ${raw.interface} by vrrp_instance ${owner}; each instance on an interface needs its own VRID`,
+        message: `virtual_router_id ${raw.virtual_router_id} is already used on ${raw.interface}${family === 6 ? ' over IPv6' : ''} by vrrp_instance ${owner}; each instance on an interface needs its own VRID`,
       });
     } else {
       vridOwners.set(vridKey, name);
@@ -135,8 +139,19 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       errors.push({ code: 'conflicting_source', path: at('mcast_src_ip'), message: 'set either unicast_src_ip or mcast_src_ip, not both (keepalived treats them as one setting)' });
     }
 
-    // keepalived's precedence (vrrp.c vrrp_complete_instance): the instance's `version` wins.
-    const version = raw.version ?? parsed.global_defs.vrrp_version;
+    // keepalived's precedence (vrrp.c vrrp_complete_instance): the instance's `version` wins; an
+    // IPv6 instance is VRRPv3 whatever global_defs say. keepalived 2.2.7 takes `version 2` on an
+    // IPv6 instance two ways: written after the addresses it is ignored, written before them it is
+    // obeyed and keepalived sends a VRRPv2 header over IPv6 with no password, which no RFC defines
+    // and no other router reads (docs/protocol.md#vrrpv3-over-ipv6). vrrpd refuses it.
+    if (family === 6 && raw.version === 2) {
+      errors.push({
+        code: 'ipv6_needs_v3', path: at('version'),
+        message: 'an IPv6 instance speaks VRRPv3 only (RFC 5798); set version 3 or remove the line (keepalived ignores or misuses it depending on where it is written)',
+      });
+    }
+    const version = family === 6 ? 3 : (raw.version ?? parsed.global_defs.vrrp_version);
+    checkFamilies(raw, family, at, errors);
     const advertInt = resolveAdvertInt(raw.advert_int, version, at, warnings);
     if (version === 3 && raw.authentication !== undefined) {
       warnings.push({
@@ -208,6 +223,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       virtual_router_id: raw.virtual_router_id,
       priority: raw.priority,
       version,
+      family,
       advert_int: advertInt,
       nopreempt,
       preempt_delay: raw.preempt_delay,
@@ -357,17 +373,58 @@ function resolveAuthentication(raw: ParsedInstance, at: At, errors: PendingIssue
   return { auth_type: 'PASS', auth_pass: auth.auth_pass };
 }
 
-function resolvePeers(raw: ParsedInstance, at: At, errors: PendingIssue[], warnings: PendingIssue[]): Ipv4[] {
-  const peers: Ipv4[] = [];
+/**
+ * Every address of an instance is of its family. keepalived 2.2.7 drops a virtual address of the
+ * other family with "address family must match VRRP instance - ignoring" and a peer with "MUST be of
+ * the same family !!! Skipping...", and runs on; vrrpd refuses, because an address left out
+ * silently is a VIP nobody holds. Dual stack is two instances, kept together by a sync group.
+ */
+function checkFamilies(raw: ParsedInstance, family: AddressFamily, at: At, errors: PendingIssue[]): void {
+  const name = (f: AddressFamily): string => (f === 6 ? 'IPv6' : 'IPv4');
+  const decided = raw.native_ipv6 === true ? 'native_ipv6 makes it IPv6' : `the first virtual address decides, as in keepalived`;
+  raw.virtual_ipaddress.forEach((vip, index) => {
+    const f = familyOf(vip.address.address);
+    if (f !== family) {
+      errors.push({
+        code: 'address_family_mismatch', path: at('virtual_ipaddress', index),
+        message: `${formatIp(vip.address.address)} is an ${name(f)} address in an ${name(family)} instance (${decided}); keepalived would silently leave it out. Put the ${name(f)} addresses into an instance of their own (another VRID is not needed) and keep both together with a vrrp_sync_group`,
+      });
+      return;
+    }
+    if (f === 6 && vip.brd !== undefined) {
+      errors.push({ code: 'invalid_value', path: at('virtual_ipaddress', index), message: 'brd applies to IPv4 addresses only; remove it from this IPv6 address' });
+    }
+    if (f === 6 && vip.label !== undefined) {
+      errors.push({ code: 'bad_label', path: at('virtual_ipaddress', index), message: 'the kernel keeps labels for IPv4 addresses only; remove it from this IPv6 address' });
+    }
+  });
+  for (const key of ['unicast_src_ip', 'mcast_src_ip'] as const) {
+    const address = raw[key];
+    if (address !== undefined && familyOf(address) !== family) {
+      errors.push({ code: 'address_family_mismatch', path: at(key), message: `${formatIp(address)} is an ${name(familyOf(address))} address; this instance is ${name(family)} (${decided})` });
+    }
+  }
+  raw.unicast_peer.forEach((peer, index) => {
+    if (familyOf(peer) !== family) {
+      errors.push({
+        code: 'address_family_mismatch', path: at('unicast_peer', index),
+        message: `${formatIp(peer)} is an ${name(familyOf(peer))} address; this instance is ${name(family)} (${decided}), and keepalived skips such a peer`,
+      });
+    }
+  });
+}
+
+function resolvePeers(raw: ParsedInstance, at: At, errors: PendingIssue[], warnings: PendingIssue[]): IpAddress[] {
+  const peers: IpAddress[] = [];
   const self = raw.unicast_src_ip ?? raw.mcast_src_ip;
   raw.unicast_peer.forEach((peer, index) => {
     if (peer === self) {
       // Handy for one shared peer list on every node; sending to ourselves would only make noise.
-      warnings.push({ code: 'peer_is_self', path: at('unicast_peer', index), message: `${formatIpv4(peer)} is this node's own unicast_src_ip; it is left out of the peer list` });
+      warnings.push({ code: 'peer_is_self', path: at('unicast_peer', index), message: `${formatIp(peer)} is this node's own unicast_src_ip; it is left out of the peer list` });
       return;
     }
     if (peers.includes(peer)) {
-      errors.push({ code: 'duplicate_address', path: at('unicast_peer', index), message: `${formatIpv4(peer)} is listed twice` });
+      errors.push({ code: 'duplicate_address', path: at('unicast_peer', index), message: `${formatIp(peer)} is listed twice` });
       return;
     }
     peers.push(peer);
@@ -380,7 +437,7 @@ function resolveVirtualAddresses(raw: ParsedInstance, at: At, errors: PendingIss
   raw.virtual_ipaddress.forEach((vip, index) => {
     const address = vip.address.address;
     if (result.some((seen) => seen.address === address)) {
-      errors.push({ code: 'duplicate_address', path: at('virtual_ipaddress', index), message: `${formatIpv4(address)} is listed twice` });
+      errors.push({ code: 'duplicate_address', path: at('virtual_ipaddress', index), message: `${formatIp(address)} is listed twice` });
       return;
     }
     const dev = vip.dev ?? raw.interface;
