@@ -104,6 +104,7 @@ const VRRP_INSTANCE_KEYWORDS: Record<string, ValueKind> = {
   unicast_src_ip: 'text',
   mcast_src_ip: 'text',
   dont_track_primary: 'flag',
+  native_ipv6: 'flag',
   garp_master_delay: 'number',
   garp_master_repeat: 'number',
   garp_master_refresh: 'number',

@@ -63,7 +63,7 @@ describe('range, type and missing values', () => {
   it('a bad IPv4 address names the list entry', () => {
     const text = baseWith({ 18: '      - 10.0.0.256' });
     expect(errorsOf(parse(text)).map((e) => `${where(e)} ${e.message}`)).toEqual([
-      `invalid_address vrrp_instance.VI_1.unicast_peer[1] @${at(text, 18, '10.0.0.256')} must be an IPv4 address such as 10.0.0.51, got '10.0.0.256'`,
+      `invalid_address vrrp_instance.VI_1.unicast_peer[1] @${at(text, 18, '10.0.0.256')} must be an address such as 10.0.0.51 or fd00::51, got '10.0.0.256'`,
     ]);
   });
 

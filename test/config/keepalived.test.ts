@@ -259,7 +259,7 @@ describe('grammar', () => {
       interval: 2, timeout: 1, weight: -20, reverse: true, rise: 2, fall: 3, user: 'nobody nogroup', init_fail: true,
     });
     expect(config.vrrp_instance['VI_1']).toEqual({
-      name: 'VI_1', state: 'BACKUP', interface: 'ens32', virtual_router_id: 51, priority: 150, version: 2, advert_int: 2, nopreempt: true,
+      name: 'VI_1', state: 'BACKUP', interface: 'ens32', virtual_router_id: 51, priority: 150, version: 2, family: 4, advert_int: 2, nopreempt: true,
       preempt_delay: 5, authentication: { auth_type: 'PASS', auth_pass: 's3cret' }, unicast_src_ip: ip('10.0.0.51'),
       unicast_peer: [ip('10.0.0.52'), ip('10.0.0.53')],
       virtual_ipaddress: [

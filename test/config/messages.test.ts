@@ -1,8 +1,8 @@
 /**
  * Messages that tell the user what to do:
- * - what vrrpd does not support says what to do instead (LVS: keep keepalived for it; an IPv6 VIP:
- *   not supported yet, rather than "must be an address such as '10.0.0.50'"; sync groups, VMAC,
- *   AH, VRRPv3), in both formats;
+ * - what vrrpd does not support says what to do instead (LVS: keep keepalived for it; an IPv6 VIP
+ *   in an IPv4 instance: an instance of its own, rather than "must be an address such as
+ *   '10.0.0.50'"; sync groups, VMAC, AH, VRRPv3), in both formats;
  * - `metrics_listen` on a wildcard or non-loopback address is a warning (the endpoint has no
  *   authentication); on loopback it is silent.
  */
@@ -41,15 +41,18 @@ describe('not supported: what to do instead', () => {
     ['vrrp_version 1', conf(0, 'global_defs {', '    vrrp_version 1', '}'), 'invalid_value global_defs.vrrp_version @2:18',
       /^must be 2 \(VRRPv2, RFC 3768\) or 3 \(VRRPv3 over IPv4, RFC 5798\), got 1$/],
     ['version 4', conf(2, '    version 4'), 'invalid_value vrrp_instance.VI_1.version @3:13', /^must be 2 \(VRRPv2, RFC 3768\) or 3/],
-    ['native_ipv6', conf(2, '    native_ipv6'), 'unsupported_key vrrp_instance.VI_1.native_ipv6 @3:5', /VRRP over IPv6 is not supported yet: keep IPv6 instances on keepalived/],
+    ['native_ipv6 with an IPv4 VIP', conf(2, '    native_ipv6'), 'address_family_mismatch vrrp_instance.VI_1.virtual_ipaddress[0] @6:9',
+      /^10\.0\.0\.50 is an IPv4 address in an IPv6 instance \(native_ipv6 makes it IPv6\); keepalived would silently leave it out/],
     ['old_unicast_checksum sometimes', conf(2, '    old_unicast_checksum sometimes'), 'invalid_value vrrp_instance.VI_1.old_unicast_checksum @3:26',
       /unknown old_unicast_checksum mode 'sometimes'.*write `old_unicast_checksum` or `old_unicast_checksum never`/],
     ['auth_type AH', conf(3, '    authentication {', '        auth_type AH', '        auth_pass secret', '    }'), 'invalid_value vrrp_instance.VI_1.authentication.auth_type @5:19',
       /AH is not supported by vrrpd \(RFC 3768 deprecates it\)\. Switch every node, keepalived ones too, to auth_type PASS/],
-    ['an IPv6 VIP', conf(5, '        fd00::50/64 dev ens32'), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[1].address @6:9',
-      /^IPv6 virtual addresses are not supported yet \(vrrpd speaks VRRP over IPv4 only, versions 2 and 3\), got 'fd00::50\/64': keep the IPv6 VIPs on keepalived/],
-    ['an IPv6 unicast peer', conf(3, '    unicast_peer {', '        fd00::52', '    }'), 'invalid_address vrrp_instance.VI_1.unicast_peer[0] @5:9',
-      /^IPv6 addresses are not supported yet: vrrpd speaks VRRP \(versions 2 and 3\) over IPv4 only; give this node's IPv4 address/],
+    ['an IPv6 VIP after an IPv4 one', conf(5, '        fd00::50/64 dev ens32'), 'address_family_mismatch vrrp_instance.VI_1.virtual_ipaddress[1] @6:9',
+      /^fd00::50 is an IPv6 address in an IPv4 instance \(the first virtual address decides, as in keepalived\); keepalived would silently leave it out\. Put the IPv6 addresses into an instance of their own .* vrrp_sync_group$/],
+    ['an IPv6 unicast peer of an IPv4 instance', conf(3, '    unicast_peer {', '        fd00::52', '    }'), 'address_family_mismatch vrrp_instance.VI_1.unicast_peer[0] @5:9',
+      /^fd00::52 is an IPv6 address; this instance is IPv4 .* keepalived skips such a peer$/],
+    ['version 2 on an IPv6 instance', ['vrrp_instance VI_6 {', '    interface ens32', '    version 2', '    virtual_router_id 51', '    virtual_ipaddress {', '        fd00::50/64', '    }', '}'].join('\n') + '\n',
+      'ipv6_needs_v3 vrrp_instance.VI_6.version @3:13', /^an IPv6 instance speaks VRRPv3 only \(RFC 5798\); set version 3 or remove the line/],
   ])('%s in a keepalived.conf', (_name, text, expected, message) => {
     const error = only(errorsOf(parseConfigText(text, 'keepalived.conf')));
     expect(`${error.code} ${error.path} @${error.line}:${error.column}`).toBe(expected);
@@ -59,8 +62,11 @@ describe('not supported: what to do instead', () => {
 
   it.each([
     ['virtual_server', baseWith({}, ['virtual_server: {}']), 'unsupported_key virtual_server', /not LVS\/IPVS\. Keep keepalived/],
-    ['an IPv6 VIP', baseWith({ 20: '      - "2001:db8::50"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^IPv6 virtual addresses are not supported yet/],
-    ['a bracketed IPv6 VIP', baseWith({ 20: '      - "[2001:db8::50]"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^IPv6 virtual addresses are not supported yet/],
+    ['version: 2 on an IPv6 instance', baseWith({ 11: '    version: 2', 15: '    unicast_src_ip: fd00::51', 17: '      - fd00::52', 18: '      - fd00::53', 20: '      - "2001:db8::50"' }),
+      'ipv6_needs_v3 vrrp_instance.VI_1.version', /^an IPv6 instance speaks VRRPv3 only/],
+    ['an IPv4 peer of an IPv6 instance', baseWith({ 15: '    unicast_src_ip: fd00::51', 17: '      - fd00::52', 20: '      - "2001:db8::50"' }),
+      'address_family_mismatch vrrp_instance.VI_1.unicast_peer[1]', /^10\.0\.0\.53 is an IPv4 address; this instance is IPv6/],
+    ['a bracketed IPv6 VIP', baseWith({ 20: '      - "[2001:db8::50]"' }), 'invalid_address vrrp_instance.VI_1.virtual_ipaddress[0].address', /^must be an address such as '10\.0\.0\.50', '10\.0\.0\.50\/24' or 'fd00::50\/64'/],
     ['auth_type AH', baseWith({ 13: '      auth_type: AH' }), 'invalid_value vrrp_instance.VI_1.authentication.auth_type', /Switch every node, keepalived ones too, to auth_type PASS/],
     ['version: "3"', baseWith({ 11: '    version: "3"' }), 'wrong_type vrrp_instance.VI_1.version', /^must be 2 \(VRRPv2, RFC 3768\) or 3 \(VRRPv3 over IPv4, RFC 5798\), got '3'$/],
     ['old_unicast_checksum: always', baseWith({ 11: '    old_unicast_checksum: always' }), 'wrong_type vrrp_instance.VI_1.old_unicast_checksum', /true .* or 'never'/],
@@ -70,9 +76,9 @@ describe('not supported: what to do instead', () => {
     expect(error.message).toMatch(message);
   });
 
-  it('a typo in an IPv4 VIP still gets the address example, not the IPv6 message', () => {
+  it('a typo in an IPv4 VIP gets the address examples', () => {
     const error = only(errorsOf(parseConfigText(baseWith({ 20: '      - 10.0.0.500' }), 'vrrpd.yaml')));
-    expect(error.message).toBe("must be an address such as '10.0.0.50' or '10.0.0.50/24', got '10.0.0.500'");
+    expect(error.message).toBe("must be an address such as '10.0.0.50', '10.0.0.50/24' or 'fd00::50/64', got '10.0.0.500'");
   });
 });
 
