@@ -53,7 +53,7 @@ interface Vrrp6Addon {
 /**
  * The interface's link-local IPv6 address (fe80::/10), the source of its multicast adverts
  * (RFC 5798 5.1.2.1), from /proc/net/if_inet6: undefined while it has none (IPv6 off, the link
- * not up yet, or DAD still running: tentative addresses cannot be a source, flag 0x40).
+ * not up yet, or DAD still running or failed: such an address cannot be a source).
  */
 export function readLinkLocal6(ifname: string, text?: string): Ipv6 | undefined {
   let table = text;
@@ -69,7 +69,7 @@ export function readLinkLocal6(ifname: string, text?: string): Ipv6 | undefined 
     const fields = line.trim().split(/\s+/);
     if (fields.length < 6 || fields[5] !== ifname || fields[3] !== '20') continue;
     const flags = parseInt(fields[4] as string, 16);
-    if ((flags & 0x40) !== 0 || (flags & 0x80) !== 0) continue; // tentative, DAD failed
+    if ((flags & 0x40) !== 0 || (flags & 0x08) !== 0) continue; // IFA_F_TENTATIVE, IFA_F_DADFAILED
     if (!/^[0-9a-f]{32}$/.test(fields[0] as string)) continue;
     return BigInt(`0x${fields[0] as string}`);
   }

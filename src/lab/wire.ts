@@ -160,15 +160,15 @@ export interface WireAdvert {
   /** VRRPv2's auth type; 0 for VRRPv3, which has none. */
   authType: number;
   addresses: string[];
-  /** The IPv4 packet (header + VRRP message). */
+  /** The IPv4 or IPv6 packet (header + VRRP message). For IPv6, `ttl` is the hop limit and `tos` the traffic class. */
   packet: Uint8Array;
 }
 
-/** Decode the IPv4 packet of a VRRP advert, or undefined if it is none. */
+/** Decode the IPv4 or IPv6 packet of a VRRP advert, or undefined if it is none. */
 export function decodeWireAdvert(packet: Uint8Array, timeMs: number, from: string): WireAdvert | undefined {
   const ip = parseIpHeader(packet);
   if (!ip.ok) return undefined;
-  const advert = decodeAdvert(packet, ip.ip.headerLength);
+  const advert = decodeAdvert(packet, ip.ip.headerLength, undefined, ip.ip.family);
   if (!advert.ok) return undefined;
   const a = advert.advert;
   return {
