@@ -9,18 +9,29 @@
  *   killed (SIGKILL) and vrrpd m2 takes over Master_Down after keepalived's last advert.
  * - vrrpd m1 leads, crashes (SIGKILL): keepalived m2 takes over after Master_Down.
  * - keepalived m1 leads, stops (SIGTERM): vrrpd m2 takes over within Skew_Time of the goodbye.
+ * - Golden: vrrpd's IPv6 advert is byte for byte keepalived's (same node, same config) but for the
+ *   flow label the kernel picks, and Wireshark (tshark) reads both as well-formed VRRPv3 over IPv6
+ *   with a good checksum.
+ * - Hostile input over IPv6, sent from m3 with a raw socket: hop limit 254, a wrong checksum, a
+ *   truncated advert, IPv4 addresses under our VRID, a non-peer to a unicast instance; vrrpd drops
+ *   and counts each by its reason and stays MASTER.
  *
  * The lab's namespaces have IPv6 off (no chatter in the IPv4 captures); these tests turn it on for
  * ens32 with DAD off, so the link-local address is usable at once. Windows are the protocol's
  * (timing.ts) plus MARGIN_MS, measured between packets of one capture on the switch.
  */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeAdvert } from '../../src/core/codec.js';
+import { parseIpv6, VRRP_IPV6_MULTICAST_GROUP, type Ipv6 } from '../../src/core/ip.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { MASTER_IDS, type Cluster, type Master } from '../../src/lab/cluster.js';
 import type { KeepalivedProcess } from '../../src/lab/daemons.js';
 import { masterDownIntervalV3Ms, skewTimeV3Ms } from '../../src/core/timers.js';
-import { brief, Wire, type WireAdvert } from '../../src/lab/wire.js';
+import { brief, ethernetAdverts, Wire, type WireAdvert } from '../../src/lab/wire.js';
 import { useMixedLab } from './use-mixed-lab.js';
 import { EARLY_MS, MARGIN_MS, report } from './timing.js';
 
@@ -236,4 +247,149 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, VRRPv3 over IPv6 w
     expect(takeover.timeMs - goodbye.timeMs).toBeLessThan(skew + MARGIN_MS);
     expect((await m2.status()).instances[0]).toMatchObject({ state: 'MASTER', family: 'ipv6', priority_zero_received: 1, dropped: {} });
   });
+  it("golden: vrrpd's IPv6 advert is keepalived's byte for byte but the flow label; tshark reads both as well formed with a good checksum", async () => {
+    const { mixed } = lab;
+    await clearVip6(mixed);
+    const home = join(mixed.lab.dir, 'tshark-home-ipv6');
+    mkdirSync(home, { recursive: true });
+    const packets: Record<'keepalived' | 'vrrpd', Uint8Array[]> = { keepalived: [], vrrpd: [] };
+    const files: Record<'keepalived' | 'vrrpd', string> = { keepalived: '', vrrpd: '' };
+    for (const kind of ['keepalived', 'vrrpd'] as const) {
+      const file = join(mixed.lab.dir, `golden6-${kind}.pcap`);
+      files[kind] = file;
+      const capture = await mixed.lab.tcpdump('m1', 'ip6 proto 112', 'ens32', { file });
+      const daemon = kind === 'vrrpd' ? await mixed.node('m1').startVrrpd(ipv6Conf('m1'), '.conf') : await mixed.node('m1').startKeepalived(ipv6Conf('m1'));
+      await daemon.waitForState('MASTER', START_TIMEOUT_MS);
+      await sleep(2_200);
+      daemon.signal('SIGTERM');
+      await daemon.exited;
+      await sleep(200);
+      const frames = await capture.stop();
+      packets[kind] = ethernetAdverts(frames).map((a) => a.packet);
+      await clearVip6(mixed);
+    }
+    const periodic = (kind: 'keepalived' | 'vrrpd'): Uint8Array => packets[kind].find((p) => p[40 + 2] === 150)!;
+    const goodbye = (kind: 'keepalived' | 'vrrpd'): Uint8Array => packets[kind].find((p) => p[40 + 2] === 0)!;
+    // The flow label (the low 20 bits of bytes 1..3) is the kernel's choice per socket.
+    const masked = (p: Uint8Array): string => {
+      const copy = p.slice();
+      copy[1] = copy[1]! & 0xf0;
+      copy[2] = 0;
+      copy[3] = 0;
+      return Buffer.from(copy).toString('hex');
+    };
+    console.log(`[interop] keepalived 2.2.7 IPv6 advert from m1: ${Buffer.from(periodic('keepalived')).toString('hex')}`);
+    console.log(`[interop] keepalived 2.2.7 IPv6 goodbye from m1: ${Buffer.from(goodbye('keepalived')).toString('hex')}`);
+    console.log(`[interop] vrrpd IPv6 advert from m1:              ${Buffer.from(periodic('vrrpd')).toString('hex')}`);
+    expect(masked(periodic('vrrpd'))).toBe(masked(periodic('keepalived')));
+    expect(masked(goodbye('vrrpd'))).toBe(masked(goodbye('keepalived')));
+
+    for (const kind of ['keepalived', 'vrrpd'] as const) {
+      const fields = ['ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'ipv6.tclass', 'vrrp.version', 'vrrp.virt_rtr_id', 'vrrp.prio', 'vrrp.addr_count', 'vrrp.ipv6_addr', 'vrrp.short_adver_int', 'vrrp.checksum.status', '_ws.malformed', '_ws.expert'];
+      const out = await tshark(home, ['-n', '-r', files[kind], '-o', 'vrrp.v3_checksum_as_in_v2:FALSE', '-Y', 'vrrp', '-T', 'fields', '-E', 'separator=/t', ...fields.flatMap((f) => ['-e', f])]);
+      expect(out.code, out.stderr).toBe(0);
+      const rows = out.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+      expect(rows.length).toBe(packets[kind].length);
+      console.log(`[interop] tshark, ${kind} over IPv6: ${rows.length} frames, e.g. ${rows[0]!.join(' ')}`);
+      for (const row of rows) {
+        const [src, dst, hlim, tclass, version, vrid, prio, count, addr, interval, checksum, malformed, expert] = row;
+        expect({ src, dst, hlim, tclass, version, vrid, count, addr, interval, checksum, malformed, expert }, row.join(' ')).toEqual({
+          src: linkLocal.get('m1'), dst: GROUP6, hlim: '255', tclass: '0x000000c0', version: '3', vrid: '60', count: '1', addr: 'fd00::50', interval: '100', checksum: '1', malformed: '', expert: '',
+        });
+        expect(['150', '0']).toContain(prio);
+      }
+    }
+  });
+
+  it('hostile input over IPv6 is dropped and counted by reason; the MASTER stays MASTER', async () => {
+    const { mixed } = lab;
+    await clearVip6(mixed);
+    // Two instances: VI_6 (multicast) and VI_7, unicast from fd00::51 to the peer fd00::52 only.
+    const conf = `${ipv6Conf('m1')}vrrp_instance VI_7 {
+    state BACKUP
+    interface ens32
+    virtual_router_id 61
+    priority 150
+    advert_int 1
+    unicast_src_ip fd00::51
+    unicast_peer {
+        fd00::52
+    }
+    virtual_ipaddress {
+        fd00::70/64 dev ens32
+    }
+}
+`;
+    const m1 = await mixed.node('m1').startVrrpd(conf, '.conf');
+    await m1.waitForState('MASTER', START_TIMEOUT_MS);
+    await sleep(500);
+    const before = await m1.status();
+    expect(before.instances.map((i) => [i.name, i.state, i.family])).toEqual([['VI_6', 'MASTER', 'ipv6'], ['VI_7', 'MASTER', 'ipv6']]);
+
+    const from = parseIpv6(linkLocal.get('m3')!)!;
+    const m3Global = parseIpv6('fd00::53')!;
+    const m1Global = parseIpv6('fd00::51')!;
+    const vip = parseIpv6('fd00::50')!;
+    const advert = (vrid: number, addresses: Ipv6[], source: Ipv6, destination: Ipv6): Uint8Array =>
+      encodeAdvert({ version: 3, type: 1, virtualRouterId: vrid, priority: 200, advertIntervalCs: 100, addresses }, { source, destination });
+    const good = advert(60, [vip], from, VRRP_IPV6_MULTICAST_GROUP);
+    const badChecksum = good.slice();
+    badChecksum[7] = badChecksum[7]! ^ 0xff;
+    // One IPv4 address (10.0.0.50) in place of the 16 bytes, checksum right for what is sent.
+    const ipv4Addresses = encodeAdvert({ version: 3, type: 1, virtualRouterId: 60, priority: 200, advertIntervalCs: 100, addresses: [0x0a000032] }, { source: from, destination: VRRP_IPV6_MULTICAST_GROUP });
+    const sends: Array<{ what: string; hex: string; hops: number; to: string; src: string }> = [
+      { what: 'hop limit 254', hex: Buffer.from(good).toString('hex'), hops: 254, to: GROUP6, src: '' },
+      { what: 'wrong checksum', hex: Buffer.from(badChecksum).toString('hex'), hops: 255, to: GROUP6, src: '' },
+      { what: 'truncated', hex: Buffer.from(good.subarray(0, 16)).toString('hex'), hops: 255, to: GROUP6, src: '' },
+      { what: 'IPv4 addresses', hex: Buffer.from(ipv4Addresses).toString('hex'), hops: 255, to: GROUP6, src: '' },
+      {
+        what: 'a non-peer to the unicast instance',
+        hex: Buffer.from(advert(61, [parseIpv6('fd00::70')!], m3Global, m1Global)).toString('hex'),
+        hops: 255,
+        to: 'fd00::51',
+        src: 'fd00::53',
+      },
+    ];
+    const script = join(mixed.lab.dir, 'send6.py');
+    writeFileSync(script, SEND6_PY);
+    for (const send of sends) {
+      const r = await mixed.lab.exec('m3', 'python3', [script, send.hex, String(send.hops), send.to, send.src]);
+      expect(r.code, `${send.what}: ${r.stderr}`).toBe(0);
+    }
+    await sleep(500);
+    const after = await m1.status();
+    const [vi6, vi7] = after.instances;
+    expect(vi6).toMatchObject({ state: 'MASTER', dropped: { bad_ttl: 1, bad_checksum: 1, bad_length: 1, address_family_mismatch: 1 } });
+    expect(vi7).toMatchObject({ state: 'MASTER', dropped: { unknown_peer: 1 } });
+    expect(Object.keys(vi6!.dropped as object).sort()).toEqual(['address_family_mismatch', 'bad_checksum', 'bad_length', 'bad_ttl']);
+    expect(Object.keys(vi7!.dropped as object)).toEqual(['unknown_peer']);
+    // The control: the same sender with a well-formed advert of a higher priority is obeyed.
+    const lineMark = m1.lines.length;
+    const r = await mixed.lab.exec('m3', 'python3', [script, Buffer.from(good).toString('hex'), '255', GROUP6, '']);
+    expect(r.code, r.stderr).toBe(0);
+    await m1.waitForState('BACKUP', 2_000, lineMark);
+  });
 });
+
+/** One raw IPv6 VRRP packet: payload hex, hop limit, destination, optional source address to bind. */
+const SEND6_PY = `
+import socket, sys
+payload, hops, dest, src = bytes.fromhex(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 112)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b'ens32')
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, hops)
+if src:
+    s.bind((src, 0))
+scope = socket.if_nametoindex('ens32') if dest.startswith('ff02') or dest.startswith('fe80') else 0
+s.sendto(payload, (dest, 0, 0, scope))
+`;
+
+function tshark(home: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('tshark', args, { encoding: 'utf8', timeout: 30_000, maxBuffer: 64 << 20, env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config') } }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? Number((error as { code: number }).code) : 127;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
