@@ -33,6 +33,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
       for (const state of STATES) g.set({ instance: i.name, vrid: String(i.virtual_router_id), interface: i.interface, state }, i.state === state ? 1 : 0);
     }
   });
+  // The protocol of each instance as labels of a constant 1 (an info metric), so that the other
+  // series keep their labels: join on instance to split any of them by version or family.
+  gauge('vrrpd_instance_info', 'VRRP version (2, 3) and address family (ipv4, ipv6) of each instance; always 1.', [...instanceLabels, 'version', 'family'], (g) => {
+    for (const i of current().instances) g.set({ instance: i.name, vrid: String(i.virtual_router_id), interface: i.interface, version: String(i.version), family: i.family ?? 'ipv4' }, 1);
+  });
   const perInstance = (name: string, help: string, value: (i: DaemonStatus['instances'][number]) => number | undefined) =>
     gauge(name, help, instanceLabels, (g) => {
       for (const i of current().instances) {

@@ -66,7 +66,8 @@ export function formatStatusTable(status: DaemonStatus): string {
     i.name,
     i.state,
     String(i.virtual_router_id),
-    `v${i.version}`,
+    // IPv4 instances keep the column as it was; IPv6 ones say so.
+    i.family === 'ipv6' ? `v${i.version}/ipv6` : `v${i.version}`,
     i.interface,
     String(i.priority),
     String(i.effective_priority),

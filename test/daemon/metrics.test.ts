@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createMetricsRegistry, serveMetrics, type MetricsSource } from '../../src/daemon/metrics.js';
-import type { DaemonStatus, InstanceStatus } from '../../src/daemon/status.js';
+import { formatStatusTable, type DaemonStatus, type InstanceStatus } from '../../src/daemon/status.js';
 
 function instance(overrides: Partial<InstanceStatus> = {}): InstanceStatus {
   return {
@@ -25,11 +25,22 @@ let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
 describe('Prometheus metrics', () => {
+  it('says the version and family of an IPv6 instance, and shows its VIPs as text', async () => {
+    const v6: MetricsSource = {
+      ...source,
+      status: () => ({ ...source.status(), instances: [instance({ name: 'VI_6', virtual_router_id: 60, version: 3, family: 'ipv6', virtual_addresses: ['fd00::50/64'], master_address: 'fe80::1' })] }),
+    };
+    const text = await createMetricsRegistry(v6).metrics();
+    expect(text).toContain('vrrpd_instance_info{instance="VI_6",vrid="60",interface="ens32",version="3",family="ipv6"} 1');
+    expect(formatStatusTable(v6.status())).toMatch(/VI_6\s+MASTER\s+60\s+v3\/ipv6\s+ens32 .*fe80::1\s+fd00::50\/64/);
+  });
+
   it('exposes every documented metric with the daemon status values', async () => {
     const text = await createMetricsRegistry(source).metrics();
     const labels = 'instance="VI_1",vrid="251",interface="ens32"';
     expect(text).toContain(`vrrpd_instance_state{${labels},state="MASTER"} 1`);
     expect(text).toContain(`vrrpd_instance_state{${labels},state="BACKUP"} 0`);
+    expect(text).toContain(`vrrpd_instance_info{${labels},version="2",family="ipv4"} 1`);
     expect(text).toContain(`vrrpd_effective_priority{${labels}} 80`);
     expect(text).toContain(`vrrpd_adverts_sent_total{${labels}} 12`);
     expect(text).toContain(`vrrpd_adverts_received_total{${labels}} 3`);
