@@ -3,7 +3,7 @@
  * turn signals into its calls: SIGTERM/SIGINT stop it gracefully (a second signal, or a stop that
  * takes too long, exits at once), SIGHUP reloads. Resolves with the exit code.
  */
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp } from '../core/ip.js';
 import { formatIssue, loadConfigFile } from '../config/load.js';
 import { LOG_LEVELS } from '../daemon/logging.js';
 import { instanceVips } from '../daemon/plan.js';
@@ -83,7 +83,7 @@ export async function releaseCommand(configPath: string, out: NodeJS.WritableStr
     return 3;
   }
   const outcome = await removeStale(instanceVips(loaded.config));
-  for (const vip of outcome.removed) out.write(`released ${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}\n`);
+  for (const vip of outcome.removed) out.write(`released ${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}\n`);
   for (const error of outcome.errors) err.write(`vrrpd release: ${error.message}\n`);
   if (outcome.removed.length === 0 && outcome.errors.length === 0) out.write('no virtual address to release\n');
   return outcome.errors.length > 0 ? 1 : 0;

@@ -24,7 +24,7 @@
  * orders.
  */
 import { peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
-import { formatIpv4, VRRP_MULTICAST_GROUP, type Ipv4 } from '../core/ip.js';
+import { formatIp, formatIpv4, VRRP_MULTICAST_GROUP, type IpAddress, type Ipv4 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import { parseTrackFileValue, trackFileCause, trackFileEffect } from '../core/track-file.js';
 import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/tracker.js';
@@ -176,7 +176,8 @@ export type HostCommand =
   | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
   /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
-  | { type: 'garp'; instance: string; ifname: string; addresses: readonly Ipv4[]; repeat: number; why: string }
+  /** A burst per address: gratuitous ARP for IPv4, unsolicited neighbour advertisement for IPv6 (the host picks by family). */
+  | { type: 'garp'; instance: string; ifname: string; addresses: readonly IpAddress[]; repeat: number; why: string }
   /**
    * Ask the host, without claiming MASTER, whether the instance has the means (docs in means.ts):
    * vip_add removes the instance's VIPs (absent outside MASTER anyway; the same permission as adding
@@ -264,16 +265,16 @@ function checkPlan(plan: DaemonPlan): void {
 }
 
 function describeVip(vip: VipSpec): string {
-  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+  return `${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
 
 function sameVip(a: VipSpec, b: VipSpec): boolean {
   return describeVip(a) === describeVip(b) && a.label === b.label && a.broadcast === b.broadcast;
 }
 
-/** Structural equality (Uint8Array compared by content). */
+/** Structural equality (Uint8Array compared by content; an IPv6 address, a bigint, by value). */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : typeof v === 'bigint' ? `${v}n` : v));
 }
 
 /** Two specs describe the same instance (notify commands aside: changing them changes nothing on the wire). */
@@ -646,7 +647,7 @@ export class Engine {
    * VIPs up (BACKUP) and come back after one Skew_Time, which restores them, unless a better master
    * speaks first. Our own removals happen after the machine has left MASTER, so they never match.
    */
-  handleAddressDeleted(nowMs: number, ifname: string, address: Ipv4): void {
+  handleAddressDeleted(nowMs: number, ifname: string, address: IpAddress): void {
     if (this.stopping) return;
     for (const runtime of this.instances) {
       if (runtime.machine.state !== 'MASTER') continue;
@@ -654,7 +655,7 @@ export class Engine {
       this.log(
         'warn',
         runtime.context,
-        { vip: formatIpv4(address), interface: ifname },
+        { vip: formatIp(address), interface: ifname },
         'virtual address removed behind our back (NetworkManager?); giving the VIPs up and reclaiming them after Skew_Time',
       );
       this.apply(nowMs, runtime, runtime.machine.handleVirtualAddressesMissing(nowMs));
@@ -1107,7 +1108,9 @@ export class Engine {
           this.push({ type: 'remove_vips', instance: spec.name, vips: spec.vips });
           break;
         case 'garp':
-          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: runtime.core.virtualAddresses, repeat: runtime.core.garpMasterRepeat, why: action.why });
+          // Announce what add_vips added (spec.vips), not only what the advert carries: the host
+          // picks ARP or NA per address, so a VIP of either family is announced.
+          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: spec.vips.map((v) => v.address), repeat: runtime.core.garpMasterRepeat, why: action.why });
           break;
         case 'transition': {
           const key = `${action.from}>${action.to}>${action.reason}`;
@@ -1169,7 +1172,7 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
     interface: runtime.spec.interfaceName,
     priority: runtime.core.priority,
     effective_priority: m.effectivePriority,
-    virtual_addresses: runtime.spec.vips.map((v) => `${formatIpv4(v.address)}/${v.prefixLength}`),
+    virtual_addresses: runtime.spec.vips.map((v) => `${formatIp(v.address)}/${v.prefixLength}`),
     master_address: master === undefined ? null : formatIpv4(master),
     master_priority: m.masterPriority ?? null,
     advert_interval_ms: runtime.core.advertIntervalCs * 10,

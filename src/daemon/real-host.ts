@@ -1,9 +1,10 @@
 /** The DaemonHost on a real Linux host, backed by src/io. */
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp } from '../core/ip.js';
 import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
 import { IoError, toIoError } from '../io/errors.js';
 import { packetGarpSender, probeGarp } from '../io/garp.js';
+import { packetNaSender } from '../io/ndisc.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
 import type { Notifier } from '../io/notify.js';
@@ -25,7 +26,7 @@ export interface RealHostOptions {
 }
 
 function describe(vip: VipSpec): string {
-  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+  return `${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
 
 /** Permission errors first: they decide the instance's FAULT, whatever else failed with them. */
@@ -82,6 +83,10 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     },
     sendGarp(ifname, addresses, repeat) {
       const outcome = packetGarpSender.sendGarpBurst(ifname, addresses, repeat);
+      if (!outcome.ok) throw outcome.error;
+    },
+    sendNeighbourAdvert(ifname, addresses, repeat) {
+      const outcome = packetNaSender.sendNaBurst(ifname, addresses, repeat);
       if (!outcome.ok) throw outcome.error;
     },
     probeGarp(ifname) {

@@ -12,7 +12,7 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { formatIssue } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
-import { formatIpv4 } from '../core/ip.js';
+import { formatIp } from '../core/ip.js';
 import { scriptTrackerName } from '../core/tracker.js';
 import { readIfindex } from '../io/link.js';
 import { createNotifier, type Notifier } from '../io/notify.js';
@@ -330,7 +330,7 @@ export class Supervisor {
     }
     const changed = daemon.applyDrain(next);
     const covered = instance === undefined ? engine.instanceNames : [instance];
-    const vips = covered.flatMap((name) => engine.instanceVips(name).map((v) => ({ instance: name, address: formatIpv4(v.address), prefix_length: v.prefixLength, ifname: v.ifname })));
+    const vips = covered.flatMap((name) => engine.instanceVips(name).map((v) => ({ instance: name, address: formatIp(v.address), prefix_length: v.prefixLength, ifname: v.ifname })));
     return { drained: covered, changed: changed.drained, vips, state: next, save_error: saveError };
   }
 

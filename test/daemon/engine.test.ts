@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, v3Checksum, vrrpChecksum } from '../../src/core/codec.js';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs } from '../../src/core/timers.js';
 import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
 import { planOf } from './plans.js';
@@ -66,9 +66,9 @@ function words(commands: readonly HostCommand[], logs = false): string[] {
         return [`send ${c.priority} to ${c.destinations.map(formatIpv4).join(',')}`];
       case 'add_vips':
       case 'remove_vips':
-        return [`${c.type} ${c.vips.map((v) => formatIpv4(v.address)).join(',')}`];
+        return [`${c.type} ${c.vips.map((v) => formatIp(v.address)).join(',')}`];
       case 'garp':
-        return [`garp ${c.addresses.map(formatIpv4).join(',')} (${c.why})`];
+        return [`garp ${c.addresses.map(formatIp).join(',')} (${c.why})`];
       case 'notify':
         return [`notify ${c.state}`];
       case 'log':

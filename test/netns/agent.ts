@@ -5,7 +5,7 @@
  * on stdout. vitest's own process cannot enter a namespace, so this is how tests drive the adapters.
  */
 import { createInterface } from 'node:readline';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, parseIp, parseIpv4, type IpAddress, type Ipv4 } from '../../src/core/ip.js';
 import { monotonicClock } from '../../src/io/clock.js';
 import type { IoError } from '../../src/io/errors.js';
 import { packetGarpSender } from '../../src/io/garp.js';
@@ -25,14 +25,21 @@ function ip(text: unknown): Ipv4 {
   return address;
 }
 
+/** IPv4 or IPv6 text: a VIP of either family. */
+function anyIp(text: unknown): IpAddress {
+  const address = typeof text === 'string' ? parseIp(text) : undefined;
+  if (address === undefined) throw new Error(`not an IP address: ${String(text)}`);
+  return address;
+}
+
 function errorJson(error: IoError): Record<string, string> {
   return { code: error.code, operation: error.operation, message: error.message };
 }
 
 function vipSpec(request: Record<string, unknown>): VipSpec {
   const spec: VipSpec = {
-    address: ip(request.address),
-    prefixLength: Number(request.prefixLength ?? 32),
+    address: anyIp(request.address),
+    prefixLength: Number(request.prefixLength ?? (String(request.address).includes(':') ? 128 : 32)),
     ifname: String(request.ifname),
   };
   if (typeof request.label === 'string') spec.label = request.label;
@@ -40,8 +47,8 @@ function vipSpec(request: Record<string, unknown>): VipSpec {
   return spec;
 }
 
-function vipJson(vip: { address: Ipv4; prefixLength: number; ifname: string }): Record<string, unknown> {
-  return { ...vip, address: `${formatIpv4(vip.address)}/${vip.prefixLength}` };
+function vipJson(vip: { address: IpAddress; prefixLength: number; ifname: string }): Record<string, unknown> {
+  return { ...vip, address: `${formatIp(vip.address)}/${vip.prefixLength}` };
 }
 
 const transports = new Map<string, VrrpTransport>();
@@ -89,7 +96,7 @@ async function handle(request: Request): Promise<unknown> {
         ok: true,
         addresses: result.addresses.map((a) => ({
           ...a,
-          address: `${formatIpv4(a.address)}/${a.prefixLength}`,
+          address: `${formatIp(a.address)}/${a.prefixLength}`,
           broadcast: a.broadcast === undefined ? undefined : formatIpv4(a.broadcast),
         })),
       };

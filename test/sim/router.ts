@@ -20,7 +20,7 @@ import { parseDocument } from 'yaml';
 import { parseConfigData, parseConfigText } from '../../src/config/load.js';
 import type { VrrpdConfig } from '../../src/config/model.js';
 import { encodeIpv4Packet } from '../../src/core/codec.js';
-import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
 import type { VrrpMachine } from '../../src/core/machine.js';
 import { VRRP_TOS, VRRP_TTL, type TransitionReason, type VrrpState } from '../../src/core/types.js';
 import { Engine, type CheckPlan, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
@@ -483,5 +483,5 @@ export class SimRouter implements Endpoint {
 }
 
 function vipKey(vip: VipSpec): string {
-  return `${formatIpv4(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
+  return `${formatIp(vip.address)}/${vip.prefixLength} dev ${vip.ifname}`;
 }
