@@ -10,6 +10,8 @@ import { monotonicClock } from '../../src/io/clock.js';
 import type { IoError } from '../../src/io/errors.js';
 import { packetGarpSender } from '../../src/io/garp.js';
 import { readInterface, watchLinks, type LinkWatcher } from '../../src/io/link.js';
+import { loadPacketAddon } from '../../src/io/native.js';
+import { packetNaSender } from '../../src/io/ndisc.js';
 import { openTransport, type VrrpTransport } from '../../src/io/transport.js';
 import { addVip, listAddresses, removeStale, removeVip, type VipSpec } from '../../src/io/vip.js';
 
@@ -113,6 +115,24 @@ async function handle(request: Request): Promise<unknown> {
       );
       return outcome.ok ? outcome : { ok: false, error: errorJson(outcome.error) };
     }
+    case 'na': {
+      // IPv6's GARP (src/io/ndisc.ts); `vips` first adds them, as a new MASTER does, in the same call.
+      const addresses = (request.addresses as string[]).map(anyIp).filter((a): a is bigint => typeof a === 'bigint');
+      for (const vip of (request.vips as Record<string, unknown>[] | undefined) ?? []) {
+        const added = addVip(vipSpec(vip));
+        if (!added.ok) return { ok: false, error: errorJson(added.error) };
+      }
+      const outcome = packetNaSender.sendNaBurst(String(request.ifname), addresses, Number(request.repeat));
+      // Wall time with sub-ms digits: the test compares it with what it sees in another namespace.
+      return outcome.ok ? { ...outcome, sentAtWallMs: performance.timeOrigin + performance.now() } : { ok: false, error: errorJson(outcome.error) };
+    }
+    case 'frames': {
+      // Whole frames as hex, for a test's own variants (a control with a flag cleared).
+      const frames = (request.frames as string[]).map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+      return { sent: loadPacketAddon().sendFrames(String(request.ifname), frames) };
+    }
+    case 'now':
+      return monotonicClock.nowMs();
     case 'link.read': {
       const facts = readInterface(String(request.ifname));
       return facts === undefined
