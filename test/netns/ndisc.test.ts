@@ -30,8 +30,8 @@ import { sleep, waitUntil } from './vrrpd.js';
 const VIP = 'fd00::50';
 const NA_FILTER = 'icmp6 and ip6[40] == 136';
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
-/** Wall time with sub-millisecond digits: comparable between this process and an agent's. */
-const wallMs = (): number => performance.timeOrigin + performance.now();
+/** CLOCK_MONOTONIC in ms: one clock for this process and the agents in the namespaces. */
+const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 function tshark(home: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -58,6 +58,35 @@ describe.skipIf(labUnavailableReason !== undefined)('IPv6 VIPs and unsolicited n
     const line = out.stdout.trim();
     if (line === '') return undefined;
     return { lladdr: /lladdr (\S+)/.exec(line)?.[1], state: line.split(/\s+/).at(-1) ?? '' };
+  }
+
+  /**
+   * A neighbour-table reader that stays running in a namespace (`ip -batch -`), so a look costs a
+   * fraction of a millisecond instead of the tens of ms of starting `ip`: each question is followed
+   * by `link show dev lo`, whose `1: lo:` line marks the end of the answer.
+   */
+  function neighbourReader(host: string): { look(address: string): Promise<string>; close(): void } {
+    const child = lab.spawn(host, 'ip', ['-batch', '-']);
+    let buffer = '';
+    let waiting: ((text: string) => void) | undefined;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const end = /^1: lo:.*\n.*\n/m.exec(buffer);
+      if (end === null || waiting === undefined) return;
+      const answer = buffer.slice(0, end.index);
+      buffer = buffer.slice(end.index + end[0].length);
+      const resolve = waiting;
+      waiting = undefined;
+      resolve(answer);
+    });
+    return {
+      look: (address) =>
+        new Promise((resolve) => {
+          waiting = resolve;
+          child.stdin!.write(`neigh show ${address} dev ens32\nlink show dev lo\n`);
+        }),
+      close: () => child.stdin!.end(),
+    };
   }
 
   beforeAll(async () => {
@@ -151,32 +180,43 @@ describe.skipIf(labUnavailableReason !== undefined)('IPv6 VIPs and unsolicited n
     // The takeover: m2 (the old master) drops the VIP, m1 adds it and sends its burst, as a new
     // MASTER does. The client only listens.
     const times: number[] = [];
-    for (const nud of ['stale', 'reachable']) {
+    for (const nud of ['stale', 'reachable', 'stale', 'reachable', 'stale', 'reachable']) {
       await m1.call('vip.remove', vip);
       await setOld(nud);
       expect(await neigh('client', VIP)).toEqual({ lladdr: m2Mac, state: nud.toUpperCase() });
       // Everything the client sends but MLD reports (behind a hop-by-hop header): no solicitation, nothing to the VIP.
       const capture = await lab.tcpdump('client', `ether src ${clientMac} and not (ip6 and ip6[6] == 0)`);
-      const sent = (await m1.call('na', { ifname: 'ens32', addresses: [VIP], repeat: 5, vips: [vip] })) as { ok: boolean; framesSent: number; sentAtWallMs: number };
-      const sentAt = sent.sentAtWallMs;
-      expect(sent).toMatchObject({ ok: true, framesSent: 5 });
-      let seenAt: number | undefined;
-      let entry: Awaited<ReturnType<typeof neigh>>;
-      while (wallMs() - sentAt < 1_000) {
-        entry = await neigh('client', VIP);
-        if (entry?.lladdr === m1Mac) {
-          seenAt = wallMs();
-          break;
+      // The client's table is read back to back from before the burst until it shows the new MAC.
+      const reader = neighbourReader('client');
+      expect(await reader.look(VIP)).toContain(m2Mac);
+      const watching = (async () => {
+        const started = monotonicMs();
+        let looks = 0;
+        while (monotonicMs() - started < 2_000) {
+          const answer = await reader.look(VIP);
+          looks++;
+          if (answer.includes(m1Mac)) return { seenAt: monotonicMs(), looks };
         }
-      }
+        return { seenAt: undefined, looks };
+      })();
+      const sent = (await m1.call('na', { ifname: 'ens32', addresses: [VIP], repeat: 5, vips: [vip] })) as { ok: boolean; framesSent: number; startedAtMs: number };
+      const sentAt = sent.startedAtMs;
+      expect(sent).toMatchObject({ ok: true, framesSent: 5 });
+      const looked = await watching;
+      reader.close();
+      const seenAt = looked.seenAt;
+      const entry = await neigh('client', VIP);
       await sleep(100);
       const fromClient = await capture.stop();
       expect(seenAt, `still ${JSON.stringify(entry)} 1 s after the burst`).toBeDefined();
       times.push(seenAt! - sentAt);
+      // The issue's bound for a client after a takeover; here it is the NA's share of it.
+      expect(seenAt! - sentAt).toBeLessThan(1_000);
       expect(entry!.state).toBe('STALE'); // RFC 4861 7.2.5: updated, to be confirmed on next use
       expect(fromClient.map((f) => hex(f.bytes.subarray(0, 34)))).toEqual([]);
     }
-    console.log(`[netns] NA re-point at the client (STALE, REACHABLE entry): ${times.map((t) => `${t.toFixed(1)} ms`).join(', ')} after the burst left m1 (an upper bound: when the first \`ip -6 neigh\` that showed the new MAC returned)`);
+    const sorted = [...times].sort((a, b) => a - b);
+    console.log(`[netns] NA re-point at the client (entries STALE, REACHABLE alternately): ${times.map((t) => `${t.toFixed(2)} ms`).join(', ')}; median ${sorted[3]!.toFixed(2)} ms, max ${sorted[5]!.toFixed(2)} ms, from the start of the burst on m1 (its VIP already added) to the client's table showing m1's MAC (read back to back with ip -batch; CLOCK_MONOTONIC on both sides)`);
 
     // No entry, no new entry: an unsolicited NA only updates (Linux's accept_untracked_na=0).
     await lab.exec('client', 'ip', ['-6', 'neigh', 'del', VIP, 'dev', 'ens32']);
