@@ -252,7 +252,7 @@ describe('daemon: announcing IPv4 and IPv6 VIPs', () => {
     expect(daemon.status().instances[0]!.virtual_addresses).toEqual(['10.0.0.50/32', 'fd00::50/64', 'fd00::51/64']);
   });
 
-  it('a refused GARP does not silence the NA for the IPv6 VIPs of the same burst, and the refusal still reaches the engine', async () => {
+  it('a new MASTER announces every VIP it added, the IPv6 ones by NA, also when the GARP of the same burst is refused (which still reaches the engine)', async () => {
     const rec = recorder(
       (events) => {
         events.push('add vips');
