@@ -3,7 +3,7 @@
  * backs it with src/io; tests back it with fakes. Nothing here knows about VRRP states: the engine
  * decides, the shell calls these in the order the engine's commands come.
  */
-import type { Ipv4, Ipv6 } from '../core/ip.js';
+import type { IpAddress, Ipv4, Ipv6 } from '../core/ip.js';
 import type { Clock, Scheduler } from '../io/clock.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
@@ -65,8 +65,8 @@ export interface DaemonHost {
   probeGarp(ifname: string): void;
   /** Calls onChange(ifname, up) when UP/RUNNING changes on any of the names. */
   watchLinks(names: readonly string[], onChange: (ifname: string, up: boolean) => void): { close(): void };
-  /** Calls onDeleted when any IPv4 address is deleted from any interface (by anyone). */
-  watchDeletedAddresses(onDeleted: (ifname: string, address: Ipv4) => void): { close(): void };
+  /** Calls onDeleted when any IPv4 or IPv6 address is deleted from any interface (by anyone). */
+  watchDeletedAddresses(onDeleted: (ifname: string, address: IpAddress) => void): { close(): void };
   /** Start a periodic check; onResult gets every run's raw result. */
   startCheck(check: CheckPlan, onResult: (ok: boolean, detail: string) => void): CheckHandle;
   /**
