@@ -14,6 +14,8 @@ export interface PacketAddon {
   sendFrames(ifname: string, frames: Uint8Array[]): number;
   /** Every IPv4 address, up or down, in getifaddrs order; ifname is the label (ens32 or ens32:vip). */
   ipv4Addresses(): Array<{ ifname: string; address: number }>;
+  /** Every IPv6 address, as ipv4Addresses; the address as 32 hex digits. Absent from an older addon. */
+  ipv6Addresses?(): Array<{ ifname: string; address: string }>;
   /** Set FD_CLOEXEC on every descriptor >= 3 that lacks it; returns how many it changed. */
   closeOnExec?(): number;
   /**

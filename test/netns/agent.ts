@@ -12,6 +12,7 @@ import { packetGarpSender } from '../../src/io/garp.js';
 import { readInterface, watchLinks, type LinkWatcher } from '../../src/io/link.js';
 import { loadPacketAddon } from '../../src/io/native.js';
 import { packetNaSender } from '../../src/io/ndisc.js';
+import { heldVips } from '../../src/cli/drain.js';
 import { openTransport, type VrrpTransport } from '../../src/io/transport.js';
 import { addVip, listAddresses, removeStale, removeVip, type VipSpec } from '../../src/io/vip.js';
 
@@ -133,8 +134,9 @@ async function handle(request: Request): Promise<unknown> {
       const frames = (request.frames as string[]).map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
       return { sent: loadPacketAddon().sendFrames(String(request.ifname), frames) };
     }
-    case 'now':
-      return monotonicClock.nowMs();
+    case 'drain.held':
+      // What `vrrpd drain` waits on: which of these VIPs this namespace holds.
+      return heldVips(request.vips as Parameters<typeof heldVips>[0]).map((v) => v.address);
     case 'link.read': {
       const facts = readInterface(String(request.ifname));
       return facts === undefined

@@ -157,6 +157,15 @@ describe.skipIf(labUnavailableReason !== undefined)('IPv6 VIPs and unsolicited n
     await lab.exec('m1', 'ip', ['addr', 'del', 'fd00::99/64', 'dev', 'ens32']);
   });
 
+  it('`vrrpd drain` sees an IPv6 VIP held and gone, by address and interface', async () => {
+    const vip = (address: string, ifname = 'ens32') => ({ instance: 'V6', address, prefix_length: 64, ifname });
+    const asked = [vip(VIP), vip('fd00::51'), vip(VIP, 'lo'), { ...vip('10.0.0.51'), prefix_length: 24 }];
+    expect(await m1.call('vip.add', { address: VIP, prefixLength: 64, ifname: 'ens32' })).toEqual({ ok: true, change: 'added' });
+    expect(await m1.call('drain.held', { vips: asked })).toEqual([VIP, '10.0.0.51']);
+    await m1.call('vip.remove', { address: VIP, prefixLength: 64, ifname: 'ens32' });
+    expect(await m1.call('drain.held', { vips: asked })).toEqual(['10.0.0.51']);
+  });
+
   it("an NA burst re-points a client's neighbour entry to the new master's MAC without the client sending anything; without Override it does not; it creates no entry", async () => {
     const m1Mac = lab.host('m1').mac.toLowerCase();
     const m2Mac = lab.host('m2').mac.toLowerCase();

@@ -7,6 +7,7 @@
  *
  *   sendFrames(ifname: string, frames: Uint8Array[]): number   // frames sent; throws on error
  *   ipv4Addresses(): { ifname: string, address: number }[]      // getifaddrs order, host order
+ *   ipv6Addresses(): { ifname: string, address: string }[]      // getifaddrs order, 32 hex digits
  *   addressChange(add: boolean, ifname: string, address: number | Uint8Array, prefixLength: number,
  *                 label: string | null, broadcast: number | null): void  // throws errno names
  *                 (address: an IPv4 number in host order, or the 16 bytes of an IPv6 address)
@@ -134,6 +135,33 @@ static napi_value ipv4_addresses(napi_env env, napi_callback_info info) {
     napi_create_object(env, &item);
     napi_create_string_utf8(env, entry->ifa_name, NAPI_AUTO_LENGTH, &name);
     napi_create_uint32(env, ntohl(sin->sin_addr.s_addr), &address);
+    napi_set_named_property(env, item, "ifname", name);
+    napi_set_named_property(env, item, "address", address);
+    napi_set_element(env, result, index++, item);
+  }
+  freeifaddrs(list);
+  return result;
+}
+
+/* ipv6Addresses: every IPv6 address with its interface, from getifaddrs() as ipv4Addresses (and
+ * for the same reason), the address as 32 hex digits (JS reads it as a bigint). `vrrpd drain` waits
+ * on it for IPv6 VIPs to leave. */
+static napi_value ipv6_addresses(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct ifaddrs *list = NULL;
+  if (getifaddrs(&list) != 0) return throw_errno(env, "getifaddrs", errno);
+  napi_value result;
+  napi_create_array(env, &result);
+  uint32_t index = 0;
+  for (struct ifaddrs *entry = list; entry != NULL; entry = entry->ifa_next) {
+    if (entry->ifa_addr == NULL || entry->ifa_addr->sa_family != AF_INET6 || entry->ifa_name == NULL) continue;
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)entry->ifa_addr;
+    char hex[33];
+    for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", sin6->sin6_addr.s6_addr[i]);
+    napi_value item, name, address;
+    napi_create_object(env, &item);
+    napi_create_string_utf8(env, entry->ifa_name, NAPI_AUTO_LENGTH, &name);
+    napi_create_string_utf8(env, hex, 32, &address);
     napi_set_named_property(env, item, "ifname", name);
     napi_set_named_property(env, item, "address", address);
     napi_set_element(env, result, index++, item);
@@ -405,6 +433,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sendFrames", fn);
   napi_create_function(env, "ipv4Addresses", NAPI_AUTO_LENGTH, ipv4_addresses, NULL, &fn);
   napi_set_named_property(env, exports, "ipv4Addresses", fn);
+  napi_create_function(env, "ipv6Addresses", NAPI_AUTO_LENGTH, ipv6_addresses, NULL, &fn);
+  napi_set_named_property(env, exports, "ipv6Addresses", fn);
   napi_create_function(env, "addressChange", NAPI_AUTO_LENGTH, address_change, NULL, &fn);
   napi_set_named_property(env, exports, "addressChange", fn);
   napi_create_function(env, "clearAmbientCapabilities", NAPI_AUTO_LENGTH, clear_ambient_capabilities, NULL, &fn);
