@@ -5,7 +5,7 @@
  */
 import { controlRequest } from '../daemon/control.js';
 import { loadPacketAddon } from '../io/native.js';
-import { parseIpv4, type Ipv4 } from '../core/ip.js';
+import { parseIpv4, parseIpv6 } from '../core/ip.js';
 
 /** How often drain looks at the addresses (getifaddrs, no process spawned). */
 const POLL_MS = 20;
@@ -23,11 +23,21 @@ function describeError(command: string, socketPath: string, error: unknown): str
   return `vrrpd ${command}: ${(error as Error).message}`;
 }
 
-/** The VIPs of `vips` this node holds now: an address on the interface or one of its labels (ens32:vip). */
-function held(vips: DrainReply['vips']): DrainReply['vips'] {
-  const here = loadPacketAddon().ipv4Addresses();
+/**
+ * The VIPs of `vips` this node holds now: an address on the interface or one of its labels
+ * (ens32:vip). IPv6 VIPs (no labels) are looked up among the IPv6 addresses; an addon too old to
+ * list them counts them as held, so drain never says a VIP is gone when it cannot tell.
+ */
+export function heldVips(vips: DrainReply['vips']): DrainReply['vips'] {
+  const addon = loadPacketAddon();
+  const here = addon.ipv4Addresses();
+  const here6 = vips.some((vip) => vip.address.includes(':')) ? addon.ipv6Addresses?.().map((a) => ({ ifname: a.ifname, address: BigInt(`0x${a.address}`) })) : [];
   return vips.filter((vip) => {
-    const address = parseIpv4(vip.address) as Ipv4;
+    if (vip.address.includes(':')) {
+      const address = parseIpv6(vip.address);
+      return here6 === undefined || here6.some((a) => a.address === address && a.ifname === vip.ifname);
+    }
+    const address = parseIpv4(vip.address);
     return here.some((a) => a.address === address && (a.ifname === vip.ifname || a.ifname.startsWith(`${vip.ifname}:`)));
   });
 }
@@ -45,10 +55,10 @@ export async function drainCommand(
     err.write(`${describeError('drain', options.socketPath, error)}\n`);
     return 1;
   }
-  let left = held(reply.vips);
+  let left = heldVips(reply.vips);
   while (left.length > 0 && performance.now() - startedMs < options.timeoutMs) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    left = held(reply.vips);
+    left = heldVips(reply.vips);
   }
   const names = reply.drained.join(', ') || 'no instance';
   if (left.length > 0) {

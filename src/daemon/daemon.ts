@@ -9,7 +9,7 @@
  * - The stall guard's second half: when the engine says a late timer must first let waiting packets
  *   in, the shell defers it to host.afterPendingIo (setImmediate on a real host).
  */
-import { formatIp } from '../core/ip.js';
+import { formatIp, type Ipv4, type Ipv6 } from '../core/ip.js';
 import { toIoError } from '../io/errors.js';
 import type { Logger } from './logging.js';
 import { Engine, transportKey, type DaemonPlan, type DrainState, type HostCommand, type HostFacts, type HostFailure, type HostOperation, type LogContext, type ReloadSummary } from './engine.js';
@@ -225,7 +225,7 @@ export class Daemon {
         this.host.removeVips(command.vips);
         return;
       case 'garp':
-        this.host.sendGarp(command.ifname, command.addresses, command.repeat);
+        this.announce(command);
         return;
       case 'open_transport': {
         const { ifname } = command;
@@ -296,6 +296,33 @@ export class Daemon {
         this.logger(command.context)[command.level](command.fields, command.message);
         return;
     }
+  }
+
+  /**
+   * The engine says when to announce; the family of each address says how: gratuitous ARP for
+   * IPv4, an unsolicited neighbour advertisement for IPv6, with the same repeat
+   * (docs/protocol.md#unsolicited-neighbour-advertisements). Both are tried before a failure is
+   * reported, so one family's refusal does not silence the other's announcement.
+   */
+  private announce(command: Extract<HostCommand, { type: 'garp' }>): void {
+    const ipv4 = command.addresses.filter((a): a is Ipv4 => typeof a === 'number');
+    const ipv6 = command.addresses.filter((a): a is Ipv6 => typeof a === 'bigint');
+    let failure: unknown;
+    if (ipv4.length > 0 || ipv6.length === 0) {
+      try {
+        this.host.sendGarp(command.ifname, ipv4, command.repeat);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (ipv6.length > 0) {
+      try {
+        this.host.sendNeighbourAdvert(command.ifname, ipv6, command.repeat);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** The answer to a probe goes straight back to the engine (a refusal is an answer, not an error). */

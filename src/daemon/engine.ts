@@ -179,6 +179,7 @@ export type HostCommand =
   | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
   /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
+  /** A burst per address: gratuitous ARP for IPv4, unsolicited neighbour advertisement for IPv6 (the host picks by family). */
   | { type: 'garp'; instance: string; ifname: string; addresses: readonly IpAddress[]; repeat: number; why: string }
   /**
    * Ask the host, without claiming MASTER, whether the instance has the means (docs in means.ts):
@@ -275,9 +276,9 @@ function sameVip(a: VipSpec, b: VipSpec): boolean {
   return describeVip(a) === describeVip(b) && a.label === b.label && a.broadcast === b.broadcast;
 }
 
-/** Structural equality (Uint8Array compared by content). */
+/** Structural equality (Uint8Array compared by content; an IPv6 address, a bigint, by value). */
 function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : typeof v === 'bigint' ? `${v}n` : v));
 }
 
 /** Two specs describe the same instance (notify commands aside: changing them changes nothing on the wire). */
@@ -1139,7 +1140,9 @@ export class Engine {
           this.push({ type: 'remove_vips', instance: spec.name, vips: spec.vips });
           break;
         case 'garp':
-          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: runtime.core.virtualAddresses, repeat: runtime.core.garpMasterRepeat, why: action.why });
+          // Announce what add_vips added (spec.vips), not only what the advert carries: the host
+          // picks ARP or NA per address, so a VIP of either family is announced.
+          this.push({ type: 'garp', instance: spec.name, ifname: spec.interfaceName, addresses: spec.vips.map((v) => v.address), repeat: runtime.core.garpMasterRepeat, why: action.why });
           break;
         case 'transition': {
           const key = `${action.from}>${action.to}>${action.reason}`;

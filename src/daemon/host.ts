@@ -3,7 +3,7 @@
  * backs it with src/io; tests back it with fakes. Nothing here knows about VRRP states: the engine
  * decides, the shell calls these in the order the engine's commands come.
  */
-import type { AddressFamily, IpAddress, Ipv4 } from '../core/ip.js';
+import type { AddressFamily, IpAddress, Ipv4, Ipv6 } from '../core/ip.js';
 import type { Clock, Scheduler } from '../io/clock.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
@@ -57,13 +57,18 @@ export interface DaemonHost {
   /** Remove whichever of these are present, whatever their prefix; returns what was removed. */
   removeStaleVips(vips: readonly VipSpec[]): Promise<VipSpec[]>;
   /** A burst of `repeat` gratuitous ARPs for each address, from the interface's MAC. Throws on failure. */
-  sendGarp(ifname: string, addresses: readonly IpAddress[], repeat: number): void;
+  sendGarp(ifname: string, addresses: readonly Ipv4[], repeat: number): void;
+  /**
+   * A burst of `repeat` unsolicited neighbour advertisements for each IPv6 address, from the
+   * interface's MAC (IPv6's gratuitous ARP). Throws on failure.
+   */
+  sendNeighbourAdvert(ifname: string, addresses: readonly Ipv6[], repeat: number): void;
   /** Throws as sendGarp would when a GARP cannot leave on ifname, without sending one. */
   probeGarp(ifname: string): void;
   /** Calls onChange(ifname, up) when UP/RUNNING changes on any of the names. */
   watchLinks(names: readonly string[], onChange: (ifname: string, up: boolean) => void): { close(): void };
-  /** Calls onDeleted when any IPv4 address is deleted from any interface (by anyone). */
-  watchDeletedAddresses(onDeleted: (ifname: string, address: Ipv4) => void): { close(): void };
+  /** Calls onDeleted when any IPv4 or IPv6 address is deleted from any interface (by anyone). */
+  watchDeletedAddresses(onDeleted: (ifname: string, address: IpAddress) => void): { close(): void };
   /** Start a periodic check; onResult gets every run's raw result. */
   startCheck(check: CheckPlan, onResult: (ok: boolean, detail: string) => void): CheckHandle;
   /**

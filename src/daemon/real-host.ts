@@ -4,6 +4,7 @@ import { createScheduler, monotonicClock } from '../io/clock.js';
 import { watchDeletedAddresses } from '../io/addrwatch.js';
 import { IoError, toIoError } from '../io/errors.js';
 import { packetGarpSender, probeGarp } from '../io/garp.js';
+import { packetNaSender } from '../io/ndisc.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
 import type { Notifier } from '../io/notify.js';
@@ -90,11 +91,11 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
       return outcome.removed;
     },
     sendGarp(ifname, addresses, repeat) {
-      // Gratuitous ARP is IPv4's; IPv6 VIPs are announced by unsolicited neighbour advertisements,
-      // which this host does not send yet.
-      const ipv4 = addresses.filter((a): a is Ipv4 => typeof a === 'number');
-      if (ipv4.length === 0) return;
-      const outcome = packetGarpSender.sendGarpBurst(ifname, ipv4, repeat);
+      const outcome = packetGarpSender.sendGarpBurst(ifname, addresses, repeat);
+      if (!outcome.ok) throw outcome.error;
+    },
+    sendNeighbourAdvert(ifname, addresses, repeat) {
+      const outcome = packetNaSender.sendNaBurst(ifname, addresses, repeat);
       if (!outcome.ok) throw outcome.error;
     },
     probeGarp(ifname) {

@@ -1,5 +1,5 @@
 /**
- * Loading the vrrpd_packet addon (src/io/native/packet.c): GARP frames out of AF_PACKET, the
+ * Loading the vrrpd_packet addon (src/io/native/packet.c): GARP and NA frames out of AF_PACKET, the
  * IPv4 address list straight from getifaddrs(), VIP changes over rtnetlink, the capability
  * sets children would inherit, and (spawn.c) starting check and notify commands.
  */
@@ -14,13 +14,16 @@ export interface PacketAddon {
   sendFrames(ifname: string, frames: Uint8Array[]): number;
   /** Every IPv4 address, up or down, in getifaddrs order; ifname is the label (ens32 or ens32:vip). */
   ipv4Addresses(): Array<{ ifname: string; address: number }>;
-  /**
-   * Add (true) or delete one IPv4 address over rtnetlink; throws with the kernel's errno name as
-   * code (EEXIST, EADDRNOTAVAIL, ENODEV, EPERM). Absent from an addon built before it existed.
-   */
+  /** Every IPv6 address, as ipv4Addresses; the address as 32 hex digits. Absent from an older addon. */
+  ipv6Addresses?(): Array<{ ifname: string; address: string }>;
   /** Set FD_CLOEXEC on every descriptor >= 3 that lacks it; returns how many it changed. */
   closeOnExec?(): number;
-  addressChange?(add: boolean, ifname: string, address: number, prefixLength: number, label: string | null, broadcast: number | null): void;
+  /**
+   * Add (true) or delete one address over rtnetlink: IPv4 as a host-order number, IPv6 as its 16
+   * bytes (added with IFA_F_NODAD; no label, no broadcast). Throws with the kernel's errno name as
+   * code (EEXIST, EADDRNOTAVAIL, ENODEV, EPERM). Absent from an addon built before it existed.
+   */
+  addressChange?(add: boolean, ifname: string, address: number | Uint8Array, prefixLength: number, label: string | null, broadcast: number | null): void;
   /** Empty the calling thread's ambient capability set; throws with an errno name as code. */
   clearAmbientCapabilities?(): void;
   /** Empty the calling thread's inheritable capability set (capset); throws as above. */

@@ -5,27 +5,35 @@
  * capability: vrrpd empties the capability sets its children would inherit, so a child could not
  * change an address (native-notes/capabilities.md). Every operation is idempotent and resolves to
  * a result; none rejects, because an unhandled rejection would take the daemon down with its VIPs.
+ *
+ * A VIP is IPv4 or IPv6 by its address (a number or a bigint, core/ip.ts). IPv6 VIPs are added with
+ * IFA_F_NODAD (docs/protocol.md#ipv6-vips) and take no label or broadcast.
  */
 import { execFile } from 'node:child_process';
-import { formatIpv4, parseIpv4, type IpAddress, type Ipv4 } from '../core/ip.js';
+import { familyOf, formatIp, formatIpv4, type IpAddress, type Ipv4, ipv6Bytes, parseIpv4, parseIpv6 } from '../core/ip.js';
 import { IoError } from './errors.js';
 import { isValidIfname } from './link.js';
 import { loadPacketAddon, type PacketAddon } from './native.js';
 
 export interface VipSpec {
-  /** A number for IPv4; a bigint for IPv6 (an IPv6 instance's VIPs). */
+  /** A number for IPv4, a bigint for IPv6: the family is the address's (core/ip.ts familyOf). */
   address: IpAddress;
-  /** Prefix length handed to the kernel; 32 unless the config said /N. */
+  /** Prefix length handed to the kernel; 32 (IPv4) or 128 (IPv6) unless the config said /N. */
   prefixLength: number;
   ifname: string;
-  /** `label` from virtual_ipaddress (shown by ifconfig-era tools as ens32:1). */
+  /** `label` from virtual_ipaddress (shown by ifconfig-era tools as ens32:1). IPv4 only. */
   label?: string;
-  /** `brd` from virtual_ipaddress. */
+  /** `brd` from virtual_ipaddress. IPv4 only. */
   broadcast?: Ipv4;
 }
 
+/** `10.0.0.50/32` or `fd00::50/64`: how logs, status and `vrrpd release` show a VIP. */
+export function formatVip(vip: Pick<VipSpec, 'address' | 'prefixLength'>): string {
+  return `${formatIp(vip.address)}/${vip.prefixLength}`;
+}
+
 export interface InterfaceAddress {
-  address: Ipv4;
+  address: IpAddress;
   prefixLength: number;
   ifname: string;
   label: string | undefined;
@@ -89,8 +97,14 @@ export function classifyIpError(stderr: string): string {
 
 function checkSpec(vip: VipSpec, operation: string): IoError | undefined {
   if (!isValidIfname(vip.ifname)) return new IoError('EINVAL', operation, `bad interface name ${JSON.stringify(vip.ifname)}`);
-  if (!Number.isInteger(vip.prefixLength) || vip.prefixLength < 0 || vip.prefixLength > 32) {
-    return new IoError('EINVAL', operation, `bad prefix length ${vip.prefixLength}`);
+  const ipv6 = familyOf(vip.address) === 6;
+  if (!Number.isInteger(vip.prefixLength) || vip.prefixLength < 0 || vip.prefixLength > (ipv6 ? 128 : 32)) {
+    return new IoError('EINVAL', operation, `bad prefix length ${vip.prefixLength} for ${formatIp(vip.address)}`);
+  }
+  // The kernel keeps labels and broadcast addresses for IPv4 only; silently dropping them would
+  // hide a configuration that does not do what it says.
+  if (ipv6 && (vip.label !== undefined || vip.broadcast !== undefined)) {
+    return new IoError('EINVAL', operation, `${formatVip(vip)}: an IPv6 address takes no label and no brd`);
   }
   if (vip.label !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(vip.label)) {
     return new IoError('EINVAL', operation, `bad label ${JSON.stringify(vip.label)}`);
@@ -129,13 +143,15 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec): VipResult {
     return { ok: false, error: new IoError('EAFNOSUPPORT', operation, `${verb === 'add' ? 'adding' : 'removing'} an IPv6 address is not done by the IPv4 netlink path`) };
   }
   try {
-    addon.addressChange(verb === 'add', vip.ifname, vip.address >>> 0, vip.prefixLength, vip.label ?? null, vip.broadcast === undefined ? null : vip.broadcast >>> 0);
+    // The addon takes an IPv4 address as a number and an IPv6 one as its 16 bytes.
+    const address = typeof vip.address === 'bigint' ? ipv6Bytes(vip.address) : vip.address >>> 0;
+    addon.addressChange(verb === 'add', vip.ifname, address, vip.prefixLength, vip.label ?? null, vip.broadcast === undefined ? null : vip.broadcast >>> 0);
     return { ok: true, change: verb === 'add' ? 'added' : 'removed' };
   } catch (error) {
     const code = typeof (error as { code?: unknown }).code === 'string' ? String((error as { code: string }).code) : 'EIO';
     if (verb === 'add' && code === 'EEXIST') return { ok: true, change: 'already_present' };
     if (verb === 'del' && code === 'EADDRNOTAVAIL') return { ok: true, change: 'absent' };
-    const what = `${verb === 'add' ? 'adding' : 'removing'} ${formatIpv4(vip.address as Ipv4)}/${vip.prefixLength} on ${vip.ifname}`;
+    const what = `${verb === 'add' ? 'adding' : 'removing'} ${formatVip(vip)} on ${vip.ifname}`;
     return { ok: false, error: new IoError(code, operation, `${what}: ${(error as Error).message}`) };
   }
 }
@@ -163,18 +179,19 @@ interface IpJsonAddr {
   secondary?: boolean;
 }
 
-/** Parse `ip -4 -j addr show` output. Exported for unit tests. */
+/** Parse `ip -j addr show` output (inet and inet6 entries). Exported for unit tests. */
 export function parseIpAddrJson(json: string, ifname: string): InterfaceAddress[] {
   const links = JSON.parse(json) as Array<{ ifname?: string; addr_info?: IpJsonAddr[] }>;
   const result: InterfaceAddress[] = [];
   for (const link of links) {
     for (const info of link.addr_info ?? []) {
-      if (info.family !== 'inet' || info.local === undefined) continue;
-      const address = parseIpv4(info.local);
+      if ((info.family !== 'inet' && info.family !== 'inet6') || info.local === undefined) continue;
+      const ipv6 = info.family === 'inet6';
+      const address = ipv6 ? parseIpv6(info.local) : parseIpv4(info.local);
       if (address === undefined) continue;
       result.push({
         address,
-        prefixLength: info.prefixlen ?? 32,
+        prefixLength: info.prefixlen ?? (ipv6 ? 128 : 32),
         ifname: link.ifname ?? ifname,
         label: info.label,
         broadcast: info.broadcast === undefined ? undefined : parseIpv4(info.broadcast),
@@ -185,14 +202,14 @@ export function parseIpAddrJson(json: string, ifname: string): InterfaceAddress[
   return result;
 }
 
-/** IPv4 addresses on an interface, in kernel order (primary first). */
+/** IPv4 and IPv6 addresses on an interface, in kernel order (IPv4 first, primary first). */
 export async function listAddresses(ifname: string, options: IpRunnerOptions = {}): Promise<ListResult> {
   if (!isValidIfname(ifname)) {
     return { ok: false, error: new IoError('EINVAL', 'vip.list', `bad interface name ${JSON.stringify(ifname)}`) };
   }
-  const run = await runIp(['-4', '-j', 'addr', 'show', 'dev', ifname], options);
+  const run = await runIp(['-j', 'addr', 'show', 'dev', ifname], options);
   if (run.exitCode !== 0 || run.spawnError !== undefined) {
-    return { ok: false, error: failure('vip.list', run, `ip -4 -j addr show dev ${ifname}`) };
+    return { ok: false, error: failure('vip.list', run, `ip -j addr show dev ${ifname}`) };
   }
   try {
     return { ok: true, addresses: parseIpAddrJson(run.stdout || '[]', ifname) };
@@ -208,7 +225,8 @@ export interface StaleRemoval {
 
 /**
  * Remove any of these VIPs that are present, whatever prefix length they were added with (a
- * kill -9 or a changed config can leave 10.0.0.50/24 behind for a /32 VIP). For startup and
+ * kill -9 or a changed config can leave 10.0.0.50/24 behind for a /32 VIP, or fd00::50/128 for a
+ * /64 one). IPv4 and IPv6 alike: the addresses compare by value within a family. For startup and
  * `vrrpd release`. `ip` only lists; the addon removes. The caller must not pass an address
  * owner's real address (priority 255).
  */

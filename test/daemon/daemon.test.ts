@@ -8,7 +8,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatIp, formatIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, formatIpv6, type Ipv4, parseIpv6 } from '../../src/core/ip.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import type { DaemonHost, Transport } from '../../src/daemon/host.js';
@@ -104,8 +104,11 @@ function recorder(addVips: (events: string[]) => void, overrides: (events: strin
       events.push('remove vips');
     },
     removeStaleVips: async () => [],
-    sendGarp: (ifname, addresses) => {
-      events.push(`garp ${addresses.map(formatIp).join(',')} on ${ifname}`);
+    sendGarp: (ifname, addresses, repeat) => {
+      events.push(`garp ${addresses.map(formatIpv4).join(',')} on ${ifname}${repeat === 5 ? '' : ` x${repeat}`}`);
+    },
+    sendNeighbourAdvert: (ifname, addresses, repeat) => {
+      events.push(`na ${addresses.map(formatIpv6).join(',')} on ${ifname}${repeat === 5 ? '' : ` x${repeat}`}`);
     },
     probeGarp: () => undefined,
     watchLinks: () => ({ close: () => undefined }),
@@ -223,6 +226,49 @@ describe('daemon: a new MASTER', () => {
     expect(daemon.status().event_loop_lag_ms).toBe(250);
     await rec.advance(120_000);
     expect(daemon.status().event_loop_lag_ms).toBe(0);
+  });
+});
+
+describe('daemon: announcing IPv4 and IPv6 VIPs', () => {
+  /** The seed's plan with IPv6 VIPs added to VI_1 (the config cannot say it before IPv6 instances). */
+  function withIpv6Vips(text: string, ...addresses: string[]): ReturnType<typeof plan> {
+    const next = plan(text);
+    next.instances[0]!.vips.push(...addresses.map((a) => ({ address: parseIpv6(a)!, prefixLength: 64, ifname: 'ens32' })));
+    return next;
+  }
+
+  it('the engine\'s GARP burst goes out per family: gratuitous ARP for IPv4, neighbour advertisements for IPv6, with the same repeat', async () => {
+    const rec = recorder((events) => {
+      events.push('add vips');
+    });
+    const daemon = await startBackup(rec);
+    await rec.advance(3613);
+    expect(rec.events).toContain('garp 10.0.0.50 on ens32');
+    rec.events.length = 0;
+    // A reload that gives a MASTER two more VIPs: the engine adds them and announces them (one
+    // command), and the host gets an NA burst for the IPv6 ones and no ARP for them.
+    await daemon.reload(withIpv6Vips(CONFIG.replace('priority: 99', 'priority: 99\n    garp_master_repeat: 3'), 'fd00::50', 'fd00::51'));
+    expect(rec.events.filter((e) => !e.startsWith('log'))).toEqual(['add vips', 'na fd00::50,fd00::51 on ens32 x3']);
+    expect(daemon.status().instances[0]!.virtual_addresses).toEqual(['10.0.0.50/32', 'fd00::50/64', 'fd00::51/64']);
+  });
+
+  it('a new MASTER announces every VIP it added, the IPv6 ones by NA, also when the GARP of the same burst is refused (which still reaches the engine)', async () => {
+    const rec = recorder(
+      (events) => {
+        events.push('add vips');
+      },
+      () => ({
+        sendGarp: () => {
+          throw new IoError('ENETDOWN', 'garp.send', 'Network is down');
+        },
+      }),
+    );
+    const daemon = await startBackup(rec);
+    await daemon.reload(withIpv6Vips(CONFIG, 'fd00::50'));
+    rec.events.length = 0;
+    await rec.advance(3613);
+    expect(rec.events).toContain('na fd00::50 on ens32');
+    expect(rec.events).toContain('log gratuitous ARP failed: ENETDOWN');
   });
 });
 

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData, v3Checksum, vrrpChecksum } from '../../src/core/codec.js';
-import { formatIp, formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, type Ipv4, parseIpv4, parseIpv6 } from '../../src/core/ip.js';
 import { masterDownIntervalMs, masterDownIntervalV3Ms, skewTimeMs } from '../../src/core/timers.js';
 import { Engine, ON_TIME_MS, STALL_WARN_MS, type DaemonPlan, type HostCommand, type HostFacts } from '../../src/daemon/engine.js';
 import { planOf } from './plans.js';
@@ -382,6 +382,23 @@ describe('engine: dispatch and drops', () => {
     engine.handleAddressDeleted(at + 10, 'ens32', parseIpv4('10.0.0.50') as Ipv4);
     expect(engine.machine('VI_1')?.state).toBe('BACKUP');
     expect(engine.nextDeadline()).toBe(at + 10 + skewTimeMs(99));
+  });
+
+  it('the same for an IPv6 VIP deleted behind our back (an address of the other family or interface is not ours)', () => {
+    const engine = new Engine();
+    const withV6 = plan(CONFIG);
+    withV6.instances[0]!.vips.push({ address: parseIpv6('fd00::50')!, prefixLength: 64, ifname: 'ens32' });
+    engine.start(0, withV6, UP);
+    drain(engine);
+    const at = engine.nextDeadline();
+    const commands = fire(engine);
+    expect(words(commands)).toContain('garp 10.0.0.50,fd00::50 (become_master)');
+    engine.handleAddressDeleted(at + 5, 'ens32', parseIpv6('fd00::51')!);
+    engine.handleAddressDeleted(at + 5, 'lo', parseIpv6('fd00::50')!);
+    expect(engine.machine('VI_1')?.state).toBe('MASTER');
+    engine.handleAddressDeleted(at + 10, 'ens32', parseIpv6('fd00::50')!);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    expect(engine.status(at + 10, () => 'now').instances[0]!.virtual_addresses).toEqual(['10.0.0.50/32', 'fd00::50/64']);
   });
 });
 

@@ -5,11 +5,14 @@
  * on stdout. vitest's own process cannot enter a namespace, so this is how tests drive the adapters.
  */
 import { createInterface } from 'node:readline';
-import { formatIp, formatIpv4, parseIpv4, type IpAddress, type Ipv4 } from '../../src/core/ip.js';
+import { formatIp, formatIpv4, type IpAddress, type Ipv4, parseIp, parseIpv4 } from '../../src/core/ip.js';
 import { monotonicClock } from '../../src/io/clock.js';
 import type { IoError } from '../../src/io/errors.js';
 import { packetGarpSender } from '../../src/io/garp.js';
 import { readInterface, watchLinks, type LinkWatcher } from '../../src/io/link.js';
+import { loadPacketAddon } from '../../src/io/native.js';
+import { packetNaSender } from '../../src/io/ndisc.js';
+import { heldVips } from '../../src/cli/drain.js';
 import { openTransport, type VrrpTransport } from '../../src/io/transport.js';
 import { addVip, listAddresses, removeStale, removeVip, type VipSpec } from '../../src/io/vip.js';
 
@@ -25,14 +28,21 @@ function ip(text: unknown): Ipv4 {
   return address;
 }
 
+/** IPv4 or IPv6 text: a VIP of either family. */
+function anyIp(text: unknown): IpAddress {
+  const address = typeof text === 'string' ? parseIp(text) : undefined;
+  if (address === undefined) throw new Error(`not an IP address: ${String(text)}`);
+  return address;
+}
+
 function errorJson(error: IoError): Record<string, string> {
   return { code: error.code, operation: error.operation, message: error.message };
 }
 
 function vipSpec(request: Record<string, unknown>): VipSpec {
   const spec: VipSpec = {
-    address: ip(request.address),
-    prefixLength: Number(request.prefixLength ?? 32),
+    address: anyIp(request.address),
+    prefixLength: Number(request.prefixLength ?? (String(request.address).includes(':') ? 128 : 32)),
     ifname: String(request.ifname),
   };
   if (typeof request.label === 'string') spec.label = request.label;
@@ -89,7 +99,7 @@ async function handle(request: Request): Promise<unknown> {
         ok: true,
         addresses: result.addresses.map((a) => ({
           ...a,
-          address: `${formatIpv4(a.address)}/${a.prefixLength}`,
+          address: `${formatIp(a.address)}/${a.prefixLength}`,
           broadcast: a.broadcast === undefined ? undefined : formatIpv4(a.broadcast),
         })),
       };
@@ -106,6 +116,27 @@ async function handle(request: Request): Promise<unknown> {
       );
       return outcome.ok ? outcome : { ok: false, error: errorJson(outcome.error) };
     }
+    case 'na': {
+      // IPv6's GARP (src/io/ndisc.ts); `vips` first adds them, as a new MASTER does, in the same call.
+      const addresses = (request.addresses as string[]).map(anyIp).filter((a): a is bigint => typeof a === 'bigint');
+      for (const vip of (request.vips as Record<string, unknown>[] | undefined) ?? []) {
+        const added = addVip(vipSpec(vip));
+        if (!added.ok) return { ok: false, error: errorJson(added.error) };
+      }
+      // CLOCK_MONOTONIC is one clock for every process on the host, whatever its namespace: the
+      // test compares this with when another namespace saw the result.
+      const startedAtMs = Number(process.hrtime.bigint()) / 1e6;
+      const outcome = packetNaSender.sendNaBurst(String(request.ifname), addresses, Number(request.repeat));
+      return outcome.ok ? { ...outcome, startedAtMs } : { ok: false, error: errorJson(outcome.error) };
+    }
+    case 'frames': {
+      // Whole frames as hex, for a test's own variants (a control with a flag cleared).
+      const frames = (request.frames as string[]).map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+      return { sent: loadPacketAddon().sendFrames(String(request.ifname), frames) };
+    }
+    case 'drain.held':
+      // What `vrrpd drain` waits on: which of these VIPs this namespace holds.
+      return heldVips(request.vips as Parameters<typeof heldVips>[0]).map((v) => v.address);
     case 'link.read': {
       const facts = readInterface(String(request.ifname));
       return facts === undefined

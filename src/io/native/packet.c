@@ -7,8 +7,10 @@
  *
  *   sendFrames(ifname: string, frames: Uint8Array[]): number   // frames sent; throws on error
  *   ipv4Addresses(): { ifname: string, address: number }[]      // getifaddrs order, host order
- *   addressChange(add: boolean, ifname: string, address: number, prefixLength: number,
+ *   ipv6Addresses(): { ifname: string, address: string }[]      // getifaddrs order, 32 hex digits
+ *   addressChange(add: boolean, ifname: string, address: number | Uint8Array, prefixLength: number,
  *                 label: string | null, broadcast: number | null): void  // throws errno names
+ *                 (address: an IPv4 number in host order, or the 16 bytes of an IPv6 address)
  *   clearAmbientCapabilities(): void       // prctl(PR_CAP_AMBIENT_CLEAR_ALL); throws errno names
  *   clearInheritableCapabilities(): void   // capset with an empty inheritable set; throws
  *   peerCredentials(fd: number): { pid, uid, gid, groups: number[] }  // SO_PEERCRED + SO_PEERGROUPS
@@ -88,7 +90,6 @@ static napi_value send_frames(napi_env env, napi_callback_info info) {
   memset(&addr, 0, sizeof addr);
   addr.sll_family = AF_PACKET;
   addr.sll_ifindex = (int)ifindex;
-  addr.sll_protocol = htons(ETH_P_ARP);
   addr.sll_halen = ETH_ALEN;
 
   uint32_t count = 0, sent = 0;
@@ -107,6 +108,9 @@ static napi_value send_frames(napi_env env, napi_callback_info info) {
       return NULL;
     }
     memcpy(addr.sll_addr, data, ETH_ALEN); /* destination MAC from the frame itself */
+    /* The protocol the kernel tags the frame with (skb->protocol, what qdiscs and taps see): the
+     * frame's own EtherType, ARP for a gratuitous ARP, IPv6 for a neighbour advertisement. */
+    memcpy(&addr.sll_protocol, (const unsigned char *)data + 12, sizeof addr.sll_protocol);
     if (sendto(fd, data, length, 0, (struct sockaddr *)&addr, sizeof addr) < 0) {
       return throw_errno(env, "sendto(AF_PACKET)", errno);
     }
@@ -139,7 +143,34 @@ static napi_value ipv4_addresses(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* addressChange: add or delete one IPv4 address over rtnetlink, as keepalived does, instead of
+/* ipv6Addresses: every IPv6 address with its interface, from getifaddrs() as ipv4Addresses (and
+ * for the same reason), the address as 32 hex digits (JS reads it as a bigint). `vrrpd drain` waits
+ * on it for IPv6 VIPs to leave. */
+static napi_value ipv6_addresses(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct ifaddrs *list = NULL;
+  if (getifaddrs(&list) != 0) return throw_errno(env, "getifaddrs", errno);
+  napi_value result;
+  napi_create_array(env, &result);
+  uint32_t index = 0;
+  for (struct ifaddrs *entry = list; entry != NULL; entry = entry->ifa_next) {
+    if (entry->ifa_addr == NULL || entry->ifa_addr->sa_family != AF_INET6 || entry->ifa_name == NULL) continue;
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)entry->ifa_addr;
+    char hex[33];
+    for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", sin6->sin6_addr.s6_addr[i]);
+    napi_value item, name, address;
+    napi_create_object(env, &item);
+    napi_create_string_utf8(env, entry->ifa_name, NAPI_AUTO_LENGTH, &name);
+    napi_create_string_utf8(env, hex, 32, &address);
+    napi_set_named_property(env, item, "ifname", name);
+    napi_set_named_property(env, item, "address", address);
+    napi_set_element(env, result, index++, item);
+  }
+  freeifaddrs(list);
+  return result;
+}
+
+/* addressChange: add or delete one IPv4 or IPv6 address over rtnetlink, as keepalived does, instead of
  * fork/exec of `ip addr add` (3-15 ms of a blocked event loop for a Node process on a loaded
  * 2-core machine, and the gratuitous ARP waits for it). The kernel applies RTM_NEWADDR inside
  * sendmsg(), so the ack is waiting when recv() runs: the call takes tens of microseconds. One
@@ -183,15 +214,37 @@ static napi_value address_change(napi_env env, napi_callback_info info) {
   char ifname[IF_NAMESIZE + 1];
   size_t ifname_length = 0;
   uint32_t address = 0, prefix = 0, broadcast = 0;
+  /* An IPv4 address comes as a number, an IPv6 one as its 16 bytes (network order). */
+  unsigned char address6[16] = { 0 };
+  bool ipv6 = false;
+  bool is_typedarray = false;
+  if (argc >= 3 && napi_is_typedarray(env, argv[2], &is_typedarray) == napi_ok && is_typedarray) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void *data = NULL;
+    napi_value ab;
+    size_t offset;
+    if (napi_get_typedarray_info(env, argv[2], &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array || length != 16) {
+      napi_throw_type_error(env, "EINVAL", "addressChange: an IPv6 address is a Uint8Array of 16 bytes");
+      return NULL;
+    }
+    memcpy(address6, data, 16);
+    ipv6 = true;
+  }
   char label[IFNAMSIZ + 1];
   size_t label_length = 0;
   napi_valuetype label_type, broadcast_type;
   if (napi_get_value_bool(env, argv[0], &add) != napi_ok ||
       napi_get_value_string_utf8(env, argv[1], ifname, sizeof ifname, &ifname_length) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &address) != napi_ok || napi_get_value_uint32(env, argv[3], &prefix) != napi_ok ||
-      napi_typeof(env, argv[4], &label_type) != napi_ok || napi_typeof(env, argv[5], &broadcast_type) != napi_ok || prefix > 32 ||
+      (!ipv6 && napi_get_value_uint32(env, argv[2], &address) != napi_ok) || napi_get_value_uint32(env, argv[3], &prefix) != napi_ok ||
+      napi_typeof(env, argv[4], &label_type) != napi_ok || napi_typeof(env, argv[5], &broadcast_type) != napi_ok || prefix > (ipv6 ? 128u : 32u) ||
       ifname_length == 0 || ifname_length >= IF_NAMESIZE) {
     napi_throw_type_error(env, "EINVAL", "addressChange: bad arguments");
+    return NULL;
+  }
+  if (ipv6 && (label_type == napi_string || broadcast_type == napi_number)) {
+    /* Labels and broadcast addresses exist only for IPv4 in the kernel. */
+    napi_throw_type_error(env, "EINVAL", "addressChange: an IPv6 address takes no label and no broadcast");
     return NULL;
   }
   if (label_type == napi_string &&
@@ -219,13 +272,26 @@ static napi_value address_change(napi_env env, napi_callback_info info) {
   nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
   nh->nlmsg_seq = ++nl_seq;
   struct ifaddrmsg *ifa = NLMSG_DATA(nh);
-  ifa->ifa_family = AF_INET;
+  ifa->ifa_family = ipv6 ? AF_INET6 : AF_INET;
   ifa->ifa_prefixlen = (unsigned char)prefix;
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
   ifa->ifa_index = ifindex;
-  uint32_t net_address = htonl(address);
-  nl_attr(nh, IFA_LOCAL, &net_address, sizeof net_address);
-  nl_attr(nh, IFA_ADDRESS, &net_address, sizeof net_address);
+  if (ipv6) {
+    /* As keepalived: IFA_LOCAL alone names the address, and an add carries IFA_F_NODAD. Without it
+     * the VIP would first be `tentative` (not usable for a second or more) and, during a brief
+     * dual master, the other node's copy would make it `dadfailed` for good: VRRP is the duplicate
+     * detection here. IFA_FLAGS (32 bits, Linux 3.14) and the old 8-bit field both carry it. */
+    nl_attr(nh, IFA_LOCAL, address6, sizeof address6);
+    if (add) {
+      uint32_t flags = IFA_F_NODAD;
+      ifa->ifa_flags = IFA_F_NODAD;
+      nl_attr(nh, IFA_FLAGS, &flags, sizeof flags);
+    }
+  } else {
+    uint32_t net_address = htonl(address);
+    nl_attr(nh, IFA_LOCAL, &net_address, sizeof net_address);
+    nl_attr(nh, IFA_ADDRESS, &net_address, sizeof net_address);
+  }
   if (add && label_type == napi_string) nl_attr(nh, IFA_LABEL, label, label_length + 1);
   if (add && broadcast_type == napi_number) {
     uint32_t net_broadcast = htonl(broadcast);
@@ -369,6 +435,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sendFrames", fn);
   napi_create_function(env, "ipv4Addresses", NAPI_AUTO_LENGTH, ipv4_addresses, NULL, &fn);
   napi_set_named_property(env, exports, "ipv4Addresses", fn);
+  napi_create_function(env, "ipv6Addresses", NAPI_AUTO_LENGTH, ipv6_addresses, NULL, &fn);
+  napi_set_named_property(env, exports, "ipv6Addresses", fn);
   napi_create_function(env, "addressChange", NAPI_AUTO_LENGTH, address_change, NULL, &fn);
   napi_set_named_property(env, exports, "addressChange", fn);
   napi_create_function(env, "clearAmbientCapabilities", NAPI_AUTO_LENGTH, clear_ambient_capabilities, NULL, &fn);
