@@ -47,7 +47,12 @@ export type ConfigIssueCode =
   /** An authentication block in a VRRPv3 instance: ignored, as keepalived ignores it. */
   | 'v3_authentication_ignored'
   /** A setting that changes nothing in this instance (old_unicast_checksum in VRRPv2 or multicast). */
-  | 'no_effect';
+  | 'no_effect'
+  /** A vrrp_sync_group member that is no vrrp_instance, or is in another group already. */
+  | 'unknown_sync_member'
+  | 'duplicate_sync_member'
+  /** A sync group rule keepalived applies with a message (one member, weights dropped on members). */
+  | 'sync_group_adjusted';
 
 export interface ConfigIssue {
   code: ConfigIssueCode;

@@ -19,6 +19,8 @@ export interface MetricsSource {
   stallCount(): number;
 }
 
+const SYNC_GROUP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
+
 /** Build a registry whose gauges and counters are filled from `source` on every scrape. */
 export function createMetricsRegistry(source: MetricsSource): Registry {
   const registry = new Registry();
@@ -31,6 +33,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   gauge('vrrpd_instance_state', 'Current VRRP state of each instance (1 for the state it is in, 0 for the others).', [...instanceLabels, 'state'], (g) => {
     for (const i of current().instances) {
       for (const state of STATES) g.set({ instance: i.name, vrid: String(i.virtual_router_id), interface: i.interface, state }, i.state === state ? 1 : 0);
+    }
+  });
+  gauge('vrrpd_sync_group_state', 'Current state of each vrrp_sync_group (1 for the state it is in, 0 for the others).', ['group', 'state'], (g) => {
+    for (const group of current().sync_groups ?? []) {
+      for (const state of SYNC_GROUP_STATES) g.set({ group: group.name, state }, group.state === state ? 1 : 0);
     }
   });
   const perInstance = (name: string, help: string, value: (i: DaemonStatus['instances'][number]) => number | undefined) =>
