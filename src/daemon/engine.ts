@@ -149,7 +149,7 @@ export interface SyncGroupSpec {
 
 export type SyncGroupState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
-interface SyncGroupRuntime {
+export interface SyncGroupRuntime {
   spec: SyncGroupSpec;
   state: SyncGroupState;
 }
@@ -1247,8 +1247,9 @@ export class Engine {
    * entered on its own) or after start/reload (undefined): a member with a fault of its own puts
    * every member in FAULT; when none has one any more, all leave FAULT together; a member that went
    * MASTER or BACKUP takes the others with it (keepalived's vrrp_sync_master/backup/fault).
+   * Protected: the simulator's planted-bug test overrides it.
    */
-  private reconcileSyncGroup(nowMs: number, group: SyncGroupRuntime, moved: { runtime: InstanceRuntime; to: VrrpState } | undefined): void {
+  protected reconcileSyncGroup(nowMs: number, group: SyncGroupRuntime, moved: { runtime: InstanceRuntime; to: VrrpState } | undefined): void {
     if (this.syncing || this.stopping) return;
     this.syncing = true;
     try {
