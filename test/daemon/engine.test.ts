@@ -672,6 +672,22 @@ vrrp_sync_group:
     expect(groupNotifies(commands)).toEqual(['VG_1 BACKUP 0 notify_master,notify']);
   });
 
+  it('a reload that removes the group lets the member held only by it leave FAULT; one that adds it back holds it again', () => {
+    const { engine } = started(GROUP);
+    fire(engine);
+    engine.handleCheckResult(6000, 'script:check', false, 'exit 1');
+    drain(engine, 6000);
+    const ungrouped = GROUP.slice(0, GROUP.indexOf('vrrp_sync_group:'));
+    engine.reload(7000, plan(ungrouped), UP);
+    const out = drain(engine, 7000);
+    expect(instanceMoves(out)).toEqual(['VI_2 FAULT>BACKUP fault_cleared']);
+    expect(engine.status(7000, () => 'now').sync_groups).toEqual([]);
+    engine.reload(8000, plan(GROUP), UP);
+    const again = drain(engine, 8000);
+    expect(instanceMoves(again)).toEqual(['VI_2 BACKUP>FAULT fault']);
+    expect(groupNotifies(again)).toEqual(['VG_1 FAULT 0 notify_master,notify']);
+  });
+
   it('shutdown: the group notifies STOP after its members', () => {
     const { engine } = started(GROUP);
     engine.shutdown(100);
