@@ -3,6 +3,10 @@
  * engine gets, keepalived's tracking rules for members, and located errors for what cannot work.
  */
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConfigCommand } from '../../src/cli/check-config.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { planDaemon } from '../../src/daemon/plan.js';
 
@@ -161,5 +165,21 @@ vrrp_sync_group:
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
     expect(issues(loaded.errors)).toEqual(["12 vrrp_sync_group.VG_1.group[1]: no vrrp_instance named 'VI_9' (did you mean 'VI_1'?); keepalived would ignore it and move the group without it"]);
+  });
+});
+
+describe('vrrpd check-config', () => {
+  it('names each sync group and its members', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vrrpd-sync-'));
+    try {
+      const file = join(dir, 'keepalived.conf');
+      writeFileSync(file, `${INSTANCES}vrrp_sync_group VG_1 {\n    group {\n        VI_1 VI_2\n    }\n}\n`);
+      const out: string[] = [];
+      const code = await checkConfigCommand([file], { write: (t: string) => out.push(t) }, { write: () => undefined });
+      expect(code).toBe(0);
+      expect(out.join('')).toContain('  sync group VG_1: VI_1, VI_2 move together\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
