@@ -27,6 +27,8 @@ describe('swarm', () => {
       const result = runSwarm(options);
       // The calm tail must have let the liveness checker assert its invariant (runSwarm also insists).
       expect(result.livenessChecks).toBeGreaterThan(0);
+      // With a sync group, members never MASTER on two routers once converged was asserted too.
+      if (options.syncGroup) expect(result.syncGroupChecks).toBeGreaterThan(0);
     });
   }
 });

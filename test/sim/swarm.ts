@@ -12,7 +12,7 @@
  * Used by swarm.test.ts (a fixed set of seeds in CI) and soak.ts (thousands, on demand).
  */
 import { OWNER_PRIORITY } from '../../src/core/machine.js';
-import { LivenessChecker } from './checkers.js';
+import { LivenessChecker, SyncGroupChecker } from './checkers.js';
 import { address, Cluster, SimulationError } from './cluster.js';
 import type { LinkConditions } from './network.js';
 import { Prng } from './prng.js';
@@ -76,6 +76,8 @@ export interface SwarmResult {
   transitions: number;
   packetsSent: number;
   livenessChecks: number;
+  /** Steps at which the sync group checker asserted its converged invariant (0 without a group). */
+  syncGroupChecks: number;
   finalMasters: string[];
 }
 
@@ -295,6 +297,7 @@ export function runSwarm(options: SwarmOptions, hooks: SwarmHooks = {}): SwarmRe
     transitions: cluster.routers.reduce((n, r) => n + r.transitions.length, 0),
     packetsSent: cluster.network.counters.sent,
     livenessChecks: cluster.liveness?.checks ?? 0,
+    syncGroupChecks: cluster.checkers.find((c): c is SyncGroupChecker => c instanceof SyncGroupChecker)?.convergedChecks ?? 0,
     finalMasters: cluster.masters(),
   };
 }
