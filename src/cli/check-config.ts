@@ -75,6 +75,7 @@ export async function checkConfigCommand(files: string[], out: TextSink, err: Te
     const warned = warningCount > 0 ? `, ${plural(warningCount, 'warning')}` : '';
     out.write(`${file}: ok, ${plural(instances.length, 'instance')}${warned}\n`);
     for (const instance of instances) out.write(`  ${describeInstance(instance)}\n`);
+    for (const group of Object.values(result.config.vrrp_sync_group ?? {})) out.write(`  sync group ${group.name}: ${group.group.join(', ')} move together\n`);
   }
   const lintErrors = files.length > 1 ? lintAccepted(accepted, rejected, out, err) : 0;
   return rejected > 0 || lintErrors > 0 ? EXIT_CONFIG_REJECTED : EXIT_OK;

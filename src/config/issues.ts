@@ -51,7 +51,12 @@ export type ConfigIssueCode =
   /** `version 2` on an IPv6 instance: VRRP over IPv6 is VRRPv3 only. */
   | 'ipv6_needs_v3'
   /** A setting that changes nothing in this instance (old_unicast_checksum in VRRPv2 or multicast). */
-  | 'no_effect';
+  | 'no_effect'
+  /** A vrrp_sync_group member that is no vrrp_instance, or is in another group already. */
+  | 'unknown_sync_member'
+  | 'duplicate_sync_member'
+  /** A sync group rule keepalived applies with a message (one member, weights dropped on members). */
+  | 'sync_group_adjusted';
 
 export interface ConfigIssue {
   code: ConfigIssueCode;

@@ -7,7 +7,7 @@
  * - keywords with a vrrpd equivalent become the field of the same name;
  * - keywords vrrpd ignores without changing what the cluster does (e-mail, SNMP, scheduling,
  *   GARP pacing, ...) are warnings that say so and what it means;
- * - anything else (sync groups, IPVS, VMACs, misspellings) is put into the object as written, so the
+ * - anything else (IPVS, VMACs, misspellings) is put into the object as written, so the
  *   schema reports it exactly as for YAML: "unknown key" with a suggestion, or "a keepalived keyword
  *   that vrrpd does not support". Those are errors.
  *
@@ -544,6 +544,70 @@ function mapInstance(mapper: Mapper, block: Statement[], target: Record<string, 
   }
 }
 
+const SYNC_GROUP_KEYWORDS: Record<string, ValueKind> = {
+  notify_master: 'command',
+  notify_backup: 'command',
+  notify_fault: 'command',
+  notify_stop: 'command',
+  notify: 'command',
+  sync_group_tracking_weight: 'flag',
+};
+
+const IGNORED_SYNC_GROUP: Record<string, string> = {
+  smtp_alert: NO_EMAIL,
+  notify_priority_changes: 'vrrpd has no notify FIFO, which is where keepalived reports priority changes',
+};
+
+/**
+ * `vrrp_sync_group NAME { group { VI_1 VI_2 } track_* { ... } notify_* CMD ... }`: `group` lists
+ * instance names, any number per line as keepalived reads them; `global_tracking` is keepalived's
+ * deprecated spelling of sync_group_tracking_weight.
+ */
+function mapSyncGroup(mapper: Mapper, block: Statement[], target: Record<string, unknown>, path: PropertyKey[]): void {
+  for (const statement of block) {
+    const keyword = statement.words[0]!;
+    const name = keyword.text;
+    const fieldPath = [...path, name];
+    if (name === 'group') {
+      const body = mapper.requireBlock(statement, fieldPath);
+      if (!body) continue;
+      if (Array.isArray(target['group'])) {
+        mapper.issue('error', 'duplicate_key', keyword, fieldPath, 'the group list is given twice (keepalived: "Group list already specified for sync group"); list every member in one group block');
+        continue;
+      }
+      const list: unknown[] = [];
+      target['group'] = list;
+      mapper.record(fieldPath, keyword, statement.open ?? keyword);
+      for (const line of body) {
+        if (line.block) mapper.issue('error', 'conf_syntax', line.open ?? line.words[0]!, fieldPath, 'a group entry takes no block');
+        for (const word of line.words) {
+          mapper.record([...fieldPath, list.length], word);
+          list.push(word.text);
+        }
+      }
+      continue;
+    }
+    if (name === 'track_script' || name === 'track_interface' || name === 'track_file') {
+      const body = mapper.requireBlock(statement, fieldPath);
+      if (!body) continue;
+      const list = (Array.isArray(target[name]) ? target[name] : (target[name] = [])) as unknown[];
+      if (list.length === 0) mapper.record(fieldPath, keyword, statement.open ?? keyword);
+      mapTrackEntries(mapper, body, list, fieldPath);
+      continue;
+    }
+    if (name === 'global_tracking' && !statement.block) {
+      mapper.issue('warning', 'duplicate_key', keyword, fieldPath, 'global_tracking is deprecated (keepalived says so too); it means sync_group_tracking_weight, write that instead');
+      target['sync_group_tracking_weight'] = true;
+      mapper.record([...path, 'sync_group_tracking_weight'], keyword);
+      continue;
+    }
+    const kind = SYNC_GROUP_KEYWORDS[name];
+    if (kind) mapper.scalar(statement, kind, target, path);
+    else if (IGNORED_SYNC_GROUP[name]) mapper.ignored(statement, path, IGNORED_SYNC_GROUP[name]);
+    else mapper.unknown(statement, target, path);
+  }
+}
+
 function sectionOf(data: Record<string, unknown>, key: string): Record<string, unknown> {
   const existing = data[key];
   if (typeof existing === 'object' && existing !== null && !Array.isArray(existing)) return existing as Record<string, unknown>;
@@ -592,6 +656,7 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
       case 'vrrp_script':
       case 'vrrp_track_file':
       case 'track_file':
+      case 'vrrp_sync_group':
       case 'vrrp_instance': {
         // `track_file NAME {...}` at the top level is keepalived 2.1's name for vrrp_track_file.
         const section = keyword.text === 'track_file' ? 'vrrp_track_file' : keyword.text;
@@ -610,6 +675,7 @@ export function readKeepalivedConfig(text: string, fileName: string, options: Re
         mapper.record(path, name, name);
         if (section === 'vrrp_script') mapScript(mapper, body, target, path);
         else if (section === 'vrrp_track_file') mapTrackFile(mapper, body, target, path);
+        else if (section === 'vrrp_sync_group') mapSyncGroup(mapper, body, target, path);
         else mapInstance(mapper, body, target, path);
         break;
       }

@@ -15,6 +15,8 @@
  * - Priorities should differ: equal ones fall back to comparing source addresses.
  * - A weighted tracker must be able to move the VIP: not with nopreempt backups (they accept every
  *   advert, "the trap"), and not when the master's lowered priority is still at or above a backup's.
+ * - Sync groups must hold the same virtual routers on every node (docs/protocol.md#sync-groups):
+ *   where one node moves two VIPs together and another moves them one by one, they end up apart.
  *
  * Mismatches are errors (the cluster cannot work); the rest are warnings (it works, but not as the
  * file suggests). Pure: no I/O, the caller prints.
@@ -42,7 +44,8 @@ export type LintCode =
   | 'unmatched_instance'
   | 'equal_priority'
   | 'nopreempt_trap'
-  | 'weight_too_small';
+  | 'weight_too_small'
+  | 'sync_group_mismatch';
 
 export type LintSeverity = 'error' | 'warning';
 
@@ -133,6 +136,7 @@ export function lintCluster(nodes: readonly LintNode[]): LintFinding[] {
   });
 
   const coveredByVridMismatch = checkVridMismatch([...groups.values()].flat(), findings);
+  const syncGroupSeen = new Set<string>();
   for (const members of groups.values()) {
     if (members.length < 2) {
       if (!coveredByVridMismatch.has(members[0]!)) findings.push(unmatched(members[0]!, nodes, names));
@@ -146,6 +150,7 @@ export function lintCluster(nodes: readonly LintNode[]): LintFinding[] {
     checkPeers(members, addresses, findings);
     checkPriorities(members, findings);
     checkTrackers(members, findings);
+    checkSyncGroups(members, syncGroupSeen, findings);
   }
 
   // Stable sort: errors first, otherwise the order found.
@@ -637,4 +642,51 @@ export function countFindings(findings: readonly LintFinding[]): { errors: numbe
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
   return { errors, warnings, text: `${plural(errors, 'error')}, ${plural(warnings, 'warning')}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sync groups
+// ---------------------------------------------------------------------------------------------
+
+/** The sync group an instance is in on its node, with its members as virtual routers (interface/VRID). */
+function syncGroupOf(member: Member): { name: string; index: number; routers: string[] } | undefined {
+  const config = member.node.config;
+  for (const group of Object.values(config.vrrp_sync_group ?? {})) {
+    const index = group.group.indexOf(member.instance.name);
+    if (index < 0) continue;
+    const routers = group.group.flatMap((name) => {
+      const instance = config.vrrp_instance[name];
+      return instance === undefined ? [] : [`VRID ${instance.virtual_router_id} on ${instance.interface}`];
+    });
+    return { name: group.name, index, routers: routers.sort() };
+  }
+  return undefined;
+}
+
+/**
+ * Every node must group this virtual router with the same others (matched by VRID and interface, as
+ * instances are): one node that moves it alone while another moves it with its group splits the VIPs
+ * across nodes. Reported once per distinct disagreement, not once per member.
+ */
+function checkSyncGroups(members: readonly Member[], seen: Set<string>, findings: LintFinding[]): void {
+  const values = partition(members, (m) => syncGroupOf(m)?.routers.join(', ') ?? '', (key) => key);
+  if (values.length < 2) return;
+  const describe = (v: { value: string; members: Member[] }): string => `${v.value === '' ? 'in no sync group' : `grouped with ${v.value}`} in ${fileList(v.members)}`;
+  const summary = `sync group membership differs between nodes: ${values.map(describe).join('; ')}`;
+  const key = values.map((v) => `${v.value}@${fileList(v.members)}`).sort().join('|');
+  if (seen.has(key)) return;
+  seen.add(key);
+  findings.push({
+    code: 'sync_group_mismatch',
+    severity: 'error',
+    subject: subjectOf(members),
+    summary,
+    places: members.map((m) => {
+      const group = syncGroupOf(m);
+      return group === undefined
+        ? place(m, ['virtual_router_id'], 'in no vrrp_sync_group')
+        : placeAt(m, ['vrrp_sync_group', group.name, 'group', group.index], `in vrrp_sync_group ${group.name} with ${group.routers.join(', ')}`);
+    }),
+    advice: 'A sync group keeps its VIPs on one node only if every node groups the same virtual routers: where one node moves them together and another one by one, the VIPs end up on different nodes. List the same instances in the vrrp_sync_group of every node, keepalived nodes too.',
+  });
 }

@@ -263,6 +263,28 @@ export interface VrrpInstance {
   notify?: string;
 }
 
+/**
+ * keepalived's `vrrp_sync_group NAME`: instances that change state together
+ * (docs/protocol.md#sync-groups). Its trackers are already copied into each member by resolve.ts;
+ * they are kept here as written for status and import.
+ */
+export interface VrrpSyncGroup {
+  name: string;
+  /** Member vrrp_instance names, in file order. */
+  group: string[];
+  track_script: TrackRef[];
+  track_interface: TrackRef[];
+  track_file: TrackRef[];
+  /** keepalived's sync_group_tracking_weight (global_tracking): members keep their weighted trackers. */
+  sync_group_tracking_weight: boolean;
+  notify_master?: string;
+  notify_backup?: string;
+  notify_fault?: string;
+  notify_stop?: string;
+  /** Run with `GROUP NAME STATE 0` appended, as keepalived does. */
+  notify?: string;
+}
+
 export interface VrrpdConfig {
   vrrpd: DaemonSection;
   global_defs: GlobalDefs;
@@ -272,6 +294,8 @@ export interface VrrpdConfig {
   vrrp_track_file: Record<string, VrrpTrackFile>;
   /** In file order. */
   vrrp_instance: Record<string, VrrpInstance>;
+  /** In file order; absent or empty = no sync groups. */
+  vrrp_sync_group?: Record<string, VrrpSyncGroup>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -715,6 +739,33 @@ const VrrpTrackFileSchema = z.strictObject(
   { error: expect('a mapping with file, weight and init_file') },
 );
 
+const VrrpSyncGroupSchema = z.strictObject(
+  {
+    group: z
+      .array(text(CONFIG_LIMITS.maxNameLength, 'a vrrp_instance name'), { error: expect('a list of vrrp_instance names') })
+      .max(CONFIG_LIMITS.maxInstances, { error: `must have at most ${CONFIG_LIMITS.maxInstances} members` }),
+    track_script: z
+      .array(trackRef('vrrp_script'), { error: expect('a list of vrrp_script names') })
+      .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
+      .default([]),
+    track_interface: z
+      .array(trackRef('interface'), { error: expect('a list of interface names') })
+      .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
+      .default([]),
+    track_file: z
+      .array(trackRef('vrrp_track_file', 254), { error: expect('a list of vrrp_track_file names') })
+      .max(CONFIG_LIMITS.maxTrackersPerInstance, { error: `must have at most ${CONFIG_LIMITS.maxTrackersPerInstance} entries` })
+      .default([]),
+    sync_group_tracking_weight: flag().default(false),
+    notify_master: notifyCommand(),
+    notify_backup: notifyCommand(),
+    notify_fault: notifyCommand(),
+    notify_stop: notifyCommand(),
+    notify: notifyCommand(),
+  },
+  { error: expect('a mapping with group (the member instances) and notify settings') },
+);
+
 /** The whole file. Only vrrp_instance is required. */
 export const ConfigSchema = z.strictObject(
   {
@@ -727,6 +778,9 @@ export const ConfigSchema = z.strictObject(
       .record(z.string(), VrrpTrackFileSchema, { error: expect('a mapping of track file names to {file, weight, init_file}') })
       .default({}),
     vrrp_instance: z.record(z.string(), VrrpInstanceSchema, { error: expect('a mapping of instance names to instances') }),
+    vrrp_sync_group: z
+      .record(z.string(), VrrpSyncGroupSchema, { error: expect('a mapping of sync group names to {group, notify...}') })
+      .default({}),
   },
   { error: (issue) => (issue.input === undefined || issue.input === null ? 'the file is empty; it needs at least a vrrp_instance mapping' : expect('a mapping with global_defs, vrrp_script and vrrp_instance')(issue)) },
 );
@@ -735,6 +789,7 @@ export const ConfigSchema = z.strictObject(
 export type ParsedConfig = z.output<typeof ConfigSchema>;
 export type ParsedInstance = z.output<typeof VrrpInstanceSchema>;
 export type ParsedScript = z.output<typeof VrrpScriptSchema>;
+export type ParsedSyncGroup = z.output<typeof VrrpSyncGroupSchema>;
 
 /**
  * keepalived keywords vrrpd knows but does not implement: a config using one gets "not supported"
@@ -754,7 +809,7 @@ export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   'vrrp_garp_interval', 'vrrp_gna_interval', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'max_auto_priority',
   'script_security', 'enable_traps', 'dynamic_interfaces',
   // top level
-  'vrrp_sync_group', 'virtual_server', 'virtual_server_group', 'static_ipaddress', 'static_routes', 'static_rules',
+  'virtual_server', 'virtual_server_group', 'static_ipaddress', 'static_routes', 'static_rules',
   'vrrp_track_process', 'garp_group', 'bfd_instance', 'linkbeat_interfaces', 'include',
 ]);
 
@@ -771,8 +826,6 @@ const ADVERT_ADVICE = 'remove it; vrrpd follows RFC 3768 (a MASTER ignores adver
 /** What to do instead of each keyword in UNSUPPORTED_KEEPALIVED_KEYWORDS; the rest get GENERIC_ADVICE. */
 const UNSUPPORTED_ADVICE: Record<string, string> = {
   virtual_server: LVS_ADVICE, virtual_server_group: LVS_ADVICE, lvs_id: LVS_ADVICE, lvs_sync_daemon_interface: LVS_ADVICE,
-  vrrp_sync_group:
-    'instances fail over one by one in vrrpd. To move addresses together, put them into one vrrp_instance (its VIPs may be on several interfaces with `dev`) and track the other interfaces with track_interface; then remove the vrrp_sync_group block',
   use_vmac: "remove it; vrrpd keeps the interface's own MAC address and moves the VIP with gratuitous ARP, as keepalived does without use_vmac",
   vmac_xmit_base: "remove it; vrrpd keeps the interface's own MAC address (no VMAC)",
   vrrp_mcast_group6: IPV6_ADVICE,

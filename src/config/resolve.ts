@@ -20,10 +20,12 @@ import {
   type ParsedConfig,
   type ParsedInstance,
   type ParsedScript,
+  type ParsedSyncGroup,
   type TrackRef,
   type VirtualAddress,
   type VrrpInstance,
   type VrrpScript,
+  type VrrpSyncGroup,
   type VrrpTrackFile,
   type VrrpdConfig,
 } from './model.js';
@@ -48,7 +50,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
   const errors: PendingIssue[] = [];
   const warnings: PendingIssue[] = [];
 
-  const checkName = (section: 'vrrp_script' | 'vrrp_track_file' | 'vrrp_instance', name: string): void => {
+  const checkName = (section: 'vrrp_script' | 'vrrp_track_file' | 'vrrp_instance' | 'vrrp_sync_group', name: string): void => {
     if (!NAME_PATTERN.test(name) || name.length > CONFIG_LIMITS.maxNameLength) {
       errors.push({
         code: 'invalid_name', path: [section, name], target: 'key',
@@ -246,6 +248,10 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     };
   }
 
+  const syncGroups: Record<string, VrrpSyncGroup> = {};
+  for (const name of Object.keys(parsed.vrrp_sync_group)) checkName('vrrp_sync_group', name);
+  Object.assign(syncGroups, resolveSyncGroups(parsed, instances, scripts, trackFiles, errors, warnings));
+
   const exposure = metricsExposure(parsed.vrrpd.metrics_listen);
   if (exposure) warnings.push({ code: 'exposed_endpoint', path: ['vrrpd', 'metrics_listen'], message: exposure });
 
@@ -255,6 +261,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
     vrrp_script: scripts,
     vrrp_track_file: trackFiles,
     vrrp_instance: instances,
+    vrrp_sync_group: syncGroups,
   };
   return { config, errors, warnings };
 }
@@ -457,7 +464,7 @@ function resolveVirtualAddresses(raw: ParsedInstance, at: At, errors: PendingIss
 }
 
 function resolveTrackScripts(
-  raw: ParsedInstance,
+  raw: Pick<ParsedInstance, 'track_script'>,
   at: At,
   scripts: Record<string, VrrpScript>,
   declared: Record<string, unknown>,
@@ -482,7 +489,7 @@ function resolveTrackScripts(
   return refs;
 }
 
-function resolveTrackFiles(raw: ParsedInstance, at: At, files: Record<string, VrrpTrackFile>, errors: PendingIssue[]): IndexedRef[] {
+function resolveTrackFiles(raw: Pick<ParsedInstance, 'track_file'>, at: At, files: Record<string, VrrpTrackFile>, errors: PendingIssue[]): IndexedRef[] {
   const refs: IndexedRef[] = [];
   raw.track_file.forEach((ref, index) => {
     if (!Object.hasOwn(files, ref.name)) {
@@ -501,7 +508,7 @@ function resolveTrackFiles(raw: ParsedInstance, at: At, files: Record<string, Vr
   return refs;
 }
 
-function resolveTrackInterfaces(raw: ParsedInstance, at: At, errors: PendingIssue[]): IndexedRef[] {
+function resolveTrackInterfaces(raw: Pick<ParsedInstance, 'track_interface'>, at: At, errors: PendingIssue[]): IndexedRef[] {
   const refs: IndexedRef[] = [];
   raw.track_interface.forEach((ref, index) => {
     if (!/^[^\s/:]{1,15}$/.test(ref.name)) {
@@ -532,4 +539,124 @@ function optionalStrings<K extends string>(source: Partial<Record<K, string | un
     if (value !== undefined) out[key] = value;
   }
   return out;
+}
+
+/**
+ * vrrp_sync_group blocks (docs/protocol.md#sync-groups): members must be instances, each in one group
+ * only; then keepalived's rules on tracking are applied to the members, which the engine then runs
+ * as plain instances: without sync_group_tracking_weight their weighted trackers lose their weight
+ * (or are dropped), and the group's own trackers are added to every member.
+ */
+function resolveSyncGroups(
+  parsed: ParsedConfig,
+  instances: Record<string, VrrpInstance>,
+  scripts: Record<string, VrrpScript>,
+  trackFiles: Record<string, VrrpTrackFile>,
+  errors: PendingIssue[],
+  warnings: PendingIssue[],
+): Record<string, VrrpSyncGroup> {
+  const groups: Record<string, VrrpSyncGroup> = {};
+  const groupOf = new Map<string, string>();
+  const declared = Object.keys(parsed.vrrp_instance);
+  for (const [name, raw] of Object.entries(parsed.vrrp_sync_group) as [string, ParsedSyncGroup][]) {
+    const at: At = (...rest) => ['vrrp_sync_group', name, ...rest];
+    const members: string[] = [];
+    raw.group.forEach((member, index) => {
+      if (!Object.hasOwn(parsed.vrrp_instance, member)) {
+        const suggestion = closestMatch(member, declared);
+        const hint = suggestion ? ` (did you mean '${suggestion}'?)` : declared.length > 0 ? ` (instances: ${declared.join(', ')})` : '';
+        errors.push({ code: 'unknown_sync_member', path: at('group', index), message: `no vrrp_instance named '${member}'${hint}; keepalived would ignore it and move the group without it` });
+        return;
+      }
+      const other = groupOf.get(member);
+      if (other !== undefined) {
+        errors.push({
+          code: 'duplicate_sync_member', path: at('group', index),
+          message: other === name ? `'${member}' is listed twice in this group` : `vrrp_instance ${member} is already in sync group ${other}; an instance can be in one sync group only (keepalived keeps the first)`,
+        });
+        return;
+      }
+      groupOf.set(member, name);
+      members.push(member);
+    });
+    if (raw.group.length === 0) {
+      errors.push({ code: 'missing_key', path: at('group'), target: 'key', message: 'must list at least one vrrp_instance (keepalived removes a sync group without members)' });
+    } else if (raw.group.length === 1 && members.length === 1) {
+      warnings.push({ code: 'sync_group_adjusted', path: at('group'), target: 'key', message: `has only 1 virtual router (${members[0]}) - this probably isn't what you want (as keepalived says): a sync group moves two or more instances together` });
+    }
+    const trackScripts = resolveTrackScripts(raw, at, scripts, parsed.vrrp_script, errors);
+    const trackInterfaces = resolveTrackInterfaces(raw, at, errors);
+    const trackFileRefs = resolveTrackFiles(raw, at, trackFiles, errors);
+    // keepalived: no weights on a group's trackers when a member is the address owner.
+    if (members.some((member) => parsed.vrrp_instance[member]?.priority === 255)) {
+      const unweight = (refs: IndexedRef[], list: string, effective: (ref: TrackRef) => number): void => {
+        for (const entry of refs) {
+          const weight = effective(entry.ref);
+          if (weight === 0) continue;
+          warnings.push({ code: 'sync_group_adjusted', path: at(list, entry.index), message: `weight ${weight} of '${entry.ref.name}' is set to 0: a member has priority 255 (address owner), as keepalived does` });
+          entry.ref = { ...entry.ref, weight: 0 };
+        }
+      };
+      unweight(trackScripts, 'track_script', (ref) => ref.weight ?? scripts[ref.name]?.weight ?? 0);
+      unweight(trackInterfaces, 'track_interface', (ref) => ref.weight ?? 0);
+      unweight(trackFileRefs, 'track_file', (ref) => ref.weight ?? trackFiles[ref.name]?.weight ?? 1);
+    }
+    groups[name] = {
+      name,
+      group: members,
+      track_script: trackScripts.map(({ ref }) => ref),
+      track_interface: trackInterfaces.map(({ ref }) => ref),
+      track_file: trackFileRefs.map(({ ref }) => ref),
+      sync_group_tracking_weight: raw.sync_group_tracking_weight,
+      ...optionalStrings(raw, ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const),
+    };
+    for (const member of members) {
+      const instance = instances[member];
+      if (instance === undefined) continue; // reported with the instance
+      const rawInstance = parsed.vrrp_instance[member]!;
+      const memberAt = (list: 'track_script' | 'track_interface' | 'track_file', ref: TrackRef): PropertyKey[] =>
+        ['vrrp_instance', member, list, Math.max(0, rawInstance[list].findIndex((r) => r.name === ref.name))];
+      if (!raw.sync_group_tracking_weight) {
+        const why = `in sync group ${name} without sync_group_tracking_weight, as keepalived does: a member's priority must not move, only FAULT moves the group`;
+        instance.track_script = instance.track_script.filter((ref) => {
+          const weight = ref.weight ?? scripts[ref.name]?.weight ?? 0;
+          if (weight === 0) return true;
+          warnings.push({ code: 'sync_group_adjusted', path: memberAt('track_script', ref), message: `tracked script '${ref.name}' with weight ${weight} is ignored ${why}` });
+          return false;
+        });
+        instance.track_interface = instance.track_interface.map((ref) => {
+          if ((ref.weight ?? 0) === 0) return ref;
+          warnings.push({ code: 'sync_group_adjusted', path: memberAt('track_interface', ref), message: `tracked interface '${ref.name}' loses its weight ${ref.weight} (its failure is FAULT) ${why}` });
+          return { ...ref, weight: 0 };
+        });
+        instance.track_file = instance.track_file.flatMap((ref) => {
+          const weight = ref.weight ?? trackFiles[ref.name]?.weight ?? 1;
+          if (weight === 0) return [ref];
+          if (weight === 1) {
+            warnings.push({ code: 'sync_group_adjusted', path: memberAt('track_file', ref), message: `tracked file '${ref.name}' is read with weight 0 (a non-zero value is FAULT) ${why}; write weight 0 to say so` });
+            return [{ ...ref, weight: 0 }];
+          }
+          warnings.push({ code: 'sync_group_adjusted', path: memberAt('track_file', ref), message: `tracked file '${ref.name}' with weight ${weight} is ignored ${why}` });
+          return [];
+        });
+      }
+      const merge = (list: TrackRef[], refs: IndexedRef[], key: 'track_script' | 'track_interface' | 'track_file'): TrackRef[] => {
+        const out = [...list];
+        for (const { ref, index } of refs) {
+          const mine = out.findIndex((r) => r.name === ref.name);
+          if (mine >= 0) {
+            warnings.push({ code: 'sync_group_adjusted', path: at(key, index), message: `'${ref.name}' is tracked by vrrp_instance ${member} and by the sync group; the group's entry applies (keepalived: remove the instance's)` });
+            out[mine] = ref;
+          } else {
+            out.push(ref);
+          }
+        }
+        return out;
+      };
+      instance.track_script = merge(instance.track_script, trackScripts, 'track_script');
+      instance.track_interface = merge(instance.track_interface, trackInterfaces, 'track_interface');
+      instance.track_file = merge(instance.track_file, trackFileRefs, 'track_file');
+    }
+  }
+  return groups;
 }

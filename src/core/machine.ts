@@ -124,6 +124,14 @@ export class VrrpMachine {
    * unicast VRRPv3 checksum to old version"), until the configuration's mode changes.
    */
   private oldChecksumLearned = false;
+  /**
+   * keepalived's wantstate == MASTER: this instance would be MASTER were it not for its sync group
+   * (its Master_Down_Timer fired and no advert has been obeyed since), or it is MASTER. Starts as
+   * `state MASTER` says. docs/protocol.md#sync-groups
+   */
+  private wantMaster: boolean;
+  /** Set by the engine for a sync group member: may this instance go MASTER now? */
+  private syncGate: (() => boolean) | undefined;
   readonly stats: MachineStats = {
     advertsSent: 0,
     advertsReceived: 0,
@@ -143,6 +151,37 @@ export class VrrpMachine {
     this.currentConfig = config;
     this.masterAdverIntervalCs = config.advertIntervalCs;
     this.trackerStatus = VrrpMachine.trackerTable(config, new Map());
+    this.wantMaster = config.initialState === 'MASTER';
+  }
+
+  /**
+   * Make this instance a sync group member (call before start): when its Master_Down_Timer fires it
+   * asks `gate` whether it may go MASTER, and waits another Master_Down_Interval when not
+   * (docs/protocol.md#sync-groups). undefined leaves the group.
+   */
+  setSyncGate(gate: (() => boolean) | undefined): void {
+    this.syncGate = gate;
+  }
+
+  /** keepalived's wantstate == MASTER (docs/protocol.md#sync-groups): what a sync group asks of its members. */
+  get wantsMaster(): boolean {
+    return this.wantMaster;
+  }
+
+  /**
+   * Call when the instance's sync group moves it: BACKUP -> MASTER as if its Master_Down_Timer had
+   * fired, or MASTER -> BACKUP without a priority-0 advert (keepalived's vrrp_sync_master and
+   * vrrp_sync_backup). Any other state is left alone.
+   */
+  syncTo(nowMs: number, state: 'MASTER' | 'BACKUP'): Action[] {
+    const actions: Action[] = [];
+    if (state === 'MASTER' && this.currentState === 'BACKUP') {
+      this.becomeMaster(nowMs, 'sync_group', actions);
+    } else if (state === 'BACKUP' && this.currentState === 'MASTER') {
+      actions.push({ type: 'remove_vips' });
+      this.becomeBackup(nowMs, 'sync_group', this.masterDownMs(), actions);
+    }
+    return actions;
   }
 
   /** VRRPv2: whole seconds 1..255; VRRPv3: 1..4095 centiseconds (the config layer rounds as keepalived does). */
@@ -298,6 +337,12 @@ export class VrrpMachine {
     } else if (this.config.priority === OWNER_PRIORITY) {
       // RFC 3768 6.4.1: the address owner goes straight to MASTER.
       this.becomeMaster(nowMs, 'address_owner', actions);
+    } else if (this.syncGate !== undefined && this.config.initialState === 'MASTER') {
+      // keepalived: a sync group member with `state MASTER` waits one advert interval (plus the
+      // smallest skew) for a master to speak, not a whole Master_Down_Interval
+      // (docs/protocol.md#sync-groups).
+      this.becomeBackup(nowMs, 'start', this.advertIntervalMs() + skewTimeFor(this.config.version, OWNER_PRIORITY, this.masterAdverIntervalCs), actions);
+      this.wantMaster = true;
     } else {
       // keepalived 2.x: every other instance starts in BACKUP, even with `state MASTER`
       // (docs/protocol.md#starting).
@@ -337,6 +382,14 @@ export class VrrpMachine {
     const actions: Action[] = [];
     if (this.currentState === 'BACKUP' && this.timers.masterDownMs <= nowMs) {
       // RFC 3768 6.4.2: Master_Down_Timer fired.
+      this.wantMaster = true;
+      if (this.syncGate !== undefined && !this.syncGate()) {
+        // keepalived's vrrp_sync_can_goto_master: the group prefers BACKUP until every member
+        // wants MASTER; wait another Master_Down_Interval (docs/protocol.md#sync-groups).
+        this.timers.masterDownMs = nowMs + this.masterDownMs();
+        actions.push({ type: 'log', level: 'info', event: 'sync_group_hold', detail: 'Master_Down_Timer fired; held in BACKUP until the other members of the sync group want MASTER too' });
+        return actions;
+      }
       this.becomeMaster(nowMs, 'master_down_timer', actions);
       return actions;
     }
@@ -452,6 +505,8 @@ export class VrrpMachine {
       // VRRPv3 (RFC 5798 6.4.2): first take the master's interval, from every advert obeyed.
       this.learnMasterAdverInterval(advert, actions);
       this.timers.masterDownMs = nowMs + this.masterDownMs();
+      // keepalived: an obeyed advert means we want BACKUP again, even if a sync group held us.
+      this.wantMaster = false;
       this.master = source;
       this.lastMasterPriority = priority;
       if (delay > 0 && priority >= ours) this.preemptUntilMs = undefined;
@@ -508,6 +563,7 @@ export class VrrpMachine {
       this.clearTimers();
       this.master = undefined; // in FAULT we hear nobody, so we know no master
       this.masterAdverIntervalCs = this.config.advertIntervalCs;
+      this.wantMaster = false;
       this.moveTo(nowMs, 'FAULT', 'fault', actions);
     } else if (!faulty && this.currentState === 'FAULT') {
       // keepalived resets Master_Adver_Interval to our own when leaving FAULT.
@@ -530,6 +586,7 @@ export class VrrpMachine {
     if (this.config.garpMasterDelayMs > 0) this.timers.garpDelayMs = nowMs + this.config.garpMasterDelayMs;
     if (this.config.garpMasterRefreshMs > 0) this.timers.garpRefreshMs = nowMs + this.config.garpMasterRefreshMs;
     this.stats.becameMaster++;
+    this.wantMaster = true;
     this.master = this.config.sourceAddress;
     this.moveTo(nowMs, 'MASTER', reason, actions);
   }
@@ -537,6 +594,7 @@ export class VrrpMachine {
   private becomeBackup(nowMs: number, reason: TransitionReason, masterDownInMs: number, actions: Action[]): void {
     this.clearTimers();
     this.timers.masterDownMs = nowMs + masterDownInMs;
+    this.wantMaster = false;
     if (reason === 'start' || reason === 'fault_cleared') {
       this.master = undefined;
       // vrrpd starts the preempt delay at startup and when leaving FAULT; keepalived 2.2.7 starts it

@@ -44,6 +44,11 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     doc: 'docs/protocol.md#receiving-in-backup',
   },
   {
+    from: 'BACKUP', to: 'MASTER', reason: 'sync_group',
+    rule: 'keepalived: another member of the sync group became MASTER',
+    doc: 'docs/protocol.md#sync-groups',
+  },
+  {
     from: 'BACKUP', to: 'FAULT', reason: 'fault',
     rule: 'keepalived: a fault cause appears',
     doc: 'docs/protocol.md#fault',
@@ -67,6 +72,11 @@ export const TRANSITIONS: readonly TransitionRule[] = [
     from: 'MASTER', to: 'BACKUP', reason: 'virtual_address_removed',
     rule: 'keepalived: a VIP deleted behind our back; back after Skew_Time',
     doc: 'docs/protocol.md#vips',
+  },
+  {
+    from: 'MASTER', to: 'BACKUP', reason: 'sync_group',
+    rule: 'keepalived: another member of the sync group went BACKUP; no priority-0 advert',
+    doc: 'docs/protocol.md#sync-groups',
   },
   {
     from: 'MASTER', to: 'FAULT', reason: 'fault',

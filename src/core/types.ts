@@ -241,7 +241,9 @@ export type TransitionReason =
   | 'fault'
   | 'fault_cleared'
   | 'shutdown'
-  | 'virtual_address_removed';
+  | 'virtual_address_removed'
+  /** Moved by its sync group: another member changed state (docs/protocol.md#sync-groups). */
+  | 'sync_group';
 
 /** Outputs of the machine. The caller performs them in order. */
 export type Action =

@@ -117,6 +117,7 @@ export class Daemon {
       last_reload_error: engine.last_reload_error,
       instances: engine.instances,
       interface_dropped: engine.interface_dropped,
+      sync_groups: engine.sync_groups,
     };
   }
 
@@ -287,7 +288,7 @@ export class Daemon {
         this.fileWatches.delete(command.name);
         return;
       case 'notify':
-        this.host.notify(command.instance, command.state, command.priority, command.commands);
+        this.host.notify(command.instance, command.state, command.priority, command.commands, command.group === true ? 'GROUP' : 'INSTANCE');
         return;
       case 'probe':
         this.runProbe(command);

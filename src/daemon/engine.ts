@@ -135,6 +135,28 @@ export interface DaemonPlan {
   instances: InstanceSpec[];
   checks: CheckPlan[];
   trackFiles?: TrackFilePlan[];
+  /** vrrp_sync_group blocks; every member names an instance of the plan, each in one group at most. */
+  syncGroups?: SyncGroupSpec[];
+}
+
+/** A vrrp_sync_group: instances that change state together (docs/protocol.md#sync-groups). */
+export interface SyncGroupSpec {
+  name: string;
+  members: string[];
+  /** The group's notify_* commands; `notify` gets `GROUP NAME STATE 0`. */
+  notify: NotifyCommands;
+}
+
+export type SyncGroupState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+
+export interface SyncGroupRuntime {
+  spec: SyncGroupSpec;
+  state: SyncGroupState;
+}
+
+/** The fault cause a sync group puts on its members while one of them has a fault of its own. */
+export function syncGroupCause(group: string): string {
+  return `sync_group:${group}`;
 }
 
 /** What the shell knows about an interface when it starts or reloads the engine. */
@@ -197,7 +219,8 @@ export type HostCommand =
   | { type: 'watch_file'; file: TrackFilePlan; initialise: 'start' | 'reload' }
   | { type: 'unwatch_file'; name: string }
   | { type: 'stop_check'; name: string }
-  | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands }
+  /** `group`: a sync group's notifies (`instance` is the group's name; `notify` gets GROUP, not INSTANCE). */
+  | { type: 'notify'; instance: string; state: NotifyState; priority: number; commands: NotifyCommands; group?: true }
   /** A log line; a state change also carries it as data (`transition`), for whoever needs more than text. */
   | { type: 'log'; level: LogLevel; context: LogContext | undefined; fields: Record<string, unknown>; message: string; transition?: TransitionRecord };
 
@@ -244,6 +267,13 @@ export interface EngineStatus {
   last_reload_error: string | null;
   instances: InstanceStatus[];
   interface_dropped: Record<string, Partial<Record<DropReason, number>>>;
+  sync_groups: SyncGroupStatus[];
+}
+
+export interface SyncGroupStatus {
+  name: string;
+  state: SyncGroupState;
+  members: string[];
 }
 
 export interface TransitionCount {
@@ -265,6 +295,14 @@ function checkPlan(plan: DaemonPlan): void {
     if (names.has(spec.name)) throw new Error(`instance ${spec.name} is defined twice`);
     seen.add(key);
     names.add(spec.name);
+  }
+  const grouped = new Set<string>();
+  for (const group of plan.syncGroups ?? []) {
+    for (const member of group.members) {
+      if (!names.has(member)) throw new Error(`sync group ${group.name}: no instance ${member}`);
+      if (grouped.has(member)) throw new Error(`instance ${member} is in two sync groups`);
+      grouped.add(member);
+    }
   }
 }
 
@@ -382,6 +420,9 @@ export class Engine {
    * process 100 times a second).
    */
   private readonly lag = { windowStartMs: Number.NEGATIVE_INFINITY, currentMs: 0, previousMs: 0 };
+  private syncGroups: SyncGroupRuntime[] = [];
+  /** A sync group is moving its members: their own transitions must not move the group again. */
+  private syncing = false;
 
   // --- outputs ---------------------------------------------------------------------------------
 
@@ -424,8 +465,11 @@ export class Engine {
     if (this.started) throw new Error('engine already started');
     checkPlan(plan);
     this.started = true;
+    this.syncGroups = (plan.syncGroups ?? []).map((spec) => ({ spec, state: 'INIT' }));
     for (const check of plan.checks) this.startCheck(check);
     const fresh = plan.instances.map((spec) => this.addInstance(nowMs, spec, facts));
+    // A fault known at start holds the whole group in FAULT before any member runs.
+    for (const group of this.syncGroups) this.reconcileSyncGroup(nowMs, group, undefined);
     // Read before any instance starts (the host reads at once): a file saying FAULT is known first.
     this.syncTrackFiles(plan.trackFiles ?? [], 'start');
     // The capabilities can be there and the kernel still refuse (a user namespace, an LSM): ask
@@ -456,6 +500,8 @@ export class Engine {
     checkPlan(plan);
     this.reloadChecks(nowMs, plan.checks);
     this.syncTrackFiles(plan.trackFiles ?? [], 'reload');
+    const previousGroups = new Map(this.syncGroups.map((g) => [g.spec.name, g]));
+    this.syncGroups = (plan.syncGroups ?? []).map((spec) => ({ spec, state: previousGroups.get(spec.name)?.state ?? 'INIT' }));
     const summary: ReloadSummary = { unchanged: [], changed: [], added: [], removed: [] };
     const wanted = new Map(plan.instances.map((spec) => [spec.name, spec]));
     for (const runtime of [...this.instances]) {
@@ -483,6 +529,15 @@ export class Engine {
       summary.changed.push(spec.name);
     }
     for (const runtime of this.instances) this.applyTrackFiles(nowMs, runtime);
+    // Membership may have changed: gates follow it, and a cause of a group gone or left is cleared.
+    for (const runtime of this.instances) {
+      const group = this.syncGroupOf(runtime);
+      runtime.machine.setSyncGate(group === undefined ? undefined : () => this.mayGoMaster(runtime));
+      for (const cause of runtime.machine.faultCauses) {
+        if (cause.startsWith('sync_group:') && (group === undefined || cause !== syncGroupCause(group.spec.name))) this.setFault(nowMs, runtime, cause, false);
+      }
+    }
+    for (const group of this.syncGroups) this.reconcileSyncGroup(nowMs, group, undefined);
     this.syncInterfaces();
     // Instances added by a reload are judged by the capabilities only: probing them would remove
     // VIPs, and another running instance may hold the same ones.
@@ -560,7 +615,11 @@ export class Engine {
   shutdown(nowMs: number): void {
     if (!this.started || this.stopping) return;
     this.stopping = true;
+    this.syncing = true; // every member stops on its own; the group only says STOP
     for (const runtime of this.instances) this.apply(nowMs, runtime, runtime.machine.shutdown(nowMs));
+    for (const group of this.syncGroups) {
+      if (group.state !== 'INIT') this.pushGroupNotify(group, 'STOP');
+    }
     for (const name of this.checks.keys()) this.push({ type: 'stop_check', name });
     this.checks.clear();
     for (const name of this.trackFiles.keys()) this.push({ type: 'unwatch_file', name });
@@ -817,8 +876,12 @@ export class Engine {
     return {
       event_loop_lag_ms: this.eventLoopLagMs(nowMs),
       last_reload_error: this.lastReloadError,
-      instances: this.instances.map((r) => instanceStatus(r, wallTime, this.isDrained(r.spec.name))),
+      instances: this.instances.map((r) => {
+        const group = this.syncGroupOf(r);
+        return { ...instanceStatus(r, wallTime, this.isDrained(r.spec.name)), sync_group: group === undefined ? null : { name: group.spec.name, state: group.state } };
+      }),
       interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
+      sync_groups: this.syncGroups.map((g) => ({ name: g.spec.name, state: g.state, members: [...g.spec.members] })),
     };
   }
 
@@ -908,6 +971,7 @@ export class Engine {
     const sourceAddress = this.sourceAddressFor(spec, facts);
     const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
     const machine = runtime.machine;
+    if (this.syncGroupOf(runtime) !== undefined) machine.setSyncGate(() => this.mayGoMaster(runtime));
     if (unsetAddress(sourceAddress)) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
     if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
     this.applyTrackFiles(nowMs, runtime);
@@ -1115,6 +1179,17 @@ export class Engine {
 
   /** Turn a machine's actions into host commands, in order. */
   private apply(nowMs: number, runtime: InstanceRuntime, actions: readonly Action[], packetSource?: IpAddress): void {
+    this.applyActions(nowMs, runtime, actions, packetSource);
+    // Any change of a member (a transition, a fault cause that came or went) may move its group.
+    const group = this.syncGroupOf(runtime);
+    if (group !== undefined && runtime.started) {
+      let moved: VrrpState | undefined;
+      for (const action of actions) if (action.type === 'transition') moved = action.to;
+      this.reconcileSyncGroup(nowMs, group, moved === undefined ? undefined : { runtime, to: moved });
+    }
+  }
+
+  private applyActions(nowMs: number, runtime: InstanceRuntime, actions: readonly Action[], packetSource?: IpAddress): void {
     const spec = runtime.spec;
     const family6 = runtime.core.family === 6 ? ({ family: 6 } as const) : {};
     for (const action of actions) {
@@ -1183,6 +1258,80 @@ export class Engine {
           break;
       }
     }
+  }
+
+  // --- sync groups (docs/protocol.md#sync-groups) ------------------------------------------------
+
+  private syncGroupOf(runtime: InstanceRuntime): SyncGroupRuntime | undefined {
+    return this.syncGroups.find((g) => g.spec.members.includes(runtime.spec.name));
+  }
+
+  private membersOf(group: SyncGroupRuntime): InstanceRuntime[] {
+    return this.instances.filter((r) => group.spec.members.includes(r.spec.name));
+  }
+
+  /** keepalived's vrrp_sync_can_goto_master: the group is MASTER already, or every other member wants MASTER. */
+  private mayGoMaster(runtime: InstanceRuntime): boolean {
+    const group = this.syncGroupOf(runtime);
+    if (group === undefined || group.state === 'MASTER') return true;
+    return this.membersOf(group).every((m) => m === runtime || m.machine.wantsMaster);
+  }
+
+  /**
+   * Bring a group in line with its members after one of them changed (`moved`: the state it just
+   * entered on its own) or after start/reload (undefined): a member with a fault of its own puts
+   * every member in FAULT; when none has one any more, all leave FAULT together; a member that went
+   * MASTER or BACKUP takes the others with it (keepalived's vrrp_sync_master/backup/fault).
+   * Protected: the simulator's planted-bug test overrides it.
+   */
+  protected reconcileSyncGroup(nowMs: number, group: SyncGroupRuntime, moved: { runtime: InstanceRuntime; to: VrrpState } | undefined): void {
+    if (this.syncing || this.stopping) return;
+    this.syncing = true;
+    try {
+      const cause = syncGroupCause(group.spec.name);
+      const members = this.membersOf(group);
+      const faulty = members.filter((m) => m.machine.faultCauses.some((c) => c !== cause));
+      if (faulty.length > 0) {
+        if (group.state !== 'FAULT') {
+          const names = faulty.map((m) => m.spec.name);
+          this.log('info', undefined, { sync_group: group.spec.name, faulty: names }, `sync group ${group.spec.name}: ${names.join(', ')} in FAULT; syncing every member to FAULT`);
+        }
+        // Each MASTER says goodbye with priority 0 and removes its VIPs (the FAULT rule).
+        for (const m of members) this.setFault(nowMs, m, cause, true);
+        if (members.every((m) => m.started)) this.setSyncGroupState(group, 'FAULT');
+        return;
+      }
+      if (members.some((m) => m.machine.faultCauses.includes(cause))) {
+        this.log('info', undefined, { sync_group: group.spec.name }, `sync group ${group.spec.name}: no member is in FAULT any more; every member goes BACKUP`);
+        for (const m of members) this.setFault(nowMs, m, cause, false);
+        this.setSyncGroupState(group, 'BACKUP');
+        return;
+      }
+      if (moved === undefined) return;
+      if (moved.to === 'MASTER' && group.state !== 'MASTER') {
+        this.log('info', undefined, { sync_group: group.spec.name, by: moved.runtime.spec.name }, `sync group ${group.spec.name}: syncing instances to MASTER`);
+        for (const m of members) if (m !== moved.runtime) this.apply(nowMs, m, m.machine.syncTo(nowMs, 'MASTER'));
+        this.setSyncGroupState(group, 'MASTER');
+      } else if (moved.to === 'BACKUP' && group.state !== 'BACKUP') {
+        if (group.state === 'MASTER') this.log('info', undefined, { sync_group: group.spec.name, by: moved.runtime.spec.name }, `sync group ${group.spec.name}: syncing instances to BACKUP`);
+        for (const m of members) if (m !== moved.runtime) this.apply(nowMs, m, m.machine.syncTo(nowMs, 'BACKUP'));
+        this.setSyncGroupState(group, 'BACKUP');
+      }
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private setSyncGroupState(group: SyncGroupRuntime, state: SyncGroupState): void {
+    if (group.state === state) return;
+    const from = group.state;
+    group.state = state;
+    this.log('info', undefined, { sync_group: group.spec.name, from, to: state }, `sync group ${group.spec.name}: ${from} -> ${state}`);
+    if (state !== 'INIT') this.pushGroupNotify(group, state);
+  }
+
+  private pushGroupNotify(group: SyncGroupRuntime, state: NotifyState): void {
+    this.push({ type: 'notify', instance: group.spec.name, state, priority: 0, commands: group.spec.notify, group: true });
   }
 }
 

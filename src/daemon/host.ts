@@ -8,6 +8,7 @@ import type { Clock, Scheduler } from '../io/clock.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
 import type { CheckPlan, InterfaceFacts, NotifyCommands, NotifyState, TrackFilePlan } from './engine.js';
+import type { NotifySubject } from '../io/notify.js';
 
 export type { VipSpec };
 
@@ -76,6 +77,6 @@ export interface DaemonHost {
    * its text at once (synchronously) and after every change. Errors go to onError.
    */
   watchFile(file: TrackFilePlan, initialise: 'start' | 'reload', onText: (text: string) => void, onError: (error: Error) => void): { close(): void };
-  /** Queue the notify commands of an instance that entered `state`; returns at once. */
-  notify(instance: string, state: NotifyState, priority: number, commands: NotifyCommands): void;
+  /** Queue the notify commands of an instance (or a sync group: `subject` GROUP) that entered `state`; returns at once. */
+  notify(instance: string, state: NotifyState, priority: number, commands: NotifyCommands, subject?: NotifySubject): void;
 }

@@ -19,6 +19,8 @@ export interface MetricsSource {
   stallCount(): number;
 }
 
+const SYNC_GROUP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
+
 /** Build a registry whose gauges and counters are filled from `source` on every scrape. */
 export function createMetricsRegistry(source: MetricsSource): Registry {
   const registry = new Registry();
@@ -37,6 +39,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   // series keep their labels: join on instance to split any of them by version or family.
   gauge('vrrpd_instance_info', 'VRRP version (2, 3) and address family (ipv4, ipv6) of each instance; always 1.', [...instanceLabels, 'version', 'family'], (g) => {
     for (const i of current().instances) g.set({ instance: i.name, vrid: String(i.virtual_router_id), interface: i.interface, version: String(i.version), family: i.family ?? 'ipv4' }, 1);
+  });
+  gauge('vrrpd_sync_group_state', 'Current state of each vrrp_sync_group (1 for the state it is in, 0 for the others).', ['group', 'state'], (g) => {
+    for (const group of current().sync_groups ?? []) {
+      for (const state of SYNC_GROUP_STATES) g.set({ group: group.name, state }, group.state === state ? 1 : 0);
+    }
   });
   const perInstance = (name: string, help: string, value: (i: DaemonStatus['instances'][number]) => number | undefined) =>
     gauge(name, help, instanceLabels, (g) => {

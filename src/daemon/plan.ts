@@ -8,7 +8,7 @@ import { scriptTrackerName } from '../core/tracker.js';
 import type { VipSpec } from '../io/vip.js';
 import { NOTIFY_KINDS, type NotifyCommands } from '../io/notify.js';
 import type { ProbePlan } from './checks.js';
-import type { CheckPlan, DaemonPlan, InstanceSpec, TrackFilePlan } from './engine.js';
+import type { CheckPlan, DaemonPlan, InstanceSpec, SyncGroupSpec, TrackFilePlan } from './engine.js';
 
 /** VIPs as the host installs them (`ip addr add A/P dev D [label L] [brd B]`). */
 export function instanceVips(config: VrrpdConfig): VipSpec[] {
@@ -77,6 +77,19 @@ export function planChecks(config: VrrpdConfig): CheckPlan[] {
     });
 }
 
+/** vrrp_sync_group blocks (their trackers are already in each member: resolve.ts). */
+export function planSyncGroups(config: VrrpdConfig): SyncGroupSpec[] {
+  return Object.values(config.vrrp_sync_group ?? {}).map((group) => {
+    const notify: NotifyCommands = {};
+    for (const kind of NOTIFY_KINDS) {
+      const command = group[kind];
+      if (command !== undefined) notify[kind] = command;
+    }
+    return { name: group.name, members: [...group.group], notify };
+  });
+}
+
 export function planDaemon(config: VrrpdConfig): DaemonPlan {
-  return { instances: planInstances(config), checks: planChecks(config), trackFiles: planTrackFiles(config) };
+  const syncGroups = planSyncGroups(config);
+  return { instances: planInstances(config), checks: planChecks(config), trackFiles: planTrackFiles(config), ...(syncGroups.length > 0 ? { syncGroups } : {}) };
 }

@@ -121,8 +121,8 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     startCheck(check, onResult) {
       return startPeriodicCheck(check, options.takePreparedProbe(check.name), onResult, options.checkLog);
     },
-    notify(instance, state, priority, commands) {
-      options.notifier.transition(commands, instance, state, priority);
+    notify(instance, state, priority, commands, subject) {
+      options.notifier.transition(commands, instance, state, priority, subject);
     },
   };
 }

@@ -40,6 +40,8 @@ export interface InstanceStatus {
   /** `vrrpd drain` holds it in FAULT (cause `drained`) until `vrrpd undrain`. */
   drained: boolean;
   trackers: { name: string; weight: number; status: string }[];
+  /** The vrrp_sync_group this instance is in and that group's state; null when in none. */
+  sync_group?: { name: string; state: string } | null;
 }
 
 export interface DaemonStatus {
@@ -53,6 +55,8 @@ export interface DaemonStatus {
   interface_dropped: Record<string, Partial<Record<DropReason, number>>>;
   /** The error of the last refused reload, if any. */
   last_reload_error: string | null;
+  /** vrrp_sync_group states (docs/protocol.md#sync-groups); empty without sync groups. */
+  sync_groups?: { name: string; state: string; members: string[] }[];
 }
 
 function pad(text: string, width: number): string {
@@ -89,6 +93,7 @@ export function formatStatusTable(status: DaemonStatus): string {
     const drops = Object.entries(dropped).map(([reason, count]) => `${reason}=${count}`);
     if (drops.length > 0) lines.push(`${ifname} dropped before any instance: ${drops.join(' ')}`);
   }
+  for (const group of status.sync_groups ?? []) lines.push(`sync group ${group.name}: ${group.state} (${group.members.join(', ')})`);
   if (status.last_reload_error) lines.push(`last reload refused: ${status.last_reload_error}`);
   return lines.join('\n') + '\n';
 }

@@ -17,6 +17,9 @@
 import { describeRunResult, KILL_GRACE_MS, prepareCommand, runCommand, type PreparedCommand } from './command.js';
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
+/** keepalived's first appended argument of `notify`: an instance's transition, or a sync group's. */
+export type NotifySubject = 'INSTANCE' | 'GROUP';
+
 export type NotifyKind = 'notify_master' | 'notify_backup' | 'notify_fault' | 'notify_stop' | 'notify';
 export const NOTIFY_KINDS: readonly NotifyKind[] = ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'];
 /** An instance's notify commands, as configured (keepalived's keywords). */
@@ -84,7 +87,7 @@ export interface NotifierOptions {
 
 export interface Notifier {
   /** Queue the notify commands for an instance that entered `state`. Returns at once. */
-  transition(commands: NotifyCommands, instanceName: string, state: NotifyState, effectivePriority: number): void;
+  transition(commands: NotifyCommands, instanceName: string, state: NotifyState, effectivePriority: number, subject?: NotifySubject): void;
   /** Resolves when every queued and running command has finished (e.g. notify_stop at shutdown). */
   drain(): Promise<void>;
   stats(): NotifierStats;
@@ -189,19 +192,22 @@ export function createNotifier(options: NotifierOptions): Notifier {
   };
 
   return {
-    transition(commands, instanceName, state, effectivePriority) {
+    transition(commands, instanceName, state, effectivePriority, subject = 'INSTANCE') {
       const jobs: Job[] = [];
       const kind = KIND_OF_STATE[state];
       const own = commands[kind];
       if (own !== undefined) jobs.push({ instance: instanceName, state, kind, command: own, appended: [] });
       if (commands.notify !== undefined) {
-        jobs.push({ instance: instanceName, state, kind: 'notify', command: commands.notify, appended: ['INSTANCE', instanceName, state, String(effectivePriority)] });
+        // A group's priority is always 0 in keepalived's `notify GROUP NAME STATE 0`.
+        jobs.push({ instance: instanceName, state, kind: 'notify', command: commands.notify, appended: [subject, instanceName, state, String(effectivePriority)] });
       }
       if (jobs.length === 0) return;
-      let queue = queues.get(instanceName);
+      // A group runs its notifies in order like an instance, in a queue of its own (names may be equal).
+      const queueKey = subject === 'GROUP' ? `group:${instanceName}` : instanceName;
+      let queue = queues.get(queueKey);
       if (!queue) {
         queue = { jobs: [], running: false };
-        queues.set(instanceName, queue);
+        queues.set(queueKey, queue);
       }
       queue.jobs.push(...jobs);
       while (queue.jobs.length > maxQueued) {

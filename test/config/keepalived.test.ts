@@ -394,11 +394,11 @@ describe('errors, each with its file, line and column', () => {
     expect(errorsOf(parse(text)).map(where)).toEqual([`unsupported_key  @31:1`]);
   });
 
-  it('a top-level block vrrpd does not have (vrrp_sync_group) is an error', () => {
-    const text = confWith({}, ['vrrp_sync_group G1 {', '    group {', '        VI_1', '    }', '}']);
+  it('a vrrp_sync_group naming an instance that does not exist is an error at that name', () => {
+    const text = confWith({}, ['vrrp_sync_group G1 {', '    group {', '        VI_1 VI_9', '    }', '}']);
     const errors = errorsOf(parse(text));
-    expect(errors.map(where)).toEqual(['unsupported_key vrrp_sync_group @31:1']);
-    expect(errors[0]!.message).toMatch(/^'vrrp_sync_group' is a keepalived keyword that vrrpd does not support: instances fail over one by one in vrrpd\. To move addresses together, put them into one vrrp_instance/);
+    expect(errors.map(where)).toEqual(['unknown_sync_member vrrp_sync_group.G1.group[1] @33:14']);
+    expect(errors[0]!.message).toBe("no vrrp_instance named 'VI_9' (did you mean 'VI_1'?); keepalived would ignore it and move the group without it");
   });
 
   it('an unknown top-level keyword is an error with a suggestion', () => {

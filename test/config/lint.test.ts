@@ -486,3 +486,56 @@ describe('check-config across nodes', () => {
     }
   });
 });
+
+describe('sync groups across nodes (docs/protocol.md#sync-groups)', () => {
+  const nodeText = (n: number, grouped: boolean, members = 'VI_1 VI_2'): string => `vrrp_instance VI_1 {
+    state BACKUP
+    interface ens32
+    virtual_router_id 51
+    priority ${101 - n}
+    unicast_src_ip 10.0.0.5${n}
+    unicast_peer {
+${[1, 2].filter((i) => i !== n).map((i) => `        10.0.0.5${i}`).join('\n')}
+    }
+    virtual_ipaddress {
+        10.0.0.50
+    }
+}
+vrrp_instance VI_2 {
+    state BACKUP
+    interface ens32
+    virtual_router_id 52
+    priority ${101 - n}
+    unicast_src_ip 10.0.0.5${n}
+    unicast_peer {
+${[1, 2].filter((i) => i !== n).map((i) => `        10.0.0.5${i}`).join('\n')}
+    }
+    virtual_ipaddress {
+        10.0.0.60
+    }
+}
+${grouped ? `vrrp_sync_group VG_1 {\n    group {\n        ${members}\n    }\n}\n` : ''}`;
+  const node = (n: number, grouped: boolean, members?: string): LintNode => {
+    const file = `/etc/keepalived/master${n}.conf`;
+    const loaded = parseConfigText(nodeText(n, grouped, members), file);
+    if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join('; '));
+    return { file, config: loaded.config, warnings: loaded.warnings, ...(loaded.locate ? { locate: loaded.locate } : {}) };
+  };
+
+  it('the same group on every node: nothing to say', () => {
+    expect(lintCluster([node(1, true), node(2, true)]).filter((f) => f.code === 'sync_group_mismatch')).toEqual([]);
+  });
+
+  it('a group on one node only is one error naming the group entry and the ungrouped instance', () => {
+    const finding = only(lintCluster([node(1, true), node(2, false)]).filter((f) => f.code === 'sync_group_mismatch'));
+    expect(finding.severity).toBe('error');
+    expect(finding.summary).toBe('sync group membership differs between nodes: grouped with VRID 51 on ens32, VRID 52 on ens32 in master1.conf; in no sync group in master2.conf');
+    expect(placesOf(finding)).toEqual(['master1.conf:29:9 vrrp_sync_group.VG_1.group[0]', 'master2.conf:4:5 vrrp_instance.VI_1.virtual_router_id']);
+  });
+
+  it('different members: an error', () => {
+    const findings = lintCluster([node(1, true), node(2, true, 'VI_1')]).filter((f) => f.code === 'sync_group_mismatch');
+    expect(findings.length).toBeGreaterThanOrEqual(1);
+    expect(findings[0]!.summary).toMatch(/grouped with VRID 51 on ens32, VRID 52 on ens32 in master1\.conf; grouped with VRID 51 on ens32 in master2\.conf/);
+  });
+});

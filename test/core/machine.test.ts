@@ -645,6 +645,11 @@ const REACH: Record<string, (v: Partial<InstanceConfig>) => Action[]> = {
     const { machine, nowMs } = asMaster(v);
     return machine.shutdown(nowMs + 100);
   },
+  'BACKUP>MASTER>sync_group': (v) => started(v).syncTo(5, 'MASTER'),
+  'MASTER>BACKUP>sync_group': (v) => {
+    const { machine, nowMs } = asMaster(v);
+    return machine.syncTo(nowMs + 100, 'BACKUP');
+  },
   'FAULT>BACKUP>fault_cleared': (v) => {
     const machine = started(v);
     machine.setFault(5, 'interface:ens32', true);
@@ -879,5 +884,62 @@ describe('no move outside the table, whatever the inputs', () => {
     // property that never produced a move could not fail).
     expect([...left].sort()).toEqual(['BACKUP', 'FAULT', 'INIT', 'MASTER']);
     expect([...entered].sort()).toEqual(['BACKUP', 'FAULT', 'INIT', 'MASTER']);
+  });
+});
+
+describe('sync group membership (docs/protocol.md#sync-groups)', () => {
+  const logsOf = (actions: Action[]): string[] => actions.flatMap((a) => (a.type === 'log' ? [`${a.event}: ${a.detail ?? ''}`] : []));
+  it('a member whose Master_Down_Timer fires while the gate is shut stays BACKUP, wants MASTER, and waits another Master_Down_Interval', () => {
+    const machine = new VrrpMachine(seedConfig({ initialState: 'BACKUP' }));
+    let open = false;
+    machine.setSyncGate(() => open);
+    machine.start(0);
+    expect(machine.wantsMaster).toBe(false);
+    const firstDue = machine.nextDeadline();
+    const held = machine.handleTimeout(firstDue);
+    expect(transitionsIn(held)).toEqual([]);
+    expect(logsOf(held)[0]).toMatch(/^sync_group_hold/);
+    expect(machine.state).toBe('BACKUP');
+    expect(machine.wantsMaster).toBe(true);
+    expect(machine.nextDeadline()).toBe(firstDue + firstDue);
+    open = true;
+    expect(transitionsIn(machine.handleTimeout(machine.nextDeadline())).map((m) => m.reason)).toEqual(['master_down_timer']);
+  });
+
+  it('an obeyed advert takes the wish for MASTER back; a priority-0 advert does not', () => {
+    const machine = new VrrpMachine(seedConfig({ priority: 100, initialState: 'BACKUP' }));
+    machine.setSyncGate(() => false);
+    machine.start(0);
+    machine.handleTimeout(machine.nextDeadline());
+    expect(machine.wantsMaster).toBe(true);
+    machine.handlePacket(5000, advertFrom({ priority: 0, config: machine.config }));
+    expect(machine.wantsMaster).toBe(true);
+    machine.handlePacket(5001, advertFrom({ priority: 101, config: machine.config }));
+    expect(machine.wantsMaster).toBe(false);
+  });
+
+  it('with state MASTER a member starts wanting MASTER and waits one advert interval plus the smallest skew', () => {
+    const v2 = new VrrpMachine(seedConfig({ initialState: 'MASTER' }));
+    v2.setSyncGate(() => true);
+    v2.start(0);
+    expect(v2.wantsMaster).toBe(true);
+    expect(v2.nextDeadline()).toBe(1000 + 3);
+    const v3m = new VrrpMachine(seedConfig({ initialState: 'MASTER', version: 3, advertIntervalCs: 10, authType: 0, authData: new Uint8Array(8) }));
+    v3m.setSyncGate(() => true);
+    v3m.start(0);
+    expect(v3m.nextDeadline()).toBeCloseTo(100 + 0.39, 2);
+    // Outside a sync group `state MASTER` changes nothing (keepalived 2.x).
+    const alone = new VrrpMachine(seedConfig({ initialState: 'MASTER' }));
+    alone.start(0);
+    expect(alone.nextDeadline()).toBe(3000 + 609);
+  });
+
+  it('syncTo BACKUP from MASTER sends no advert at all and removes the VIPs', () => {
+    const { machine, nowMs } = asMaster({});
+    const actions = machine.syncTo(nowMs + 10, 'BACKUP');
+    expect(actions.filter((a) => a.type === 'send_advert')).toEqual([]);
+    expect(actions.map((a) => a.type)).toEqual(['remove_vips', 'transition']);
+    expect(machine.wantsMaster).toBe(false);
+    expect(machine.syncTo(nowMs + 20, 'BACKUP')).toEqual([]);
   });
 });

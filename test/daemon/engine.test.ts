@@ -611,3 +611,103 @@ describe('engine: track files (docs/protocol.md#track-files)', () => {
     expect(engine.machine('VI_1')?.effectivePriority).toBe(99);
   });
 });
+
+describe('engine: sync groups (docs/protocol.md#sync-groups)', () => {
+  const GROUP = `
+vrrp_script:
+  check:
+    script: /bin/true
+    interval: 1
+vrrp_instance:
+  VI_1:
+    state: BACKUP
+    interface: ens32
+    virtual_router_id: 51
+    priority: 99
+    authentication: { auth_type: PASS, auth_pass: "123456" }
+    unicast_src_ip: 10.0.0.52
+    unicast_peer: [10.0.0.51]
+    track_script: [check]
+    virtual_ipaddress: [10.0.0.50 dev ens32]
+  VI_2:
+    state: BACKUP
+    interface: ens32
+    virtual_router_id: 52
+    priority: 99
+    authentication: { auth_type: PASS, auth_pass: "123456" }
+    unicast_src_ip: 10.0.0.52
+    unicast_peer: [10.0.0.51]
+    virtual_ipaddress: [10.0.0.60 dev ens32]
+vrrp_sync_group:
+  VG_1:
+    group: [VI_1, VI_2]
+    notify_master: /etc/vrrpd/group-master
+    notify: /etc/vrrpd/group-notify
+`;
+  const groupNotifies = (commands: readonly HostCommand[]): string[] =>
+    commands.flatMap((c) => (c.type === 'notify' && c.group === true ? [`${c.instance} ${c.state} ${c.priority} ${Object.keys(c.commands).join(',')}`] : []));
+  const instanceMoves = (commands: readonly HostCommand[]): string[] =>
+    commands.flatMap((c) => (c.type === 'log' && c.transition !== undefined ? [`${c.transition.instance} ${c.transition.from}>${c.transition.to} ${c.transition.reason}`] : []));
+
+  it('the group settles in BACKUP at start (one group notify), goes MASTER with both members, and says so in status', () => {
+    const { engine, first } = started(GROUP);
+    expect(groupNotifies(first)).toEqual(['VG_1 BACKUP 0 notify_master,notify']);
+    const moved = fire(engine);
+    // Both are due together: VI_1 first finds VI_2 not wanting MASTER yet and waits (keepalived's
+    // vrrp_sync_can_goto_master); VI_2 then finds VI_1 wanting it, goes, and the group takes VI_1.
+    expect(instanceMoves(moved)).toEqual(['VI_2 BACKUP>MASTER master_down_timer', 'VI_1 BACKUP>MASTER sync_group']);
+    expect(words(moved, true)).toContain('log sync group VG_1: syncing instances to MASTER');
+    expect(groupNotifies(moved)).toEqual(['VG_1 MASTER 0 notify_master,notify']);
+    const status = engine.status(5000, () => 'now');
+    expect(status.sync_groups).toEqual([{ name: 'VG_1', state: 'MASTER', members: ['VI_1', 'VI_2'] }]);
+    expect(status.instances.map((i) => i.sync_group)).toEqual([{ name: 'VG_1', state: 'MASTER' }, { name: 'VG_1', state: 'MASTER' }]);
+    expect(formatStatusTable({ pid: 1, config_file: 'x', started_at: 'now', ...status })).toContain('sync group VG_1: MASTER (VI_1, VI_2)');
+  });
+
+  it('a member in FAULT puts the other in FAULT with its own goodbye; when it recovers both go BACKUP together', () => {
+    const { engine } = started(GROUP);
+    fire(engine);
+    engine.handleCheckResult(6000, 'script:check', false, 'exit 1');
+    const fault = drain(engine, 6000);
+    expect(words(fault).filter((w) => w.startsWith('send') || w.startsWith('remove'))).toEqual(['send 0 to 10.0.0.51', 'remove_vips 10.0.0.50', 'send 0 to 10.0.0.51', 'remove_vips 10.0.0.60']);
+    expect(instanceMoves(fault)).toEqual(['VI_1 MASTER>FAULT fault', 'VI_2 MASTER>FAULT fault']);
+    expect(groupNotifies(fault)).toEqual(['VG_1 FAULT 0 notify_master,notify']);
+    expect(engine.machine('VI_2')!.faultCauses).toEqual(['sync_group:VG_1']);
+    engine.handleCheckResult(7000, 'script:check', true, 'exit 0');
+    const back = drain(engine, 7000);
+    expect(instanceMoves(back)).toEqual(['VI_1 FAULT>BACKUP fault_cleared', 'VI_2 FAULT>BACKUP fault_cleared']);
+    expect(groupNotifies(back)).toEqual(['VG_1 BACKUP 0 notify_master,notify']);
+  });
+
+  it('a higher priority for one member takes the other to BACKUP too, without a goodbye', () => {
+    const { engine } = started(GROUP);
+    fire(engine);
+    engine.handlePacket(6000, 'ens32', advert(M1, 150, 51));
+    const commands = drain(engine, 6000);
+    expect(instanceMoves(commands)).toEqual(['VI_1 MASTER>BACKUP higher_priority_advert', 'VI_2 MASTER>BACKUP sync_group']);
+    expect(words(commands).filter((w) => w.startsWith('send'))).toEqual(['send 99 to 10.0.0.51']); // VI_1's parting advert only
+    expect(groupNotifies(commands)).toEqual(['VG_1 BACKUP 0 notify_master,notify']);
+  });
+
+  it('a reload that removes the group lets the member held only by it leave FAULT; one that adds it back holds it again', () => {
+    const { engine } = started(GROUP);
+    fire(engine);
+    engine.handleCheckResult(6000, 'script:check', false, 'exit 1');
+    drain(engine, 6000);
+    const ungrouped = GROUP.slice(0, GROUP.indexOf('vrrp_sync_group:'));
+    engine.reload(7000, plan(ungrouped), UP);
+    const out = drain(engine, 7000);
+    expect(instanceMoves(out)).toEqual(['VI_2 FAULT>BACKUP fault_cleared']);
+    expect(engine.status(7000, () => 'now').sync_groups).toEqual([]);
+    engine.reload(8000, plan(GROUP), UP);
+    const again = drain(engine, 8000);
+    expect(instanceMoves(again)).toEqual(['VI_2 BACKUP>FAULT fault']);
+    expect(groupNotifies(again)).toEqual(['VG_1 FAULT 0 notify_master,notify']);
+  });
+
+  it('shutdown: the group notifies STOP after its members', () => {
+    const { engine } = started(GROUP);
+    engine.shutdown(100);
+    expect(groupNotifies(drain(engine, 100))).toEqual(['VG_1 STOP 0 notify_master,notify']);
+  });
+});

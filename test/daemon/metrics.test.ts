@@ -54,6 +54,13 @@ describe('Prometheus metrics', () => {
     expect(text).toContain('vrrpd_dual_master_seen_total 1');
     expect(text).toContain('vrrpd_interface_dropped_total{interface="ens32",reason="unknown_vrid"} 9');
   });
+  it('vrrpd_sync_group_state: 1 for the state each sync group is in', async () => {
+    const grouped: MetricsSource = { ...source, status: () => ({ ...source.status(), sync_groups: [{ name: 'VG_1', state: 'FAULT', members: ['VI_1', 'VI_2'] }] }) };
+    const text = await createMetricsRegistry(grouped).metrics();
+    expect(text).toContain('vrrpd_sync_group_state{group="VG_1",state="FAULT"} 1');
+    expect(text).toContain('vrrpd_sync_group_state{group="VG_1",state="MASTER"} 0');
+    expect(await createMetricsRegistry(source).metrics()).not.toContain('vrrpd_sync_group_state{');
+  });
   it('serves GET /metrics over HTTP and 404 elsewhere', async () => {
     server = await serveMetrics('127.0.0.1:0', createMetricsRegistry(source));
     const address = server.address();

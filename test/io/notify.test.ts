@@ -52,6 +52,20 @@ describe('notifier', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(3000);
   }, 20_000);
 
+  it('a sync group: the generic notify gets GROUP name state 0 (keepalived), in a queue apart from an instance of the same name', async () => {
+    const log = join(dir, 'group.log');
+    const writer = script('group-writer.sh', `echo "$*" >> ${log}`);
+    const results: NotifyResult[] = [];
+    const notifier = createNotifier({ onResult: (r) => results.push(r) });
+    notifier.transition({ notify_master: `${writer} group-master`, notify: writer }, 'VG_1', 'MASTER', 0, 'GROUP');
+    notifier.transition({ notify: `${writer} instance` }, 'VG_1', 'MASTER', 100);
+    // Two queues: the instance's run does not wait behind the group's.
+    expect(notifier.stats()).toMatchObject({ running: 2, queued: 1 });
+    await notifier.drain();
+    expect(lines(log).sort()).toEqual(['GROUP VG_1 MASTER 0', 'group-master', 'instance INSTANCE VG_1 MASTER 100'].sort());
+    expect(results.find((r) => r.argv.includes('GROUP'))!.argv).toEqual([writer, 'GROUP', 'VG_1', 'MASTER', '0']);
+  });
+
   it('runs the state command then the generic notify with INSTANCE name state priority, in order', async () => {
     const log = join(dir, 'order.log');
     // Random sleeps: with keepalived's fork-and-forget, the log would come out shuffled.

@@ -247,6 +247,62 @@ export class StormChecker implements Checker {
   }
 }
 
+/**
+ * Sync groups (docs/protocol.md#sync-groups), two invariants:
+ * - at every step, on every router: a member with a fault of its own holds every member of its group
+ *   in FAULT (each carries the group's cause), and the group's cause is never there without one;
+ * - once converged (quiet for the liveness bound, every candidate hearing every other): the members
+ *   of a group are MASTER on one router at most, and there all of them are MASTER.
+ */
+export class SyncGroupChecker implements Checker {
+  readonly name = 'sync_group';
+  /** How many steps the converged invariant was asserted at (a test can prove it was not vacuous). */
+  convergedChecks = 0;
+
+  check(view: ClusterView): string | undefined {
+    for (const router of view.routers) {
+      if (!router.running) continue;
+      for (const group of router.plan.syncGroups ?? []) {
+        const members = router.instances.filter((i) => group.members.includes(i.name));
+        const cause = `sync_group:${group.name}`;
+        const own = members.filter((i) => i.machine.faultCauses.some((c) => c !== cause));
+        for (const member of members) {
+          const held = member.machine.faultCauses.includes(cause);
+          if (own.length > 0 && !held && !own.includes(member)) return `${router.name} ${member.name} is ${member.machine.state} although ${own.map((i) => i.name).join(', ')} of sync group ${group.name} is in FAULT`;
+          if (own.length === 0 && held) return `${router.name} ${member.name} is held in FAULT by sync group ${group.name} although no member has a fault of its own`;
+        }
+      }
+    }
+    const boundMs = LivenessChecker.boundMs(view.routers, view.network);
+    if (view.nowMs - view.lastDisturbanceMs <= boundMs) return undefined;
+    const routers = view.routers.filter((r) => r.eligible && r.instances.some((i) => i.machine.state !== 'FAULT'));
+    for (let i = 0; i < routers.length; i++) {
+      for (let j = i + 1; j < routers.length; j++) {
+        if (!mutuallyConnected(view.network, routers[i] as SimRouter, routers[j] as SimRouter)) return undefined;
+      }
+    }
+    const quietMs = view.nowMs - view.lastDisturbanceMs;
+    const names = new Set(view.routers.flatMap((r) => (r.plan.syncGroups ?? []).map((g) => g.name)));
+    if (names.size > 0) this.convergedChecks++;
+    for (const name of names) {
+      const holders: string[] = [];
+      for (const router of view.routers) {
+        if (!router.eligible) continue;
+        const group = (router.plan.syncGroups ?? []).find((g) => g.name === name);
+        if (group === undefined) continue;
+        const members = router.instances.filter((i) => group.members.includes(i.name));
+        const masters = members.filter((i) => i.machine.state === 'MASTER');
+        if (masters.length > 0 && masters.length < members.length) {
+          return `${router.name}: sync group ${name} split on one router ${quietMs} ms after the last disturbance: ${members.map((i) => `${i.name}=${i.machine.state}`).join(' ')}`;
+        }
+        if (masters.length > 0) holders.push(router.name);
+      }
+      if (holders.length > 1) return `sync group ${name} is MASTER on ${holders.join(' and ')} ${quietMs} ms after the last disturbance (bound ${boundMs} ms)`;
+    }
+    return undefined;
+  }
+}
+
 export function defaultCheckers(): Checker[] {
-  return [new SafetyChecker(), new VipChecker(), new LivenessChecker(), new FaultChecker(), new StormChecker()];
+  return [new SafetyChecker(), new VipChecker(), new LivenessChecker(), new FaultChecker(), new StormChecker(), new SyncGroupChecker()];
 }

@@ -12,7 +12,7 @@
  * Used by swarm.test.ts (a fixed set of seeds in CI) and soak.ts (thousands, on demand).
  */
 import { OWNER_PRIORITY } from '../../src/core/machine.js';
-import { LivenessChecker } from './checkers.js';
+import { LivenessChecker, SyncGroupChecker } from './checkers.js';
 import { address, Cluster, SimulationError } from './cluster.js';
 import type { LinkConditions } from './network.js';
 import { Prng } from './prng.js';
@@ -61,6 +61,11 @@ export interface SwarmOptions {
   faults: FaultKind[];
   meanFaultGapMs: number;
   chaosMs: number;
+  /**
+   * A second instance (VRID 252, VIP 10.0.0.60, the same priority and settings, no check of its own)
+   * in one vrrp_sync_group with VI_1 on every router (docs/protocol.md#sync-groups).
+   */
+  syncGroup: boolean;
 }
 
 export interface SwarmResult {
@@ -71,6 +76,8 @@ export interface SwarmResult {
   transitions: number;
   packetsSent: number;
   livenessChecks: number;
+  /** Steps at which the sync group checker asserted its converged invariant (0 without a group). */
+  syncGroupChecks: number;
   finalMasters: string[];
 }
 
@@ -147,6 +154,8 @@ export function deriveOptions(seed: number): SwarmOptions {
     // A short interval packs as much protocol into a minute as VRRPv2 does into an hour.
     if (interval < 0.1) chaosMs = Math.min(chaosMs, 60_000);
   }
+  // Drawn after everything else, so older seeds keep the cluster they had.
+  const syncGroup = prng.chance(0.3);
   return {
     seed,
     mode,
@@ -158,6 +167,7 @@ export function deriveOptions(seed: number): SwarmOptions {
     faults,
     meanFaultGapMs,
     chaosMs,
+    syncGroup,
   };
 }
 
@@ -195,7 +205,10 @@ function routerSpec(options: SwarmOptions, router: SwarmRouterOptions): RouterSp
           },
         }
       : {}),
-    vrrp_instance: { VI_1: instance },
+    vrrp_instance: options.syncGroup
+      ? { VI_1: instance, VI_2: { ...instance, virtual_router_id: 252, virtual_ipaddress: [`10.0.0.60 dev ${SIM_INTERFACE}`], track_script: [] } }
+      : { VI_1: instance },
+    ...(options.syncGroup ? { vrrp_sync_group: { VG_1: { group: ['VI_1', 'VI_2'] } } } : {}),
   };
   return { name: router.name, address: router.address, config: { fileName: `swarm-${options.seed}-${router.name}.yaml`, data: file } };
 }
@@ -211,7 +224,7 @@ export function describeOptions(options: SwarmOptions): string {
       return `${r.name}@${r.address} p${r.priority} ${r.initialState}${r.nopreempt ? ' nopreempt' : ''}${r.preemptDelayMs > 0 ? ` preempt_delay ${r.preemptDelayMs}` : ''}${check} start@${r.startAtMs}`;
     })
     .join('; ');
-  return `seed ${options.seed}: ${options.routers.length} routers, ${options.mode}, VRRPv${options.version}${options.v3WithAuthentication ? ' (with an ignored PASS block)' : ''}, advert_int ${options.advertIntervalSec}s, chaos ${options.chaosMs} ms, faults every ~${options.meanFaultGapMs} ms [${options.faults.join(',')}], net ${JSON.stringify(options.chaos)} | ${routers}`;
+  return `seed ${options.seed}: ${options.routers.length} routers, ${options.mode}, VRRPv${options.version}${options.v3WithAuthentication ? ' (with an ignored PASS block)' : ''}, advert_int ${options.advertIntervalSec}s${options.syncGroup ? ', sync group VI_1+VI_2' : ''}, chaos ${options.chaosMs} ms, faults every ~${options.meanFaultGapMs} ms [${options.faults.join(',')}], net ${JSON.stringify(options.chaos)} | ${routers}`;
 }
 
 export interface SwarmHooks {
@@ -284,6 +297,7 @@ export function runSwarm(options: SwarmOptions, hooks: SwarmHooks = {}): SwarmRe
     transitions: cluster.routers.reduce((n, r) => n + r.transitions.length, 0),
     packetsSent: cluster.network.counters.sent,
     livenessChecks: cluster.liveness?.checks ?? 0,
+    syncGroupChecks: cluster.checkers.find((c): c is SyncGroupChecker => c instanceof SyncGroupChecker)?.convergedChecks ?? 0,
     finalMasters: cluster.masters(),
   };
 }
