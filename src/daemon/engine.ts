@@ -45,6 +45,7 @@ import {
   type HostFailure,
   type Means,
 } from './means.js';
+import { PeerTable, type AdvertPath } from './peers.js';
 import { RateLimitedLog } from './rate-limit.js';
 import type { InstanceStatus } from './status.js';
 
@@ -72,7 +73,7 @@ export const ON_TIME_MS = 1;
 /** event_loop_lag_ms covers the last one to two of these. */
 const LAG_WINDOW_MS = 60_000;
 
-export type { NotifyCommands, NotifyState };
+export type { AdvertPath, NotifyCommands, NotifyState };
 
 /** Everything the engine needs to run one instance; built from the validated config (plan.ts). */
 export interface InstanceSpec {
@@ -303,6 +304,8 @@ export class InstanceRuntime {
   readonly clearedByRetest = new Set<string>();
   /** start() has run (instances wait for the host's answers to the start probes). */
   started = false;
+  /** What each peer last advertised (status). */
+  readonly peers: PeerTable;
 
   constructor(
     public spec: InstanceSpec,
@@ -311,6 +314,7 @@ export class InstanceRuntime {
     this.machine = new VrrpMachine(core);
     this.context = { instance: spec.name, vrid: core.virtualRouterId, interface: spec.interfaceName };
     this.destinations = destinationsOf(core);
+    this.peers = new PeerTable(core.unicastPeers);
   }
 
   get core(): InstanceConfig {
@@ -555,8 +559,11 @@ export class Engine {
     return this.stopping;
   }
 
-  /** Call with every packet a transport delivers (IPv4 header included). */
-  handlePacket(nowMs: number, ifname: string, packet: Uint8Array): void {
+  /**
+   * Call with every packet a transport delivers (IPv4 header included). `path`: how it came, over IP
+   * protocol 112 or the UDP mirror (which hands the advert over exactly as received); status shows it.
+   */
+  handlePacket(nowMs: number, ifname: string, packet: Uint8Array, path: AdvertPath = 'vrrp'): void {
     if (this.stopping) return;
     const state = this.interfaces.get(ifname);
     if (!state) return;
@@ -570,7 +577,10 @@ export class Engine {
       this.countInterfaceDrop(state, 'unknown_vrid'); // keepalived drops these silently
       return;
     }
-    this.apply(nowMs, runtime, runtime.machine.handlePacket(nowMs, packet), peek.ip.source);
+    const received = runtime.machine.stats.advertsReceived;
+    const actions = runtime.machine.handlePacket(nowMs, packet);
+    if (runtime.machine.stats.advertsReceived !== received) runtime.peers.record(nowMs, peek.ip.source, packet, peek.ip.headerLength, path);
+    this.apply(nowMs, runtime, actions, peek.ip.source);
   }
 
   /**
@@ -792,7 +802,7 @@ export class Engine {
     return {
       event_loop_lag_ms: this.eventLoopLagMs(nowMs),
       last_reload_error: this.lastReloadError,
-      instances: this.instances.map((r) => instanceStatus(r, wallTime, this.isDrained(r.spec.name))),
+      instances: this.instances.map((r) => instanceStatus(r, nowMs, wallTime, this.isDrained(r.spec.name))),
       interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
     };
   }
@@ -1019,6 +1029,7 @@ export class Engine {
     runtime.spec = spec;
     const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec, facts) };
     runtime.destinations = destinationsOf(core);
+    runtime.peers.setConfigured(core.unicastPeers);
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, core));
     this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, core.sourceAddress === 0);
     if (runtime.machine.state !== 'MASTER') return;
@@ -1155,7 +1166,7 @@ function notifyState(state: VrrpState): NotifyState {
   return state === 'INIT' ? 'STOP' : state;
 }
 
-function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
+function instanceStatus(runtime: InstanceRuntime, nowMs: number, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
   const m = runtime.machine;
   const dropped: Partial<Record<DropReason, number>> = {};
   for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;
@@ -1188,5 +1199,7 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
       ...runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
       ...(runtime.spec.trackFiles ?? []).map((t) => ({ name: trackFileCause(t.name), weight: t.weight, status: m.faultCauses.includes(trackFileCause(t.name)) ? 'failed' : 'ok' })),
     ],
+    peers: runtime.peers.status(nowMs),
+    peers_not_shown: runtime.peers.sendersNotShown,
   };
 }
