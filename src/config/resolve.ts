@@ -226,6 +226,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       garp_master_refresh: raw.garp_master_refresh ?? parsed.global_defs.vrrp_garp_master_refresh,
       check_unicast_src: raw.check_unicast_src ?? parsed.global_defs.vrrp_check_unicast_src,
       skip_check_adv_addr: raw.skip_check_adv_addr ?? parsed.global_defs.vrrp_skip_check_adv_addr,
+      ...(raw.unicast_fault_no_peer === true ? { unicast_fault_no_peer: true } : {}),
       ...optionalStrings(raw, ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const),
     };
   }

@@ -60,6 +60,8 @@ const DROP_LOG_WINDOW_MS = 10_000;
 const HOST_ERROR_LOG_WINDOW_MS = 60_000;
 /** docs/protocol.md#fault: no usable source address is a FAULT. */
 const NO_SOURCE_ADDRESS = 'no_source_address';
+/** unicast_fault_no_peer with an empty peer list: FAULT instead of multicast (docs/protocol.md#unicast-without-peers). */
+export const NO_UNICAST_PEER = 'no_unicast_peer';
 /**
  * The fault cause of a drained instance (`vrrpd drain`, docs/protocol.md#drain): FAULT like any other
  * cause, so a MASTER says goodbye with priority 0 and removes its VIPs, and nothing brings the
@@ -89,6 +91,8 @@ export interface InstanceSpec {
   notify: NotifyCommands;
   /** The track files it tracks, with the weight that applies (docs/protocol.md#track-files). */
   trackFiles?: readonly TrackFileRef[];
+  /** keepalived's unicast_fault_no_peer: with no unicast peer the instance is FAULT, never multicast. */
+  unicastFaultNoPeer?: boolean;
 }
 
 export interface TrackFileRef {
@@ -313,7 +317,7 @@ export class InstanceRuntime {
   ) {
     this.machine = new VrrpMachine(core);
     this.context = { instance: spec.name, vrid: core.virtualRouterId, interface: spec.interfaceName };
-    this.destinations = destinationsOf(core);
+    this.destinations = destinationsOf(core, spec);
     this.peers = new PeerTable(core.unicastPeers);
   }
 
@@ -322,8 +326,14 @@ export class InstanceRuntime {
   }
 }
 
-function destinationsOf(core: InstanceConfig): readonly Ipv4[] {
-  return core.unicastPeers.length > 0 ? core.unicastPeers : [VRRP_MULTICAST_GROUP];
+function destinationsOf(core: InstanceConfig, spec: InstanceSpec): readonly Ipv4[] {
+  if (core.unicastPeers.length > 0) return core.unicastPeers;
+  return spec.unicastFaultNoPeer === true ? [] : [VRRP_MULTICAST_GROUP];
+}
+
+/** The instance must stay in FAULT for want of a peer (unicast_fault_no_peer). */
+function lacksUnicastPeer(spec: InstanceSpec): boolean {
+  return spec.unicastFaultNoPeer === true && spec.core.unicastPeers.length === 0;
 }
 
 export interface InterfaceState {
@@ -891,6 +901,7 @@ export class Engine {
     const runtime = new InstanceRuntime(spec, { ...spec.core, sourceAddress });
     const machine = runtime.machine;
     if (sourceAddress === 0) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    if (lacksUnicastPeer(spec)) machine.setFault(nowMs, NO_UNICAST_PEER, true);
     if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
     this.applyTrackFiles(nowMs, runtime);
     const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
@@ -1028,10 +1039,13 @@ export class Engine {
     const before = runtime.spec.vips;
     runtime.spec = spec;
     const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec, facts) };
-    runtime.destinations = destinationsOf(core);
+    // A MASTER whose last peer went says goodbye to the peers it had, then stays in FAULT.
+    if (lacksUnicastPeer(spec)) this.setFault(nowMs, runtime, NO_UNICAST_PEER, true);
+    runtime.destinations = destinationsOf(core, spec);
     runtime.peers.setConfigured(core.unicastPeers);
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, core));
     this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, core.sourceAddress === 0);
+    this.setFault(nowMs, runtime, NO_UNICAST_PEER, lacksUnicastPeer(spec));
     if (runtime.machine.state !== 'MASTER') return;
     const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
     const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
@@ -1050,7 +1064,7 @@ export class Engine {
     const needed = new Map<string, { multicast: boolean; instances: InstanceRuntime[] }>();
     for (const runtime of this.instances) {
       const entry = needed.get(runtime.spec.interfaceName) ?? { multicast: false, instances: [] };
-      entry.multicast ||= runtime.core.unicastPeers.length === 0;
+      entry.multicast ||= runtime.core.unicastPeers.length === 0 && runtime.spec.unicastFaultNoPeer !== true;
       entry.instances.push(runtime);
       needed.set(runtime.spec.interfaceName, entry);
     }

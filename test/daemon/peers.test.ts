@@ -151,3 +151,39 @@ describe('reload that adds or removes a unicast peer', () => {
     expect(engine.nextDeadline()).toBe(deadline);
   });
 });
+
+describe('unicast_fault_no_peer', () => {
+  const NO_PEER = '    unicast_fault_no_peer: true\n';
+
+  it('with no peer the instance is FAULT (no_unicast_peer) and the interface opens without multicast; without the keyword it multicasts', () => {
+    const engine = new Engine();
+    engine.start(0, planOf(config('', NO_PEER)), UP);
+    const commands = drain(engine);
+    expect(commands.filter((c) => c.type === 'open_transport')).toEqual([{ type: 'open_transport', ifname: 'ens32', multicast: false }]);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['no_unicast_peer']);
+    expect(engine.nextDeadline()).toBe(Number.POSITIVE_INFINITY); // never times out into MASTER
+
+    const plain = new Engine();
+    plain.start(0, planOf(config('')), UP);
+    expect(drain(plain).filter((c) => c.type === 'open_transport')).toEqual([{ type: 'open_transport', ifname: 'ens32', multicast: true }]);
+    expect(plain.machine('VI_1')?.state).toBe('BACKUP');
+  });
+
+  it('with peers the keyword changes nothing; a reload that removes the last peer of a MASTER says goodbye to it and stays FAULT; one that adds a peer lifts it', () => {
+    const engine = started(config('    unicast_peer: [10.0.0.51]\n', NO_PEER));
+    fire(engine);
+    expect(engine.machine('VI_1')?.state).toBe('MASTER');
+    engine.reload(5000, planOf(config('', NO_PEER)), UP);
+    const commands = drain(engine, 5000);
+    const sends = commands.filter((c): c is Extract<HostCommand, { type: 'send' }> => c.type === 'send');
+    expect(sends.map((c) => [c.priority, c.destinations.map(formatIpv4)])).toEqual([[0, ['10.0.0.51']]]);
+    expect(commands.some((c) => c.type === 'remove_vips')).toBe(true);
+    expect(engine.machine('VI_1')?.state).toBe('FAULT');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual(['no_unicast_peer']);
+    engine.reload(6000, planOf(config('    unicast_peer: [10.0.0.53]\n', NO_PEER)), UP);
+    drain(engine, 6000);
+    expect(engine.machine('VI_1')?.state).toBe('BACKUP');
+    expect(engine.machine('VI_1')?.faultCauses).toEqual([]);
+  });
+});
