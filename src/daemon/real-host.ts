@@ -6,7 +6,7 @@ import { IoError, toIoError } from '../io/errors.js';
 import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
-import type { Notifier } from '../io/notify.js';
+import type { Notifier, NotifyState } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
 import { addVip, removeStale, removeVip, type VipResult, type VipSpec } from '../io/vip.js';
@@ -16,6 +16,8 @@ import type { DaemonHost } from './host.js';
 export interface RealHostOptions {
   onIoError: (error: Error) => void;
   notifier: Notifier;
+  /** Each transition for the notify FIFOs (global_defs notify_fifo), in the engine's order. */
+  notifyFifo?: (instance: string, state: NotifyState, priority: number) => void;
   checkLog: CheckLog;
   /**
    * The probe the preflight prepared for a tracker, handed out once: a check starts exactly what
@@ -109,6 +111,7 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     },
     notify(instance, state, priority, commands) {
       options.notifier.transition(commands, instance, state, priority);
+      options.notifyFifo?.(instance, state, priority);
     },
   };
 }
