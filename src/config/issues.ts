@@ -47,7 +47,9 @@ export type ConfigIssueCode =
   /** An authentication block in a VRRPv3 instance: ignored, as keepalived ignores it. */
   | 'v3_authentication_ignored'
   /** A setting that changes nothing in this instance (old_unicast_checksum in VRRPv2 or multicast). */
-  | 'no_effect';
+  | 'no_effect'
+  /** unicast_fault_no_peer with no unicast peer: the instance will stay in FAULT. */
+  | 'fault_no_peer';
 
 export interface ConfigIssue {
   code: ConfigIssueCode;

@@ -151,6 +151,12 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
 
     const authentication = resolveAuthentication(raw, at, errors, warnings);
     const unicastPeers = resolvePeers(raw, at, errors, warnings);
+    if (raw.unicast_fault_no_peer === true && unicastPeers.length === 0) {
+      warnings.push({
+        code: 'fault_no_peer', path: at('unicast_fault_no_peer'), target: 'key',
+        message: 'this instance has no unicast_peer, so unicast_fault_no_peer keeps it in FAULT (keepalived: "Cannot use unicast without any peers - going to fault state"); list its peers, or remove the keyword to multicast',
+      });
+    }
     const virtualAddresses = resolveVirtualAddresses(raw, at, errors);
     // Each kept reference remembers its index in the file, so later issues point at the right entry.
     const trackScripts = resolveTrackScripts(raw, at, scripts, parsed.vrrp_script, errors);

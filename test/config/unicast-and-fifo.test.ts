@@ -44,6 +44,15 @@ describe('unicast_fault_no_peer', () => {
     expect(without.ok && planDaemon(without.config).instances[0]?.unicastFaultNoPeer).toBeUndefined();
   });
 
+  it('without a peer it loads with a warning that the instance will stay in FAULT; with peers it says nothing', () => {
+    const alone = parseConfigText(CONF('', '    unicast_fault_no_peer\n'), '/etc/keepalived/keepalived.conf');
+    expect(alone.warnings.filter((w) => w.code === 'fault_no_peer').map((w) => `${w.path} ${w.line}`)).toEqual(['vrrp_instance.VI_1.unicast_fault_no_peer 9']);
+    expect(alone.warnings.find((w) => w.code === 'fault_no_peer')?.message).toMatch(/keeps it in FAULT/);
+    const peered = parseConfigText(CONF('', '    unicast_fault_no_peer\n    unicast_peer {\n        10.0.0.52\n    }\n'), '/etc/keepalived/keepalived.conf');
+    expect(peered.ok).toBe(true);
+    expect(peered.warnings.filter((w) => w.code === 'fault_no_peer')).toEqual([]);
+  });
+
   it('takes no value, as keepalived', () => {
     const loaded = parseConfigText(CONF('', '    unicast_fault_no_peer yes\n'), '/etc/keepalived/keepalived.conf');
     expect(loaded.ok).toBe(false);
