@@ -56,7 +56,9 @@ export type ConfigIssueCode =
   | 'unknown_sync_member'
   | 'duplicate_sync_member'
   /** A sync group rule keepalived applies with a message (one member, weights dropped on members). */
-  | 'sync_group_adjusted';
+  | 'sync_group_adjusted'
+  /** unicast_fault_no_peer with no unicast peer: the instance will stay in FAULT. */
+  | 'fault_no_peer';
 
 export interface ConfigIssue {
   code: ConfigIssueCode;

@@ -79,6 +79,10 @@ const GLOBAL_DEFS_KEYWORDS: Record<string, ValueKind> = {
   vrrp_skip_check_adv_addr: 'flag',
   vrrp_startup_delay: 'number',
   vrrp_check_unicast_src: 'flag',
+  notify_fifo: 'words',
+  notify_fifo_script: 'command',
+  vrrp_notify_fifo: 'words',
+  vrrp_notify_fifo_script: 'command',
 };
 
 const VRRP_SCRIPT_KEYWORDS: Record<string, ValueKind> = {
@@ -109,6 +113,7 @@ const VRRP_INSTANCE_KEYWORDS: Record<string, ValueKind> = {
   garp_master_repeat: 'number',
   garp_master_refresh: 'number',
   check_unicast_src: 'flag',
+  unicast_fault_no_peer: 'flag',
   skip_check_adv_addr: 'flag',
   notify_master: 'command',
   notify_backup: 'command',

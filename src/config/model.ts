@@ -100,6 +100,16 @@ export interface GlobalDefs {
   /** Seconds (fractions allowed) to wait after start before any instance runs. */
   vrrp_startup_delay: number;
   vrrp_check_unicast_src: boolean;
+  /**
+   * keepalived's notify FIFOs: `PATH [USER [GROUP]]`. Each transition is written to them as a line
+   * (`INSTANCE "VI_1" MASTER 100`); notify_fifo also gets keepalived's checker lines, which vrrpd
+   * has none of, so both carry the same lines here (docs/protocol.md#notify-fifo).
+   */
+  notify_fifo?: string;
+  vrrp_notify_fifo?: string;
+  /** A reader keepalived starts once, with the FIFO's path as its last argument. */
+  notify_fifo_script?: string;
+  vrrp_notify_fifo_script?: string;
 }
 
 /**
@@ -256,6 +266,8 @@ export interface VrrpInstance {
   garp_master_refresh: number;
   check_unicast_src: boolean;
   skip_check_adv_addr: boolean;
+  /** With no unicast_peer, FAULT instead of falling back to multicast (keepalived 2.2.5+). */
+  unicast_fault_no_peer?: boolean;
   notify_master?: string;
   notify_backup?: string;
   notify_fault?: string;
@@ -489,6 +501,15 @@ const DaemonSectionSchema = z.strictObject(
   { error: expect('a mapping') },
 );
 
+/** keepalived's `notify_fifo PATH [USER [GROUP]]`: an absolute path first. */
+function fifoSpec() {
+  return text(CONFIG_LIMITS.maxCommandLength, "an absolute FIFO path, optionally followed by a user and group ('/run/vrrpd.fifo' or '/run/vrrpd.fifo root root')")
+    .refine((value) => value.startsWith('/') && value.trim().split(/\s+/).length <= 3, {
+      error: "must be an absolute FIFO path, optionally followed by a user and group ('/run/vrrpd.fifo' or '/run/vrrpd.fifo root root')",
+    })
+    .optional();
+}
+
 /** 2 or 3, as keepalived's `vrrp_version` and `version` take it. */
 function vrrpVersion() {
   const error = expect('2 (VRRPv2, RFC 3768) or 3 (VRRPv3 over IPv4, RFC 5798)');
@@ -507,6 +528,10 @@ const GlobalDefsSchema = z.strictObject(
     vrrp_skip_check_adv_addr: flag().default(false),
     vrrp_startup_delay: decimal(0, 3600, ' seconds').default(0),
     vrrp_check_unicast_src: flag().default(true),
+    notify_fifo: fifoSpec(),
+    vrrp_notify_fifo: fifoSpec(),
+    notify_fifo_script: text(CONFIG_LIMITS.maxCommandLength, 'a command').optional(),
+    vrrp_notify_fifo_script: text(CONFIG_LIMITS.maxCommandLength, 'a command').optional(),
   },
   { error: expect('a mapping') },
 );
@@ -715,6 +740,7 @@ const VrrpInstanceSchema = z.strictObject(
     garp_master_refresh: wholeNumber(0, 86400, ' seconds').optional(),
     check_unicast_src: flag().optional(),
     skip_check_adv_addr: flag().optional(),
+    unicast_fault_no_peer: flag().optional(),
     notify_master: notifyCommand(),
     notify_backup: notifyCommand(),
     notify_fault: notifyCommand(),
@@ -802,7 +828,7 @@ export const UNSUPPORTED_KEEPALIVED_KEYWORDS: ReadonlySet<string> = new Set([
   'track_bfd', 'track_process', 'track_src_ip', 'promote_secondaries', 'linkbeat_use_polling', 'accept',
   'no_accept', 'strict_mode', 'debug', 'smtp_alert', 'lvs_sync_daemon_interface', 'garp_master_refresh_repeat',
   'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert',
-  'notify_master_rx_lower_pri', 'kernel_rx_buf_size', 'unicast_fault_no_peer', 'preempt',
+  'notify_master_rx_lower_pri', 'kernel_rx_buf_size', 'preempt',
   // global_defs
   'notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'vrrp_mcast_group4',
   'vrrp_mcast_group6', 'vrrp_strict', 'vrrp_iptables', 'vrrp_ipsets', 'vrrp_priority', 'lvs_id',

@@ -168,6 +168,12 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
 
     const authentication = resolveAuthentication(raw, at, errors, warnings);
     const unicastPeers = resolvePeers(raw, at, errors, warnings);
+    if (raw.unicast_fault_no_peer === true && unicastPeers.length === 0) {
+      warnings.push({
+        code: 'fault_no_peer', path: at('unicast_fault_no_peer'), target: 'key',
+        message: 'this instance has no unicast_peer, so unicast_fault_no_peer keeps it in FAULT (keepalived: "Cannot use unicast without any peers - going to fault state"); list its peers, or remove the keyword to multicast',
+      });
+    }
     const virtualAddresses = resolveVirtualAddresses(raw, at, errors);
     // Each kept reference remembers its index in the file, so later issues point at the right entry.
     const trackScripts = resolveTrackScripts(raw, at, scripts, parsed.vrrp_script, errors);
@@ -244,6 +250,7 @@ export function resolveConfig(parsed: ParsedConfig): ResolveResult {
       garp_master_refresh: raw.garp_master_refresh ?? parsed.global_defs.vrrp_garp_master_refresh,
       check_unicast_src: raw.check_unicast_src ?? parsed.global_defs.vrrp_check_unicast_src,
       skip_check_adv_addr: raw.skip_check_adv_addr ?? parsed.global_defs.vrrp_skip_check_adv_addr,
+      ...(raw.unicast_fault_no_peer === true ? { unicast_fault_no_peer: true } : {}),
       ...optionalStrings(raw, ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify'] as const),
     };
   }

@@ -45,6 +45,7 @@ import {
   type HostFailure,
   type Means,
 } from './means.js';
+import { PeerTable, type AdvertPath } from './peers.js';
 import { RateLimitedLog } from './rate-limit.js';
 import type { InstanceStatus } from './status.js';
 
@@ -59,6 +60,8 @@ const DROP_LOG_WINDOW_MS = 10_000;
 const HOST_ERROR_LOG_WINDOW_MS = 60_000;
 /** docs/protocol.md#fault: no usable source address is a FAULT. */
 const NO_SOURCE_ADDRESS = 'no_source_address';
+/** unicast_fault_no_peer with an empty peer list: FAULT instead of multicast (docs/protocol.md#unicast-without-peers). */
+export const NO_UNICAST_PEER = 'no_unicast_peer';
 /**
  * The fault cause of a drained instance (`vrrpd drain`, docs/protocol.md#drain): FAULT like any other
  * cause, so a MASTER says goodbye with priority 0 and removes its VIPs, and nothing brings the
@@ -72,7 +75,7 @@ export const ON_TIME_MS = 1;
 /** event_loop_lag_ms covers the last one to two of these. */
 const LAG_WINDOW_MS = 60_000;
 
-export type { NotifyCommands, NotifyState };
+export type { AdvertPath, NotifyCommands, NotifyState };
 
 /** Everything the engine needs to run one instance; built from the validated config (plan.ts). */
 export interface InstanceSpec {
@@ -88,6 +91,8 @@ export interface InstanceSpec {
   notify: NotifyCommands;
   /** The track files it tracks, with the weight that applies (docs/protocol.md#track-files). */
   trackFiles?: readonly TrackFileRef[];
+  /** keepalived's unicast_fault_no_peer: with no unicast peer the instance is FAULT, never multicast. */
+  unicastFaultNoPeer?: boolean;
 }
 
 export interface TrackFileRef {
@@ -346,6 +351,8 @@ export class InstanceRuntime {
   readonly clearedByRetest = new Set<string>();
   /** start() has run (instances wait for the host's answers to the start probes). */
   started = false;
+  /** What each peer last advertised (status). */
+  readonly peers: PeerTable;
 
   constructor(
     public spec: InstanceSpec,
@@ -353,7 +360,8 @@ export class InstanceRuntime {
   ) {
     this.machine = new VrrpMachine(core);
     this.context = { instance: spec.name, vrid: core.virtualRouterId, interface: spec.interfaceName };
-    this.destinations = destinationsOf(core);
+    this.destinations = destinationsOf(core, spec);
+    this.peers = new PeerTable(core.unicastPeers);
   }
 
   get core(): InstanceConfig {
@@ -361,9 +369,15 @@ export class InstanceRuntime {
   }
 }
 
-function destinationsOf(core: InstanceConfig): readonly IpAddress[] {
+function destinationsOf(core: InstanceConfig, spec: InstanceSpec): readonly IpAddress[] {
   if (core.unicastPeers.length > 0) return core.unicastPeers;
+  if (spec.unicastFaultNoPeer === true) return [];
   return [core.family === 6 ? VRRP_IPV6_MULTICAST_GROUP : VRRP_MULTICAST_GROUP];
+}
+
+/** The instance must stay in FAULT for want of a peer (unicast_fault_no_peer). */
+function lacksUnicastPeer(spec: InstanceSpec): boolean {
+  return spec.unicastFaultNoPeer === true && spec.core.unicastPeers.length === 0;
 }
 
 /**
@@ -637,8 +651,11 @@ export class Engine {
     return this.stopping;
   }
 
-  /** Call with every packet a transport delivers (IPv4 header included). */
-  handlePacket(nowMs: number, ifname: string, packet: Uint8Array): void {
+  /**
+   * Call with every packet a transport delivers (IPv4 header included). `path`: how it came, over IP
+   * protocol 112 or the UDP mirror (which hands the advert over exactly as received); status shows it.
+   */
+  handlePacket(nowMs: number, ifname: string, packet: Uint8Array, path: AdvertPath = 'vrrp'): void {
     if (this.stopping) return;
     // The IPv6 transport hands over a rebuilt IPv6 header: its version nibble picks the VRID table.
     const state = this.interfaces.get(transportKey(ifname, packet.length > 0 && (packet[0] as number) >>> 4 === 6 ? 6 : 4));
@@ -653,7 +670,10 @@ export class Engine {
       this.countInterfaceDrop(state, 'unknown_vrid'); // keepalived drops these silently
       return;
     }
-    this.apply(nowMs, runtime, runtime.machine.handlePacket(nowMs, packet), peek.ip.source);
+    const received = runtime.machine.stats.advertsReceived;
+    const actions = runtime.machine.handlePacket(nowMs, packet);
+    if (runtime.machine.stats.advertsReceived !== received) runtime.peers.record(nowMs, peek.ip.source, packet, peek.ip.headerLength, path);
+    this.apply(nowMs, runtime, actions, peek.ip.source);
   }
 
   /**
@@ -878,7 +898,7 @@ export class Engine {
       last_reload_error: this.lastReloadError,
       instances: this.instances.map((r) => {
         const group = this.syncGroupOf(r);
-        return { ...instanceStatus(r, wallTime, this.isDrained(r.spec.name)), sync_group: group === undefined ? null : { name: group.spec.name, state: group.state } };
+        return { ...instanceStatus(r, nowMs, wallTime, this.isDrained(r.spec.name)), sync_group: group === undefined ? null : { name: group.spec.name, state: group.state } };
       }),
       interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
       sync_groups: this.syncGroups.map((g) => ({ name: g.spec.name, state: g.state, members: [...g.spec.members] })),
@@ -973,6 +993,7 @@ export class Engine {
     const machine = runtime.machine;
     if (this.syncGroupOf(runtime) !== undefined) machine.setSyncGate(() => this.mayGoMaster(runtime));
     if (unsetAddress(sourceAddress)) machine.setFault(nowMs, NO_SOURCE_ADDRESS, true);
+    if (lacksUnicastPeer(spec)) machine.setFault(nowMs, NO_UNICAST_PEER, true);
     if (this.isDrained(spec.name)) machine.setFault(nowMs, DRAINED, true);
     this.applyTrackFiles(nowMs, runtime);
     const means = { capabilities: facts.capabilities, interfaceExists: (ifname: string) => facts.interfaces.get(ifname)?.exists !== false };
@@ -1111,9 +1132,13 @@ export class Engine {
     const before = runtime.spec.vips;
     runtime.spec = spec;
     const core = { ...spec.core, sourceAddress: this.sourceAddressFor(spec, facts) };
-    runtime.destinations = destinationsOf(core);
+    // A MASTER whose last peer went says goodbye to the peers it had, then stays in FAULT.
+    if (lacksUnicastPeer(spec)) this.setFault(nowMs, runtime, NO_UNICAST_PEER, true);
+    runtime.destinations = destinationsOf(core, spec);
+    runtime.peers.setConfigured(core.unicastPeers);
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, core));
     this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, unsetAddress(core.sourceAddress));
+    this.setFault(nowMs, runtime, NO_UNICAST_PEER, lacksUnicastPeer(spec));
     if (runtime.machine.state !== 'MASTER') return;
     const gone = before.filter((v) => !spec.vips.some((w) => sameVip(v, w)));
     const fresh = spec.vips.filter((v) => !before.some((w) => sameVip(v, w)));
@@ -1134,7 +1159,7 @@ export class Engine {
       const family = runtime.core.family ?? 4;
       const key = transportKey(runtime.spec.interfaceName, family);
       const entry = needed.get(key) ?? { ifname: runtime.spec.interfaceName, family, multicast: false, instances: [] };
-      entry.multicast ||= runtime.core.unicastPeers.length === 0;
+      entry.multicast ||= runtime.core.unicastPeers.length === 0 && runtime.spec.unicastFaultNoPeer !== true;
       entry.instances.push(runtime);
       needed.set(key, entry);
     }
@@ -1339,7 +1364,7 @@ function notifyState(state: VrrpState): NotifyState {
   return state === 'INIT' ? 'STOP' : state;
 }
 
-function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
+function instanceStatus(runtime: InstanceRuntime, nowMs: number, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
   const m = runtime.machine;
   const dropped: Partial<Record<DropReason, number>> = {};
   for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;
@@ -1373,5 +1398,7 @@ function instanceStatus(runtime: InstanceRuntime, wallTime: (monotonicMs: number
       ...runtime.core.trackers.map((t) => ({ name: t.name, weight: t.weight, status: m.getTrackerStatus(t.name) ?? 'unknown' })),
       ...(runtime.spec.trackFiles ?? []).map((t) => ({ name: trackFileCause(t.name), weight: t.weight, status: m.faultCauses.includes(trackFileCause(t.name)) ? 'failed' : 'ok' })),
     ],
+    peers: runtime.peers.status(nowMs),
+    peers_not_shown: runtime.peers.sendersNotShown,
   };
 }

@@ -47,6 +47,7 @@ export function planInstances(config: VrrpdConfig): InstanceSpec[] {
       const file = config.vrrp_track_file[ref.name]!;
       return { name: ref.name, weight: ref.weight ?? file.weight, reverse: ref.reverse ?? file.reverse };
     }),
+    ...(instance.unicast_fault_no_peer === true ? { unicastFaultNoPeer: true } : {}),
   }));
 }
 

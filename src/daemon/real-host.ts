@@ -7,7 +7,7 @@ import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { packetNaSender } from '../io/ndisc.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
-import type { Notifier } from '../io/notify.js';
+import type { Notifier, NotifyState, NotifySubject } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
 import { openTransport6, readLinkLocal6 } from '../io/transport6.js';
@@ -19,6 +19,8 @@ import type { DaemonHost } from './host.js';
 export interface RealHostOptions {
   onIoError: (error: Error) => void;
   notifier: Notifier;
+  /** Each transition for the notify FIFOs (global_defs notify_fifo), in the engine's order. */
+  notifyFifo?: (name: string, state: NotifyState, priority: number, subject?: NotifySubject) => void;
   checkLog: CheckLog;
   /**
    * The probe the preflight prepared for a tracker, handed out once: a check starts exactly what
@@ -123,6 +125,7 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     },
     notify(instance, state, priority, commands, subject) {
       options.notifier.transition(commands, instance, state, priority, subject);
+      options.notifyFifo?.(instance, state, priority, subject);
     },
   };
 }

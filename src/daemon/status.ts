@@ -4,6 +4,26 @@
  */
 import type { DropReason, TransitionReason, VrrpState } from '../core/types.js';
 
+/**
+ * One peer as an instance sees it: a configured unicast peer (heard or not) or another sender it
+ * accepted adverts from. The advert fields are null for a peer never heard.
+ */
+export interface PeerStatus {
+  address: string;
+  /** A configured unicast_peer (false: a multicast sender, or a unicast one with check_unicast_src off). */
+  configured: boolean;
+  /** Never heard, or no advert for three of its intervals (only a MASTER advertises: a BACKUP peer is silent). */
+  silent: boolean;
+  /** The last advert's priority (0: it said goodbye). */
+  priority: number | null;
+  /** Milliseconds since its last advert. */
+  age_ms: number | null;
+  /** The interval its last advert carried, in ms. */
+  advert_interval_ms: number | null;
+  /** How its last advert came: IP protocol 112 (`vrrp`) or the UDP mirror (`udp`). */
+  path: 'vrrp' | 'udp' | null;
+}
+
 export interface InstanceStatus {
   name: string;
   state: VrrpState;
@@ -42,6 +62,10 @@ export interface InstanceStatus {
   trackers: { name: string; weight: number; status: string }[];
   /** The vrrp_sync_group this instance is in and that group's state; null when in none. */
   sync_group?: { name: string; state: string } | null;
+  /** Configured peers first, then other senders heard (at most 16 of those, the most recent). */
+  peers: PeerStatus[];
+  /** Other senders heard but not listed because the list was full (a flood of sources). */
+  peers_not_shown: number;
 }
 
 export interface DaemonStatus {
@@ -57,6 +81,18 @@ export interface DaemonStatus {
   last_reload_error: string | null;
   /** vrrp_sync_group states (docs/protocol.md#sync-groups); empty without sync groups. */
   sync_groups?: { name: string; state: string; members: string[] }[];
+}
+
+/** One short line for the human table: `10.0.0.51 prio 100 0.4s ago, 10.0.0.53 silent 12.0s (prio 90)`. */
+function formatPeers(peers: readonly PeerStatus[]): string {
+  return peers
+    .map((p) => {
+      if (p.age_ms === null) return `${p.address} never heard`;
+      const via = p.path === 'udp' ? ' via udp' : '';
+      const age = `${(p.age_ms / 1000).toFixed(1)}s`;
+      return p.silent ? `${p.address} silent ${age} (last prio ${p.priority}${via})` : `${p.address} prio ${p.priority} ${age} ago${via}`;
+    })
+    .join(', ');
 }
 
 function pad(text: string, width: number): string {
@@ -88,6 +124,7 @@ export function formatStatusTable(status: DaemonStatus): string {
     if (drops.length > 0) lines.push(`${i.name} dropped: ${drops.join(' ')}`);
     if (i.fault_causes.length > 0) lines.push(`${i.name} fault: ${i.fault_causes.join(', ')}`);
     if (i.drained) lines.push(`${i.name} drained: out of elections until 'vrrpd undrain'`);
+    if (i.peers.length > 0) lines.push(`${i.name} peers: ${formatPeers(i.peers)}${i.peers_not_shown > 0 ? ` (+${i.peers_not_shown} senders not shown)` : ''}`);
   }
   for (const [ifname, dropped] of Object.entries(status.interface_dropped)) {
     const drops = Object.entries(dropped).map(([reason, count]) => `${reason}=${count}`);

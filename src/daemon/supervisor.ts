@@ -16,6 +16,7 @@ import { formatIp } from '../core/ip.js';
 import { scriptTrackerName } from '../core/tracker.js';
 import { readIfindex } from '../io/link.js';
 import { createNotifier, type Notifier } from '../io/notify.js';
+import { fifoSpecs, NotifyFifos } from './notify-fifos.js';
 import { clearChildCapabilities, readEffectiveCapabilities } from '../io/privileges.js';
 import type { Probe } from './checks.js';
 import { ControlServer, DEFAULT_SOCKET_PATH, mayChangeState, type ControlRequest, type PeerCredentials } from './control.js';
@@ -54,6 +55,7 @@ export class Supervisor {
   private log: Logger | undefined;
   private daemon: Daemon | undefined;
   private notifier: Notifier | undefined;
+  private fifos: NotifyFifos | undefined;
   private control: ControlServer | undefined;
   private metrics: Server | undefined;
   private identity: DaemonIdentity | undefined;
@@ -130,10 +132,19 @@ export class Supervisor {
       daemonCapabilities: identity.capabilities,
     });
     this.notifier = notifier;
+    const fifos = new NotifyFifos({
+      log: log.child({ component: 'notify_fifo' }),
+      ...(config.global_defs.script_user !== undefined ? { scriptUser: config.global_defs.script_user } : {}),
+      enableScriptSecurity: config.global_defs.enable_script_security,
+      euid: identity.uid,
+      daemonCapabilities: identity.capabilities,
+    });
+    this.fifos = fifos;
     let daemon: Daemon | undefined;
     const host = createRealHost({
       onIoError: (error) => daemon?.reportIoError(error),
       notifier,
+      notifyFifo: (name, state, priority, subject) => fifos.transition(name, state, priority, subject),
       checkLog: log.child({ component: 'checks' }),
       takePreparedProbe: (name) => this.takePrepared(name),
     });
@@ -181,6 +192,8 @@ export class Supervisor {
       log.info({ delay_ms: startupDelayMs }, 'vrrp_startup_delay: waiting before starting instances');
       await new Promise((resolve) => setTimeout(resolve, startupDelayMs));
     }
+    // Opened last before the instances start, so nothing that fails first leaves a FIFO behind.
+    fifos.configure(fifoSpecs(config.global_defs));
     try {
       await daemon.start(planDaemon(config));
     } catch (error) {
@@ -212,6 +225,7 @@ export class Supervisor {
     this.stopped = true;
     this.log?.info(reason === undefined ? {} : { signal: reason }, 'stopping');
     await this.daemon?.stop();
+    // Closes the notify FIFOs after the STOP lines, written as the instances stopped.
     await this.release();
     // notify_stop scripts get what is left of the stop deadline.
     await this.notifier?.drain();
@@ -233,6 +247,8 @@ export class Supervisor {
       return;
     }
     this.prepare(checked);
+    // Before the engine's transitions, so a FIFO the new file names gets them.
+    this.fifos?.configure(fifoSpecs(checked.config.global_defs));
     try {
       const summary = await daemon.reload(planDaemon(checked.config));
       this.logPreflight(checked);
@@ -302,7 +318,7 @@ export class Supervisor {
         return command === 'drain' ? this.drain(daemon, instance) : this.undrain(daemon, instance);
       }
       case 'status':
-        return { ...daemon.status(), trackers: daemon.checkStats(), notify: this.notifier?.stats(), control: control.stats() };
+        return { ...daemon.status(), trackers: daemon.checkStats(), notify: this.notifier?.stats(), notify_fifo: this.fifos?.stats(), control: control.stats() };
       case 'debug-block':
         // Test hook, off unless asked for: block the event loop in JS (a GC pause or a blocked disk
         // as far as Node is concerned), so tests can prove the stall guard.
@@ -352,6 +368,7 @@ export class Supervisor {
     await this.control?.close();
     this.control = undefined;
     this.closeUnusedPrepared();
+    this.fifos?.close();
   }
 }
 

@@ -257,6 +257,7 @@ export function lookupEntry(database: 'passwd' | 'group', key: string): string[]
 // ---------------------------------------------------------------------------------------------
 
 export interface RunOptions {
+  /** Infinity for no timeout. */
   timeoutMs: number;
   /** SIGTERM -> SIGKILL delay; keepalived's 2 s by default. */
   killGraceMs?: number;
@@ -462,7 +463,8 @@ export function runCommand(file: string, argv: readonly string[], options: RunOp
     }, killGraceMs);
   };
 
-  if (!resultDone) {
+  // Infinity: a process meant to run as long as vrrpd (a notify FIFO's reader script).
+  if (!resultDone && Number.isFinite(options.timeoutMs)) {
     timeoutTimer = setTimeout(() => {
       timedOut = true;
       finishResult({ ok: false, exitCode: null, signal: null });

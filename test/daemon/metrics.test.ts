@@ -9,7 +9,7 @@ function instance(overrides: Partial<InstanceStatus> = {}): InstanceStatus {
     name: 'VI_1', state: 'MASTER', virtual_router_id: 251, version: 2, family: 'ipv4', interface: 'ens32', priority: 100, effective_priority: 80,
     virtual_addresses: ['10.0.0.50/32'], master_address: '10.0.0.51', master_priority: 80, advert_interval_ms: 1000, master_advert_interval_ms: 1000, last_transition: null,
     adverts_sent: 12, adverts_received: 3, priority_zero_sent: 1, priority_zero_received: 0, garp_bursts: 2, dual_master_seen: 1,
-    dropped: { auth_failure: 4 }, fault_causes: [], drained: false, trackers: [{ name: 'script:check', weight: -20, status: 'failed' }],
+    dropped: { auth_failure: 4 }, fault_causes: [], drained: false, trackers: [{ name: 'script:check', weight: -20, status: 'failed' }], peers: [], peers_not_shown: 0,
     ...overrides,
   };
 }
