@@ -117,6 +117,7 @@ export class Daemon {
       last_reload_error: engine.last_reload_error,
       instances: engine.instances,
       interface_dropped: engine.interface_dropped,
+      udp_mirror: engine.udp_mirror,
     };
   }
 
@@ -217,6 +218,14 @@ export class Daemon {
     switch (command.type) {
       case 'send':
         this.transports.get(command.ifname)?.send(command.payload, command.source, command.destinations);
+        return;
+      case 'mirror_send':
+        this.host.mirror?.send(command.payload, command.source, command.destinations);
+        return;
+      case 'mirror_listen':
+        this.host.mirror?.listen(command.port, command.endpoints, (endpoint, source, result) =>
+          this.input(() => this.engine.handleMirrorDatagram(this.now(), endpoint, source, result)),
+        );
         return;
       case 'add_vips':
         this.host.addVips(command.vips);

@@ -78,5 +78,6 @@ export function planChecks(config: VrrpdConfig): CheckPlan[] {
 }
 
 export function planDaemon(config: VrrpdConfig): DaemonPlan {
-  return { instances: planInstances(config), checks: planChecks(config), trackFiles: planTrackFiles(config) };
+  const mirror = config.vrrpd.udp_mirror;
+  return { instances: planInstances(config), checks: planChecks(config), trackFiles: planTrackFiles(config), ...(mirror !== undefined ? { mirror: { port: mirror.port } } : {}) };
 }

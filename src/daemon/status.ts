@@ -38,6 +38,24 @@ export interface InstanceStatus {
   /** `vrrpd drain` holds it in FAULT (cause `drained`) until `vrrpd undrain`. */
   drained: boolean;
   trackers: { name: string; weight: number; status: string }[];
+  /**
+   * What an operator should know about this instance now, one sentence each (e.g. a peer whose
+   * adverts arrive only over the UDP mirror).
+   */
+  warnings: string[];
+  /** Times a peer's adverts started to arrive only over the UDP mirror (counter). */
+  udp_only_warnings: number;
+}
+
+/** The UDP mirror's counters (docs/protocol.md#udp-mirror). */
+export interface UdpMirrorStatus {
+  port: number;
+  sent: number;
+  received: number;
+  accepted: number;
+  duplicates: number;
+  /** Only the reasons that occurred: too_short, too_long, bad_magic, bad_version, bad_tag, not_peer, replay. */
+  dropped: Partial<Record<string, number>>;
 }
 
 export interface DaemonStatus {
@@ -51,6 +69,8 @@ export interface DaemonStatus {
   interface_dropped: Record<string, Partial<Record<DropReason, number>>>;
   /** The error of the last refused reload, if any. */
   last_reload_error: string | null;
+  /** null when `vrrpd.udp_mirror` is not configured. */
+  udp_mirror?: UdpMirrorStatus | null;
 }
 
 function pad(text: string, width: number): string {
@@ -81,10 +101,16 @@ export function formatStatusTable(status: DaemonStatus): string {
     if (drops.length > 0) lines.push(`${i.name} dropped: ${drops.join(' ')}`);
     if (i.fault_causes.length > 0) lines.push(`${i.name} fault: ${i.fault_causes.join(', ')}`);
     if (i.drained) lines.push(`${i.name} drained: out of elections until 'vrrpd undrain'`);
+    for (const warning of i.warnings ?? []) lines.push(`${i.name} warning: ${warning}`);
   }
   for (const [ifname, dropped] of Object.entries(status.interface_dropped)) {
     const drops = Object.entries(dropped).map(([reason, count]) => `${reason}=${count}`);
     if (drops.length > 0) lines.push(`${ifname} dropped before any instance: ${drops.join(' ')}`);
+  }
+  const mirror = status.udp_mirror;
+  if (mirror) {
+    const drops = Object.entries(mirror.dropped).map(([reason, count]) => `${reason}=${count}`);
+    lines.push(`udp mirror :${mirror.port}: sent ${mirror.sent}, received ${mirror.received}, accepted ${mirror.accepted}, duplicates ${mirror.duplicates}${drops.length > 0 ? `, dropped ${drops.join(' ')}` : ''}`);
   }
   if (status.last_reload_error) lines.push(`last reload refused: ${status.last_reload_error}`);
   return lines.join('\n') + '\n';

@@ -10,6 +10,7 @@ function instance(overrides: Partial<InstanceStatus> = {}): InstanceStatus {
     virtual_addresses: ['10.0.0.50/32'], master_address: '10.0.0.51', master_priority: 80, advert_interval_ms: 1000, master_advert_interval_ms: 1000, last_transition: null,
     adverts_sent: 12, adverts_received: 3, priority_zero_sent: 1, priority_zero_received: 0, garp_bursts: 2, dual_master_seen: 1,
     dropped: { auth_failure: 4 }, fault_causes: [], drained: false, trackers: [{ name: 'script:check', weight: -20, status: 'failed' }],
+    warnings: [], udp_only_warnings: 0,
     ...overrides,
   };
 }
