@@ -40,6 +40,8 @@ export const MIRROR_MAX_DATAGRAM = MIRROR_HEADER_LENGTH + MIRROR_MAX_ADVERT + MI
 /** The key file: at least 32 bytes (HMAC-SHA256's own strength); more than this is not a key. */
 export const MIRROR_MIN_KEY = 32;
 export const MIRROR_MAX_KEY = 4096;
+/** A mirror socket that could not bind is tried again after this. */
+export const MIRROR_BIND_RETRY_MS = 1_000;
 
 /** Why a datagram was refused before the engine saw its advert (the engine adds not_peer and replay). */
 export type MirrorDecodeReason = 'too_short' | 'too_long' | 'bad_magic' | 'bad_version' | 'bad_tag';
@@ -164,7 +166,9 @@ export class MirrorCounter {
  * seals one advert per destination and sends it from the socket bound to the advert's source.
  */
 export class MirrorSockets {
-  private readonly sockets = new Map<string, { endpoint: MirrorEndpoint; socket: Socket; port: number }>();
+  private readonly sockets = new Map<string, { endpoint: MirrorEndpoint; socket: Socket; port: number; bound: boolean }>();
+  private wanted: { port: number; endpoints: MirrorEndpoint[] } = { port: 0, endpoints: [] };
+  private retry: ReturnType<typeof setTimeout> | undefined;
   private key: Uint8Array;
   private onDatagram: MirrorDatagramHandler | undefined;
 
@@ -183,6 +187,12 @@ export class MirrorSockets {
   /** Open what is new, close what is gone (a changed port reopens everything); every datagram goes to onDatagram. */
   listen(port: number, endpoints: readonly MirrorEndpoint[], onDatagram: MirrorDatagramHandler): void {
     this.onDatagram = onDatagram;
+    this.wanted = { port, endpoints: [...endpoints] };
+    this.sync();
+  }
+
+  private sync(): void {
+    const { port, endpoints } = this.wanted;
     const wanted = new Map(endpoints.map((e) => [formatIpv4(e.address), e]));
     for (const [name, entry] of [...this.sockets]) {
       if (wanted.get(name)?.ifname === entry.endpoint.ifname && entry.port === port) continue;
@@ -192,13 +202,29 @@ export class MirrorSockets {
     for (const [name, endpoint] of wanted) {
       if (this.sockets.has(name)) continue;
       const socket = createSocket({ type: 'udp4', reuseAddr: false });
+      const entry = { endpoint, socket, port, bound: false };
       socket.on('message', (message, rinfo) => {
         const source = parseIpv4(rinfo.address);
         if (source !== undefined) this.onDatagram?.(endpoint, message, source);
       });
-      socket.on('error', (error) => this.onError(new IoError((error as NodeJS.ErrnoException).code ?? 'EIO', 'mirror.socket', `${name}:${port}: ${error.message}`)));
+      socket.on('listening', () => {
+        entry.bound = true;
+      });
+      socket.on('error', (error) => {
+        this.onError(new IoError((error as NodeJS.ErrnoException).code ?? 'EIO', entry.bound ? 'mirror.socket' : 'mirror.bind', `${name}:${port}: ${error.message}`));
+        if (entry.bound || this.sockets.get(name) !== entry) return;
+        // A bind that failed (the address not there yet, the port taken) is tried again every
+        // RETRY_MS, as the VRRP transport retries its socket; sends meanwhile fail and are counted.
+        socket.close();
+        this.sockets.delete(name);
+        this.retry ??= setTimeout(() => {
+          this.retry = undefined;
+          this.sync();
+        }, MIRROR_BIND_RETRY_MS);
+        this.retry.unref?.();
+      });
       socket.bind({ address: name, port, exclusive: true });
-      this.sockets.set(name, { endpoint, socket, port });
+      this.sockets.set(name, entry);
     }
   }
 
@@ -219,6 +245,9 @@ export class MirrorSockets {
   }
 
   close(): void {
+    if (this.retry !== undefined) clearTimeout(this.retry);
+    this.retry = undefined;
+    this.wanted = { port: 0, endpoints: [] };
     for (const entry of this.sockets.values()) entry.socket.close();
     this.sockets.clear();
   }

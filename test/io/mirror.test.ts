@@ -198,3 +198,35 @@ describe('mirror counter and epoch', () => {
     }
   });
 });
+
+describe('mirror sockets on loopback', () => {
+  it('seal, send from the socket bound to the source, open at the receiver; a bind that fails is reported and sends say there is no socket', async () => {
+    const { MirrorSockets } = await import('../../src/io/mirror.js');
+    const port = 40_000 + Math.floor(Math.random() * 20_000);
+    const errors: string[] = [];
+    const one = parseIpv4('127.0.0.1') as Ipv4;
+    const two = parseIpv4('127.0.0.2') as Ipv4;
+    const sender = new MirrorSockets(KEY, new MirrorCounter(77, () => 78), (e) => errors.push(`${e.operation} ${e.code}`));
+    const receiver = new MirrorSockets(KEY, new MirrorCounter(1, () => 2), (e) => errors.push(`${e.operation} ${e.code}`));
+    try {
+      const got = new Promise<{ source: Ipv4; result: unknown }>((resolve) => {
+        receiver.listen(port, [{ ifname: 'lo', address: two }], (endpoint, datagram, source) => resolve({ source, result: receiver.open(datagram, source, endpoint.address) }));
+      });
+      sender.listen(port, [{ ifname: 'lo', address: one }], () => undefined);
+      sender.send(ADVERT, one, [two]);
+      const { source, result } = await got;
+      expect(source).toBe(one);
+      expect(result).toEqual({ ok: true, counter: 77n << 32n, advert: ADVERT });
+      expect(() => sender.send(ADVERT, two, [one])).toThrow(/no mirror socket on 127\.0\.0\.2/);
+      // An address this host does not have: the bind fails, is reported, and there is no socket to send from.
+      const absent = parseIpv4('192.0.2.1') as Ipv4;
+      sender.listen(port, [{ ifname: 'lo', address: one }, { ifname: 'lo', address: absent }], () => undefined);
+      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(errors).toEqual(['mirror.bind EADDRNOTAVAIL']);
+      expect(() => sender.send(ADVERT, absent, [two])).toThrow(/no mirror socket/);
+    } finally {
+      sender.close();
+      receiver.close();
+    }
+  });
+});
