@@ -4,6 +4,7 @@
  * (not_peer, replay) and that an accepted one meets the same receive checks and dispatch, that the
  * same advert over both paths is taken once, and the UDP-only warning.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeAdvert, encodeIpv4Packet, passwordToAuthData } from '../../src/core/codec.js';
 import { formatIpv4, parseIpv4, type Ipv4 } from '../../src/core/ip.js';
@@ -257,5 +258,26 @@ describe('the UDP mirror at the engine', () => {
     }
     expect(mirrorStatus(engine, 9_001).instance).toMatchObject({ warnings: [], udp_only_warnings: 0, adverts_received: 10 });
     expect(mirrorStatus(engine, 9_001).mirror.duplicates).toBe(10);
+  });
+
+  it('fuzz: any verdict and any advert bytes behind an authentic datagram, from any sender to any endpoint: the engine never throws', () => {
+    const { engine } = started();
+    let nowMs = 0;
+    const reason = fc.constantFrom('too_short', 'too_long', 'bad_magic', 'bad_version', 'bad_tag');
+    const verdict = fc.oneof(
+      reason.map((r): MirrorDecodeResult => ({ ok: false, reason: r })),
+      fc.tuple(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.uint8Array({ minLength: 0, maxLength: 200 })).map(([counter, advert]): MirrorDecodeResult => ({ ok: true, counter, advert })),
+    );
+    const sender = fc.constantFrom(M1, M3, STRANGER, 0, 0xffffffff);
+    const to = fc.constantFrom(ENDPOINT, { ifname: 'ens32', address: STRANGER }, { ifname: 'eth9', address: M2 });
+    fc.assert(
+      fc.property(verdict, sender, to, (result, from, endpoint) => {
+        nowMs += 13;
+        engine.handleMirrorDatagram(nowMs, endpoint, from, result);
+        drain(engine, nowMs);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(engine.status(nowMs, () => '').udp_mirror!.received).toBe(2_000);
   });
 });
