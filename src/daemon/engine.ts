@@ -151,6 +151,8 @@ export type MirrorDropReason = Extract<MirrorDecodeResult, { ok: false }>['reaso
  * master's advert intervals without one over protocol 112 while the mirror's copies arrive.
  */
 export const UDP_ONLY_INTERVALS = 3;
+/** Senders whose last advert and paths an instance remembers (a unicast instance has at most 64 peers). */
+const MAX_SENDERS_REMEMBERED = 64;
 
 /** The mirror's part of `vrrpd status`. */
 export interface MirrorStatus {
@@ -671,6 +673,9 @@ export class Engine {
     taken.lastAdvert = Uint8Array.from(message);
     taken.lastAtMs = nowMs;
     taken.lastPath = path;
+    // Bounded: unicast instances take adverts from their peers only, but a multicast one from
+    // anyone on the link who knows the password; the oldest sender makes room.
+    if (seen === undefined && runtime.senders.size >= MAX_SENDERS_REMEMBERED) runtime.senders.delete(runtime.senders.keys().next().value as Ipv4);
     runtime.senders.set(source, taken);
     this.notePath(nowMs, runtime, source, taken, path);
   }
