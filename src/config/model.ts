@@ -76,6 +76,18 @@ export interface DaemonSection {
    * CAP_NET_RAW under the shipped unit), as before vrrpd cleared them.
    */
   script_capabilities?: ScriptCapabilities;
+  /**
+   * The authenticated UDP copy of every unicast advert, for networks that drop IP protocol 112
+   * (docs/protocol.md#udp-mirror); absent = off.
+   */
+  udp_mirror?: UdpMirrorSection;
+}
+
+export interface UdpMirrorSection {
+  /** The UDP port every node listens on and sends to (the same on all nodes). */
+  port: number;
+  /** 32+ random bytes, the same file on every node, mode 0600 (checked by check-config and run). */
+  key_file: string;
 }
 
 export const SCRIPT_CAPABILITIES = ['none', 'inherit'] as const;
@@ -497,6 +509,15 @@ const DaemonSectionSchema = z.strictObject(
       })
       .optional(),
     script_capabilities: z.enum(SCRIPT_CAPABILITIES, { error: expect(`one of ${SCRIPT_CAPABILITIES.join(', ')}`) }).optional(),
+    udp_mirror: z
+      .strictObject(
+        {
+          port: wholeNumber(1, 65535),
+          key_file: text(4096, 'an absolute path to the key file').refine((value) => value.startsWith('/'), { error: 'must be an absolute path, e.g. /etc/vrrpd/mirror.key' }),
+        },
+        { error: expect('a mapping with port and key_file') },
+      )
+      .optional(),
   },
   { error: expect('a mapping') },
 );

@@ -118,6 +118,7 @@ export class Daemon {
       instances: engine.instances,
       interface_dropped: engine.interface_dropped,
       sync_groups: engine.sync_groups,
+      udp_mirror: engine.udp_mirror,
     };
   }
 
@@ -218,6 +219,14 @@ export class Daemon {
     switch (command.type) {
       case 'send':
         this.transports.get(transportKey(command.ifname, command.family ?? 4))?.send(command.payload, command.source, command.destinations);
+        return;
+      case 'mirror_send':
+        this.host.mirror?.send(command.payload, command.source, command.destinations);
+        return;
+      case 'mirror_listen':
+        this.host.mirror?.listen(command.port, command.endpoints, (endpoint, source, result) =>
+          this.input(() => this.engine.handleMirrorDatagram(this.now(), endpoint, source, result)),
+        );
         return;
       case 'add_vips':
         this.host.addVips(command.vips);

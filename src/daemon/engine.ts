@@ -23,7 +23,7 @@
  * docs/protocol.md has the protocol rules the machines follow; this file only routes, remembers and
  * orders.
  */
-import { peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
+import { encodeIpv4Packet, peekVirtualRouterId, withV3Checksum } from '../core/codec.js';
 import { familyOf, formatIp, VRRP_IPV6_MULTICAST_GROUP, VRRP_MULTICAST_GROUP, type AddressFamily, type IpAddress, type Ipv4, type Ipv6 } from '../core/ip.js';
 import { VrrpMachine } from '../core/machine.js';
 import { parseTrackFileValue, trackFileCause, trackFileEffect } from '../core/track-file.js';
@@ -31,6 +31,7 @@ import { interfaceTrackerName, parseTrackerName, RiseFallFilter } from '../core/
 import type { Action, DropReason, InstanceConfig, TrackerStatus, TransitionReason, VrrpState } from '../core/types.js';
 import { TIMER_EARLY_TOLERANCE_MS } from '../io/clock.js';
 import type { NotifyCommands, NotifyState } from '../io/notify.js';
+import type { MirrorDecodeResult, MirrorEndpoint } from '../io/mirror.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
 import {
@@ -142,6 +143,8 @@ export interface DaemonPlan {
   trackFiles?: TrackFilePlan[];
   /** vrrp_sync_group blocks; every member names an instance of the plan, each in one group at most. */
   syncGroups?: SyncGroupSpec[];
+  /** The UDP mirror (docs/protocol.md#udp-mirror): its port; the key stays with the shell. Absent = off. */
+  mirror?: { port: number };
 }
 
 /** A vrrp_sync_group: instances that change state together (docs/protocol.md#sync-groups). */
@@ -162,6 +165,34 @@ export interface SyncGroupRuntime {
 /** The fault cause a sync group puts on its members while one of them has a fault of its own. */
 export function syncGroupCause(group: string): string {
   return `sync_group:${group}`;
+}
+
+/** Which way a received advert came: IP protocol 112, or the authenticated UDP mirror. */
+export type ReceivePath = 'vrrp' | 'udp';
+
+/** Why the engine dropped a mirror datagram: the decoder's reasons, then its own two. */
+export type MirrorDropReason = Extract<MirrorDecodeResult, { ok: false }>['reason'] | 'not_peer' | 'replay';
+
+/**
+ * A warning about a peer whose adverts arrive only over the mirror comes after this many of the
+ * master's advert intervals without one over protocol 112 while the mirror's copies arrive.
+ */
+export const UDP_ONLY_INTERVALS = 3;
+/** Senders whose last advert and paths an instance remembers (a unicast instance has at most 64 peers). */
+const MAX_SENDERS_REMEMBERED = 64;
+
+/** The mirror's part of `vrrpd status`. */
+export interface MirrorStatus {
+  port: number;
+  /** Datagrams asked of the host (one per advert and peer). */
+  sent: number;
+  /** Datagrams that arrived on the port, whatever became of them. */
+  received: number;
+  /** Authentic, from a peer, counter above the last: handed to the instances as adverts. */
+  accepted: number;
+  /** Accepted adverts that had already come over protocol 112 (or the other way round): not handed on again. */
+  duplicates: number;
+  dropped: Partial<Record<MirrorDropReason, number>>;
 }
 
 /** What the shell knows about an interface when it starts or reloads the engine. */
@@ -203,6 +234,10 @@ export type HostCommand =
   /** The complete list of links to watch from now on (replaces the previous list). */
   | { type: 'watch_links'; names: string[] }
   | { type: 'send'; instance: string; ifname: string; priority: number; payload: Uint8Array; source: IpAddress; destinations: readonly IpAddress[]; family?: AddressFamily }
+  /** The same advert again, sealed for the UDP mirror, to each unicast peer's mirror port (IPv4 instances). */
+  | { type: 'mirror_send'; instance: string; payload: Uint8Array; source: Ipv4; destinations: readonly Ipv4[] }
+  /** The complete set of addresses the mirror listens on (replaces the previous set; empty = none). */
+  | { type: 'mirror_listen'; port: number; endpoints: readonly MirrorEndpoint[] }
   | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
   /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
@@ -238,12 +273,14 @@ export interface TransitionRecord {
   effectivePriority: number;
 }
 
-export type HostOperation = 'open_transport' | 'send' | 'add_vips' | 'remove_vips' | 'garp' | 'probe' | 'start_check' | 'notify' | 'io';
+export type HostOperation = 'open_transport' | 'send' | 'mirror_send' | 'mirror_listen' | 'add_vips' | 'remove_vips' | 'garp' | 'probe' | 'start_check' | 'notify' | 'io';
 
 /** What each operation is called in log lines. */
 const OPERATION_WORDS: Record<HostOperation, string> = {
   open_transport: 'open the VRRP socket',
   send: 'send the advert',
+  mirror_send: 'send the UDP mirror copy',
+  mirror_listen: 'open the UDP mirror socket',
   add_vips: 'add virtual addresses',
   remove_vips: 'remove virtual addresses',
   garp: 'gratuitous ARP',
@@ -273,6 +310,8 @@ export interface EngineStatus {
   instances: InstanceStatus[];
   interface_dropped: Record<string, Partial<Record<DropReason, number>>>;
   sync_groups: SyncGroupStatus[];
+  /** null when the mirror is off. */
+  udp_mirror: MirrorStatus | null;
 }
 
 export interface SyncGroupStatus {
@@ -353,6 +392,10 @@ export class InstanceRuntime {
   started = false;
   /** What each peer last advertised (status). */
   readonly peers: PeerTable;
+  /** What arrived from each sender, by path (duplicates across paths, the UDP-only warning). */
+  readonly senders = new Map<IpAddress, SenderPaths>();
+  /** Episodes of "adverts only over the UDP mirror" (vrrpd_udp_only_warnings_total). */
+  udpOnlyEpisodes = 0;
 
   constructor(
     public spec: InstanceSpec,
@@ -393,6 +436,26 @@ function unsetAddress(address: IpAddress | undefined): boolean {
   return address === undefined || address === 0 || address === 0n;
 }
 
+/** The last advert an instance took from one sender, and when each path last delivered one. */
+interface SenderPaths {
+  /** The VRRP message (no IP header) of the last advert the machine took, when, and over which path. */
+  lastAdvert: Uint8Array;
+  lastAtMs: number;
+  lastPath: ReceivePath;
+  lastVrrpMs?: number;
+  lastUdpMs?: number;
+  /** The first mirror copy since the last advert over protocol 112. */
+  udpOnlySinceMs?: number;
+  /** The UDP-only warning is on (counted and logged once per episode). */
+  warned: boolean;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export interface InterfaceState {
   ifname: string;
   family: AddressFamily;
@@ -425,6 +488,16 @@ export class Engine {
   private readonly trackFiles = new Map<string, TrackFilePlan>();
   private readonly fileValues = new Map<string, number>();
   private lastReloadError: string | null = null;
+  /** The mirror's port; undefined when it is off. */
+  private mirrorPort: number | undefined;
+  private mirrorEndpoints: MirrorEndpoint[] = [];
+  private mirrorListenPort = 0;
+  private readonly mirrorStats = { sent: 0, received: 0, accepted: 0, duplicates: 0, dropped: {} as Partial<Record<MirrorDropReason, number>> };
+  /**
+   * The highest counter accepted from each sender's mirror (the sender counts across all its
+   * destinations, so one floor per sender address): anything at or below it is a replay.
+   */
+  private readonly mirrorFloors = new Map<Ipv4, bigint>();
   /** Timers that fired more than STALL_WARN_MS late. */
   private stalls = 0;
   /**
@@ -480,6 +553,7 @@ export class Engine {
     checkPlan(plan);
     this.started = true;
     this.syncGroups = (plan.syncGroups ?? []).map((spec) => ({ spec, state: 'INIT' }));
+    this.mirrorPort = plan.mirror?.port;
     for (const check of plan.checks) this.startCheck(check);
     const fresh = plan.instances.map((spec) => this.addInstance(nowMs, spec, facts));
     // A fault known at start holds the whole group in FAULT before any member runs.
@@ -512,6 +586,7 @@ export class Engine {
   reload(nowMs: number, plan: DaemonPlan, facts: HostFacts): ReloadSummary {
     if (!this.started || this.stopping) throw new Error('not running: reload ignored');
     checkPlan(plan);
+    this.mirrorPort = plan.mirror?.port;
     this.reloadChecks(nowMs, plan.checks);
     this.syncTrackFiles(plan.trackFiles ?? [], 'reload');
     const previousGroups = new Map(this.syncGroups.map((g) => [g.spec.name, g]));
@@ -642,6 +717,8 @@ export class Engine {
       this.push(state.family === 6 ? { type: 'close_transport', ifname: state.ifname, family: 6 } : { type: 'close_transport', ifname: state.ifname });
     }
     this.interfaces.clear();
+    if (this.mirrorEndpoints.length > 0) this.push({ type: 'mirror_listen', port: this.mirrorPort ?? 0, endpoints: [] });
+    this.mirrorEndpoints = [];
     if (this.watchedLinks.length > 0) this.push({ type: 'watch_links', names: [] });
     this.watchedLinks = [];
     this.log('info', undefined, {}, 'vrrpd stopped');
@@ -652,10 +729,18 @@ export class Engine {
   }
 
   /**
-   * Call with every packet a transport delivers (IPv4 header included). `path`: how it came, over IP
-   * protocol 112 or the UDP mirror (which hands the advert over exactly as received); status shows it.
+   * Call with every packet a transport delivers (IPv4 header, or the IPv6 transport's rebuilt IPv6 header, included). `path` says how it came:
+   * over protocol 112 (the transport) or out of the UDP mirror (handleMirrorDatagram rebuilds the
+   * packet), so status can tell which path each peer's adverts take.
+   *
+   * The same advert over both paths is taken once: a copy whose VRRP bytes equal the advert the
+   * instance took from that sender over the other path less than half an advert interval ago is
+   * only noted (its path, the duplicates counter), never handed to the machine again. A second copy
+   * would do little harm (it resets Master_Down a fraction of a millisecond later), but a MASTER
+   * answers a lower priority with a GARP burst and counts a dual master per advert, and those must
+   * not double (docs/protocol.md#udp-mirror).
    */
-  handlePacket(nowMs: number, ifname: string, packet: Uint8Array, path: AdvertPath = 'vrrp'): void {
+  handlePacket(nowMs: number, ifname: string, packet: Uint8Array, path: ReceivePath = 'vrrp'): void {
     if (this.stopping) return;
     // The IPv6 transport hands over a rebuilt IPv6 header: its version nibble picks the VRID table.
     const state = this.interfaces.get(transportKey(ifname, packet.length > 0 && (packet[0] as number) >>> 4 === 6 ? 6 : 4));
@@ -670,10 +755,66 @@ export class Engine {
       this.countInterfaceDrop(state, 'unknown_vrid'); // keepalived drops these silently
       return;
     }
-    const received = runtime.machine.stats.advertsReceived;
-    const actions = runtime.machine.handlePacket(nowMs, packet);
-    if (runtime.machine.stats.advertsReceived !== received) runtime.peers.record(nowMs, peek.ip.source, packet, peek.ip.headerLength, path);
-    this.apply(nowMs, runtime, actions, peek.ip.source);
+    const source = peek.ip.source;
+    const message = packet.subarray(peek.ip.headerLength);
+    const seen = runtime.senders.get(source);
+    if (seen !== undefined && seen.lastPath !== path && nowMs - seen.lastAtMs < runtime.machine.masterAdverIntervalMs / 2 && sameBytes(seen.lastAdvert, message)) {
+      this.mirrorStats.duplicates++;
+      this.notePath(nowMs, runtime, source, seen, path);
+      return;
+    }
+    const before = runtime.machine.stats.advertsReceived;
+    this.apply(nowMs, runtime, runtime.machine.handlePacket(nowMs, packet), source);
+    if (runtime.machine.stats.advertsReceived === before) return;
+    runtime.peers.record(nowMs, source, packet, peek.ip.headerLength, path);
+    const taken: SenderPaths = seen ?? { lastAdvert: message, lastAtMs: nowMs, lastPath: path, warned: false };
+    taken.lastAdvert = Uint8Array.from(message);
+    taken.lastAtMs = nowMs;
+    taken.lastPath = path;
+    // Bounded: unicast instances take adverts from their peers only, but a multicast one from
+    // anyone on the link who knows the password; the oldest sender makes room.
+    if (seen === undefined && runtime.senders.size >= MAX_SENDERS_REMEMBERED) runtime.senders.delete(runtime.senders.keys().next().value as IpAddress);
+    runtime.senders.set(source, taken);
+    this.notePath(nowMs, runtime, source, taken, path);
+  }
+
+  /**
+   * Call with every datagram that arrived on a mirror socket (`endpoint`, the address it is bound
+   * to), opened by the host with the key (`result`). The engine checks that the sender is a unicast
+   * peer of an instance sending from that address and that the counter is above the last one taken
+   * from it, then hands the advert on as if it had come over protocol 112: an IPv4 header from the
+   * sender to our address, TTL 255, and the same checks and dispatch (handlePacket, path 'udp').
+   * Drops are counted by reason and logged at most once per reason per window.
+   */
+  handleMirrorDatagram(nowMs: number, endpoint: MirrorEndpoint, source: Ipv4, result: MirrorDecodeResult): void {
+    if (this.stopping || this.mirrorPort === undefined) return;
+    this.mirrorStats.received++;
+    if (!result.ok) {
+      this.mirrorDrop(nowMs, result.reason, source);
+      return;
+    }
+    const isPeer = this.instances.some(
+      (r) => r.spec.interfaceName === endpoint.ifname && r.core.sourceAddress === endpoint.address && r.core.unicastPeers.includes(source),
+    );
+    if (!isPeer) {
+      this.mirrorDrop(nowMs, 'not_peer', source);
+      return;
+    }
+    const floor = this.mirrorFloors.get(source);
+    if (floor !== undefined && result.counter <= floor) {
+      this.mirrorDrop(nowMs, 'replay', source, `counter ${result.counter} <= ${floor}`);
+      return;
+    }
+    this.mirrorFloors.set(source, result.counter);
+    this.mirrorStats.accepted++;
+    let packet: Uint8Array;
+    try {
+      packet = encodeIpv4Packet({ source, destination: endpoint.address }, result.advert);
+    } catch {
+      this.mirrorDrop(nowMs, 'too_long', source);
+      return;
+    }
+    this.handlePacket(nowMs, endpoint.ifname, packet, 'udp');
   }
 
   /**
@@ -898,11 +1039,36 @@ export class Engine {
       last_reload_error: this.lastReloadError,
       instances: this.instances.map((r) => {
         const group = this.syncGroupOf(r);
-        return { ...instanceStatus(r, nowMs, wallTime, this.isDrained(r.spec.name)), sync_group: group === undefined ? null : { name: group.spec.name, state: group.state } };
+        return {
+          ...instanceStatus(r, nowMs, wallTime, this.isDrained(r.spec.name)),
+          sync_group: group === undefined ? null : { name: group.spec.name, state: group.state },
+          warnings: this.warnings(nowMs, r.spec.name),
+          udp_only_warnings: r.udpOnlyEpisodes,
+        };
       }),
       interface_dropped: Object.fromEntries([...this.interfaces].map(([ifname, state]) => [ifname, { ...state.dropped }])),
       sync_groups: this.syncGroups.map((g) => ({ name: g.spec.name, state: g.state, members: [...g.spec.members] })),
+      udp_mirror:
+        this.mirrorPort === undefined
+          ? null
+          : { port: this.mirrorPort, sent: this.mirrorStats.sent, received: this.mirrorStats.received, accepted: this.mirrorStats.accepted, duplicates: this.mirrorStats.duplicates, dropped: { ...this.mirrorStats.dropped } },
     };
+  }
+
+  /**
+   * An instance's warnings now: each sender whose adverts have come only over the UDP mirror for
+   * UDP_ONLY_INTERVALS of its advert intervals, while they still come.
+   */
+  warnings(nowMs: number, name: string): string[] {
+    const runtime = this.instances.find((r) => r.spec.name === name);
+    if (runtime === undefined) return [];
+    const window = UDP_ONLY_INTERVALS * runtime.machine.masterAdverIntervalMs;
+    const out: string[] = [];
+    for (const [source, paths] of runtime.senders) {
+      if (!paths.warned || paths.lastUdpMs === undefined || nowMs - paths.lastUdpMs > window) continue;
+      out.push(`adverts from ${formatIp(source)} arrive only over the UDP mirror: protocol 112 is being dropped`);
+    }
+    return out;
   }
 
   // --- dispatch (protected: the simulator's planted-bug test overrides it) ---------------------
@@ -916,6 +1082,60 @@ export class Engine {
 
   private push(command: HostCommand | Continuation): void {
     this.commands.push(command);
+  }
+
+  /** A sender's advert came over `path`: keep the times the UDP-only warning is judged by. */
+  private notePath(nowMs: number, runtime: InstanceRuntime, source: IpAddress, paths: SenderPaths, path: ReceivePath): void {
+    if (path === 'vrrp') {
+      paths.lastVrrpMs = nowMs;
+      paths.udpOnlySinceMs = undefined;
+      if (paths.warned) this.log('info', runtime.context, { peer: formatIp(source) }, `adverts from ${formatIp(source)} arrive over protocol 112 again`);
+      paths.warned = false;
+      return;
+    }
+    paths.lastUdpMs = nowMs;
+    paths.udpOnlySinceMs ??= nowMs;
+    if (paths.warned || nowMs - paths.udpOnlySinceMs < UDP_ONLY_INTERVALS * runtime.machine.masterAdverIntervalMs) return;
+    paths.warned = true;
+    runtime.udpOnlyEpisodes++;
+    this.log('warn', runtime.context, { peer: formatIp(source) }, `adverts from ${formatIp(source)} arrive only over the UDP mirror: protocol 112 is being dropped`);
+  }
+
+  private mirrorDrop(nowMs: number, reason: MirrorDropReason, source: IpAddress, detail?: string): void {
+    this.mirrorStats.dropped[reason] = (this.mirrorStats.dropped[reason] ?? 0) + 1;
+    const suppressed = this.dropLog.admit(`mirror:${reason}`, nowMs);
+    if (suppressed === undefined) return;
+    this.log('warn', undefined, { reason, source: formatIp(source), ...(detail === undefined ? {} : { detail }), suppressed, total: this.mirrorStats.dropped[reason] }, `dropped UDP mirror datagram: ${reason}`);
+  }
+
+  /**
+   * Each advert to unicast peers goes to their mirror port too, right behind the protocol 112 copy.
+   * IPv4 instances only: the mirror's datagram names IPv4 addresses (docs/protocol.md#udp-mirror).
+   */
+  private mirrorSend(runtime: InstanceRuntime, payload: Uint8Array, destinations: readonly IpAddress[]): void {
+    const source = runtime.core.sourceAddress;
+    if (this.mirrorPort === undefined || runtime.core.family === 6 || typeof source !== 'number' || runtime.core.unicastPeers.length === 0 || source === 0) return;
+    const peers = destinations.filter((d): d is Ipv4 => typeof d === 'number');
+    this.mirrorStats.sent += peers.length;
+    this.push({ type: 'mirror_send', instance: runtime.spec.name, payload, source, destinations: peers });
+  }
+
+  /** The mirror listens on every address a unicast instance sends from (none when it is off). */
+  private syncMirror(): void {
+    const endpoints: MirrorEndpoint[] = [];
+    if (this.mirrorPort !== undefined && !this.stopping) {
+      for (const runtime of this.instances) {
+        const address = runtime.core.sourceAddress;
+        if (typeof address !== 'number' || runtime.core.unicastPeers.length === 0 || address === 0 || endpoints.some((e) => e.address === address)) continue;
+        endpoints.push({ ifname: runtime.spec.interfaceName, address });
+      }
+    }
+    const port = this.mirrorPort ?? 0;
+    if (canonical({ port, endpoints }) === canonical({ port: this.mirrorListenPort, endpoints: this.mirrorEndpoints })) return;
+    if (endpoints.length === 0 && this.mirrorEndpoints.length === 0) return;
+    this.mirrorEndpoints = endpoints;
+    this.mirrorListenPort = port;
+    this.push({ type: 'mirror_listen', port, endpoints });
   }
 
   private log(level: LogLevel, context: LogContext | undefined, fields: Record<string, unknown>, message: string): void {
@@ -1081,6 +1301,7 @@ export class Engine {
     if (address === undefined || unsetAddress(address) || familyOf(address) !== (runtime.core.family ?? 4)) return;
     this.apply(nowMs, runtime, runtime.machine.reconfigure(nowMs, { ...runtime.core, sourceAddress: address }));
     this.setFault(nowMs, runtime, NO_SOURCE_ADDRESS, false);
+    this.syncMirror();
   }
 
   private scheduleRetest(nowMs: number, runtime: InstanceRuntime): void {
@@ -1185,6 +1406,7 @@ export class Engine {
       this.watchedLinks = watched;
       this.push({ type: 'watch_links', names: watched });
     }
+    this.syncMirror();
   }
 
   /**
@@ -1223,6 +1445,7 @@ export class Engine {
           const source = runtime.core.sourceAddress;
           if (!action.perDestination) {
             this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload: action.payload, source, destinations: runtime.destinations, ...family6 });
+            this.mirrorSend(runtime, action.payload, runtime.destinations);
             break;
           }
           // VRRPv3 unicast: the pseudo-header holds the destination, so each peer's copy carries its
@@ -1230,6 +1453,7 @@ export class Engine {
           for (const destination of runtime.destinations) {
             const payload = withV3Checksum(action.payload, { source, destination });
             this.push({ type: 'send', instance: spec.name, ifname: spec.interfaceName, priority: action.priority, payload, source, destinations: [destination], ...family6 });
+            this.mirrorSend(runtime, payload, [destination]);
           }
           break;
         }
@@ -1364,7 +1588,7 @@ function notifyState(state: VrrpState): NotifyState {
   return state === 'INIT' ? 'STOP' : state;
 }
 
-function instanceStatus(runtime: InstanceRuntime, nowMs: number, wallTime: (monotonicMs: number) => string, drained: boolean): InstanceStatus {
+function instanceStatus(runtime: InstanceRuntime, nowMs: number, wallTime: (monotonicMs: number) => string, drained: boolean): Omit<InstanceStatus, 'warnings' | 'udp_only_warnings'> {
   const m = runtime.machine;
   const dropped: Partial<Record<DropReason, number>> = {};
   for (const [reason, count] of Object.entries(m.stats.dropped) as [DropReason, number][]) if (count > 0) dropped[reason] = count;

@@ -5,6 +5,7 @@
  */
 import type { AddressFamily, IpAddress, Ipv4, Ipv6 } from '../core/ip.js';
 import type { Clock, Scheduler } from '../io/clock.js';
+import type { MirrorDecodeResult, MirrorEndpoint } from '../io/mirror.js';
 import type { Capabilities } from '../io/privileges.js';
 import type { VipSpec } from '../io/vip.js';
 import type { CheckPlan, InterfaceFacts, NotifyCommands, NotifyState, TrackFilePlan } from './engine.js';
@@ -26,7 +27,20 @@ export interface CheckHandle {
   stop(): Promise<void>;
 }
 
+/** The UDP mirror's sockets (docs/protocol.md#udp-mirror); the host holds the key and the sender counter. */
+export interface MirrorHost {
+  /**
+   * Listen on exactly these addresses (replaces the previous set); every datagram that arrives is
+   * opened with the key and handed to onDatagram with its verdict. Errors go to the host's io errors.
+   */
+  listen(port: number, endpoints: readonly MirrorEndpoint[], onDatagram: (endpoint: MirrorEndpoint, source: Ipv4, result: MirrorDecodeResult) => void): void;
+  /** Seal the advert for each destination and send it from the socket bound to `source`. Throws when there is none. */
+  send(payload: Uint8Array, source: Ipv4, destinations: readonly Ipv4[]): void;
+}
+
 export interface DaemonHost {
+  /** Present when `vrrpd.udp_mirror` is configured. */
+  readonly mirror?: MirrorHost;
   readonly clock: Clock;
   /** The wall clock, for status only (never for a protocol timer). */
   wallClockMs(): number;

@@ -78,6 +78,16 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
       for (const t of i.trackers) g.set({ instance: i.name, tracker: t.name, weight: String(t.weight) }, TRACKER_VALUE[t.status] ?? -1);
     }
   });
+  perInstance('vrrpd_udp_only_warnings_total', "Times a peer's adverts started to arrive only over the UDP mirror: protocol 112 is being dropped (counter).", (i) => i.udp_only_warnings);
+  perInstance('vrrpd_udp_only_peers', 'Peers whose adverts arrive only over the UDP mirror now.', (i) => i.warnings.filter((w) => w.includes('only over the UDP mirror')).length);
+  gauge('vrrpd_udp_mirror_datagrams_total', 'UDP mirror datagrams: sent, received, accepted, duplicates (of adverts that also came over protocol 112) (counter).', ['kind'], (g) => {
+    const mirror = current().udp_mirror;
+    if (!mirror) return;
+    for (const kind of ['sent', 'received', 'accepted', 'duplicates'] as const) g.set({ kind }, mirror[kind]);
+  });
+  gauge('vrrpd_udp_mirror_dropped_total', 'UDP mirror datagrams dropped, by reason: too_short, too_long, bad_magic, bad_version, bad_tag, not_peer, replay (counter).', ['reason'], (g) => {
+    for (const [reason, count] of Object.entries(current().udp_mirror?.dropped ?? {})) g.set({ reason }, count ?? 0);
+  });
   gauge('vrrpd_event_loop_lag_seconds', 'Worst event-loop delay seen recently.', [], (g) => g.set(current().event_loop_lag_ms / 1000));
   gauge('vrrpd_event_loop_stalls_total', 'Timers that fired more than 100 ms late (counter).', [], (g) => g.set(source.stallCount()));
   gauge('vrrpd_dual_master_seen_total', 'Sum over instances of adverts a MASTER heard from another MASTER (counter).', [], (g) => {

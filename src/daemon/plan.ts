@@ -92,5 +92,12 @@ export function planSyncGroups(config: VrrpdConfig): SyncGroupSpec[] {
 
 export function planDaemon(config: VrrpdConfig): DaemonPlan {
   const syncGroups = planSyncGroups(config);
-  return { instances: planInstances(config), checks: planChecks(config), trackFiles: planTrackFiles(config), ...(syncGroups.length > 0 ? { syncGroups } : {}) };
+  const mirror = config.vrrpd.udp_mirror;
+  return {
+    instances: planInstances(config),
+    checks: planChecks(config),
+    trackFiles: planTrackFiles(config),
+    ...(syncGroups.length > 0 ? { syncGroups } : {}),
+    ...(mirror !== undefined ? { mirror: { port: mirror.port } } : {}),
+  };
 }

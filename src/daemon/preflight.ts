@@ -16,6 +16,7 @@
  * check-config the user given with --user (the shipped unit runs vrrpd as `vrrpd` holding
  * CAP_NET_ADMIN and CAP_NET_RAW).
  */
+import { readMirrorKey } from '../io/mirror.js';
 import { loadConfigFile, type ConfigIssue, type LoadResult } from '../config/load.js';
 import type { VrrpdConfig } from '../config/model.js';
 import { lookupEntry, lookupUserSpec, ScriptSetupError } from '../io/command.js';
@@ -98,6 +99,13 @@ export function preflightConfig(config: VrrpdConfig, identity: DaemonIdentity, o
   const known = (code: ScriptSetupError['code']): boolean => code === 'unknown_user';
   problems.push(...trackers.problems.filter((p) => !known(p.code)).map((p) => p.message));
   problems.push(...notify.problems.filter((p) => !known(p.code)).map((p) => p.message));
+  // The mirror's key: a key others can read lets them forge adverts; refused here, so check-config
+  // and run give the same verdict (exit 3).
+  const mirror = config.vrrpd.udp_mirror;
+  if (mirror !== undefined) {
+    const key = readMirrorKey(mirror.key_file);
+    if (!key.ok) problems.push(key.message);
+  }
   return { problems, warnings: [...trackers.warnings.map((w) => w.message), ...notify.warnings], trackers };
 }
 

@@ -7,6 +7,7 @@ import { packetGarpSender, probeGarp } from '../io/garp.js';
 import { packetNaSender } from '../io/ndisc.js';
 import { isLinkUsable, readInterface, watchLinks } from '../io/link.js';
 import { initialiseTrackFile, watchTrackFile } from '../io/trackfile.js';
+import type { MirrorSockets } from '../io/mirror.js';
 import type { Notifier, NotifyState, NotifySubject } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
@@ -14,7 +15,7 @@ import { openTransport6, readLinkLocal6 } from '../io/transport6.js';
 import { addVip6, removeVip6 } from '../io/vip6-iproute.js';
 import { addVip, removeStale, removeVip, type VipResult, type VipSpec } from '../io/vip.js';
 import { startPeriodicCheck, type CheckLog, type Probe } from './checks.js';
-import type { DaemonHost } from './host.js';
+import type { DaemonHost, MirrorHost } from './host.js';
 
 export interface RealHostOptions {
   onIoError: (error: Error) => void;
@@ -27,6 +28,20 @@ export interface RealHostOptions {
    * was judged. A check without one (none should be) is prepared from its plan.
    */
   takePreparedProbe: (trackerName: string) => Probe | undefined;
+  /** The UDP mirror's sockets, when it is configured (the supervisor holds the key and the epoch). */
+  mirror?: MirrorSockets;
+}
+
+/** The mirror's sockets as the shell sees them: datagrams come back opened, with their verdict. */
+function mirrorHost(sockets: MirrorSockets): MirrorHost {
+  return {
+    listen(port, endpoints, onDatagram) {
+      sockets.listen(port, endpoints, (endpoint, datagram, source) => onDatagram(endpoint, source, sockets.open(datagram, source, endpoint.address)));
+    },
+    send(payload, source, destinations) {
+      sockets.send(payload, source, destinations);
+    },
+  };
 }
 
 function describe(vip: VipSpec): string {
@@ -55,6 +70,7 @@ function applyVips(vips: readonly VipSpec[], change: (vip: VipSpec) => VipResult
 export function createRealHost(options: RealHostOptions): DaemonHost {
   const { onIoError } = options;
   return {
+    ...(options.mirror !== undefined ? { mirror: mirrorHost(options.mirror) } : {}),
     clock: monotonicClock,
     wallClockMs: () => Date.now(),
     pid: process.pid,

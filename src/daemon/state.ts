@@ -86,9 +86,13 @@ export function readDrainState(dir: string): { state: DrainState; problem?: stri
 
 /** Replace drain.json atomically and durably (temp file, fsync, rename, fsync of the directory). Throws on failure. */
 export function writeDrainState(dir: string, state: DrainState): void {
-  const path = join(dir, DRAIN_FILE);
-  const temp = join(dir, `.${DRAIN_FILE}.${process.pid}.tmp`);
-  const text = `${JSON.stringify({ all: state.all, instances: state.instances })}\n`;
+  writeStateFile(dir, DRAIN_FILE, `${JSON.stringify({ all: state.all, instances: state.instances })}\n`);
+}
+
+/** Replace `dir/name` atomically and durably (temp file, fsync, rename, fsync of the directory). Throws on failure. */
+export function writeStateFile(dir: string, name: string, text: string): void {
+  const path = join(dir, name);
+  const temp = join(dir, `.${name}.${process.pid}.tmp`);
   // A temporary file left by a crash of a process with the same pid goes first; then O_EXCL and
   // O_NOFOLLOW: never write through something planted at the temporary name.
   try {
@@ -119,4 +123,29 @@ export function writeDrainState(dir: string, state: DrainState): void {
   } finally {
     closeSync(dirFd);
   }
+}
+
+/** The UDP mirror's counter epoch (docs/protocol.md#udp-mirror). */
+export const MIRROR_EPOCH_FILE = 'mirror-epoch';
+
+/**
+ * A fresh epoch for the UDP mirror's sender counter, on disk before it is used: max(the last one +
+ * 1, the wall clock in whole seconds), so no restart counts again from an epoch an earlier run
+ * used, even when the clock went back; and when the file is lost, the clock still moves on past
+ * the old run's epochs (it started at most one per second). A file that cannot be parsed counts as
+ * absent (the clock decides). Throws when the epoch cannot be written: sending with an epoch that
+ * is not on disk could repeat counters after a crash.
+ */
+export function nextMirrorEpoch(dir: string, wallClockMs: number): number {
+  let last = 0;
+  try {
+    const text = readFileSync(join(dir, MIRROR_EPOCH_FILE), 'utf8').trim();
+    if (/^\d{1,10}$/.test(text)) last = Number(text);
+  } catch {
+    // absent or unreadable: the clock decides
+  }
+  const epoch = Math.max(last + 1, Math.floor(wallClockMs / 1000));
+  if (epoch > 0xffff_ffff) throw new Error(`mirror epoch ${epoch} does not fit 32 bits; remove ${join(dir, MIRROR_EPOCH_FILE)} if the clock is right`);
+  writeStateFile(dir, MIRROR_EPOCH_FILE, `${epoch}\n`);
+  return epoch;
 }

@@ -66,6 +66,24 @@ export interface InstanceStatus {
   peers: PeerStatus[];
   /** Other senders heard but not listed because the list was full (a flood of sources). */
   peers_not_shown: number;
+  /**
+   * What an operator should know about this instance now, one sentence each (e.g. a peer whose
+   * adverts arrive only over the UDP mirror).
+   */
+  warnings: string[];
+  /** Times a peer's adverts started to arrive only over the UDP mirror (counter). */
+  udp_only_warnings: number;
+}
+
+/** The UDP mirror's counters (docs/protocol.md#udp-mirror). */
+export interface UdpMirrorStatus {
+  port: number;
+  sent: number;
+  received: number;
+  accepted: number;
+  duplicates: number;
+  /** Only the reasons that occurred: too_short, too_long, bad_magic, bad_version, bad_tag, not_peer, replay. */
+  dropped: Partial<Record<string, number>>;
 }
 
 export interface DaemonStatus {
@@ -81,6 +99,8 @@ export interface DaemonStatus {
   last_reload_error: string | null;
   /** vrrp_sync_group states (docs/protocol.md#sync-groups); empty without sync groups. */
   sync_groups?: { name: string; state: string; members: string[] }[];
+  /** null when `vrrpd.udp_mirror` is not configured. */
+  udp_mirror?: UdpMirrorStatus | null;
 }
 
 /** One short line for the human table: `10.0.0.51 prio 100 0.4s ago, 10.0.0.53 silent 12.0s (prio 90)`. */
@@ -125,12 +145,18 @@ export function formatStatusTable(status: DaemonStatus): string {
     if (i.fault_causes.length > 0) lines.push(`${i.name} fault: ${i.fault_causes.join(', ')}`);
     if (i.drained) lines.push(`${i.name} drained: out of elections until 'vrrpd undrain'`);
     if (i.peers.length > 0) lines.push(`${i.name} peers: ${formatPeers(i.peers)}${i.peers_not_shown > 0 ? ` (+${i.peers_not_shown} senders not shown)` : ''}`);
+    for (const warning of i.warnings ?? []) lines.push(`${i.name} warning: ${warning}`);
   }
   for (const [ifname, dropped] of Object.entries(status.interface_dropped)) {
     const drops = Object.entries(dropped).map(([reason, count]) => `${reason}=${count}`);
     if (drops.length > 0) lines.push(`${ifname} dropped before any instance: ${drops.join(' ')}`);
   }
   for (const group of status.sync_groups ?? []) lines.push(`sync group ${group.name}: ${group.state} (${group.members.join(', ')})`);
+  const mirror = status.udp_mirror;
+  if (mirror) {
+    const drops = Object.entries(mirror.dropped).map(([reason, count]) => `${reason}=${count}`);
+    lines.push(`udp mirror :${mirror.port}: sent ${mirror.sent}, received ${mirror.received}, accepted ${mirror.accepted}, duplicates ${mirror.duplicates}${drops.length > 0 ? `, dropped ${drops.join(' ')}` : ''}`);
+  }
   if (status.last_reload_error) lines.push(`last reload refused: ${status.last_reload_error}`);
   return lines.join('\n') + '\n';
 }

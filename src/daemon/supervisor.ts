@@ -16,6 +16,7 @@ import { formatIp } from '../core/ip.js';
 import { scriptTrackerName } from '../core/tracker.js';
 import { readIfindex } from '../io/link.js';
 import { createNotifier, type Notifier } from '../io/notify.js';
+import { MirrorCounter, MirrorSockets, readMirrorKey } from '../io/mirror.js';
 import { fifoSpecs, NotifyFifos } from './notify-fifos.js';
 import { clearChildCapabilities, readEffectiveCapabilities } from '../io/privileges.js';
 import type { Probe } from './checks.js';
@@ -27,7 +28,7 @@ import { createMetricsRegistry, serveMetrics } from './metrics.js';
 import { planDaemon, planInstances } from './plan.js';
 import { currentIdentity, describeIdentity, preflightFile, type DaemonIdentity, type Preflight } from './preflight.js';
 import { createRealHost } from './real-host.js';
-import { DEFAULT_STATE_DIR, prepareStateDir, readDrainState, writeDrainState } from './state.js';
+import { DEFAULT_STATE_DIR, nextMirrorEpoch, prepareStateDir, readDrainState, writeDrainState } from './state.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -64,6 +65,8 @@ export class Supervisor {
   private reloading: Promise<void> = Promise.resolve();
   private stateDir = DEFAULT_STATE_DIR;
   private stopped = false;
+  /** The UDP mirror's sockets, when `vrrpd.udp_mirror` is configured (docs/protocol.md#udp-mirror). */
+  private mirror: MirrorSockets | undefined;
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -119,6 +122,29 @@ export class Supervisor {
     if (drain.problem !== undefined) log.error({ state_dir: stateDir }, drain.problem);
     else if (drain.state.all || drain.state.instances.length > 0) log.warn({ drain: drain.state }, "starting drained (vrrpd drain before the restart): out of elections until 'vrrpd undrain'");
 
+    // The mirror's key and a fresh counter epoch, on disk before the first datagram (state.ts).
+    let daemon: Daemon | undefined;
+    const mirrorConfig = config.vrrpd.udp_mirror;
+    if (mirrorConfig !== undefined) {
+      const key = readMirrorKey(mirrorConfig.key_file);
+      if (!key.ok) {
+        // The preflight judged the same file a moment ago; it changed in between.
+        errors.write(`config error in ${configPath}: ${key.message}\nvrrpd: configuration rejected; nothing on the host was changed\n`);
+        return 3;
+      }
+      let epoch: number;
+      try {
+        epoch = nextMirrorEpoch(stateDir, Date.now());
+      } catch (error) {
+        const line = `cannot keep the UDP mirror's counter epoch in ${stateDir}: ${(error as Error).message}`;
+        errors.write(`vrrpd: ${line}\n`);
+        log.error({ state_dir: stateDir }, line);
+        return 1;
+      }
+      this.mirror = new MirrorSockets(key.key, new MirrorCounter(epoch, () => nextMirrorEpoch(stateDir, Date.now())), (error) => daemon?.reportIoError(error));
+      log.info({ port: mirrorConfig.port, key_file: mirrorConfig.key_file, epoch }, `UDP mirror of the unicast adverts on port ${mirrorConfig.port}`);
+    }
+
     const notifyLog = log.child({ component: 'notify' });
     const notifier = createNotifier({
       onResult: (result) => {
@@ -140,8 +166,8 @@ export class Supervisor {
       daemonCapabilities: identity.capabilities,
     });
     this.fifos = fifos;
-    let daemon: Daemon | undefined;
     const host = createRealHost({
+      ...(this.mirror !== undefined ? { mirror: this.mirror } : {}),
       onIoError: (error) => daemon?.reportIoError(error),
       notifier,
       notifyFifo: (name, state, priority, subject) => fifos.transition(name, state, priority, subject),
@@ -245,6 +271,19 @@ export class Supervisor {
     if (!checked.ok) {
       daemon.refuseReload(checked.problems);
       return;
+    }
+    const mirrorConfig = checked.config.vrrpd.udp_mirror;
+    if ((mirrorConfig === undefined) !== (this.mirror === undefined)) {
+      daemon.refuseReload([`vrrpd.udp_mirror can only be turned ${this.mirror === undefined ? 'on' : 'off'} by a restart of vrrpd`]);
+      return;
+    }
+    if (mirrorConfig !== undefined) {
+      const key = readMirrorKey(mirrorConfig.key_file);
+      if (!key.ok) {
+        daemon.refuseReload([key.message]);
+        return;
+      }
+      this.mirror?.setKey(key.key);
     }
     this.prepare(checked);
     // Before the engine's transitions, so a FIFO the new file names gets them.
@@ -365,6 +404,7 @@ export class Supervisor {
   private async release(): Promise<void> {
     this.metrics?.close();
     this.metrics = undefined;
+    this.mirror?.close();
     await this.control?.close();
     this.control = undefined;
     this.closeUnusedPrepared();

@@ -128,7 +128,7 @@ describe('unknown keys', () => {
 
   it('a key far from every known key lists the known keys instead', () => {
     const errors = errorsOf(parse(baseWith({}, ['vrrpd:', '  zzzzzzzzzz: 1'])));
-    expect(errors[0]!.message).toBe("unknown key 'zzzzzzzzzz' (expected one of: socket, log_level, metrics_listen, script_capabilities)");
+    expect(errors[0]!.message).toBe("unknown key 'zzzzzzzzzz' (expected one of: socket, log_level, metrics_listen, script_capabilities, udp_mirror)");
   });
 
   it('a keepalived keyword vrrpd does not implement says so', () => {

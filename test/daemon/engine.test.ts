@@ -64,6 +64,10 @@ function words(commands: readonly HostCommand[], logs = false): string[] {
     switch (c.type) {
       case 'send':
         return [`send ${c.priority} to ${c.destinations.map(formatIp).join(',')}`];
+      case 'mirror_send':
+        return [`mirror_send to ${c.destinations.map(formatIpv4).join(',')}`];
+      case 'mirror_listen':
+        return [`mirror_listen :${c.port} ${c.endpoints.map((e) => `${e.ifname}/${formatIpv4(e.address)}`).join(',')}`];
       case 'add_vips':
       case 'remove_vips':
         return [`${c.type} ${c.vips.map((v) => formatIp(v.address)).join(',')}`];

@@ -10,6 +10,7 @@ function instance(overrides: Partial<InstanceStatus> = {}): InstanceStatus {
     virtual_addresses: ['10.0.0.50/32'], master_address: '10.0.0.51', master_priority: 80, advert_interval_ms: 1000, master_advert_interval_ms: 1000, last_transition: null,
     adverts_sent: 12, adverts_received: 3, priority_zero_sent: 1, priority_zero_received: 0, garp_bursts: 2, dual_master_seen: 1,
     dropped: { auth_failure: 4 }, fault_causes: [], drained: false, trackers: [{ name: 'script:check', weight: -20, status: 'failed' }], peers: [], peers_not_shown: 0,
+    warnings: [], udp_only_warnings: 0,
     ...overrides,
   };
 }
@@ -33,6 +34,24 @@ describe('Prometheus metrics', () => {
     const text = await createMetricsRegistry(v6).metrics();
     expect(text).toContain('vrrpd_instance_info{instance="VI_6",vrid="60",interface="ens32",version="3",family="ipv6"} 1');
     expect(formatStatusTable(v6.status())).toMatch(/VI_6\s+MASTER\s+60\s+v3\/ipv6\s+ens32 .*fe80::1\s+fd00::50\/64/);
+  });
+
+  it('exposes the UDP mirror counters and the UDP-only warnings', async () => {
+    const warned = instance({ warnings: ['adverts from 10.0.0.51 arrive only over the UDP mirror: protocol 112 is being dropped'], udp_only_warnings: 2 });
+    const mirror: MetricsSource = {
+      ...source,
+      status: () => ({ ...source.status(), instances: [warned], udp_mirror: { port: 9651, sent: 10, received: 20, accepted: 15, duplicates: 4, dropped: { bad_tag: 3, replay: 2 } } }),
+    };
+    const text = await createMetricsRegistry(mirror).metrics();
+    const labels = 'instance="VI_1",vrid="251",interface="ens32"';
+    expect(text).toContain(`vrrpd_udp_only_warnings_total{${labels}} 2`);
+    expect(text).toContain(`vrrpd_udp_only_peers{${labels}} 1`);
+    for (const [kind, n] of [['sent', 10], ['received', 20], ['accepted', 15], ['duplicates', 4]] as const) expect(text).toContain(`vrrpd_udp_mirror_datagrams_total{kind="${kind}"} ${n}`);
+    expect(text).toContain('vrrpd_udp_mirror_dropped_total{reason="bad_tag"} 3');
+    expect(text).toContain('vrrpd_udp_mirror_dropped_total{reason="replay"} 2');
+    // Without the mirror the mirror's series are absent.
+    const plain = await createMetricsRegistry(source).metrics();
+    expect(plain).not.toMatch(/vrrpd_udp_mirror_datagrams_total\{/);
   });
 
   it('exposes every documented metric with the daemon status values', async () => {
