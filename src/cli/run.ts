@@ -28,8 +28,8 @@ const STOP_DEADLINE_MS = 1800;
 export async function runCommand(options: RunOptions): Promise<number> {
   // V8's memory reducer shrinks the heap once the daemon goes idle after start-up, with up to three
   // full GCs in a row; the first gives back the start-up garbage (13 -> 11 MB used, 30 -> 13 MB
-  // committed), the next ones found almost nothing (11.5 -> 11.4 MB) and cost 40-80 ms of CPU each
-  // on a 2-core machine (test/bench/idle-profile.ts with --trace-gc). One is enough. This flag is read
+  // committed), the next ones found almost nothing (11.5 -> 11.4 MB) and took 40-80 ms each on a
+  // loaded 2-core machine (test/bench/idle-profile.ts with --trace-gc). One is enough. This flag is read
   // each time the reducer decides, so setting it here works; --no-memory-reducer would not (the
   // reducer exists from the heap's creation) and would keep the 17 MB of start-up heap for good.
   setFlagsFromString('--memory-reducer-single-gc');
