@@ -155,7 +155,7 @@ async function footprintRuns(): Promise<FootprintResult[]> {
         if (cluster.vips.holders().join(',') !== 'm1') throw new Error(`${impl}: master1 lost the VIP while measured`);
         out.push({ impl, scripts, round, footprint });
         console.error(
-          `footprint ${impl} ${scripts}: ${footprint.totalCpuPercent.toFixed(3)} % of a core, RSS ${footprint.maxRssMb.toFixed(1)} MB, processes ${footprint.comms.join(' ')}; load ${loadavg()[0]!.toFixed(2)}`,
+          `footprint ${impl} ${scripts}: ${footprint.totalCpuPercent.toFixed(3)} % of a core (reaped children ${footprint.reapedCpuPercent.toFixed(3)} %), RSS ${footprint.maxRssMb.toFixed(1)} MB, processes ${footprint.comms.join(' ')}; load ${loadavg()[0]!.toFixed(2)}`,
         );
       }
     }
@@ -343,17 +343,19 @@ function footprintSection(results: readonly FootprintResult[], machine: ReturnTy
         String(mine.length),
         cell(cpuMedian, 3),
         cpu.map((v) => v.toFixed(3)).join(', '),
+        cell(median(mine.map((r) => r.footprint.reapedCpuPercent)), 3),
+        cell(median(mine.map((r) => r.footprint.totalCpuPercent - r.footprint.reapedCpuPercent)), 3),
         cell(median(mine.map((r) => r.footprint.maxRssMb)), 1),
         target,
       ]);
     }
   }
-  const table = markdownTable(['daemon', 'check script', 'processes (at the end)', 'runs', 'CPU % of one core, median', 'each run', 'RSS max MB, median', 'target'], rows);
+  const table = markdownTable(['daemon', 'check script', 'processes (at the end)', 'runs', 'CPU % of one core, median', 'each run', 'of which reaped children (scripts), median', 'without them, median', 'RSS max MB, median', 'target'], rows);
   return `## Footprint at advert_int 1 (\`npm run bench:scale -- --only footprint\`)
 
 Run: ${describeMachine(machine)}.
 
-master1 as MASTER of the seed's three-node cluster (examples/keepalived/preempt, unicast peers, advert_int 1), ${idleSeconds} s per run after ${WARMUP_MS / 1000} s past the election, log level info; the daemon on the seed's keepalived.conf, and on the same file without its \`vrrp_script\` and \`track_script\`. Both daemons read the same files in the same run, the variants interleaved, ${repeats} round(s). CPU: utime+stime+cutime+cstime from /proc/PID/stat of every process of the daemon's tree (all threads, the \`ip monitor\` children, the check scripts once reaped), summed; RSS: VmRSS summed over the same tree.
+master1 as MASTER of the seed's three-node cluster (examples/keepalived/preempt, unicast peers, advert_int 1), ${idleSeconds} s per run after ${WARMUP_MS / 1000} s past the election, log level info; the daemon on the seed's keepalived.conf, and on the same file without its \`vrrp_script\` and \`track_script\`. Both daemons read the same files in the same run, the variants interleaved, ${repeats} round(s). CPU: utime+stime+cutime+cstime from /proc/PID/stat of every process of the daemon's tree (all threads, the \`ip monitor\` children, the check scripts once reaped), summed; the target is judged on that sum. "Reaped children" is the part of it in cutime+cstime, the check scripts the daemon forked and reaped in the window (each \`killall\` scans every process of the machine, so its cost grows with what else runs); "without them" is the daemon's own threads and its \`ip monitor\` children. RSS: VmRSS summed over the same tree.
 
 ${table}`;
 }

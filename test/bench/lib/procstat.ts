@@ -136,6 +136,11 @@ export interface TreeFootprint extends Footprint {
   processes: number;
   /** The comm of each process in the tree at the end (`vrrpd`/`node`, `ip`, `keepalived`). */
   comms: string[];
+  /**
+   * The part of totalCpuPercent spent by children reaped in the window (cutime+cstime): the check
+   * scripts (`killall`), which the daemon starts but does not run itself.
+   */
+  reapedCpuPercent: number;
 }
 
 function commOf(pid: number): string {
@@ -154,17 +159,19 @@ function commOf(pid: number): string {
  * c-fields; one that ends in it moves from the first to the second without a jump. Only an orphan
  * reaped by init (a script's grandchild) is lost.
  */
-export function sampleTree(root: number): { timeMs: number; cpuSec: number; rssKb: number; pids: number[] } {
+export function sampleTree(root: number): { timeMs: number; cpuSec: number; reapedSec: number; rssKb: number; pids: number[] } {
   const pids = processTree(root);
   let cpuSec = 0;
+  let reapedSec = 0;
   let rss = 0;
   for (const pid of pids) {
     const stat = readStat(pid);
     if (stat === undefined) continue;
     cpuSec += stat.ownSec + stat.childrenSec;
+    reapedSec += stat.childrenSec;
     rss += rssKb(pid);
   }
-  return { timeMs: performance.timeOrigin + performance.now(), cpuSec, rssKb: rss, pids };
+  return { timeMs: performance.timeOrigin + performance.now(), cpuSec, reapedSec, rssKb: rss, pids };
 }
 
 /**
@@ -191,5 +198,6 @@ export async function measureTreeFootprint(root: number, seconds: number): Promi
     endRssMb: last.rssKb / 1024,
     processes: last.pids.length,
     comms: last.pids.map(commOf),
+    reapedCpuPercent: ((last.reapedSec - start.reapedSec) / wallSec) * 100,
   };
 }
