@@ -32,6 +32,10 @@ Config sets (--config-set), for the nodes that run vrrpd:
                no authentication): a crashed master is replaced in 3 x ${V3_ADVERT_INT_S} s + Skew_Time, about
                0.36 s instead of 3.6 s. The lab also captures the adverts (tcpdump) and prints each
                failover timed from the wire next to that floor.
+  dual-stack   examples/dual-stack: a dual-stack control plane, ${VIP} and fd00::50 in one
+               vrrp_sync_group (VRRPv3 at advert_int ${V3_ADVERT_INT_S}, killall -0 kube-apiserver every 1 s,
+               weight 0; keepalived.conf, run as it is by both daemons). The client asks both VIPs;
+               every move shows the IPv6 outage and how long the VIPs were on different nodes.
 Nodes named by --keepalived run keepalived with the seed's keepalived.conf
 (examples/keepalived/preempt), switched to VRRPv3 at ${V3_ADVERT_INT_S} s with --config-set v3.
 
@@ -71,7 +75,9 @@ export function labOptions(values: Values): LabCommandOptions {
   const scenario = stringValue(values, 'scenario');
   if (scenario !== undefined && !(SCENARIOS as readonly string[]).includes(scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}; got '${scenario}'`);
   const configSet = stringValue(values, 'config-set') ?? 'recommended';
-  if (configSet !== 'recommended' && configSet !== 'seed' && configSet !== 'v3') throw new UsageError(`--config-set must be recommended, seed or v3; got '${configSet}'`);
+  if (configSet !== 'recommended' && configSet !== 'seed' && configSet !== 'v3' && configSet !== 'dual-stack') {
+    throw new UsageError(`--config-set must be recommended, seed, v3 or dual-stack; got '${configSet}'`);
+  }
   const delayText = stringValue(values, 'preempt-delay');
   const preemptDelayS = delayText === undefined ? LAB_PREEMPT_DELAY_S : Number(delayText);
   // The config's own limit (0..1000 s); the lab's timeouts grow with it.
@@ -93,8 +99,8 @@ export async function labCommand(values: Values, out: NodeJS.WritableStream, err
 
   const vrrpdNodes = MASTERS.filter((m) => !options.keepalivedNodes.has(m.id)).length;
   const problems = missingPrerequisites({
-    killall: options.configSet === 'seed' || options.keepalivedNodes.size > 0,
-    openssl: options.configSet !== 'seed' && vrrpdNodes > 0,
+    killall: options.configSet === 'seed' || options.configSet === 'dual-stack' || options.keepalivedNodes.size > 0,
+    openssl: (options.configSet === 'recommended' || options.configSet === 'v3') && vrrpdNodes > 0,
     keepalived: options.keepalivedNodes.size > 0,
     tcpdump: options.configSet === 'v3',
   });

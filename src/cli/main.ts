@@ -108,7 +108,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "Build the seed's three masters and a client in network namespaces on this machine, run\nthe real daemons, break the master and show each failover as a client of the VIP sees it.",
     options: {
       scenario: { type: 'string', arg: 'NAME', help: 'run one scenario (default: all; see below)' },
-      'config-set': { type: 'string', arg: 'recommended|seed|v3', help: 'the configuration of the vrrpd nodes (default: recommended; v3: VRRPv3 at\nadvert_int 0.1, sub-second crash failover; see below)' },
+      'config-set': { type: 'string', arg: 'recommended|seed|v3|dual-stack', help: 'the configuration of the vrrpd nodes (default: recommended; v3: VRRPv3 at\nadvert_int 0.1, sub-second crash failover; dual-stack: an IPv4 and an IPv6 VIP\nin one sync group; see below)' },
       keepalived: { type: 'string', arg: 'NODES', help: "run keepalived 2.x with the seed's keepalived.conf on these masters\ninstead of vrrpd, e.g. m2,m3 (m1..m3 or master1..master3)" },
       'preempt-delay': { type: 'string', arg: 'S', help: "preempt_delay of the recommended config in the lab, in seconds\n(default 3; examples/recommended has 30)" },
       json: { type: 'boolean', help: 'print one JSON document (events and summary) instead of the live timeline' },

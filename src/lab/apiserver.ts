@@ -9,7 +9,8 @@
  *   second and without a TLS handshake each time, which master serves the VIP.
  * Killing this process is the "apiserver dies" of the lab: port and /readyz vanish together.
  *
- * Usage: kube-apiserver apiserver.js --name m1 [--cert FILE --key FILE] [--port 6443]
+ * Usage: kube-apiserver apiserver.js --name m1 [--cert FILE --key FILE] [--port 6443] [--host ::]
+ * (--host :: for a dual-stack lab: one socket for both families, as the real one's `*:6443`).
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -19,7 +20,7 @@ import { parseArgs } from 'node:util';
 const TLS_HANDSHAKE = 0x16;
 
 const { values } = parseArgs({
-  options: { name: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, port: { type: 'string', default: '6443' } },
+  options: { name: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, port: { type: 'string', default: '6443' }, host: { type: 'string', default: '0.0.0.0' } },
 });
 const name = values.name ?? 'unknown';
 
@@ -48,4 +49,4 @@ const server = createServer((socket) => {
   socket.setTimeout(10_000, () => socket.destroy());
   sniff(socket);
 });
-server.listen(Number(values.port), '0.0.0.0', () => process.stdout.write(`listening ${name}\n`));
+server.listen(Number(values.port), values.host, () => process.stdout.write(`listening ${name}\n`));

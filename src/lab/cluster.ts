@@ -18,6 +18,9 @@ import { PidNode } from './pidns.js';
 export const VIP = '10.0.0.50';
 /** The VIP as `ip` prints it on a holder. */
 export const VIP_CIDR = `${VIP}/32`;
+/** The IPv6 VIP of a dual-stack cluster (examples/dual-stack), and as `ip` prints it. */
+export const VIP6 = 'fd00::50';
+export const VIP6_CIDR = `${VIP6}/64`;
 /** The apiserver port: the stand-in's, which the client probes behind the VIP. */
 export const API_PORT = 6443;
 export const MASTER_IDS = ['m1', 'm2', 'm3'] as const;
@@ -30,15 +33,18 @@ export interface MasterSpec {
   name: string;
   index: 1 | 2 | 3;
   address: string;
+  /** Its IPv6 address in a dual-stack cluster. */
+  address6: string;
 }
 
 export const MASTERS: readonly MasterSpec[] = [
-  { id: 'm1', name: 'master1', index: 1, address: '10.0.0.51' },
-  { id: 'm2', name: 'master2', index: 2, address: '10.0.0.52' },
-  { id: 'm3', name: 'master3', index: 3, address: '10.0.0.53' },
+  { id: 'm1', name: 'master1', index: 1, address: '10.0.0.51', address6: 'fd00::51' },
+  { id: 'm2', name: 'master2', index: 2, address: '10.0.0.52', address6: 'fd00::52' },
+  { id: 'm3', name: 'master3', index: 3, address: '10.0.0.53', address6: 'fd00::53' },
 ];
 export const CLIENT = 'client';
 export const CLIENT_ADDRESS = '10.0.0.10';
+export const CLIENT_ADDRESS6 = 'fd00::10';
 
 export interface ClusterOptions {
   family?: LabFamily;
@@ -49,6 +55,11 @@ export interface ClusterOptions {
    * (the recommended config's check).
    */
   tls?: boolean;
+  /**
+   * Give every host an IPv6 address too (fd00::51-53, the client fd00::10, /64), have the stand-ins
+   * listen on both families, and watch the IPv6 VIP (fd00::50) as well: a dual-stack control plane.
+   */
+  dualStack?: boolean;
 }
 
 /** One master: its namespaces, its kube-apiserver stand-in and whichever daemon runs there. */
@@ -83,7 +94,8 @@ export class ClusterNode implements Place {
     if (this.apiserver?.running) throw new Error(`${this.name}: kube-apiserver already running`);
     const certs = this.cluster.certs;
     const tls = certs === undefined ? [] : ['--cert', certs.cert, '--key', certs.key];
-    const { child, pid } = await this.spawn(this.cluster.apiserverBin, [labScript('apiserver'), '--name', this.name, '--port', String(API_PORT), ...tls]);
+    const host = this.cluster.vips6 === undefined ? [] : ['--host', '::'];
+    const { child, pid } = await this.spawn(this.cluster.apiserverBin, [labScript('apiserver'), '--name', this.name, '--port', String(API_PORT), ...host, ...tls]);
     const apiserver = new ProcessHandle(child, pid);
     const listening = new Promise<boolean>((resolve) => {
       child.stdout!.once('data', () => resolve(true));
@@ -120,6 +132,8 @@ export class ClusterNode implements Place {
 export class Cluster {
   readonly nodes = new Map<Master, ClusterNode>();
   readonly vips: VipWatch<Master>;
+  /** Who holds the IPv6 VIP, in a dual-stack cluster. */
+  readonly vips6: VipWatch<Master> | undefined;
   /** The stand-in's name: a symlink to node named kube-apiserver. */
   readonly apiserverBin: string;
   private readonly daemons = new Set<Daemon>();
@@ -128,8 +142,10 @@ export class Cluster {
     readonly lab: BridgeLab,
     /** The CA (for a vrrpd config's ca_file) and the stand-ins' certificate, with options.tls. */
     readonly certs: Certificates | undefined,
+    dualStack: boolean,
   ) {
     this.vips = new VipWatch(lab, MASTER_IDS, VIP_CIDR);
+    this.vips6 = dualStack ? new VipWatch(lab, MASTER_IDS, VIP6_CIDR) : undefined;
     this.apiserverBin = join(lab.dir, 'bin', 'kube-apiserver');
   }
 
@@ -138,17 +154,21 @@ export class Cluster {
     const lab = await BridgeLab.create({
       family: options.family ?? TEST_FAMILY,
       single: options.single,
-      hosts: [...MASTERS.map((m) => ({ name: m.id, addresses: [`${m.address}/24`] })), { name: CLIENT, addresses: [`${CLIENT_ADDRESS}/24`] }],
+      hosts: [
+        ...MASTERS.map((m) => ({ name: m.id, addresses: [`${m.address}/24`, ...(options.dualStack ? [`${m.address6}/64`] : [])] })),
+        { name: CLIENT, addresses: [`${CLIENT_ADDRESS}/24`, ...(options.dualStack ? [`${CLIENT_ADDRESS6}/64`] : [])] },
+      ],
     });
     try {
       const pki = join(lab.dir, 'pki');
       if (options.tls) mkdirSync(pki);
-      const cluster = new Cluster(lab, options.tls ? makeCertificates(pki) : undefined);
+      const cluster = new Cluster(lab, options.tls ? makeCertificates(pki) : undefined, options.dualStack === true);
       mkdirSync(join(lab.dir, 'bin'));
       // The check matches the comm, which comes from the name exec'd: a symlink named kube-apiserver.
       symlinkSync(process.execPath, cluster.apiserverBin);
       for (const spec of MASTERS) cluster.nodes.set(spec.id, new ClusterNode(cluster, spec, await PidNode.start(lab, spec.id)));
       await cluster.vips.start();
+      await cluster.vips6?.start();
       return cluster;
     } catch (error) {
       await lab.destroy();
@@ -172,7 +192,7 @@ export class Cluster {
   /** Who holds the VIP (or another address), read from the kernel now (`ip -n NS addr`). */
   async kernelHolders(vip = VIP_CIDR): Promise<Master[]> {
     const out: Master[] = [];
-    for (const host of MASTER_IDS) if ((await this.lab.addrs(host)).includes(vip)) out.push(host);
+    for (const host of MASTER_IDS) if ((await this.lab.addrs(host, 'ens32', vip.includes(':') ? 6 : 4)).includes(vip)) out.push(host);
     return out;
   }
 
@@ -188,6 +208,7 @@ export class Cluster {
       await this.lab.linkUp(host, 'carrier');
       await this.lab.heal(host);
       await this.lab.exec(host, 'ip', ['addr', 'del', VIP_CIDR, 'dev', 'ens32']);
+      if (this.vips6 !== undefined) await this.lab.exec(host, 'ip', ['addr', 'del', VIP6_CIDR, 'dev', 'ens32']);
       const node = this.node(host);
       if (!node.apiserver?.running) await node.startApiserver();
     }

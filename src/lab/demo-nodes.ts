@@ -10,7 +10,7 @@ import type { ClusterNode, MasterSpec } from './cluster.js';
 import type { Daemon, KeepalivedProcess, VrrpdProcess } from './daemons.js';
 import { PACKAGE_ROOT } from './exec.js';
 
-export type ConfigSet = 'recommended' | 'seed' | 'v3';
+export type ConfigSet = 'recommended' | 'seed' | 'v3' | 'dual-stack';
 
 /** advert_int of the v3 config set: VRRPv3's centisecond adverts, a crash taken over in about 0.36 s. */
 export const V3_ADVERT_INT_S = 0.1;
@@ -49,8 +49,22 @@ export function yamlConfigV3(text: string, advertIntS = V3_ADVERT_INT_S, file = 
   return replaceOnce(out, /^( +)authentication:[^\n]*\n(?:\1 +[^\n]*\n)+/m, '', file);
 }
 
+/**
+ * examples/dual-stack's keepalived.conf of master N: 10.0.0.50 and fd00::50 in one sync group,
+ * VRRPv3 at advert_int 0.1. vrrpd runs it as it is, as keepalived does.
+ */
+export function dualStackConfig(index: 1 | 2 | 3): string {
+  return readFileSync(join(PACKAGE_ROOT, 'examples', 'dual-stack', 'keepalived', `master${index}.conf`), 'utf8');
+}
+
+/** The file extension (the format) of this config set's vrrpd configs. */
+export function vrrpdConfigExt(set: ConfigSet): '.conf' | '.yaml' {
+  return set === 'dual-stack' ? '.conf' : '.yaml';
+}
+
 /** The example config of master N for this config set, as the lab runs it. */
 export function vrrpdConfig(set: ConfigSet, index: 1 | 2 | 3, caFile: string | undefined, preemptDelayS = LAB_PREEMPT_DELAY_S): string {
+  if (set === 'dual-stack') return dualStackConfig(index);
   if (set === 'seed') return readFileSync(join(PACKAGE_ROOT, 'examples', 'preempt', `master${index}.yaml`), 'utf8');
   const file = join(PACKAGE_ROOT, 'examples', 'recommended', `master${index}.yaml`);
   let text = readFileSync(file, 'utf8');
@@ -61,6 +75,7 @@ export function vrrpdConfig(set: ConfigSet, index: 1 | 2 | 3, caFile: string | u
 
 /** The seed's keepalived.conf of master N (switched to VRRPv3 for the v3 set, so that the cluster speaks one version). */
 export function keepalivedConfig(index: 1 | 2 | 3, set: ConfigSet = 'seed'): string {
+  if (set === 'dual-stack') return dualStackConfig(index);
   const file = join(PACKAGE_ROOT, 'examples', 'keepalived', 'preempt', `master${index}.conf`);
   const text = readFileSync(file, 'utf8');
   return set === 'v3' ? keepalivedConfV3(text, V3_ADVERT_INT_S, file) : text;
@@ -151,7 +166,7 @@ export class DemoNode {
       followKeepalived(keepalived, this.master, this.sink);
       daemon = keepalived;
     } else {
-      const vrrpd = await this.node.startVrrpd(this.configText(), '.yaml', { logLevel: 'info' });
+      const vrrpd = await this.node.startVrrpd(this.configText(), vrrpdConfigExt(this.configSet), { logLevel: 'info' });
       followVrrpd(vrrpd, this.master, this.sink);
       daemon = vrrpd;
     }

@@ -13,13 +13,16 @@
  * With the v3 config set (VRRPv3 at advert_int 0.1) the lab also captures the adverts on the switch
  * and times each failover from the wire: the old master's last advert that mattered to the new
  * master's first, next to the protocol's floor computed from the configs.
+ * With the dual-stack config set (examples/dual-stack: 10.0.0.50 and fd00::50 in one sync group) the
+ * client also asks [fd00::50]:6443, and every move reports the IPv6 outage and how long the two VIPs
+ * were held on different nodes (more than one advert interval fails the step).
  */
-import { API_PORT, CLIENT, CLIENT_ADDRESS, Cluster, MASTERS, VIP } from './cluster.js';
+import { API_PORT, CLIENT, CLIENT_ADDRESS, CLIENT_ADDRESS6, Cluster, MASTERS, VIP, VIP6 } from './cluster.js';
 import type { Daemon } from './daemons.js';
 import { DemoNode, EXAMPLE_PREEMPT_DELAY_S, V3_ADVERT_INT_S, type ConfigSet, type ProcessEvent } from './demo-nodes.js';
 import { sleep, withTimeout } from './exec.js';
 import { removeLeftovers, type LabFamily } from './netns.js';
-import { Probe, type ProbeReply } from './observers.js';
+import { Probe, splitTime, type ProbeReply } from './observers.js';
 import { Timeline, type LabEvent, type SummaryRow } from './timeline.js';
 import { Wire } from './wire.js';
 
@@ -70,12 +73,17 @@ const FAILOVER_TIMEOUT_MS = 15_000;
 const RETURN_TIMEOUT_MS = 22_000;
 /** Pause after a move, so the timeline shows the new holder serving before the next step. */
 const DWELL_MS = 1_500;
+/** Dual-stack: the VIPs may be on different nodes for at most one advert interval of the example. */
+const DUAL_STACK_APART_LIMIT_MS = V3_ADVERT_INT_S * 1000;
 
 class ScenarioFailed extends Error {}
 
 /** What a master runs, in words, for the header and the JSON. */
 export function describeNode(kind: 'vrrpd' | 'keepalived', configSet: ConfigSet, preemptDelayS: number): string {
   const v3 = `VRRPv3, advert_int ${V3_ADVERT_INT_S}, no authentication`;
+  if (configSet === 'dual-stack') {
+    return `${kind} with examples/dual-stack's keepalived.conf (10.0.0.50 and fd00::50 in one sync group, ${v3}; killall -0 kube-apiserver every 1 s, weight 0)`;
+  }
   if (kind === 'keepalived' && configSet === 'v3') return `keepalived with the seed's keepalived.conf switched to ${v3} (examples/keepalived/preempt: killall -0 kube-apiserver every 2 s, weight -20)`;
   if (kind === 'keepalived') return "keepalived with the seed's keepalived.conf (examples/keepalived/preempt: killall -0 kube-apiserver every 2 s, weight -20)";
   if (configSet === 'seed') return 'vrrpd with the seed config (examples/preempt: killall -0 kube-apiserver every 2 s, weight -20)';
@@ -91,7 +99,8 @@ export function describeCluster(options: Pick<LabOptions, 'configSet' | 'keepali
     const what = describeNode(options.keepalivedNodes.has(master.id) ? 'keepalived' : 'vrrpd', options.configSet, options.preemptDelayS);
     groups.set(what, [...(groups.get(what) ?? []), master.name]);
   }
-  return `vrrpd lab, VIP ${VIP}:\n${[...groups].map(([what, names]) => `  ${names.join(', ')}: ${what}`).join('\n')}\n`;
+  const vips = options.configSet === 'dual-stack' ? `VIPs ${VIP} and ${VIP6}` : `VIP ${VIP}`;
+  return `vrrpd lab, ${vips}:\n${[...groups].map(([what, names]) => `  ${names.join(', ')}: ${what}`).join('\n')}\n`;
 }
 
 /**
@@ -121,6 +130,8 @@ export class DemoLab {
   private cluster: Cluster | undefined;
   private readonly nodes = new Map<string, DemoNode>();
   private probe: Probe | undefined;
+  /** The client's probe of the IPv6 VIP (dual-stack config set only). */
+  private probe6: Probe | undefined;
   /** The adverts on the switch (v3 config set only): failovers timed from the wire. */
   private wire: Wire | undefined;
   private removedLeftovers: string[] = [];
@@ -192,8 +203,9 @@ export class DemoLab {
     const removed = removeLeftovers(DEMO_FAMILY);
     this.removedLeftovers = removed;
     if (removed.length > 0) this.timeline.say(`removed ${removed.length} namespace(s) left behind by a killed earlier run: ${removed.join(', ')}`);
-    const needsCerts = this.options.configSet !== 'seed' && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
-    const cluster = await Cluster.create({ family: DEMO_FAMILY, single: true, tls: needsCerts });
+    const set = this.options.configSet;
+    const needsCerts = (set === 'recommended' || set === 'v3') && MASTERS.some((m) => !this.options.keepalivedNodes.has(m.id));
+    const cluster = await Cluster.create({ family: DEMO_FAMILY, single: true, tls: needsCerts, dualStack: set === 'dual-stack' });
     this.cluster = cluster;
     this.timeline.say(`network: namespaces ${cluster.lab.namespaceNames.join(', ')}; bridge br0 in ${cluster.lab.switchNs}`);
     const sink = (event: ProcessEvent): void => void this.timeline.add(event.kind, event.text, event.timeMs, { node: event.node });
@@ -207,24 +219,34 @@ export class DemoLab {
     cluster.vips.onChange(({ host, held, timeMs }) => {
       if (!this.closing) this.timeline.add('vip', `${nameOf(host)} ${held ? 'holds' : 'released'} ${VIP}`, timeMs, { node: nameOf(host) });
     });
-    this.probe = await Probe.start(cluster.lab, CLIENT, { host: VIP, port: API_PORT, label: nameOf, onReply: (reply) => this.onReply(reply) });
+    cluster.vips6?.onChange(({ host, held, timeMs }) => {
+      if (!this.closing) this.timeline.add('vip', `${nameOf(host)} ${held ? 'holds' : 'released'} ${VIP6}`, timeMs, { node: nameOf(host) });
+    });
+    this.probe = await Probe.start(cluster.lab, CLIENT, { host: VIP, port: API_PORT, label: nameOf, onReply: (reply) => this.onReply(reply, VIP) });
     this.timeline.say(`client ${CLIENT_ADDRESS} asks ${VIP}:${API_PORT} who serves it every 10 ms`);
+    if (cluster.vips6 !== undefined) {
+      this.probe6 = await Probe.start(cluster.lab, CLIENT, { host: VIP6, port: API_PORT, label: nameOf, onReply: (reply) => this.onReply(reply, VIP6) });
+      this.timeline.say(`client ${CLIENT_ADDRESS6} asks [${VIP6}]:${API_PORT} who serves it every 10 ms`);
+    }
     if (this.options.configSet === 'v3') {
       this.wire = await Wire.switch(cluster.lab);
       this.timeline.say('tcpdump on the switch times each failover from the adverts on the wire');
     }
   }
 
-  private onReply(reply: ProbeReply): void {
+  private onReply(reply: ProbeReply, vip: string): void {
     if (this.closing) return;
+    // One VIP: "VIP"; a dual-stack run names which one.
+    const which = this.probe6 === undefined ? 'VIP' : vip;
+    const where = vip.includes(':') ? `[${vip}]:${API_PORT}` : `${vip}:${API_PORT}`;
     if (reply.prevNode === null || reply.prevTimeMs === null) {
-      this.timeline.add('client', `client: first reply on ${VIP}:6443, from ${reply.node}`, reply.timeMs, { node: reply.node });
+      this.timeline.add('client', `client: first reply on ${where}, from ${reply.node}`, reply.timeMs, { node: reply.node });
     } else if (reply.prevNode !== reply.node) {
       const outage = reply.timeMs - reply.prevTimeMs;
-      this.timeline.add('client', `VIP moved to ${reply.node}; client outage ${outage} ms`, reply.timeMs, { node: reply.node, outage_ms: outage });
+      this.timeline.add('client', `${which} moved to ${reply.node}; client outage ${outage} ms`, reply.timeMs, { node: reply.node, outage_ms: outage });
     } else {
       const gap = reply.timeMs - reply.prevTimeMs;
-      this.timeline.add('client', `client: ${reply.node} answers again after ${gap} ms without a reply`, reply.timeMs, { node: reply.node, outage_ms: gap });
+      this.timeline.add('client', `client: ${reply.node} answers again on ${where} after ${gap} ms without a reply`, reply.timeMs, { node: reply.node, outage_ms: gap });
     }
   }
 
@@ -264,6 +286,11 @@ export class DemoLab {
     const waitMs = RETURN_TIMEOUT_MS + this.preemptDelayMs;
     const won = first.node === expected ? first : await this.probe!.waitFor((r) => r.node === expected, 0, waitMs, this.signal);
     const row = electionRow(startMs, first, won, expected, waitMs);
+    if (this.probe6 !== undefined && row.ok) {
+      const won6 = await this.probe6.waitFor((r) => r.node === expected, 0, waitMs, this.signal);
+      row.outage6_ms = won6 === undefined || won6.prevTimeMs === null ? null : won6.timeMs - won6.prevTimeMs;
+      if (won6 === undefined) Object.assign(row, { ok: false, note: `${expected} did not serve ${VIP6} within ${waitMs / 1000} s` });
+    }
     this.timeline.row(row);
     if (!row.ok) throw new ScenarioFailed(`election: ${row.note ?? ''}`);
     await this.settleOn(expected, 'after the election');
@@ -276,7 +303,9 @@ export class DemoLab {
     for (;;) {
       const last = this.probe!.last;
       const now = Date.now();
-      if (last !== undefined && last.node === name && now - last.timeMs < 150) {
+      const last6 = this.probe6?.last;
+      const served6 = this.probe6 === undefined || (last6 !== undefined && last6.node === name && now - last6.timeMs < 150);
+      if (last !== undefined && last.node === name && now - last.timeMs < 150 && served6) {
         steadySince ??= now;
         if (now - steadySince >= steadyMs) return;
       } else {
@@ -298,6 +327,7 @@ export class DemoLab {
     const probe = this.probe!;
 
     let mark = probe.replies.length;
+    let mark6 = this.probe6?.replies.length ?? 0;
     const hurtAtMs = Date.now();
     await hurt.act();
     const failoverTimeoutMs = FAILOVER_TIMEOUT_MS + this.preemptDelayMs;
@@ -307,12 +337,15 @@ export class DemoLab {
       throw new ScenarioFailed(`${scenario}: the VIP did not move within ${failoverTimeoutMs / 1000} s`);
     }
     const failoverRow: SummaryRow = { scenario, step: hurt.step, outage_ms: moved.timeMs - (moved.prevTimeMs ?? moved.timeMs), from: holder, to: moved.node, ok: true };
+    await this.dualStackMove(failoverRow, moved.node, mark6, hurtAtMs);
     this.timeline.row(failoverRow);
     await sleep(DWELL_MS, this.signal);
     if (this.wire !== undefined) Object.assign(failoverRow, await this.wireTiming(hurtAtMs, moved.node));
 
     mark = probe.replies.length;
+    mark6 = this.probe6?.replies.length ?? 0;
     const interim = probe.last?.node ?? moved.node;
+    const healAtMs = Date.now();
     await heal.act();
     const returnTimeoutMs = RETURN_TIMEOUT_MS + this.preemptDelayMs;
     const back = await probe.waitFor((r) => r.node === holder, mark, returnTimeoutMs, this.signal);
@@ -320,8 +353,26 @@ export class DemoLab {
       this.timeline.row({ scenario, step: heal.step, outage_ms: null, from: interim, to: interim, ok: false, note: `${holder} did not take the VIP back within ${returnTimeoutMs / 1000} s` });
       throw new ScenarioFailed(`${scenario}: ${holder} did not take the VIP back within ${returnTimeoutMs / 1000} s`);
     }
-    this.timeline.row({ scenario, step: heal.step, outage_ms: back.timeMs - (back.prevTimeMs ?? back.timeMs), from: back.prevNode ?? interim, to: holder, ok: true });
+    const returnRow: SummaryRow = { scenario, step: heal.step, outage_ms: back.timeMs - (back.prevTimeMs ?? back.timeMs), from: back.prevNode ?? interim, to: holder, ok: true };
+    await this.dualStackMove(returnRow, holder, mark6, healAtMs);
+    this.timeline.row(returnRow);
     await this.settleOn(holder, `${scenario}: after the return`);
+  }
+
+  /**
+   * Dual-stack: the IPv6 VIP must follow the IPv4 one to `to` (the client's outage on it goes into
+   * the row), and the two may not be held on different nodes for more than one advert interval.
+   */
+  private async dualStackMove(row: SummaryRow, to: string, mark6: number, sinceMs: number): Promise<void> {
+    const cluster = this.cluster!;
+    if (this.probe6 === undefined || cluster.vips6 === undefined) return;
+    const moved6 = await this.probe6.waitFor((r) => r.node === to, mark6, FAILOVER_TIMEOUT_MS, this.signal);
+    row.outage6_ms = moved6 === undefined ? null : moved6.timeMs - (moved6.prevTimeMs ?? moved6.timeMs);
+    // Let the kernels' notifications of the move arrive before measuring the split.
+    await sleep(200, this.signal);
+    row.apart_ms = splitTime(cluster.vips, cluster.vips6, sinceMs).longestMs;
+    if (moved6 === undefined) Object.assign(row, { ok: false, note: `${VIP6} did not follow to ${to}` });
+    else if (row.apart_ms > DUAL_STACK_APART_LIMIT_MS) Object.assign(row, { ok: false, note: `the VIPs were on different nodes for ${row.apart_ms} ms (limit: one advert interval, ${DUAL_STACK_APART_LIMIT_MS} ms)` });
   }
 
   /**

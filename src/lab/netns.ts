@@ -171,7 +171,15 @@ export class BridgeLab {
       await must('ip', ['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', temp]);
       await must('ip', ['-n', sw, 'link', 'set', temp, 'netns', ns]);
       await must('ip', ['-n', ns, 'link', 'set', temp, 'name', 'ens32']);
-      for (const address of spec.addresses) await must('ip', ['-n', ns, 'addr', 'add', address, 'dev', 'ens32']);
+      // A host given IPv6 addresses gets IPv6 back on its link (addNamespace turned it off), without
+      // duplicate address detection, so that the link-local address (the source of IPv6 adverts)
+      // and its own addresses can be used at once, not after DAD's ~1 s, and without router
+      // solicitations in the captures.
+      if (spec.addresses.some((a) => a.includes(':'))) {
+        const conf = 'net.ipv6.conf.ens32';
+        await must('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `${conf}.disable_ipv6=0`, `${conf}.accept_dad=0`, `${conf}.router_solicitations=0`]);
+      }
+      for (const address of spec.addresses) await must('ip', ['-n', ns, 'addr', 'add', address, 'dev', 'ens32', ...(address.includes(':') ? ['nodad'] : [])]);
       await must('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
       await must('ip', ['-n', ns, 'link', 'set', 'ens32', 'up']);
       const line = await must('ip', ['-n', ns, '-o', 'link', 'show', 'ens32']);
@@ -230,10 +238,10 @@ export class BridgeLab {
     };
   }
 
-  /** IPv4 addresses (CIDR) on an interface in a namespace. */
-  async addrs(nsOrHost: string, ifname = 'ens32'): Promise<string[]> {
-    const out = await must('ip', ['-n', this.nsOf(nsOrHost), '-4', '-o', 'addr', 'show', 'dev', ifname]);
-    return [...out.matchAll(/\binet (\S+)/g)].map((m) => m[1]!);
+  /** The addresses (CIDR) of one family on an interface in a namespace: IPv4 unless asked. */
+  async addrs(nsOrHost: string, ifname = 'ens32', family: 4 | 6 = 4): Promise<string[]> {
+    const out = await must('ip', ['-n', this.nsOf(nsOrHost), `-${family}`, '-o', 'addr', 'show', 'dev', ifname]);
+    return [...out.matchAll(family === 4 ? /\binet (\S+)/g : /\binet6 (\S+)/g)].map((m) => m[1]!);
   }
 
   /** Take a host's link down: 'admin' = ip link set ens32 down; 'carrier' = its switch port down (the cable). */

@@ -23,21 +23,26 @@ export class VipWatch<H extends string = string> {
   constructor(
     private readonly lab: BridgeLab,
     private readonly hosts: readonly H[],
-    /** The address with its prefix length, as `ip` prints it: 10.0.0.50/32. */
+    /** The address with its prefix length, as `ip` prints it: 10.0.0.50/32, fd00::50/64. */
     readonly vip: string,
   ) {}
 
+  private get family(): 4 | 6 {
+    return this.vip.includes(':') ? 6 : 4;
+  }
+
   async start(): Promise<void> {
+    const word = this.family === 4 ? 'inet' : 'inet6';
     for (const host of this.hosts) {
-      const monitor = this.lab.spawn(host, 'ip', ['-4', '-o', 'monitor', 'address']);
+      const monitor = this.lab.spawn(host, 'ip', [`-${this.family}`, '-o', 'monitor', 'address']);
       createInterface({ input: monitor.stdout! }).on('line', (line) => {
-        if (!line.includes(` inet ${this.vip} `)) return;
+        if (!line.includes(` ${word} ${this.vip} `)) return;
         this.record(host, !line.startsWith('Deleted'));
       });
     }
     // The monitors need a moment to subscribe; then the kernel's current state seeds the set.
     await sleep(150);
-    for (const host of this.hosts) if ((await this.lab.addrs(host)).includes(this.vip)) this.record(host, true);
+    for (const host of this.hosts) if ((await this.lab.addrs(host, 'ens32', this.family)).includes(this.vip)) this.record(host, true);
   }
 
   /** Each change as it is seen. */
@@ -252,4 +257,36 @@ export class Probe {
 export function pruneBefore<T>(list: T[], time: (item: T) => number, beforeMs: number): void {
   const kept = list.filter((item) => time(item) >= beforeMs);
   list.splice(0, list.length, ...kept);
+}
+
+/**
+ * How long two addresses (a dual-stack pair of VIPs) were held on different nodes in [fromMs, now]:
+ * both held, by different sets of hosts. A moment in which one is held by nobody (between a goodbye
+ * and the takeover) is not a split. The total and the longest single stretch, in ms.
+ */
+export function splitTime<H extends string>(a: VipWatch<H>, b: VipWatch<H>, fromMs: number, nowMs = Date.now()): { totalMs: number; longestMs: number } {
+  const merged = [...a.events.map((e) => ({ ...e, which: 0 })), ...b.events.map((e) => ({ ...e, which: 1 }))].sort((x, y) => x.timeMs - y.timeMs || x.which - y.which);
+  const sets = [new Set<H>(), new Set<H>()] as const;
+  const split = (): boolean => sets[0].size > 0 && sets[1].size > 0 && [...sets[0]].sort().join() !== [...sets[1]].sort().join();
+  let totalMs = 0;
+  let longestMs = 0;
+  let since: number | undefined;
+  const close = (at: number): void => {
+    if (since === undefined) return;
+    const length = Math.max(0, at - Math.max(since, fromMs));
+    totalMs += length;
+    longestMs = Math.max(longestMs, length);
+    since = undefined;
+  };
+  for (const e of merged) {
+    if (e.timeMs > nowMs) break;
+    const set = sets[e.which === 0 ? 0 : 1];
+    if (e.held) set.add(e.host);
+    else set.delete(e.host);
+    if (split()) since ??= e.timeMs;
+    else if (e.timeMs >= fromMs) close(e.timeMs);
+    else since = undefined;
+  }
+  close(nowMs);
+  return { totalMs, longestMs };
 }

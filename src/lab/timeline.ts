@@ -44,6 +44,13 @@ export interface SummaryRow {
   failover_ms?: number;
   floor_ms?: number;
   floor?: string;
+  /** Dual-stack config set: the client's outage on the IPv6 VIP (null: it did not move with the IPv4 one). */
+  outage6_ms?: number | null;
+  /**
+   * Dual-stack config set: the longest stretch in which the two VIPs were held on different nodes
+   * during this step, ms (from the kernels' address notifications).
+   */
+  apart_ms?: number;
 }
 
 /** How long the live output holds an event back so that later-arriving earlier events go first. */
@@ -128,11 +135,14 @@ export class Timeline {
 export function formatSummary(rows: readonly SummaryRow[]): string {
   // The wire's column only when the lab timed something from the wire (the v3 config set).
   const wire = rows.some((r) => r.failover_ms !== undefined);
-  const header = ['scenario', 'what happened', 'client outage', ...(wire ? ['failover on the wire (floor)'] : []), 'VIP held by', 'result'];
+  // The IPv6 columns only for a dual-stack run.
+  const dual = rows.some((r) => r.outage6_ms !== undefined || r.apart_ms !== undefined);
+  const header = ['scenario', 'what happened', 'client outage', ...(dual ? ['IPv6 outage', 'VIPs apart'] : []), ...(wire ? ['failover on the wire (floor)'] : []), 'VIP held by', 'result'];
   const body = rows.map((r) => [
     r.scenario,
     r.step,
     r.outage_ms === null ? '-' : `${r.outage_ms} ms`,
+    ...(dual ? [r.outage6_ms === undefined || r.outage6_ms === null ? '-' : `${r.outage6_ms} ms`, r.apart_ms === undefined ? '-' : `${r.apart_ms} ms`] : []),
     ...(wire ? [r.failover_ms === undefined || r.floor_ms === undefined ? '-' : `${r.failover_ms.toFixed(1)} ms (${r.floor!.replace(/:.*/, '')} ${r.floor_ms.toFixed(1)} ms, +${(r.failover_ms - r.floor_ms).toFixed(1)})`] : []),
     r.from !== null && r.to !== null && r.from !== r.to ? `${r.from} -> ${r.to}` : (r.to ?? 'nobody'),
     r.ok ? 'ok' : `FAILED${r.note ? `: ${r.note}` : ''}`,
@@ -140,7 +150,7 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => cells[i]!.length)));
   const line = (cells: string[]): string =>
     cells
-      .map((cell, i) => (i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .map((cell, i) => (i === 2 || (dual && (i === 3 || i === 4)) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
   const floors = [...new Set(rows.flatMap((r) => (r.failover_ms !== undefined && r.floor !== undefined ? [r.floor] : [])))];

@@ -16,7 +16,7 @@ const COMMANDS: Array<[string, RegExp]> = [
   ['drain', /^Usage: vrrpd drain \[--instance NAME\] \[--socket PATH\] \[--timeout SECONDS\]\n/],
   ['undrain', /^Usage: vrrpd undrain \[--instance NAME\] \[--socket PATH\]\n/],
   ['release', /^Usage: vrrpd release --config FILE\n/],
-  ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\|v3\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
+  ['lab', /^Usage: sudo vrrpd lab \[--scenario NAME\] \[--config-set recommended\|seed\|v3\|dual-stack\] \[--keepalived NODES\] \[--preempt-delay S\] \[--json\]\n/],
   ['import-keepalived', /^Usage: vrrpd import-keepalived FILE \[--output OUT\] \[--force\]\n/],
 ];
 

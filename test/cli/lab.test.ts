@@ -4,10 +4,10 @@ import { UsageError } from '../../src/cli/args.js';
 import { labOptions } from '../../src/cli/lab.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { masterDownIntervalV3Ms } from '../../src/core/timers.js';
-import { keepalivedConfig, keepalivedConfV3, vrrpdConfig } from '../../src/lab/demo-nodes.js';
+import { keepalivedConfig, keepalivedConfV3, vrrpdConfig, vrrpdConfigExt } from '../../src/lab/demo-nodes.js';
 import { protocolFloor } from '../../src/lab/floor.js';
 import { describeCluster, electionRow } from '../../src/lab/lab.js';
-import type { ProbeReply } from '../../src/lab/observers.js';
+import { splitTime, VipWatch, type ProbeReply } from '../../src/lab/observers.js';
 import { formatSummary, type SummaryRow } from '../../src/lab/timeline.js';
 
 const ALL = new Set(['m1', 'm2', 'm3']);
@@ -155,7 +155,7 @@ describe('lab options', () => {
   it('a bad value is a usage error that names the option', () => {
     for (const [values, message] of [
       [{ scenario: 'meteor' }, /^--scenario must be one of election, apiserver, graceful, crash; got 'meteor'$/],
-      [{ 'config-set': 'best' }, /^--config-set must be recommended, seed or v3; got 'best'$/],
+      [{ 'config-set': 'best' }, /^--config-set must be recommended, seed, v3 or dual-stack; got 'best'$/],
       [{ keepalived: 'm4' }, /^--keepalived: unknown node 'm4'/],
       [{ 'preempt-delay': 'soon' }, /^--preempt-delay must be a number of seconds from 0 to 1000; got 'soon'$/],
       [{ 'preempt-delay': '-1' }, /^--preempt-delay must be/],
@@ -164,5 +164,52 @@ describe('lab options', () => {
       expect(() => labOptions(values), JSON.stringify(values)).toThrow(UsageError);
       expect(() => labOptions(values)).toThrow(message);
     }
+  });
+});
+
+describe('the dual-stack config set', () => {
+  it('names both VIPs and the sync group in the header; the summary gets the IPv6 outage and how long the VIPs were apart', () => {
+    const header = describeCluster({ configSet: 'dual-stack', keepalivedNodes: new Set(['m3']), preemptDelayS: 3 }).split('\n');
+    expect(header[0]).toBe('vrrpd lab, VIPs 10.0.0.50 and fd00::50:');
+    expect(header[1]).toBe("  master1, master2: vrrpd with examples/dual-stack's keepalived.conf (10.0.0.50 and fd00::50 in one sync group, VRRPv3, advert_int 0.1, no authentication; killall -0 kube-apiserver every 1 s, weight 0)");
+    expect(header[2]).toMatch(/^ {2}master3: keepalived with examples\/dual-stack's keepalived\.conf/);
+    const rows: SummaryRow[] = [
+      { scenario: 'crash', step: "master1's link down", outage_ms: 384, outage6_ms: 369, apart_ms: 0, from: 'master1', to: 'master2', ok: true },
+      { scenario: 'crash', step: "master1's link back; preemption", outage_ms: 10, outage6_ms: null, apart_ms: 250, from: 'master2', to: 'master1', ok: false, note: 'apart' },
+    ];
+    const [head, , first, second] = formatSummary(rows).split('\n').map((line) => line.split(/ {2,}/));
+    expect(head).toEqual(['scenario', 'what happened', 'client outage', 'IPv6 outage', 'VIPs apart', 'VIP held by', 'result']);
+    expect(first).toEqual(['crash', "master1's link down", '384 ms', '369 ms', '0 ms', 'master1 -> master2', 'ok']);
+    expect(second!.slice(3, 5)).toEqual(['-', '250 ms']);
+  });
+
+  it('runs the same keepalived.conf on both daemons', () => {
+    for (const index of [1, 2, 3] as const) expect(vrrpdConfig('dual-stack', index, undefined)).toBe(keepalivedConfig(index, 'dual-stack'));
+    expect(vrrpdConfigExt('dual-stack')).toBe('.conf');
+    expect(vrrpdConfigExt('v3')).toBe('.yaml');
+  });
+});
+
+describe('how long two VIPs were held on different nodes', () => {
+  const watch = (events: [number, 'm1' | 'm2', boolean][]): VipWatch<'m1' | 'm2'> => {
+    const w = new VipWatch<'m1' | 'm2'>(undefined as never, ['m1', 'm2'], '10.0.0.50/32');
+    w.events.push(...events.map(([timeMs, host, held]) => ({ timeMs, host, held })));
+    return w;
+  };
+
+  it('counts only the time both are held by different sets of hosts, from the start of the window', () => {
+    const v4 = watch([[0, 'm1', true], [1000, 'm1', false], [1100, 'm2', true]]);
+    // The IPv6 VIP leaves m1 at 1050 and arrives at m2 at 1300: apart from 1100 (v4 on m2, v6 nowhere is not apart)...
+    const v6 = watch([[0, 'm1', true], [1050, 'm1', false], [1300, 'm2', true]]);
+    expect(splitTime(v4, v6, 500, 2000)).toEqual({ totalMs: 0, longestMs: 0 });
+    // ...but v6 staying on m1 while v4 is on m2 is.
+    const late6 = watch([[0, 'm1', true], [1250, 'm1', false], [1260, 'm2', true]]);
+    expect(splitTime(v4, late6, 500, 2000)).toEqual({ totalMs: 150, longestMs: 150 });
+    // Two stretches; the window cuts the first.
+    const v4b = watch([[0, 'm1', true], [100, 'm1', false], [100, 'm2', true], [400, 'm2', false], [400, 'm1', true]]);
+    const v6b = watch([[0, 'm1', true], [180, 'm1', false], [180, 'm2', true], [420, 'm2', false], [420, 'm1', true]]);
+    expect(splitTime(v4b, v6b, 150, 1000)).toEqual({ totalMs: 50, longestMs: 30 });
+    // Still apart at the end of the window: counted up to it.
+    expect(splitTime(v4, watch([[0, 'm1', true]]), 0, 1500)).toEqual({ totalMs: 400, longestMs: 400 });
   });
 });

@@ -28,6 +28,7 @@ const MASTER_DOWN_99 = masterDownIntervalMs(1, 99);
 const MASTER_DOWN_98 = masterDownIntervalMs(1, 98);
 const MASTER_DOWN_V3_99 = masterDownIntervalV3Ms(10, 99);
 const MASTER_DOWN_V3_98 = masterDownIntervalV3Ms(10, 98);
+const SKEW_99_V3 = MASTER_DOWN_V3_99 - 300;
 /** The lab's preempt_delay for the recommended config (vrrpd lab --help). */
 const LAB_PREEMPT_DELAY_MS = 3_000;
 const PROBE_INTERVAL_MS = 10;
@@ -51,6 +52,8 @@ interface SummaryRow {
   failover_ms?: number;
   floor_ms?: number;
   floor?: string;
+  outage6_ms?: number | null;
+  apart_ms?: number;
 }
 
 interface LabResult {
@@ -344,6 +347,32 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd lab', () => {
     expect(prefix).toBeDefined();
     expectNothingLeft(prefix!, dirsBefore);
   }, 90_000);
+
+  it.each([
+    ['vrrpd on every node', []],
+    ['mixed: keepalived on master2', ['--keepalived', 'm2']],
+  ])('--config-set dual-stack (%s): 10.0.0.50 and fd00::50 in one sync group move together in every scenario, never apart for more than one advert interval', async (what, extra) => {
+    const dirsBefore = labTempDirs();
+    const { finished, result } = await runJson(['--config-set', 'dual-stack', ...extra]);
+    expect(finished.code, `${finished.stderr}\n${JSON.stringify(result.summary, null, 1)}`).toBe(0);
+    const moves = result.summary.filter((r) => r.scenario !== 'election');
+    expect(moves.map((r) => r.scenario)).toEqual(['apiserver', 'apiserver', 'graceful', 'graceful', 'crash', 'crash']);
+    for (const move of moves) {
+      expect(move, move.step).toMatchObject({ ok: true });
+      // The IPv6 VIP answered from the same node as the IPv4 one, and they were apart (held on
+      // different nodes, from the kernels' own notifications) for at most one advert interval.
+      expect(move.outage6_ms, move.step).not.toBeNull();
+      expect(move.apart_ms, move.step).toBeLessThanOrEqual(100);
+    }
+    const [apiserver, , graceful, , crash] = moves;
+    expect(apiserver).toMatchObject({ from: 'master1', to: 'master2' });
+    // The check runs every 1 s (weight 0): FAULT within a second, the group's goodbyes, Skew_Time.
+    for (const outage of [apiserver!.outage_ms!, apiserver!.outage6_ms!]) expect(outage).toBeLessThanOrEqual(1_000 + SKEW_99_V3 + 400);
+    for (const outage of [graceful!.outage_ms!, graceful!.outage6_ms!]) expect(outage).toBeLessThanOrEqual(SKEW_99_V3 + 300);
+    for (const outage of [crash!.outage_ms!, crash!.outage6_ms!]) expect(outage).toBeLessThanOrEqual(MASTER_DOWN_V3_99 + 300);
+    console.log(`[lab dual-stack, ${what}] client outage IPv4/IPv6 and longest time apart: ${moves.map((m) => `${m.scenario} ${m.to}: ${m.outage_ms}/${m.outage6_ms} ms, apart ${m.apart_ms} ms`).join('; ')}`);
+    expectNothingLeft(result.prefix, dirsBefore);
+  }, 120_000);
 
   it('all keepalived, master1 slow to start: master1 still wins, the header names what runs, every column is labelled, exit 0', async () => {
     const dirsBefore = labTempDirs();

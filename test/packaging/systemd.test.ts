@@ -55,7 +55,7 @@ describe('systemd/vrrpd.service', () => {
       expect(settings.get(key)?.flatMap((v) => v.split(/\s+/)).sort()).toEqual(['CAP_NET_ADMIN', 'CAP_NET_RAW']);
     }
     expect(settings.get('NoNewPrivileges')).toEqual(['yes']);
-    expect(settings.get('RestrictAddressFamilies')).toEqual(['AF_UNIX AF_NETLINK AF_INET AF_PACKET']);
+    expect(settings.get('RestrictAddressFamilies')).toEqual(['AF_UNIX AF_NETLINK AF_INET AF_INET6 AF_PACKET']);
     expect(settings.get('RuntimeDirectory')).toEqual(['vrrpd']);
     expect(settings.get('Type')).toEqual(['notify']);
     expect(settings.get('NotifyAccess')).toEqual(['all']);
