@@ -24,6 +24,8 @@ function walk(dir: string): string[] {
 const all = walk(examples).sort();
 const vrrpdYaml = all.filter((f) => f.endsWith('.yaml') && !f.startsWith('kubernetes/'));
 const keepalivedConf = all.filter((f) => f.startsWith('keepalived/') && f.endsWith('.conf'));
+/** examples/dual-stack: the three masters' keepalived.conf under keepalived/, the same in YAML next to it. */
+const dualStackConf = all.filter((f) => f.startsWith('dual-stack/keepalived/') && f.endsWith('.conf'));
 const haproxy = all.filter((f) => f.startsWith('haproxy/') && f.endsWith('.cfg'));
 const nginx = all.filter((f) => f.startsWith('nginx/') && f.endsWith('.conf'));
 const manifests = all.filter((f) => f.startsWith('kubernetes/') && f.endsWith('.yaml'));
@@ -36,9 +38,10 @@ function run(command: string, args: string[]) {
 
 describe('examples/', () => {
   it('has no file that no check below reads', () => {
-    const covered = new Set([...vrrpdYaml, ...keepalivedConf, ...haproxy, ...nginx, ...manifests]);
+    const covered = new Set([...vrrpdYaml, ...keepalivedConf, ...dualStackConf, ...haproxy, ...nginx, ...manifests]);
     expect(all.filter((f) => !covered.has(f))).toEqual([]);
     expect(keepalivedConf).toHaveLength(6);
+    expect(dualStackConf).toHaveLength(3);
     expect(haproxy).toHaveLength(2);
     expect(nginx).toHaveLength(2);
     expect(manifests).toHaveLength(1);
@@ -57,6 +60,17 @@ describe('examples/', () => {
     if (!conf.ok || !yaml.ok) throw new Error('not loaded');
     expect(conf.config.vrrp_instance).toEqual(yaml.config.vrrp_instance);
     expect(conf.config.vrrp_script).toEqual(yaml.config.vrrp_script);
+  });
+
+  it.each(dualStackConf)('%s loads without errors and runs the same instances and sync group as the YAML example', async (file) => {
+    const conf = await loadConfigFile(join(examples, file));
+    expect(conf.ok ? [] : conf.errors).toEqual([]);
+    // dual-stack/keepalived/master1.conf <-> dual-stack/master1.yaml
+    const yaml = await loadConfigFile(join(examples, file.replace(/keepalived\//, '').replace(/\.conf$/, '.yaml')));
+    if (!conf.ok || !yaml.ok) throw new Error('not loaded');
+    expect(conf.config.vrrp_instance).toEqual(yaml.config.vrrp_instance);
+    expect(conf.config.vrrp_sync_group).toEqual(yaml.config.vrrp_sync_group);
+    expect(Object.keys(conf.config.vrrp_sync_group ?? {})).toEqual(['APISERVER']);
   });
 
   it('keepalived/ holds the seed\'s six configs exactly as the interop tests run them', () => {
