@@ -12,7 +12,6 @@ import type { Notifier, NotifyState, NotifySubject } from '../io/notify.js';
 import { readEffectiveCapabilities } from '../io/privileges.js';
 import { openTransport } from '../io/transport.js';
 import { openTransport6, readLinkLocal6 } from '../io/transport6.js';
-import { addVip6, removeVip6 } from '../io/vip6-iproute.js';
 import { addVip, removeStale, removeVip, type VipResult, type VipSpec } from '../io/vip.js';
 import { startPeriodicCheck, type CheckLog, type Probe } from './checks.js';
 import type { DaemonHost, MirrorHost } from './host.js';
@@ -98,10 +97,10 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
       };
     },
     addVips(vips) {
-      applyVips(vips, (vip) => (typeof vip.address === 'bigint' ? addVip6(vip) : addVip(vip)));
+      applyVips(vips, addVip);
     },
     removeVips(vips) {
-      applyVips(vips, (vip) => (typeof vip.address === 'bigint' ? removeVip6(vip) : removeVip(vip)));
+      applyVips(vips, removeVip);
     },
     async removeStaleVips(vips) {
       const outcome = await removeStale(vips);

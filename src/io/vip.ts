@@ -138,10 +138,6 @@ function viaNetlink(verb: 'add' | 'del', vip: VipSpec): VipResult {
   if (typeof addon.addressChange !== 'function') {
     return { ok: false, error: new IoError('ENOADDON', operation, 'the vrrpd_packet addon is older than this vrrpd; rebuild it (`npm run install`)') };
   }
-  if (typeof vip.address === 'bigint') {
-    // IPv6 VIPs do not go through this IPv4 request (the daemon's host routes them elsewhere).
-    return { ok: false, error: new IoError('EAFNOSUPPORT', operation, `${verb === 'add' ? 'adding' : 'removing'} an IPv6 address is not done by the IPv4 netlink path`) };
-  }
   try {
     // The addon takes an IPv4 address as a number and an IPv6 one as its 16 bytes.
     const address = typeof vip.address === 'bigint' ? ipv6Bytes(vip.address) : vip.address >>> 0;
