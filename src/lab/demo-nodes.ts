@@ -93,11 +93,16 @@ export interface ProcessEvent {
 export type EventSink = (event: ProcessEvent) => void;
 
 /** `vrrpd run`'s JSON lines as state, check and link events. */
-function followVrrpd(daemon: VrrpdProcess, master: MasterSpec, sink: EventSink): void {
-  const who = `${master.name} vrrpd`;
+function followVrrpd(daemon: VrrpdProcess, master: MasterSpec, sink: EventSink, namesInstances: boolean): void {
+  const node = `${master.name} vrrpd`;
   daemon.onLine((entry) => {
     const timeMs = entry.timeMs;
-    if (typeof entry.from === 'string' && typeof entry.to === 'string') {
+    // With more than one instance per node (the dual-stack set), each line says which.
+    const who = namesInstances && typeof entry.instance === 'string' ? `${node} ${entry.instance}` : node;
+    if (typeof entry.sync_group === 'string' && typeof entry.from === 'string' && typeof entry.to === 'string') {
+      // A sync group's own state (its members' transitions come as instance lines).
+      sink({ timeMs, kind: 'state', node: master.name, text: `${node}: sync group ${entry.sync_group} ${entry.from} -> ${entry.to}` });
+    } else if (typeof entry.from === 'string' && typeof entry.to === 'string') {
       const causes = Array.isArray(entry.fault_causes) && entry.fault_causes.length > 0 ? `, failing: ${entry.fault_causes.join(', ')}` : '';
       sink({ timeMs, kind: 'state', node: master.name, state: entry.to, text: `${who}: ${entry.from} -> ${entry.to} (${String(entry.reason)}, priority ${String(entry.effective_priority)}${causes})` });
     } else if (entry.event === 'preempt_delay_started') {
@@ -167,7 +172,7 @@ export class DemoNode {
       daemon = keepalived;
     } else {
       const vrrpd = await this.node.startVrrpd(this.configText(), vrrpdConfigExt(this.configSet), { logLevel: 'info' });
-      followVrrpd(vrrpd, this.master, this.sink);
+      followVrrpd(vrrpd, this.master, this.sink, this.configSet === 'dual-stack');
       daemon = vrrpd;
     }
     this.daemon = daemon;
