@@ -270,7 +270,7 @@ export class BridgeLab {
 
   /** The neighbour entry for an address in a host's namespace, if any. */
   async neigh(host: string, address: string): Promise<{ lladdr: string | undefined; state: string } | undefined> {
-    const out = await must('ip', ['-n', this.nsOf(host), '-4', 'neigh', 'show', address, 'dev', 'ens32']);
+    const out = await must('ip', ['-n', this.nsOf(host), address.includes(':') ? '-6' : '-4', 'neigh', 'show', address, 'dev', 'ens32']);
     const line = out.trim();
     if (line === '') return undefined;
     const lladdr = /lladdr (\S+)/.exec(line)?.[1];

@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedV3Conf } from './configs.js';
-import { CLIENT, Cluster, VIP, type Master } from '../../src/lab/cluster.js';
+import { CLIENT, Cluster, VIP, VIP6, type Master } from '../../src/lab/cluster.js';
+import { dualStackConfig } from '../../src/lab/demo-nodes.js';
 import type { LogLine, VrrpdProcess } from '../../src/lab/daemons.js';
 import { decodeArp } from '../../src/lab/wire.js';
 import { masterDownV3Ms, V3_ADVERT_INT_MS, V3_MARGIN_MS } from './timing.js';
@@ -125,5 +126,70 @@ describe.skipIf(labUnavailableReason !== undefined)('the 99/98 race at advert_in
     console.log(
       `[interop] race: ${raced.length} of ${RUNS} runs had both backups MASTER; loser back to BACKUP after ${raced.map((r) => r.stepDownMs).join(', ') || '-'} ms; the client ended on m2 in ${results.filter((r) => r.clientMac === macOf('m2')).length} of ${RUNS}`,
     );
+  }, 150_000);
+});
+
+/**
+ * The same race with a dual-stack sync group (examples/dual-stack: 10.0.0.50 and fd00::50, VRRPv3
+ * at 0.1 s, all three nodes vrrpd): the client has master1's MAC for both VIPs (one connection to
+ * each), sends nothing after the kill -9, and a second later both entries must hold the winner's
+ * MAC: the IPv4 one by gratuitous ARP, the IPv6 one by unsolicited neighbour advertisement.
+ */
+describe.skipIf(labUnavailableReason !== undefined)('the 99/98 race with a dual-stack sync group: the client ends on the winner for both VIPs', () => {
+  let mixed: Cluster;
+
+  beforeAll(async () => {
+    mixed = await Cluster.create({ dualStack: true });
+  });
+
+  afterAll(async () => {
+    await mixed?.destroy();
+  });
+
+  it(`kill -9 of master1, ${RUNS} times: the silent client's entries for 10.0.0.50 and fd00::50 both end on the MASTER's MAC`, async () => {
+    const lab = mixed.lab;
+    const macOf = (host: Master | typeof CLIENT): string => lab.host(host).mac.toLowerCase();
+    const nameOf = new Map<string, string>([...(['m1', 'm2', 'm3'] as const)].map((m) => [macOf(m), m]));
+    let raced = 0;
+    for (let run = 1; run <= RUNS; run++) {
+      await mixed.reset();
+      await lab.exec(CLIENT, 'ip', ['neigh', 'flush', 'dev', 'ens32']);
+      await lab.exec(CLIENT, 'ip', ['-6', 'neigh', 'flush', 'dev', 'ens32']);
+      const m1 = await mixed.node('m1').startVrrpd(dualStackConfig(1), '.conf');
+      await m1.waitForState('MASTER', START_TIMEOUT_MS);
+      const m2 = await mixed.node('m2').startVrrpd(dualStackConfig(2), '.conf');
+      const m3 = await mixed.node('m3').startVrrpd(dualStackConfig(3), '.conf');
+      await Promise.all([m2.waitForState('BACKUP', START_TIMEOUT_MS), m3.waitForState('BACKUP', START_TIMEOUT_MS)]);
+      await mixed.vips6!.waitForHolders(['m1'], 2_000, 'fd00::50 on m1');
+
+      // One connection to each VIP: the client's kernel caches master1's MAC for both.
+      await lab.exec(CLIENT, 'bash', ['-c', `exec 3<>/dev/tcp/${VIP}/6443; exec 4<>/dev/tcp/${VIP6}/6443`]);
+      expect((await lab.neigh(CLIENT, VIP))?.lladdr, 'the client cached master1 for 10.0.0.50').toBe(macOf('m1'));
+      expect((await lab.neigh(CLIENT, VIP6))?.lladdr, 'the client cached master1 for fd00::50').toBe(macOf('m1'));
+      // Anything the client sends from here on, but for MLDv2 reports to ff02::16 (multicast group
+      // membership, which the kernel sends on its own; they resolve nothing).
+      const capture = await lab.tcpdump(CLIENT, `ether src ${macOf(CLIENT)} and not ether dst 33:33:00:00:00:16`);
+      await sleep(300);
+
+      const marks = [m2.lines.length, m3.lines.length];
+      const killedAt = Date.now();
+      m1.signal('SIGKILL');
+      await Promise.race([m2.waitForState('MASTER', 3_000, marks[0]), m3.waitForState('MASTER', 3_000, marks[1])]);
+      await sleep(SETTLE_MS);
+      const [neigh4, neigh6] = [await lab.neigh(CLIENT, VIP), await lab.neigh(CLIENT, VIP6)];
+      const sent = (await capture.stop()).filter((f) => f.timeMs >= killedAt);
+      const moves3 = stateLines(m3, marks[1]!);
+      if (moves3.some((l) => l.to === 'MASTER')) raced++;
+      const where = `client: 10.0.0.50 -> ${nameOf.get(neigh4?.lladdr ?? '') ?? neigh4?.lladdr}, fd00::50 -> ${nameOf.get(neigh6?.lladdr ?? '') ?? neigh6?.lladdr}; m3 ${moves3.map((l) => `+${l.timeMs - killedAt}ms ${String(l.from)}->${String(l.to)}`).join(' ') || 'stayed BACKUP'}`;
+      console.log(`[interop] dual-stack race run ${run}: ${where}`);
+
+      // master2 holds both VIPs, master3 is BACKUP in both instances, the client is on master2 for both.
+      expect((await m2.status()).instances.map((i) => i.state), where).toEqual(['MASTER', 'MASTER']);
+      expect((await m3.status()).instances.map((i) => i.state), where).toEqual(['BACKUP', 'BACKUP']);
+      expect(sent.length, 'the client sent nothing after the kill').toBe(0);
+      expect(nameOf.get(neigh4?.lladdr ?? ''), where).toBe('m2');
+      expect(nameOf.get(neigh6?.lladdr ?? ''), where).toBe('m2');
+    }
+    console.log(`[interop] dual-stack race: both backups MASTER in ${raced} of ${RUNS} runs; the client ended on m2 for both VIPs in every run`);
   }, 150_000);
 });
