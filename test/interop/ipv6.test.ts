@@ -12,6 +12,10 @@
  * - Golden: vrrpd's IPv6 advert is byte for byte keepalived's (same node, same config) but for the
  *   flow label the kernel picks, and Wireshark (tshark) reads both as well-formed VRRPv3 over IPv6
  *   with a good checksum.
+ * - The client (fd00::10, which has the old master's MAC for fd00::50 in its neighbour table and
+ *   sends nothing) is re-pointed to the new master's MAC by its unsolicited neighbour
+ *   advertisements within 1 s of the takeover, in both directions (keepalived's NA after vrrpd's
+ *   goodbye, vrrpd's after keepalived's).
  * - Hostile input over IPv6, sent from m3 with a raw socket: hop limit 254, a wrong checksum, a
  *   truncated advert, IPv4 addresses under our VRID, a non-peer to a unicast instance; vrrpd drops
  *   and counts each by its reason and stays MASTER.
@@ -81,6 +85,47 @@ export async function enableIpv6(mixed: Cluster): Promise<Map<Master, string>> {
   return linkLocal;
 }
 
+const CLIENT = 'client';
+
+/** The client on IPv6 too (fd00::10/64, no DAD), so that it keeps a neighbour entry for the VIP. */
+async function enableClientIpv6(mixed: Cluster): Promise<void> {
+  for (const setting of ['accept_dad=0', 'dad_transmits=0', 'disable_ipv6=0', 'router_solicitations=0']) {
+    const r = await mixed.lab.exec(CLIENT, 'sysctl', ['-q', '-w', `net.ipv6.conf.ens32.${setting}`]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  const r = await mixed.lab.exec(CLIENT, 'ip', ['-6', 'addr', 'replace', 'fd00::10/64', 'dev', 'ens32', 'nodad']);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/** The MAC the client's neighbour table has for the VIP (undefined: no entry, or no address in it). */
+async function clientNeighbour(mixed: Cluster): Promise<string | undefined> {
+  const out = (await mixed.lab.exec(CLIENT, 'ip', ['-6', 'neigh', 'show', 'fd00::50', 'dev', 'ens32'])).stdout;
+  return /lladdr (\S+)/.exec(out)?.[1];
+}
+
+/**
+ * The client as one that talked to the VIP while `holder` had it: a STALE entry with the holder's
+ * MAC (what a client keeps after its last packet). Only an advertisement with Override moves it.
+ */
+async function clientKnows(mixed: Cluster, holder: Master): Promise<void> {
+  const mac = mixed.lab.host(holder).mac;
+  const r = await mixed.lab.exec(CLIENT, 'ip', ['-6', 'neigh', 'replace', 'fd00::50', 'lladdr', mac, 'dev', 'ens32', 'nud', 'stale']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(await clientNeighbour(mixed)).toBe(mac);
+}
+
+/** Wait until the client's entry for the VIP names `holder`'s MAC; the wall-clock time it was seen. */
+async function clientRepointed(mixed: Cluster, holder: Master, timeoutMs: number): Promise<number> {
+  const mac = mixed.lab.host(holder).mac;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await clientNeighbour(mixed);
+    if (seen === mac) return Date.now();
+    if (Date.now() > until) throw new Error(`the client's neighbour entry for fd00::50 is ${seen ?? 'gone'}, not ${holder}'s ${mac}, ${timeoutMs} ms after the takeover`);
+    await sleep(5);
+  }
+}
+
 async function holders6(mixed: Cluster): Promise<Master[]> {
   const out: Master[] = [];
   for (const host of MASTER_IDS) {
@@ -130,6 +175,7 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, VRRPv3 over IPv6 w
 
   beforeAll(async () => {
     linkLocal = await enableIpv6(lab.mixed);
+    await enableClientIpv6(lab.mixed);
     wire6 = await Wire.switch(lab.mixed.lab, 'ip6 proto 112');
     return async () => {
       await wire6.stop();
@@ -163,10 +209,13 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, VRRPv3 over IPv6 w
     expect(keepalivedComplaints(m3.lines.slice(lineMarks[1]))).toEqual([]);
     for (const ka of [m2, m3]) expect(ka.states().map((s) => s.state)).toEqual(['BACKUP']);
 
+    await clientKnows(mixed, 'm1');
     const mark = wire6.mark();
     m1.signal('SIGTERM');
     const goodbye = await wire6.waitFor((a) => a.from === 'm1' && a.priority === 0, 3_000, mark, 'goodbye from m1');
     const takeover = await wire6.waitFor((a) => a.from === 'm2', 3_000, mark, "keepalived m2's first advert");
+    const repointedMs = await clientRepointed(mixed, 'm2', 1_000);
+    report(SCENARIO, "client re-pointed to keepalived m2's MAC after its first advert", repointedMs - takeover.timeMs, 'limit 1000 ms, by its neighbour advertisement');
     expect((await m1.exited).code).toBe(0);
     await waitForHolders6(mixed, ['m2'], 2_000);
     const skew = skewTimeV3Ms(100, ADVERT_INT_CS);
@@ -236,10 +285,13 @@ describe.skipIf(labUnavailableReason !== undefined)('interop, VRRPv3 over IPv6 w
     const m2 = await mixed.node('m2').startVrrpd(ipv6Conf('m2'), '.conf');
     await m2.waitForState('BACKUP', START_TIMEOUT_MS);
     await sleep(2_000);
+    await clientKnows(mixed, 'm1');
     const mark = wire6.mark();
     m1.signal('SIGTERM');
     const goodbye = await wire6.waitFor((a) => a.from === 'm1' && a.priority === 0, 3_000, mark, 'goodbye from keepalived m1');
     const takeover = await wire6.waitFor((a) => a.from === 'm2', 3_000, mark, "vrrpd m2's first advert");
+    const repointedMs = await clientRepointed(mixed, 'm2', 1_000);
+    report(SCENARIO, "client re-pointed to vrrpd m2's MAC after its first advert", repointedMs - takeover.timeMs, 'limit 1000 ms, by its neighbour advertisement');
     await waitForHolders6(mixed, ['m2'], 2_000);
     const skew = skewTimeV3Ms(100, ADVERT_INT_CS);
     report(SCENARIO, 'keepalived goodbye -> vrrpd m2 first advert', takeover.timeMs - goodbye.timeMs, `Skew_Time(100) = ${skew} ms`);
