@@ -51,6 +51,13 @@ export interface SupervisorOptions {
   debugCommands?: boolean;
 }
 
+/**
+ * The wall clock the UDP mirror's counter epoch is taken from: it must move forward across a
+ * restart even when the state file is lost (docs/protocol.md#udp-mirror). A counter seed, never a
+ * timer.
+ */
+const mirrorEpochClockMs = (): number => Date.now();
+
 export class Supervisor {
   private log: Logger | undefined;
   private daemon: Daemon | undefined;
@@ -133,14 +140,14 @@ export class Supervisor {
       }
       let epoch: number;
       try {
-        epoch = nextMirrorEpoch(stateDir, Date.now());
+        epoch = nextMirrorEpoch(stateDir, mirrorEpochClockMs());
       } catch (error) {
         const line = `cannot keep the UDP mirror's counter epoch in ${stateDir}: ${(error as Error).message}`;
         errors.write(`vrrpd: ${line}\n`);
         log.error({ state_dir: stateDir }, line);
         return 1;
       }
-      this.mirror = new MirrorSockets(key.key, new MirrorCounter(epoch, () => nextMirrorEpoch(stateDir, Date.now())), (error) => daemon?.reportIoError(error));
+      this.mirror = new MirrorSockets(key.key, new MirrorCounter(epoch, () => nextMirrorEpoch(stateDir, mirrorEpochClockMs())), (error) => daemon?.reportIoError(error));
       log.info({ port: mirrorConfig.port, key_file: mirrorConfig.key_file, epoch }, `UDP mirror of the unicast adverts on port ${mirrorConfig.port}`);
     }
 

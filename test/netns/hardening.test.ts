@@ -421,12 +421,14 @@ describe('timers never read the wall clock', () => {
         .filter((l) => /\bDate\.now\(|\bnew Date\(|\bDate\(\)/.test(l.code))
         .map((l) => `${l.where.replace(/:\d+$/, '')}: ${l.code.trim()}`),
     );
-    // The only ones: the host's wall clock (the one reading), and status formatting the daemon's
-    // start time and the monotonic -> wall conversion of its transitions for people.
+    // The only ones: the host's wall clock (the one reading), status formatting the daemon's
+    // start time and the monotonic -> wall conversion of its transitions for people, and the seed
+    // of the UDP mirror's counter epoch (a counter, not a timer).
     expect(uses.sort()).toEqual([
       'src/daemon/daemon.ts: const engine = this.engine.status(nowMs, (atMs) => new Date(wallNowMs - (nowMs - atMs)).toISOString());',
       'src/daemon/daemon.ts: started_at: new Date(this.startedAtMs).toISOString(),',
       'src/daemon/real-host.ts: wallClockMs: () => Date.now(),',
+      'src/daemon/supervisor.ts: const mirrorEpochClockMs = (): number => Date.now();',
     ]);
   });
 });
