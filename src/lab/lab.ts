@@ -337,7 +337,7 @@ export class DemoLab {
       throw new ScenarioFailed(`${scenario}: the VIP did not move within ${failoverTimeoutMs / 1000} s`);
     }
     const failoverRow: SummaryRow = { scenario, step: hurt.step, outage_ms: moved.timeMs - (moved.prevTimeMs ?? moved.timeMs), from: holder, to: moved.node, ok: true };
-    await this.dualStackMove(failoverRow, moved.node, mark6, hurtAtMs);
+    await this.dualStackMove(failoverRow, (node) => node !== holder, mark6, hurtAtMs);
     this.timeline.row(failoverRow);
     await sleep(DWELL_MS, this.signal);
     if (this.wire !== undefined) Object.assign(failoverRow, await this.wireTiming(hurtAtMs, moved.node));
@@ -354,24 +354,38 @@ export class DemoLab {
       throw new ScenarioFailed(`${scenario}: ${holder} did not take the VIP back within ${returnTimeoutMs / 1000} s`);
     }
     const returnRow: SummaryRow = { scenario, step: heal.step, outage_ms: back.timeMs - (back.prevTimeMs ?? back.timeMs), from: back.prevNode ?? interim, to: holder, ok: true };
-    await this.dualStackMove(returnRow, holder, mark6, healAtMs);
+    await this.dualStackMove(returnRow, (node) => node === holder, mark6, healAtMs);
     this.timeline.row(returnRow);
     await this.settleOn(holder, `${scenario}: after the return`);
   }
 
   /**
-   * Dual-stack: the IPv6 VIP must follow the IPv4 one to `to` (the client's outage on it goes into
-   * the row), and the two may not be held on different nodes for more than one advert interval.
+   * Dual-stack: both VIPs must settle on one node that `accept`s (another master after a failure,
+   * the preferred one after a return), within the failover timeout; the row then names that node,
+   * gets the client's outage on the IPv6 VIP, and fails if the two were held on different nodes for
+   * more than one advert interval. In the 99/98 race the first node to answer may be the loser
+   * (it held the VIPs for a moment), so the IPv4 probe's first new node is not where they land.
    */
-  private async dualStackMove(row: SummaryRow, to: string, mark6: number, sinceMs: number): Promise<void> {
+  private async dualStackMove(row: SummaryRow, accept: (node: string) => boolean, mark6: number, sinceMs: number): Promise<void> {
     const cluster = this.cluster!;
-    if (this.probe6 === undefined || cluster.vips6 === undefined) return;
-    const moved6 = await this.probe6.waitFor((r) => r.node === to, mark6, FAILOVER_TIMEOUT_MS, this.signal);
+    const probe6 = this.probe6;
+    if (probe6 === undefined || cluster.vips6 === undefined) return;
+    const deadline = Date.now() + FAILOVER_TIMEOUT_MS;
+    let settled: string | undefined;
+    while (settled === undefined && Date.now() < deadline) {
+      const [last4, last6, now] = [this.probe!.last, probe6.last, Date.now()];
+      if (last4 !== undefined && last6 !== undefined && last4.node === last6.node && accept(last4.node) && now - last4.timeMs < 150 && now - last6.timeMs < 150) settled = last4.node;
+      else await sleep(20, this.signal);
+    }
+    // The client's outage on the IPv6 VIP, measured as the IPv4 row's: to the first answer from a
+    // node that `accept`s (in the race, possibly the loser, which answered for a moment).
+    const moved6 = settled === undefined ? undefined : probe6.replies.slice(mark6).find((r) => accept(r.node));
     row.outage6_ms = moved6 === undefined ? null : moved6.timeMs - (moved6.prevTimeMs ?? moved6.timeMs);
+    if (settled !== undefined) row.to = settled;
     // Let the kernels' notifications of the move arrive before measuring the split.
     await sleep(200, this.signal);
     row.apart_ms = splitTime(cluster.vips, cluster.vips6, sinceMs).longestMs;
-    if (moved6 === undefined) Object.assign(row, { ok: false, note: `${VIP6} did not follow to ${to}` });
+    if (settled === undefined) Object.assign(row, { ok: false, note: `${VIP} and ${VIP6} did not settle on one node within ${FAILOVER_TIMEOUT_MS / 1000} s` });
     else if (row.apart_ms > DUAL_STACK_APART_LIMIT_MS) Object.assign(row, { ok: false, note: `the VIPs were on different nodes for ${row.apart_ms} ms (limit: one advert interval, ${DUAL_STACK_APART_LIMIT_MS} ms)` });
   }
 
