@@ -171,13 +171,17 @@ export class VrrpMachine {
   /**
    * Call when the instance's sync group moves it: BACKUP -> MASTER as if its Master_Down_Timer had
    * fired, or MASTER -> BACKUP without a priority-0 advert (keepalived's vrrp_sync_master and
-   * vrrp_sync_backup). Any other state is left alone.
+   * vrrp_sync_backup). Any other state is left alone. Stepping down sends the same parting advert at
+   * our own priority as a step-down on a higher-priority advert: in the 99/98 race the group's other
+   * members lose too, and their winners must hear it to re-send their GARP/NA burst, or a client
+   * that learnt our MAC for an IPv6 VIP stays on it until the next refresh (docs/protocol.md#sync-groups).
    */
   syncTo(nowMs: number, state: 'MASTER' | 'BACKUP'): Action[] {
     const actions: Action[] = [];
     if (state === 'MASTER' && this.currentState === 'BACKUP') {
       this.becomeMaster(nowMs, 'sync_group', actions);
     } else if (state === 'BACKUP' && this.currentState === 'MASTER') {
+      this.sendAdvert(this.effectivePriority, actions);
       actions.push({ type: 'remove_vips' });
       this.becomeBackup(nowMs, 'sync_group', this.masterDownMs(), actions);
     }

@@ -934,11 +934,13 @@ describe('sync group membership (docs/protocol.md#sync-groups)', () => {
     expect(alone.nextDeadline()).toBe(3000 + 609);
   });
 
-  it('syncTo BACKUP from MASTER sends no advert at all and removes the VIPs', () => {
+  it('syncTo BACKUP from MASTER sends no goodbye, only the parting advert at its own priority, and removes the VIPs', () => {
     const { machine, nowMs } = asMaster({});
     const actions = machine.syncTo(nowMs + 10, 'BACKUP');
-    expect(actions.filter((a) => a.type === 'send_advert')).toEqual([]);
-    expect(actions.map((a) => a.type)).toEqual(['remove_vips', 'transition']);
+    // Not a priority-0 goodbye: the parting advert a step-down on a higher priority sends too, so
+    // that the winner re-sends its GARP/NA burst.
+    expect(actions.filter((a) => a.type === 'send_advert').map((a) => a.priority)).toEqual([machine.effectivePriority]);
+    expect(actions.map((a) => a.type)).toEqual(['send_advert', 'remove_vips', 'transition']);
     expect(machine.wantsMaster).toBe(false);
     expect(machine.syncTo(nowMs + 20, 'BACKUP')).toEqual([]);
   });

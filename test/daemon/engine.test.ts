@@ -689,7 +689,9 @@ vrrp_sync_group:
     engine.handlePacket(6000, 'ens32', advert(M1, 150, 51));
     const commands = drain(engine, 6000);
     expect(instanceMoves(commands)).toEqual(['VI_1 MASTER>BACKUP higher_priority_advert', 'VI_2 MASTER>BACKUP sync_group']);
-    expect(words(commands).filter((w) => w.startsWith('send'))).toEqual(['send 99 to 10.0.0.51']); // VI_1's parting advert only
+    // No goodbye: each member's parting advert at its own priority (VI_1's on the higher advert,
+    // VI_2's on the group's step-down), so both winners re-send their GARP/NA burst.
+    expect(words(commands).filter((w) => w.startsWith('send'))).toEqual(['send 99 to 10.0.0.51', 'send 99 to 10.0.0.51']);
     expect(groupNotifies(commands)).toEqual(['VG_1 BACKUP 0 notify_master,notify']);
   });
 
