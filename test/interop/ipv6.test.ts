@@ -33,10 +33,9 @@ import { parseIpv6, VRRP_IPV6_MULTICAST_GROUP, type Ipv6 } from '../../src/core/
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { MASTER_IDS, type Cluster, type Master } from '../../src/lab/cluster.js';
-import type { KeepalivedProcess } from '../../src/lab/daemons.js';
 import { masterDownIntervalV3Ms, skewTimeV3Ms } from '../../src/core/timers.js';
 import { brief, ethernetAdverts, Wire, type WireAdvert } from '../../src/lab/wire.js';
-import { useMixedLab } from './use-mixed-lab.js';
+import { crashKeepalived, useMixedLab } from './use-mixed-lab.js';
 import { EARLY_MS, MARGIN_MS, report } from './timing.js';
 
 const VIP6 = 'fd00::50/64';
@@ -156,12 +155,6 @@ function wellFormed(a: WireAdvert, linkLocal: Map<Master, string>): boolean {
     a.version === 3 && a.vrid === 60 && a.ttl === 255 && a.tos === 0xc0 && a.destination === GROUP6 && a.source === linkLocal.get(a.from as Master) &&
     a.advertIntervalCs === ADVERT_INT_CS && a.addresses.join(',') === 'fd00::50'
   );
-}
-
-async function crashKeepalived(mixed: Cluster, node: Master, keepalived: KeepalivedProcess): Promise<void> {
-  const result = await mixed.node(node).exec('killall', ['-9', 'keepalived']);
-  expect(result.code, result.stderr).toBe(0);
-  await keepalived.exited;
 }
 
 function keepalivedComplaints(lines: readonly { text: string }[]): string[] {

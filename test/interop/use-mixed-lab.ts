@@ -4,8 +4,9 @@
  * torn down after the block, also when a test failed. Kept out of src/lab because it is
  * vitest's (the benchmarks use the cluster outside vitest).
  */
-import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { Cluster } from '../../src/lab/cluster.js';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { Cluster, type Master } from '../../src/lab/cluster.js';
+import type { KeepalivedProcess } from '../../src/lab/daemons.js';
 import { Wire } from '../../src/lab/wire.js';
 
 export interface MixedLabContext {
@@ -35,4 +36,17 @@ export function useMixedLab(): MixedLabContext {
       return context.wire!;
     },
   };
+}
+
+/**
+ * Crash keepalived on a node: no goodbye. A SIGKILL to its parent alone is a graceful stop in effect
+ * (its VRRP child asks for SIGTERM when the parent dies, PR_SET_PDEATHSIG, then sends priority 0),
+ * and `killall -9 keepalived` can reach the parent first: the backups then take over after
+ * Skew_Time, not Master_Down (seen once in the IPv6 interop test). So the children die first, then
+ * the parent. Both run in the node's own PID namespace, so only that node's keepalived is hit.
+ */
+export async function crashKeepalived(mixed: Cluster, node: Master, keepalived: KeepalivedProcess): Promise<void> {
+  const result = await mixed.node(node).exec('bash', ['-c', 'kill -9 $(pgrep -x keepalived -P "$(pgrep -d, -x keepalived)") && killall -9 keepalived']);
+  expect(result.code, result.stderr).toBe(0);
+  await keepalived.exited;
 }

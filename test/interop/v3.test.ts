@@ -18,9 +18,9 @@ import { labUnavailableReason } from '../netns/lab.js';
 import { sleep } from '../netns/vrrpd.js';
 import { seedV3Conf, withoutUnicast } from './configs.js';
 import type { Cluster, Master } from '../../src/lab/cluster.js';
-import { parseKeepalivedLine, type Daemon, type KeepalivedProcess, type VrrpdProcess } from '../../src/lab/daemons.js';
+import { parseKeepalivedLine, type Daemon, type VrrpdProcess } from '../../src/lab/daemons.js';
 import { brief, type Wire, type WireAdvert } from '../../src/lab/wire.js';
-import { useMixedLab } from './use-mixed-lab.js';
+import { crashKeepalived, useMixedLab } from './use-mixed-lab.js';
 import { masterDownV3Ms, report, skewV3Ms, V3_ADVERT_INT_CS, V3_ADVERT_INT_MS, V3_EARLY_MS, V3_MARGIN_MS } from './timing.js';
 
 const STEADY_STATE_MS = 10_000;
@@ -78,18 +78,6 @@ async function expectNoFlap(mixed: Cluster, wire: Wire, master: Master, daemons:
   // No gap so long that a backup's Master_Down could have run out (the logs say none did).
   expect(maxGapMs).toBeLessThan(masterDownV3Ms(99));
   return maxGapMs;
-}
-
-/**
- * A crash of keepalived: SIGKILL to all its processes at once. SIGKILL of the parent alone is a
- * graceful stop in effect: its VRRP child asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG),
- * then sends priority 0 and removes the VIP (seen here: the VIP moved after Skew_Time, not Master_Down). `killall` runs in the node's
- * own PID namespace, so it sees only that node's keepalived.
- */
-async function crashKeepalived(mixed: Cluster, node: Master, keepalived: KeepalivedProcess): Promise<void> {
-  const result = await mixed.node(node).exec('killall', ['-9', 'keepalived']);
-  expect(result.code, result.stderr).toBe(0);
-  await keepalived.exited;
 }
 
 /** A vrrpd BACKUP that follows `masterAddress` at 0.1 s and dropped nothing; `silent`: it never advertised. */
