@@ -3,7 +3,7 @@
  * twice is written once), lines for every transition, the reader script started with the FIFO's
  * path, and a reload that keeps an unchanged FIFO open.
  */
-import { chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -11,26 +11,12 @@ import { describe, expect, it } from 'vitest';
 import type { GlobalDefs } from '../../src/config/model.js';
 import { fifoSpecs, NotifyFifos } from '../../src/daemon/notify-fifos.js';
 import { waitUntil } from '../../src/lab/exec.js';
+import { readAvailable } from '../fifo-reader.js';
 
 const BASE: GlobalDefs = {
   vrrp_version: 2, enable_script_security: false, vrrp_garp_master_delay: 5, vrrp_garp_master_repeat: 5, vrrp_garp_master_refresh: 0,
   vrrp_skip_check_adv_addr: false, vrrp_startup_delay: 0, vrrp_check_unicast_src: true,
 };
-
-function readAll(fd: number): string {
-  const buffer = Buffer.alloc(65536);
-  let text = '';
-  for (;;) {
-    try {
-      const n = readSync(fd, buffer);
-      if (n === 0) return text;
-      text += buffer.subarray(0, n).toString();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return text;
-      throw error;
-    }
-  }
-}
 
 const silent = pino({ level: process.env['FIFO_DEBUG'] ? 'debug' : 'silent' });
 
@@ -59,8 +45,8 @@ describe('notify FIFOs of global_defs', () => {
     fifos.configure(fifoSpecs({ ...BASE, notify_fifo: a })); // a reload that drops b
     expect(existsSync(b)).toBe(false);
     fifos.transition('VI_1', 'STOP', 100);
-    expect(readAll(readerA)).toBe('INSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_1" MASTER 100\nINSTANCE "VI_1" STOP 100\n');
-    expect(readAll(readerB)).toBe('INSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_1" MASTER 100\n');
+    expect(readAvailable(readerA)).toBe('INSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_1" MASTER 100\nINSTANCE "VI_1" STOP 100\n');
+    expect(readAvailable(readerB)).toBe('INSTANCE "VI_1" BACKUP 100\nINSTANCE "VI_1" MASTER 100\n');
     expect(fifos.stats()).toEqual([{ path: a, written: 3, queued: 0, dropped: 0 }]);
     fifos.close();
     expect(existsSync(a)).toBe(false);

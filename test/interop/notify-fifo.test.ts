@@ -3,28 +3,14 @@
  * `vrrp_notify_fifo`, run alone on master1 by keepalived and then by vrrpd through the same steps
  * (start, MASTER after Master_Down, SIGTERM). Both FIFOs must hold the same lines, byte for byte.
  */
-import { closeSync, constants, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster } from '../../src/lab/cluster.js';
 import { labUnavailableReason } from '../netns/lab.js';
 import { sleep, waitUntil } from '../netns/vrrpd.js';
 import { seedConf } from './configs.js';
-
-function readAvailable(fd: number): string {
-  const buffer = Buffer.alloc(65536);
-  let text = '';
-  for (;;) {
-    try {
-      const n = readSync(fd, buffer);
-      if (n === 0) return text;
-      text += buffer.subarray(0, n).toString();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return text;
-      throw error;
-    }
-  }
-}
+import { readAvailable } from '../fifo-reader.js';
 
 function withFifo(conf: string, path: string): string {
   if (!conf.includes('global_defs {\n')) throw new Error('the seed config has no global_defs block');

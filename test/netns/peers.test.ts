@@ -5,13 +5,14 @@
  * adds a unicast peer (then removes it) changes nothing but where the adverts go: no transition, no
  * goodbye, no VIP flap.
  */
-import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ethernetAdverts } from '../../src/lab/wire.js';
 import { VRRPD_MAIN } from '../../src/lab/exec.js';
 import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { seedNodeYaml, sleep, startVrrpd, waitUntil, type VrrpdProcess } from './vrrpd.js';
+import { readAvailable } from '../fifo-reader.js';
 
 interface Peer {
   address: string;
@@ -26,21 +27,6 @@ interface Peer {
 async function peersOf(node: VrrpdProcess): Promise<Peer[]> {
   const status = await node.status();
   return status.instances[0]!['peers'] as Peer[];
-}
-
-function readAvailable(fd: number): string {
-  const buffer = Buffer.alloc(65536);
-  let text = '';
-  for (;;) {
-    try {
-      const n = readSync(fd, buffer);
-      if (n === 0) return text;
-      text += buffer.subarray(0, n).toString();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return text;
-      throw error;
-    }
-  }
 }
 
 describe.skipIf(labUnavailableReason !== undefined)('peers in status on a real kernel', () => {
