@@ -46,6 +46,8 @@ export class Daemon {
   private addressWatch: { close(): void } | undefined;
   private readonly startedAtMs: number;
   private pumping = false;
+  /** The latest time handed to the engine: packet times never go below it. */
+  private latestMs = Number.NEGATIVE_INFINITY;
   /** A late timer waits for afterPendingIo; nothing re-arms the timer meanwhile. */
   private timerDeferred = false;
 
@@ -142,7 +144,20 @@ export class Daemon {
   // --- feeding the engine ----------------------------------------------------------------------
 
   private now(): number {
-    return this.host.clock.nowMs();
+    const nowMs = this.host.clock.nowMs();
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    return nowMs;
+  }
+
+  /**
+   * The time a packet is handed to the engine with: when the kernel received it, so that a packet
+   * that waited in the socket (the loop busy, a stall) starts Master_Down from its arrival
+   * (docs/protocol.md#receive-time). Never before a time the engine has already been given: its
+   * inputs stay in order (a timer may have been handed its deadline a fraction of a ms early).
+   */
+  private packetTime(receivedAtMs: number | undefined): number {
+    if (receivedAtMs === undefined) return this.now();
+    return Math.max(receivedAtMs, this.latestMs);
   }
 
   private facts(plan: DaemonPlan): HostFacts {
@@ -166,6 +181,7 @@ export class Daemon {
 
   private onTimer(firedAtMs: number, deadlineMs: number): void {
     if (this.engine.isStopping) return;
+    if (firedAtMs > this.latestMs) this.latestMs = firedAtMs;
     const verdict = this.engine.handleTimer(firedAtMs, deadlineMs);
     if (verdict === 'decided') {
       this.pump();
@@ -243,7 +259,7 @@ export class Daemon {
         const transport = this.host.openTransport(
           ifname,
           command.multicast,
-          (packet) => this.input(() => this.engine.handlePacket(this.now(), ifname, packet)),
+          (packet, receivedAtMs) => this.input(() => this.engine.handlePacket(this.packetTime(receivedAtMs), ifname, packet)),
           (error) => this.input(() => this.engine.handleTransportError(this.now(), ifname, failureOf('transport', error), family)),
           () => this.input(() => this.engine.handleTransportOpen(this.now(), ifname, this.host.interfaceFacts(ifname), family)),
           family,

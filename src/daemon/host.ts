@@ -59,7 +59,8 @@ export interface DaemonHost {
   openTransport(
     ifname: string,
     multicast: boolean,
-    onPacket: (packet: Uint8Array) => void,
+    /** receivedAtMs: when the kernel received it (monotonic ms), if the socket says. */
+    onPacket: (packet: Uint8Array, receivedAtMs?: number) => void,
     onError: (error: Error) => void,
     onOpen: () => void,
     /** 6: the IPv6 socket (ff02::12, or IPv6 peers); absent: IPv4. */

@@ -84,13 +84,13 @@ export function createRealHost(options: RealHostOptions): DaemonHost {
     capabilities: () => readEffectiveCapabilities(),
     openTransport(ifname, multicast, onPacket, onError, onOpen, family) {
       if (family === 6) {
-        const transport6 = openTransport6(ifname, { onPacket: (bytes) => onPacket(bytes), onError, onOpen: () => onOpen() }, { multicast });
+        const transport6 = openTransport6(ifname, { onPacket: (bytes, _ifname, receivedAtMs) => onPacket(bytes, receivedAtMs), onError, onOpen: () => onOpen() }, { multicast });
         return {
           send: (payload, source, destinations) => transport6.send(payload, { source: BigInt(source), destinations: destinations.map((d) => BigInt(d)) }),
           close: () => transport6.close(),
         };
       }
-      const transport = openTransport(ifname, { onPacket: (bytes) => onPacket(bytes), onError, onOpen: () => onOpen() }, { multicast });
+      const transport = openTransport(ifname, { onPacket: (bytes, _ifname, receivedAtMs) => onPacket(bytes, receivedAtMs), onError, onOpen: () => onOpen() }, { multicast });
       return {
         send: (payload, source, destinations) => transport.send(payload, { source: source as Ipv4, destinations: destinations as readonly Ipv4[] }),
         close: () => transport.close(),

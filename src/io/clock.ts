@@ -35,6 +35,21 @@ export const monotonicClock: Clock = {
   nowMs: () => performance.now(),
 };
 
+/** A receive stamp older than this is not believed (the wall clock stepped between arrival and read). */
+const MAX_RECEIVE_AGE_MS = 10_000;
+
+/**
+ * When a packet arrived, on the monotonic clock, from the age of its kernel receive stamp (the
+ * stamp is wall-clock time; its age against the wall clock now is what carries over). A packet
+ * waits in its socket while the loop is busy (another packet, a check's result, a GC), and
+ * Master_Down runs from its arrival (docs/protocol.md#receive-time). Undefined when there is no
+ * stamp or it cannot be right (negative, or older than MAX_RECEIVE_AGE_MS).
+ */
+export function receivedAtFromAge(ageMs: number | undefined, clock: Clock = monotonicClock): number | undefined {
+  if (ageMs === undefined || !(ageMs >= 0) || ageMs > MAX_RECEIVE_AGE_MS) return undefined;
+  return clock.nowMs() - ageMs;
+}
+
 /**
  * Node's timers count whole milliseconds on libuv's loop time, which is floored and cached at the
  * start of each loop turn, so a timer fires up to about 1 ms before or after the exact deadline.

@@ -18,6 +18,10 @@ export interface PacketAddon {
   ipv6Addresses?(): Array<{ ifname: string; address: string }>;
   /** Set FD_CLOEXEC on every descriptor >= 3 that lacks it; returns how many it changed. */
   closeOnExec?(): number;
+  /** This process's AF_INET raw sockets of a protocol (raw-socket does not say which one it opened). */
+  rawSocketFds?(protocol: number): number[];
+  /** How long ago (ms) the kernel received the packet the last read on fd returned; undefined without a stamp. */
+  receiveAgeMs?(fd: number): number | undefined;
   /**
    * Add (true) or delete one address over rtnetlink: IPv4 as a host-order number, IPv6 as its 16
    * bytes (added with IFA_F_NODAD; no label, no broadcast). Throws with the kernel's errno name as

@@ -13,12 +13,32 @@ import { createRequire } from 'node:module';
 import type { Ipv4 } from '../core/ip.js';
 import { formatIpv4, isMulticast, VRRP_MULTICAST_GROUP } from '../core/ip.js';
 import { VRRP_PROTOCOL, VRRP_TOS, VRRP_TTL } from '../core/types.js';
-import { monotonicClock, runDueChores, startChore } from './clock.js';
+import { monotonicClock, receivedAtFromAge, runDueChores, startChore } from './clock.js';
 import { IoError, toIoError } from './errors.js';
 import { isValidIfname, localIpv4Addresses, readIfindex, readInterface } from './link.js';
 import { loadPacketAddon } from './native.js';
 
 /** Best effort: an addon built before closeOnExec existed simply leaves descriptors as they are. */
+/** The descriptors of this process's protocol-112 raw sockets, or undefined without the addon. */
+function vrrpSocketFds(): Set<number> | undefined {
+  try {
+    const fds = loadPacketAddon().rawSocketFds?.(VRRP_PROTOCOL);
+    return fds === undefined ? undefined : new Set(fds);
+  } catch {
+    return undefined;
+  }
+}
+
+/** When the kernel received the packet the last read on fd returned (SIOCGSTAMPNS), monotonic ms. */
+function receiveTimeOf(fd: number | undefined): number | undefined {
+  if (fd === undefined) return undefined;
+  try {
+    return receivedAtFromAge(loadPacketAddon().receiveAgeMs?.(fd));
+  } catch {
+    return undefined;
+  }
+}
+
 function markCloseOnExec(): void {
   try {
     loadPacketAddon().closeOnExec?.();
@@ -35,8 +55,12 @@ export interface SendOptions {
 }
 
 export interface TransportHandlers {
-  /** A whole IPv4 packet (header included) that arrived on ifname with protocol 112. Copied; keep it. */
-  onPacket(bytes: Uint8Array, ifname: string): void;
+  /**
+   * A whole IPv4 packet (header included) that arrived on ifname with protocol 112. Copied; keep it.
+   * receivedAtMs: when the kernel received it, on the monotonic clock (its stamp, see
+   * receiveTimeOf); undefined when the socket gave no stamp.
+   */
+  onPacket(bytes: Uint8Array, ifname: string, receivedAtMs?: number): void;
   /** Anything that went wrong, asynchronously or not; the transport never throws into the event loop. */
   onError(error: IoError): void;
   /**
@@ -272,8 +296,15 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
       return;
     }
     let s: RawSocket;
+    let fd: number | undefined;
     try {
+      const before = vrrpSocketFds();
       s = loadRaw().createSocket({ protocol: VRRP_PROTOCOL, bufferSize: 65536 });
+      const opened = before === undefined ? [] : [...(vrrpSocketFds() ?? [])].filter((f) => !before.has(f));
+      // Exactly one new socket is ours; anything else and the packets go without a stamp.
+      fd = opened.length === 1 ? opened[0] : undefined;
+      // The first SIOCGSTAMPNS turns stamping on for the socket (and has nothing to report).
+      receiveTimeOf(fd);
       // raw-socket opens its socket without CLOEXEC: keep it out of `ip` and script children.
       markCloseOnExec();
     } catch (error) {
@@ -304,7 +335,7 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
         if (isOwnAddress(source)) return;
       }
       try {
-        handlers.onPacket(bytes, ifname);
+        handlers.onPacket(bytes, ifname, receiveTimeOf(fd));
       } catch (error) {
         report(toIoError('transport.receive', error));
       }

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Ipv6 } from '../core/ip.js';
 import { formatIpv6, ipv6Bytes, isIpv6Multicast } from '../core/ip.js';
-import { runDueChores, startChore } from './clock.js';
+import { receivedAtFromAge, runDueChores, startChore } from './clock.js';
 import { IoError, toIoError } from './errors.js';
 import { isValidIfname, readIfindex } from './link.js';
 import { loadPacketAddon } from './native.js';
@@ -22,8 +22,11 @@ export interface Send6Options {
 }
 
 export interface Transport6Handlers {
-  /** A rebuilt IPv6 header + the VRRP message that arrived on ifname. Copied; keep it. */
-  onPacket(bytes: Uint8Array, ifname: string): void;
+  /**
+   * A rebuilt IPv6 header + the VRRP message that arrived on ifname. Copied; keep it. receivedAtMs:
+   * when the kernel received it (SO_TIMESTAMPNS), monotonic ms; undefined without a stamp.
+   */
+  onPacket(bytes: Uint8Array, ifname: string, receivedAtMs?: number): void;
   onError(error: IoError): void;
   onOpen?(ifname: string): void;
 }
@@ -45,7 +48,8 @@ export interface Vrrp6Transport {
 
 /** What vrrp6.c exports (absent from an addon built before it existed). */
 interface Vrrp6Addon {
-  open6?(ifname: string, multicast: boolean, onPacket: (packet: Buffer | null, errorCode?: string) => void): number;
+  /** onPacket's second argument: the packet's receive-stamp age in ms, or with a null packet the errno name. */
+  open6?(ifname: string, multicast: boolean, onPacket: (packet: Buffer | null, detail?: string | number) => void): number;
   send6?(handle: number, payload: Uint8Array, source: Uint8Array | null, destination: Uint8Array): void;
   close6?(handle: number): void;
 }
@@ -144,16 +148,16 @@ export function openTransport6(ifname: string, handlers: Transport6Handlers, opt
     }
     let opened: number;
     try {
-      opened = addon.open6(ifname, multicast, (packet, errorCode) => {
+      opened = addon.open6(ifname, multicast, (packet, detail) => {
         if (handle !== opened) return;
         if (packet === null) {
-          report(new IoError(errorCode ?? 'EIO', 'transport6.socket', `IPv6 VRRP socket on ${ifname} failed; reopening`));
+          report(new IoError(typeof detail === 'string' ? detail : 'EIO', 'transport6.socket', `IPv6 VRRP socket on ${ifname} failed; reopening`));
           dropSocket();
           scheduleRetry();
           return;
         }
         try {
-          handlers.onPacket(new Uint8Array(packet), ifname);
+          handlers.onPacket(new Uint8Array(packet), ifname, receivedAtFromAge(typeof detail === 'number' ? detail : undefined));
         } catch (error) {
           report(toIoError('transport6.receive', error));
         }

@@ -8,6 +8,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { encodeAdvert, encodeIpv4Packet, passwordToAuthData } from '../../src/core/codec.js';
 import { formatIp, formatIpv4, formatIpv6, type Ipv4, parseIpv6 } from '../../src/core/ip.js';
 import type { Clock, Scheduler } from '../../src/io/clock.js';
 import { Daemon } from '../../src/daemon/daemon.js';
@@ -480,5 +481,54 @@ vrrp_instance:
     await rec.advance(3613);
     expect(daemon.status().instances[0]).toMatchObject({ state: 'MASTER' });
     expect(sources[0]).toBe('10.0.0.52');
+  });
+});
+
+describe('daemon: the time a packet is handed over with', () => {
+  /** An advert from the master (10.0.0.51, priority 100) to us (10.0.0.52). */
+  const masterAdvert = (): Uint8Array => {
+    const payload = encodeAdvert({ version: 2, type: 1, virtualRouterId: 51, priority: 100, authType: 1, advertIntervalSec: 1, addresses: [0x0a000032], authData: passwordToAuthData('123456').authData });
+    return encodeIpv4Packet({ source: 0x0a000033, destination: 0x0a000034, ttl: 255, tos: 0xc0, id: 1 }, payload);
+  };
+
+  /** A backup whose transport hands packets over with the kernel's receive time. */
+  async function backupWithPackets(): Promise<{ rec: Recorder; deliver(receivedAtMs: number | undefined): void; now(): number; deadline(): number | undefined }> {
+    let onPacket: ((packet: Uint8Array, receivedAtMs?: number) => void) | undefined;
+    let scheduler: Scheduler | undefined;
+    const rec = recorder(
+      () => undefined,
+      () => ({
+        openTransport: (_ifname, _multicast, packets) => {
+          onPacket = packets;
+          return { send: () => undefined, close: () => undefined };
+        },
+      }),
+    );
+    const createScheduler = rec.host.createScheduler;
+    rec.host.createScheduler = () => (scheduler = createScheduler());
+    await startBackup(rec);
+    return {
+      rec,
+      deliver: (receivedAtMs) => onPacket!(masterAdvert(), receivedAtMs),
+      now: () => rec.host.clock.nowMs(),
+      deadline: () => scheduler?.pendingDeadlineMs,
+    };
+  }
+
+  it('Master_Down runs from when the kernel received the advert, not from when the loop got to it', async () => {
+    const b = await backupWithPackets();
+    await b.rec.advance(500);
+    b.deliver(b.now() - 40); // it waited 40 ms in the socket
+    expect(b.deadline()).toBe(b.now() - 40 + 3613);
+    b.deliver(undefined); // no stamp: the time it was read
+    expect(b.deadline()).toBe(b.now() + 3613);
+  });
+
+  it('never hands the engine a time before one it was already given', async () => {
+    const b = await backupWithPackets();
+    await b.rec.advance(500);
+    b.deliver(b.now()); // an input at the current time...
+    b.deliver(b.now() - 400); // ...then a stamp from before it: taken as the later time
+    expect(b.deadline()).toBe(b.now() + 3613);
   });
 });

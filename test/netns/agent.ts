@@ -14,6 +14,7 @@ import { loadPacketAddon } from '../../src/io/native.js';
 import { packetNaSender } from '../../src/io/ndisc.js';
 import { heldVips } from '../../src/cli/drain.js';
 import { openTransport, type VrrpTransport } from '../../src/io/transport.js';
+import { openTransport6, type Vrrp6Transport } from '../../src/io/transport6.js';
 import { addVip, listAddresses, removeStale, removeVip, type VipSpec } from '../../src/io/vip.js';
 
 type Request = { id: number; op: string } & Record<string, unknown>;
@@ -55,6 +56,7 @@ function vipJson(vip: { address: IpAddress; prefixLength: number; ifname: string
 }
 
 const transports = new Map<string, VrrpTransport>();
+const transports6 = new Map<string, Vrrp6Transport>();
 const watchers: LinkWatcher[] = [];
 
 async function handle(request: Request): Promise<unknown> {
@@ -65,14 +67,38 @@ async function handle(request: Request): Promise<unknown> {
       const transport = openTransport(
         ifname,
         {
-          onPacket: (bytes, on) =>
-            write({ event: 'packet', ifname: on, hex: Buffer.from(bytes).toString('hex'), atMs: monotonicClock.nowMs() }),
+          onPacket: (bytes, on, receivedAtMs) =>
+            write({ event: 'packet', ifname: on, hex: Buffer.from(bytes).toString('hex'), atMs: monotonicClock.nowMs(), receivedAtMs }),
           onError: (error) => write({ event: 'error', ...errorJson(error) }),
         },
         { multicast: request.multicast !== false, reopenDelayMs: 200 },
       );
       transports.set(ifname, transport);
       return { isOpen: transport.isOpen };
+    }
+    case 'transport6.open': {
+      const ifname = String(request.ifname);
+      transports6.get(ifname)?.close();
+      const transport = openTransport6(
+        ifname,
+        {
+          onPacket: (bytes, on, receivedAtMs) =>
+            write({ event: 'packet', ifname: on, hex: Buffer.from(bytes).toString('hex'), atMs: monotonicClock.nowMs(), receivedAtMs }),
+          onError: (error) => write({ event: 'error', ...errorJson(error) }),
+        },
+        { multicast: request.multicast !== false, reopenDelayMs: 200 },
+      );
+      transports6.set(ifname, transport);
+      return null;
+    }
+    case 'transport6.send': {
+      const transport = transports6.get(String(request.ifname));
+      if (!transport) throw new Error('no IPv6 transport');
+      transport.send(Buffer.from(String(request.payloadHex), 'hex'), {
+        source: anyIp(request.source) as bigint,
+        destinations: (request.destinations as string[]).map((d) => anyIp(d) as bigint),
+      });
+      return null;
     }
     case 'transport.send': {
       const transport = transports.get(String(request.ifname));
@@ -83,6 +109,10 @@ async function handle(request: Request): Promise<unknown> {
       });
       return null;
     }
+    case 'transport6.close':
+      transports6.get(String(request.ifname))?.close();
+      transports6.delete(String(request.ifname));
+      return null;
     case 'transport.close':
       transports.get(String(request.ifname))?.close();
       transports.delete(String(request.ifname));
@@ -153,8 +183,17 @@ async function handle(request: Request): Promise<unknown> {
       watchers.push(watcher);
       return Object.fromEntries(ifnames.map((ifname) => [ifname, watcher.isUp(ifname)]));
     }
+    case 'block': {
+      // Keep the event loop busy, as a GC or a long check result would: packets wait in the socket.
+      const until = monotonicClock.nowMs() + Number(request.ms);
+      while (monotonicClock.nowMs() < until) {
+        // busy
+      }
+      return null;
+    }
     case 'exit':
       for (const transport of transports.values()) transport.close();
+      for (const transport of transports6.values()) transport.close();
       for (const watcher of watchers) watcher.close();
       setImmediate(() => process.exit(0));
       return null;

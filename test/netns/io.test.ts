@@ -93,6 +93,57 @@ describe.skipIf(labUnavailableReason !== undefined)('io adapters in network name
     expect(ipField(String(reply.hex)).source).toBe('10.0.0.52');
   });
 
+  it("hands each packet over with the kernel's receive time, also when it waited in the socket behind a busy loop", async () => {
+    await Promise.all([m1, m2].map((a) => a.call('transport.open', { ifname: 'ens32', multicast: false })));
+    const from2 = m2.events.length;
+    const blocked = m2.call('block', { ms: 400 });
+    await sleep(100);
+    await m1.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.51', destinations: ['10.0.0.52'] });
+    await blocked;
+    const packet = await m2.waitFor((e) => e.event === 'packet', 3000, from2);
+    const readAt = Number(packet.atMs);
+    const receivedAt = Number(packet.receivedAtMs);
+    // It arrived about 100 ms into m2's 400 ms block and was read after it: it waited ~300 ms.
+    expect(readAt - receivedAt).toBeGreaterThan(150);
+    expect(readAt - receivedAt).toBeLessThan(400);
+    // Not blocked: read at once, the stamp a fraction of a millisecond before the read.
+    const from2b = m2.events.length;
+    await m1.call('transport.send', { ifname: 'ens32', payloadHex: ADVERT_HEX, source: '10.0.0.51', destinations: ['10.0.0.52'] });
+    const prompt = await m2.waitFor((e) => e.event === 'packet', 3000, from2b);
+    expect(Number(prompt.atMs) - Number(prompt.receivedAtMs)).toBeGreaterThanOrEqual(0);
+    expect(Number(prompt.atMs) - Number(prompt.receivedAtMs)).toBeLessThan(50);
+  });
+
+  it('the IPv6 transport hands packets over with their receive time too', async () => {
+    // The lab's namespaces have IPv6 off; on for this test, without DAD so the addresses work at once.
+    for (const [host, address] of [['m1', 'fd00::51/64'], ['m2', 'fd00::52/64']] as const) {
+      for (const setting of ['accept_dad=0', 'dad_transmits=0', 'disable_ipv6=0']) await lab.exec(host, 'sysctl', ['-q', '-w', `net.ipv6.conf.ens32.${setting}`]);
+      await lab.exec(host, 'ip', ['-6', 'addr', 'add', address, 'dev', 'ens32', 'nodad']);
+    }
+    try {
+      await Promise.all([m1, m2].map((a) => a.call('transport6.open', { ifname: 'ens32', multicast: false })));
+      // A VRRPv3 message (VRID 51, priority 100, 1 s, one IPv6 VIP); the transport does not judge it.
+      const payloadHex = '3133640100640000' + 'fd000000000000000000000000000050';
+      const send = (): Promise<unknown> => m1.call('transport6.send', { ifname: 'ens32', payloadHex, source: 'fd00::51', destinations: ['fd00::52'] });
+      const from2 = m2.events.length;
+      const blocked = m2.call('block', { ms: 400 });
+      await sleep(100);
+      await send();
+      await blocked;
+      const packet = await m2.waitFor((e) => e.event === 'packet' && String(e.hex).startsWith('6'), 3000, from2);
+      expect(Number(packet.atMs) - Number(packet.receivedAtMs)).toBeGreaterThan(150);
+      expect(Number(packet.atMs) - Number(packet.receivedAtMs)).toBeLessThan(400);
+      const from2b = m2.events.length;
+      await send();
+      const prompt = await m2.waitFor((e) => e.event === 'packet' && String(e.hex).startsWith('6'), 3000, from2b);
+      expect(Number(prompt.atMs) - Number(prompt.receivedAtMs)).toBeGreaterThanOrEqual(0);
+      expect(Number(prompt.atMs) - Number(prompt.receivedAtMs)).toBeLessThan(50);
+    } finally {
+      await Promise.all([m1, m2].map((a) => a.call('transport6.close', { ifname: 'ens32' })));
+      for (const host of ['m1', 'm2']) await lab.exec(host, 'sysctl', ['-q', '-w', 'net.ipv6.conf.ens32.disable_ipv6=1']);
+    }
+  });
+
   it('sends from unicast_src_ip even when it is not the address the route would pick', async () => {
     await Promise.all([m1, m2].map((a) => a.call('transport.open', { ifname: 'ens32', multicast: false })));
     // 10.0.0.61 is a secondary on m1: a kernel-built header would carry 10.0.0.51 (the route's src).

@@ -14,6 +14,8 @@
  *   clearAmbientCapabilities(): void       // prctl(PR_CAP_AMBIENT_CLEAR_ALL); throws errno names
  *   clearInheritableCapabilities(): void   // capset with an empty inheritable set; throws
  *   peerCredentials(fd: number): { pid, uid, gid, groups: number[] }  // SO_PEERCRED + SO_PEERGROUPS
+ *   rawSocketFds(protocol: number): number[]   // this process's AF_INET raw sockets of that protocol
+ *   receiveAgeMs(fd: number): number | undefined  // how long ago the last packet read was received
  *
  * ipv4Addresses exists because Node's os.networkInterfaces() (libuv) leaves out every interface
  * that is not UP and RUNNING: the primary address of a link without carrier would be unknown
@@ -42,6 +44,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/if_addr.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <time.h>
 
 /* The JS side branches on error.code (ENETDOWN when the link is down, ENODEV when it vanished,
  * EPERM without CAP_NET_RAW), so hand it the errno name, not a lossy class. */
@@ -419,6 +424,69 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* rawSocketFds(protocol): raw-socket (the npm module the IPv4 transport reads with) does not say
+ * which descriptor it opened. The transport lists these before and after it creates a socket; the
+ * one that is new is its own (the loop is single-threaded, nothing else opens one in between). */
+static napi_value raw_socket_fds(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t protocol = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &protocol) != napi_ok) {
+    napi_throw_type_error(env, NULL, "rawSocketFds(protocol)");
+    return NULL;
+  }
+  napi_value list;
+  napi_create_array(env, &list);
+  uint32_t count = 0;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return list;
+  int self = dirfd(dir);
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    int fd = atoi(entry->d_name);
+    if (fd == self) continue;
+    int domain = 0, type = 0, proto = 0;
+    socklen_t len = sizeof(int);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_INET) continue;
+    len = sizeof(int);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_RAW) continue;
+    len = sizeof(int);
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 || proto != protocol) continue;
+    napi_value value;
+    napi_create_int32(env, fd, &value);
+    napi_set_element(env, list, count++, value);
+  }
+  closedir(dir);
+  return list;
+}
+
+/* receiveAgeMs(fd): the kernel stamps each packet when it arrives (CLOCK_REALTIME); SIOCGSTAMPNS
+ * gives the stamp of the packet the last read returned. Its age against the realtime clock now is
+ * how long the packet waited for the event loop, which the daemon takes off its receive time:
+ * Master_Down then runs from the packet's arrival, as keepalived's does from its own (prompt) read.
+ * The first call on a socket turns stamping on and has no stamp yet: undefined. */
+static napi_value receive_age_ms(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "receiveAgeMs(fd)");
+    return NULL;
+  }
+  struct timespec stamp, now;
+  napi_value result;
+  if (ioctl(fd, SIOCGSTAMPNS, &stamp) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  double age = (double)(now.tv_sec - stamp.tv_sec) * 1e3 + (double)(now.tv_nsec - stamp.tv_nsec) / 1e6;
+  napi_create_double(env, age, &result);
+  return result;
+}
+
 void vrrpd_register_spawn(napi_env env, napi_value exports); /* spawn.c */
 void vrrpd_register_vrrp6(napi_env env, napi_value exports); /* vrrp6.c */
 
@@ -445,5 +513,9 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "clearInheritableCapabilities", fn);
   napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, peer_credentials, NULL, &fn);
   napi_set_named_property(env, exports, "peerCredentials", fn);
+  napi_create_function(env, "rawSocketFds", NAPI_AUTO_LENGTH, raw_socket_fds, NULL, &fn);
+  napi_set_named_property(env, exports, "rawSocketFds", fn);
+  napi_create_function(env, "receiveAgeMs", NAPI_AUTO_LENGTH, receive_age_ms, NULL, &fn);
+  napi_set_named_property(env, exports, "receiveAgeMs", fn);
   return exports;
 }

@@ -6,10 +6,11 @@
  * address: the link-local one, or unicast_src_ip), and a scope id on the destination.
  *
  *   open6(ifname, multicast, onPacket): handle        // throws errno names (ENODEV, EPERM, ...)
- *     onPacket(packet: Buffer | null, errorCode?: string)   // from the event loop
+ *     onPacket(packet: Buffer | null, detail?: string | number)   // from the event loop
  *       packet: a 40-byte IPv6 header rebuilt from what recvmsg reported (version 6, traffic
  *       class, payload length, next header 112, hop limit, source, destination; flow label 0)
  *       followed by the VRRP message, so the core checks IPv6 adverts as it checks IPv4 packets.
+ *       detail with a packet: how long ago the kernel received it (SO_TIMESTAMPNS), in ms.
  *       null with a code: the socket failed (the caller closes and reopens).
  *   send6(handle, payload, source16 | null, destination16): void   // throws errno names
  *   close6(handle): void
@@ -32,6 +33,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #ifndef IPV6_MULTICAST_ALL
 #define IPV6_MULTICAST_ALL 29
@@ -69,7 +71,9 @@ static sock6_t *find6(uint32_t id) {
   return NULL;
 }
 
-static void call_js(sock6_t *s, const unsigned char *packet, size_t length, const char *error_code) {
+/* age_ms: how long ago the kernel received the packet (its SO_TIMESTAMPNS stamp against the
+ * realtime clock now), or a negative number when it came without a stamp. */
+static void call_js(sock6_t *s, const unsigned char *packet, size_t length, const char *error_code, double age_ms) {
   napi_env env = s->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -77,6 +81,10 @@ static void call_js(sock6_t *s, const unsigned char *packet, size_t length, cons
   int argc = 1;
   if (packet != NULL) {
     napi_create_buffer_copy(env, length, packet, NULL, &argv[0]);
+    if (age_ms >= 0) {
+      napi_create_double(env, age_ms, &argv[1]);
+      argc = 2;
+    }
   } else {
     napi_get_null(env, &argv[0]);
     napi_create_string_utf8(env, error_code, NAPI_AUTO_LENGTH, &argv[1]);
@@ -97,7 +105,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   sock6_t *s = handle->data;
   if (status < 0) {
     uv_poll_stop(handle);
-    call_js(s, NULL, 0, "EIO");
+    call_js(s, NULL, 0, "EIO", -1);
     return;
   }
   /* Everything waiting now: a burst of adverts costs one wake-up. A bounded count keeps one busy
@@ -115,14 +123,22 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       const char *code = strerrorname_np(errno);
       uv_poll_stop(handle);
-      call_js(s, NULL, 0, code != NULL ? code : "EIO");
+      call_js(s, NULL, 0, code != NULL ? code : "EIO", -1);
       return;
     }
     if (msg.msg_flags & MSG_TRUNC) continue; /* bigger than any advert: nothing to judge */
     int hop_limit = -1, tclass = 0;
     struct in6_addr destination;
     memset(&destination, 0, sizeof destination);
+    double age_ms = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+        struct timespec stamp, now;
+        memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        if (clock_gettime(CLOCK_REALTIME, &now) == 0)
+          age_ms = (double)(now.tv_sec - stamp.tv_sec) * 1e3 + (double)(now.tv_nsec - stamp.tv_nsec) / 1e6;
+        continue;
+      }
       if (c->cmsg_level != IPPROTO_IPV6) continue;
       if (c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(int))) memcpy(&hop_limit, CMSG_DATA(c), sizeof(int));
       else if (c->cmsg_type == IPV6_TCLASS && c->cmsg_len >= CMSG_LEN(sizeof(int))) memcpy(&tclass, CMSG_DATA(c), sizeof(int));
@@ -147,7 +163,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     h[7] = (unsigned char)hop_limit;
     memcpy(h + 8, &from.sin6_addr, 16);
     memcpy(h + 24, &destination, 16);
-    call_js(s, buffer, IPV6_HDR + (size_t)got, NULL);
+    call_js(s, buffer, IPV6_HDR + (size_t)got, NULL, age_ms);
   }
 }
 
@@ -177,6 +193,8 @@ static napi_value open6(napi_env env, napi_callback_info info) {
   /* One socket per interface: only its packets in, and out through it whatever the routes say. */
   if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)ifname_length + 1) != 0) step = "SO_BINDTODEVICE";
   else if (setint(fd, SOL_SOCKET, SO_RCVBUF, 256 * 1024) != 0) step = "SO_RCVBUF";
+  /* Each packet's arrival time: Master_Down runs from it, not from when the loop read it. */
+  else if (setint(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) != 0) step = "SO_TIMESTAMPNS";
   else if (setint(fd, SOL_SOCKET, SO_SNDBUFFORCE, 1024 * 1024) != 0 && setint(fd, SOL_SOCKET, SO_SNDBUF, 1024 * 1024) != 0) step = "SO_SNDBUF";
   /* RFC 5798 5.1.2.3 and what keepalived sends: hop limit 255 both ways, traffic class 0xc0. */
   else if (setint(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255) != 0) step = "IPV6_MULTICAST_HOPS";
