@@ -182,6 +182,9 @@ export function readMirrorFloors(dir: string): { floors: Map<Ipv4, bigint>; prob
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { floors: new Map() };
     return { floors: new Map(), problem: `cannot read ${path}: ${(error as Error).message}; ${FLOORS_LOST}` };
   }
+  // The writer never leaves an empty file (no floors: no file), so an empty one was cut short, by a
+  // crash of the machine before the file system wrote it back.
+  if (text === '') return { floors: new Map(), problem: `${path} is empty (cut short by a crash of the machine?); ${FLOORS_LOST}` };
   const floors = new Map<Ipv4, bigint>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -200,13 +203,21 @@ export function readMirrorFloors(dir: string): { floors: Map<Ipv4, bigint>; prob
 }
 
 /**
- * Replace mirror-floors with `floors`, a line per peer: atomic (a temporary file renamed over it, so
+ * Replace mirror-floors with `floors`, a line per peer (none: no file): atomic (a temporary file renamed over it, so
  * a reader finds the old floors or the new, never half), not fsynced. The next vrrpd reads what the
  * rename left whichever way the last one ended (the kernel keeps it); only a crash of the machine
  * itself can lose the last seconds of updates (docs/protocol.md#udp-mirror says why that is the
  * trade). Throws on failure.
  */
 export function writeMirrorFloors(dir: string, floors: MirrorFloors): void {
+  if (floors.size === 0) {
+    try {
+      unlinkSync(join(dir, MIRROR_FLOORS_FILE));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return;
+  }
   let text = '';
   for (const [peer, counter] of floors) text += `${formatIpv4(peer)} ${counter}\n`;
   writeStateFile(dir, MIRROR_FLOORS_FILE, text, false);

@@ -110,9 +110,11 @@ describe('mirror-floors', () => {
     // Each write replaces the whole set: a peer left out is gone.
     writeMirrorFloors(base, new Map([[M1, 7_716_455_104_131_874_817n]]));
     expect(readMirrorFloors(base)).toEqual({ floors: new Map([[M1, 7_716_455_104_131_874_817n]]) });
-    writeMirrorFloors(base, new Map());
-    expect(readMirrorFloors(base)).toEqual({ floors: new Map() });
     expect(readdirSync(base)).toEqual([MIRROR_FLOORS_FILE]); // no temporary file left behind
+    // No floors: no file (an empty file is what a crash of the machine can leave).
+    writeMirrorFloors(base, new Map());
+    expect(readdirSync(base)).toEqual([]);
+    expect(readMirrorFloors(base)).toEqual({ floors: new Map() });
   });
 
   it('a failed write throws and leaves the saved floors in place', () => {
@@ -128,6 +130,7 @@ describe('mirror-floors', () => {
     ['a truncated line', '10.0.0.51 5\n10.0.0.53\n', /line 2: expected/],
     ['an empty line in the middle', '10.0.0.51 5\n\n10.0.0.53 6\n', /line 2: expected/],
     ['a peer listed twice', '10.0.0.51 5\n10.0.0.51 9\n', /line 2: 10\.0\.0\.51 is listed twice/],
+    ['empty', '', /is empty \(cut short by a crash of the machine\?\)/],
   ])('corrupt (%s): no floors at all, with one line naming the file, the line and what follows', (_what, text, why) => {
     writeFileSync(path(), text);
     const read = readMirrorFloors(base);
