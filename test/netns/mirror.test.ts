@@ -10,7 +10,7 @@
  * - real datagrams recorded off the wire before a receiver's restart are replays after it (the
  *   receiver's floors are kept in its state directory).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAdvert, passwordToAuthData } from '../../src/core/codec.js';
@@ -70,6 +70,9 @@ describe.skipIf(labUnavailableReason !== undefined)('UDP mirror on a real kernel
     await Promise.all(running.map((p) => p.exited));
     running = [];
     for (const host of ['m1', 'm2', 'm3']) {
+      // Each test starts a fresh cluster: the floors a node saved from the last test's datagrams
+      // (real counters, or the crafted ones below) must not judge this one's.
+      rmSync(join(lab.place(host).dir, 'vrrpd-state', 'mirror-floors'), { force: true });
       await lab.exec(host, 'nft', ['delete', 'table', 'inet', 'vrrpdrop']);
       await lab.exec(host, 'nft', ['delete', 'table', 'inet', 'mirrorhold']);
       await lab.exec(host, 'ip', ['addr', 'del', VIP, 'dev', 'ens32']);
