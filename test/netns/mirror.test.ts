@@ -280,5 +280,19 @@ for payload in sys.argv[1:]:
     expect(saved).not.toBeNull();
     expect(BigInt(saved![1]!)).toBeGreaterThanOrEqual(counters.reduce((a, b) => (a > b ? a : b)));
     expect(await vipHolders(lab, VIP)).toEqual(['m1']);
-  }, 60_000);
+
+    // A floors file that cannot be parsed: one error line naming it, and the node runs, takes m1's
+    // datagrams and writes a good file again.
+    again.signal('SIGKILL');
+    await again.exited;
+    writeFileSync(floorsFile, '10.0.0.51 not-a-counter\n');
+    const third = start('m2', yaml(2, true));
+    await third.waitForState('BACKUP', 10_000);
+    const complaint = third.lines.filter((l) => String(l.msg).includes('the UDP mirror starts without replay floors'));
+    expect(complaint).toHaveLength(1);
+    expect(complaint[0]).toMatchObject({ level: 50 });
+    expect(String(complaint[0]!.msg)).toContain(`${floorsFile} line 1: expected "IPv4-address counter"`);
+    await waitUntil(async () => ((await third.status()) as unknown as Mirrored).daemon.udp_mirror.accepted >= 1, 5_000, 'a datagram from m1 taken');
+    expect(readFileSync(floorsFile, 'utf8')).toMatch(/^10\.0\.0\.51 \d+\n$/);
+  }, 90_000);
 });
