@@ -1,16 +1,16 @@
 /**
  * The daemon's state directory (`vrrpd run --state-dir DIR`, default /var/lib/vrrpd; the unit's
- * StateDirectory=vrrpd): what must survive a restart of vrrpd and of the machine. Today one file,
- * drain.json, the drain state (docs/protocol.md#drain); with the UDP mirror configured,
- * mirror-epoch (the sender's counter epoch) and mirror-floors (the receiver's replay floors), both
- * docs/protocol.md#udp-mirror.
+ * StateDirectory=vrrpd): what must survive a restart of vrrpd and of the machine: drain.json, the
+ * drain state (docs/protocol.md#drain); with the UDP mirror configured, mirror-epoch (the sender's
+ * counter epoch) and mirror-floors (the receiver's replay floors), both docs/protocol.md#udp-mirror.
  *
  * - The directory is refused when group or others may write it, or when it is owned by anyone but
  *   root or the daemon's own user: whoever can write there can undrain the node or plant the file.
  * - Writes are atomic and durable: a temporary file (mode 0600) written and fsynced, renamed over
  *   drain.json, then the directory fsynced, so a crash or power loss leaves the old state or the new
  *   one, never half of one. They are synchronous: the file is a few dozen bytes, and a drain must be
- *   on disk before the daemon acts on it.
+ *   on disk before the daemon acts on it. mirror-floors alone is renamed without fsync: it is
+ *   written at every datagram the mirror takes (writeMirrorFloors says why).
  * - A drain.json that cannot be read or parsed fails closed: every instance starts drained (FAULT,
  *   never MASTER) and the daemon says why in one line; `vrrpd undrain` writes a good file again.
  *   Refusing to start would also keep the node out of MASTER, but would leave nothing to answer
@@ -203,11 +203,11 @@ export function readMirrorFloors(dir: string): { floors: Map<Ipv4, bigint>; prob
 }
 
 /**
- * Replace mirror-floors with `floors`, a line per peer (none: no file): atomic (a temporary file renamed over it, so
- * a reader finds the old floors or the new, never half), not fsynced. The next vrrpd reads what the
- * rename left whichever way the last one ended (the kernel keeps it); only a crash of the machine
- * itself can lose the last seconds of updates (docs/protocol.md#udp-mirror says why that is the
- * trade). Throws on failure.
+ * Replace mirror-floors with `floors`, a line per peer (no floors: no file). Atomic (a temporary
+ * file renamed over it: a reader finds the old floors or the new, never half) but not fsynced: the
+ * next vrrpd reads what the rename left however the last one ended (the kernel keeps it); only a
+ * crash of the machine itself can lose the last seconds of updates, the price of keeping an fsync
+ * per datagram off the event loop (docs/protocol.md#udp-mirror). Throws on failure.
  */
 export function writeMirrorFloors(dir: string, floors: MirrorFloors): void {
   if (floors.size === 0) {
