@@ -239,6 +239,9 @@ export class Daemon {
       case 'mirror_send':
         this.host.mirror?.send(command.payload, command.source, command.destinations);
         return;
+      case 'mirror_floors':
+        this.host.mirror?.saveFloors(command.floors);
+        return;
       case 'mirror_listen':
         this.host.mirror?.listen(command.port, command.endpoints, (endpoint, source, result) =>
           this.input(() => this.engine.handleMirrorDatagram(this.now(), endpoint, source, result)),

@@ -193,6 +193,8 @@ export interface MirrorStatus {
   /** Accepted adverts that had already come over protocol 112 (or the other way round): not handed on again. */
   duplicates: number;
   dropped: Partial<Record<MirrorDropReason, number>>;
+  /** Times the receive floors could not be saved in the state directory (the running process still holds them). */
+  floor_save_failures: number;
 }
 
 /** What the shell knows about an interface when it starts or reloads the engine. */
@@ -238,6 +240,12 @@ export type HostCommand =
   | { type: 'mirror_send'; instance: string; payload: Uint8Array; source: Ipv4; destinations: readonly Ipv4[] }
   /** The complete set of addresses the mirror listens on (replaces the previous set; empty = none). */
   | { type: 'mirror_listen'; port: number; endpoints: readonly MirrorEndpoint[] }
+  /**
+   * Keep the mirror's receive floors in the state directory (replaces what is there): the highest
+   * counter taken from each current peer. Comes right after a floor rose, before anything the
+   * datagram's advert causes (docs/protocol.md#udp-mirror).
+   */
+  | { type: 'mirror_floors'; floors: ReadonlyMap<Ipv4, bigint> }
   | { type: 'add_vips'; instance: string; vips: readonly VipSpec[] }
   | { type: 'remove_vips'; instance: string; vips: readonly VipSpec[] }
   /** `why` says what triggered the burst (become_master, delayed, refresh, lower_priority_advert, vips_added). */
@@ -273,7 +281,7 @@ export interface TransitionRecord {
   effectivePriority: number;
 }
 
-export type HostOperation = 'open_transport' | 'send' | 'mirror_send' | 'mirror_listen' | 'add_vips' | 'remove_vips' | 'garp' | 'probe' | 'start_check' | 'notify' | 'io';
+export type HostOperation = 'open_transport' | 'send' | 'mirror_send' | 'mirror_listen' | 'mirror_floors' | 'add_vips' | 'remove_vips' | 'garp' | 'probe' | 'start_check' | 'notify' | 'io';
 
 /** What each operation is called in log lines. */
 const OPERATION_WORDS: Record<HostOperation, string> = {
@@ -281,6 +289,7 @@ const OPERATION_WORDS: Record<HostOperation, string> = {
   send: 'send the advert',
   mirror_send: 'send the UDP mirror copy',
   mirror_listen: 'open the UDP mirror socket',
+  mirror_floors: "save the UDP mirror's replay floors",
   add_vips: 'add virtual addresses',
   remove_vips: 'remove virtual addresses',
   garp: 'gratuitous ARP',
@@ -492,10 +501,12 @@ export class Engine {
   private mirrorPort: number | undefined;
   private mirrorEndpoints: MirrorEndpoint[] = [];
   private mirrorListenPort = 0;
-  private readonly mirrorStats = { sent: 0, received: 0, accepted: 0, duplicates: 0, dropped: {} as Partial<Record<MirrorDropReason, number>> };
+  private readonly mirrorStats = { sent: 0, received: 0, accepted: 0, duplicates: 0, floorSaveFailures: 0, dropped: {} as Partial<Record<MirrorDropReason, number>> };
   /**
    * The highest counter accepted from each sender's mirror (the sender counts across all its
-   * destinations, so one floor per sender address): anything at or below it is a replay.
+   * destinations, so one floor per sender address): anything at or below it is a replay. It starts
+   * from what the previous run saved (restoreMirrorFloors) and is saved at every rise
+   * (the mirror_floors command), so a restart does not let old datagrams in again.
    */
   private readonly mirrorFloors = new Map<Ipv4, bigint>();
   /** Timers that fired more than STALL_WARN_MS late. */
@@ -649,6 +660,16 @@ export class Engine {
   restoreDrain(state: DrainState): void {
     if (this.started) throw new Error('restoreDrain must come before start');
     this.drain = { all: state.all, instances: [...state.instances] };
+  }
+
+  /**
+   * The mirror's receive floors as the state directory kept them from the previous run: call before
+   * start(), so the first datagram is already judged against them (docs/protocol.md#udp-mirror).
+   */
+  restoreMirrorFloors(floors: ReadonlyMap<Ipv4, bigint>): void {
+    if (this.started) throw new Error('restoreMirrorFloors must come before start');
+    this.mirrorFloors.clear();
+    for (const [peer, counter] of floors) this.mirrorFloors.set(peer, counter);
   }
 
   get drainState(): DrainState {
@@ -806,6 +827,9 @@ export class Engine {
       return;
     }
     this.mirrorFloors.set(source, result.counter);
+    // Saved before the advert is handed on: the host runs commands in order, so the floor is in the
+    // state directory before anything the advert causes happens, and a restart refuses it again.
+    this.push({ type: 'mirror_floors', floors: this.peerFloors() });
     this.mirrorStats.accepted++;
     let packet: Uint8Array;
     try {
@@ -914,7 +938,9 @@ export class Engine {
   handleHostError(nowMs: number, operation: HostOperation, instance: string | undefined, failure: HostFailure): void {
     const runtime = instance === undefined ? undefined : this.instances.find((r) => r.spec.name === instance);
     const what = operation === 'io' ? failure.operation : OPERATION_WORDS[operation];
-    this.reportFailure(nowMs, runtime, operation === 'io' ? 'warn' : 'error', `${instance ?? '-'}:${operation}:${failure.operation}:${failure.code}`, `${what} failed`, failure);
+    // Floors that cannot be saved weaken only what a restart refuses: the running process holds them.
+    if (operation === 'mirror_floors') this.mirrorStats.floorSaveFailures++;
+    this.reportFailure(nowMs, runtime, operation === 'io' || operation === 'mirror_floors' ? 'warn' : 'error', `${instance ?? '-'}:${operation}:${failure.operation}:${failure.code}`, `${what} failed`, failure);
     if (runtime === undefined || this.stopping) return;
     const means = operation === 'add_vips' ? 'vip_add' : operation === 'garp' ? 'garp' : undefined;
     if (means === undefined) return;
@@ -1051,7 +1077,7 @@ export class Engine {
       udp_mirror:
         this.mirrorPort === undefined
           ? null
-          : { port: this.mirrorPort, sent: this.mirrorStats.sent, received: this.mirrorStats.received, accepted: this.mirrorStats.accepted, duplicates: this.mirrorStats.duplicates, dropped: { ...this.mirrorStats.dropped } },
+          : { port: this.mirrorPort, sent: this.mirrorStats.sent, received: this.mirrorStats.received, accepted: this.mirrorStats.accepted, duplicates: this.mirrorStats.duplicates, dropped: { ...this.mirrorStats.dropped }, floor_save_failures: this.mirrorStats.floorSaveFailures },
     };
   }
 
@@ -1106,6 +1132,18 @@ export class Engine {
     const suppressed = this.dropLog.admit(`mirror:${reason}`, nowMs);
     if (suppressed === undefined) return;
     this.log('warn', undefined, { reason, source: formatIp(source), ...(detail === undefined ? {} : { detail }), suppressed, total: this.mirrorStats.dropped[reason] }, `dropped UDP mirror datagram: ${reason}`);
+  }
+
+  /**
+   * The floors worth keeping across a restart: those of the current unicast peers (an address a
+   * reload removed is refused as not_peer anyway; its floor stays in memory should it come back).
+   */
+  private peerFloors(): Map<Ipv4, bigint> {
+    const peers = new Set<IpAddress>();
+    for (const runtime of this.instances) for (const peer of runtime.core.unicastPeers) peers.add(peer);
+    const out = new Map<Ipv4, bigint>();
+    for (const [peer, counter] of this.mirrorFloors) if (peers.has(peer)) out.set(peer, counter);
+    return out;
   }
 
   /**

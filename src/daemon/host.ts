@@ -36,6 +36,8 @@ export interface MirrorHost {
   listen(port: number, endpoints: readonly MirrorEndpoint[], onDatagram: (endpoint: MirrorEndpoint, source: Ipv4, result: MirrorDecodeResult) => void): void;
   /** Seal the advert for each destination and send it from the socket bound to `source`. Throws when there is none. */
   send(payload: Uint8Array, source: Ipv4, destinations: readonly Ipv4[]): void;
+  /** Keep the receive floors (peer -> highest counter taken) where the next start finds them. Throws on failure. */
+  saveFloors(floors: ReadonlyMap<Ipv4, bigint>): void;
 }
 
 export interface DaemonHost {

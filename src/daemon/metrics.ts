@@ -88,6 +88,11 @@ export function createMetricsRegistry(source: MetricsSource): Registry {
   gauge('vrrpd_udp_mirror_dropped_total', 'UDP mirror datagrams dropped, by reason: too_short, too_long, bad_magic, bad_version, bad_tag, not_peer, replay (counter).', ['reason'], (g) => {
     for (const [reason, count] of Object.entries(current().udp_mirror?.dropped ?? {})) g.set({ reason }, count ?? 0);
   });
+  // Labelled by the file so that, as the other mirror series, it is absent without the mirror.
+  gauge('vrrpd_udp_mirror_floor_save_failures_total', "Times the UDP mirror's replay floors could not be saved in the state directory (counter).", ['file'], (g) => {
+    const mirror = current().udp_mirror;
+    if (mirror) g.set({ file: 'mirror-floors' }, mirror.floor_save_failures ?? 0);
+  });
   gauge('vrrpd_event_loop_lag_seconds', 'Worst event-loop delay seen recently.', [], (g) => g.set(current().event_loop_lag_ms / 1000));
   gauge('vrrpd_event_loop_stalls_total', 'Timers that fired more than 100 ms late (counter).', [], (g) => g.set(source.stallCount()));
   gauge('vrrpd_dual_master_seen_total', 'Sum over instances of adverts a MASTER heard from another MASTER (counter).', [], (g) => {

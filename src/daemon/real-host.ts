@@ -29,11 +29,16 @@ export interface RealHostOptions {
   takePreparedProbe: (trackerName: string) => Probe | undefined;
   /** The UDP mirror's sockets, when it is configured (the supervisor holds the key and the epoch). */
   mirror?: MirrorSockets;
+  /** Where the mirror's receive floors are kept (the state directory); absent: in memory only. */
+  saveMirrorFloors?: (floors: ReadonlyMap<Ipv4, bigint>) => void;
 }
 
 /** The mirror's sockets as the shell sees them: datagrams come back opened, with their verdict. */
-function mirrorHost(sockets: MirrorSockets): MirrorHost {
+function mirrorHost(sockets: MirrorSockets, saveFloors: ((floors: ReadonlyMap<Ipv4, bigint>) => void) | undefined): MirrorHost {
   return {
+    saveFloors(floors) {
+      saveFloors?.(floors);
+    },
     listen(port, endpoints, onDatagram) {
       sockets.listen(port, endpoints, (endpoint, datagram, source) => onDatagram(endpoint, source, sockets.open(datagram, source, endpoint.address)));
     },
@@ -69,7 +74,7 @@ function applyVips(vips: readonly VipSpec[], change: (vip: VipSpec) => VipResult
 export function createRealHost(options: RealHostOptions): DaemonHost {
   const { onIoError } = options;
   return {
-    ...(options.mirror !== undefined ? { mirror: mirrorHost(options.mirror) } : {}),
+    ...(options.mirror !== undefined ? { mirror: mirrorHost(options.mirror, options.saveMirrorFloors) } : {}),
     clock: monotonicClock,
     wallClockMs: () => Date.now(),
     pid: process.pid,

@@ -1,14 +1,16 @@
 /**
  * The daemon's state directory (`vrrpd run --state-dir DIR`, default /var/lib/vrrpd; the unit's
- * StateDirectory=vrrpd): what must survive a restart of vrrpd and of the machine. Today one file,
- * drain.json, the drain state (docs/protocol.md#drain).
+ * StateDirectory=vrrpd): what must survive a restart of vrrpd and of the machine: drain.json, the
+ * drain state (docs/protocol.md#drain); with the UDP mirror configured, mirror-epoch (the sender's
+ * counter epoch) and mirror-floors (the receiver's replay floors), both docs/protocol.md#udp-mirror.
  *
  * - The directory is refused when group or others may write it, or when it is owned by anyone but
  *   root or the daemon's own user: whoever can write there can undrain the node or plant the file.
  * - Writes are atomic and durable: a temporary file (mode 0600) written and fsynced, renamed over
  *   drain.json, then the directory fsynced, so a crash or power loss leaves the old state or the new
  *   one, never half of one. They are synchronous: the file is a few dozen bytes, and a drain must be
- *   on disk before the daemon acts on it.
+ *   on disk before the daemon acts on it. mirror-floors alone is renamed without fsync: it is
+ *   written at every datagram the mirror takes (writeMirrorFloors says why).
  * - A drain.json that cannot be read or parsed fails closed: every instance starts drained (FAULT,
  *   never MASTER) and the daemon says why in one line; `vrrpd undrain` writes a good file again.
  *   Refusing to start would also keep the node out of MASTER, but would leave nothing to answer
@@ -16,6 +18,7 @@
  */
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { formatIpv4, parseIpv4, type Ipv4 } from '../core/ip.js';
 import type { DrainState } from './engine.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/vrrpd';
@@ -89,8 +92,11 @@ export function writeDrainState(dir: string, state: DrainState): void {
   writeStateFile(dir, DRAIN_FILE, `${JSON.stringify({ all: state.all, instances: state.instances })}\n`);
 }
 
-/** Replace `dir/name` atomically and durably (temp file, fsync, rename, fsync of the directory). Throws on failure. */
-export function writeStateFile(dir: string, name: string, text: string): void {
+/**
+ * Replace `dir/name` atomically (temp file, rename) and, unless `durable` is false, durably (fsync of
+ * the file before the rename, of the directory after it). Throws on failure.
+ */
+export function writeStateFile(dir: string, name: string, text: string, durable = true): void {
   const path = join(dir, name);
   const temp = join(dir, `.${name}.${process.pid}.tmp`);
   // A temporary file left by a crash of a process with the same pid goes first; then O_EXCL and
@@ -104,7 +110,7 @@ export function writeStateFile(dir: string, name: string, text: string): void {
   try {
     try {
       writeSync(fd, text);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -117,6 +123,7 @@ export function writeStateFile(dir: string, name: string, text: string): void {
     }
     throw error;
   }
+  if (!durable) return;
   const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     fsyncSync(dirFd);
@@ -148,4 +155,70 @@ export function nextMirrorEpoch(dir: string, wallClockMs: number): number {
   if (epoch > 0xffff_ffff) throw new Error(`mirror epoch ${epoch} does not fit 32 bits; remove ${join(dir, MIRROR_EPOCH_FILE)} if the clock is right`);
   writeStateFile(dir, MIRROR_EPOCH_FILE, `${epoch}\n`);
   return epoch;
+}
+
+/** The UDP mirror's receive floors (docs/protocol.md#udp-mirror). */
+export const MIRROR_FLOORS_FILE = 'mirror-floors';
+
+/** The highest mirror counter accepted from each peer, by the peer's IPv4 address. */
+export type MirrorFloors = ReadonlyMap<Ipv4, bigint>;
+
+const MAX_COUNTER = 0xffff_ffff_ffff_ffffn;
+
+const FLOORS_LOST = "the UDP mirror starts without replay floors: until a peer's next datagram comes, its datagrams recorded before this start would be taken";
+
+/**
+ * The receive floors a previous run left: none when there is no file. A file that cannot be read or
+ * parsed (any bad line) gives no floors at all, with `problem` saying why, as the mirror-epoch file
+ * counts as absent: a floor read wrong could be too high as well as too low, and one too high would
+ * refuse every real datagram of that peer until its counter passed it, for as long as that takes.
+ */
+export function readMirrorFloors(dir: string): { floors: Map<Ipv4, bigint>; problem?: string } {
+  const path = join(dir, MIRROR_FLOORS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { floors: new Map() };
+    return { floors: new Map(), problem: `cannot read ${path}: ${(error as Error).message}; ${FLOORS_LOST}` };
+  }
+  // The writer never leaves an empty file (no floors: no file), so an empty one was cut short, by a
+  // crash of the machine before the file system wrote it back.
+  if (text === '') return { floors: new Map(), problem: `${path} is empty (cut short by a crash of the machine?); ${FLOORS_LOST}` };
+  const floors = new Map<Ipv4, bigint>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line === '' && i === lines.length - 1) break; // the final newline
+    const match = /^(\S+) (\d{1,20})$/.exec(line);
+    const peer = match === null ? undefined : parseIpv4(match[1] as string);
+    const counter = match === null ? undefined : BigInt(match[2] as string);
+    if (peer === undefined || counter === undefined || counter > MAX_COUNTER) {
+      return { floors: new Map(), problem: `${path} line ${i + 1}: expected "IPv4-address counter" (a counter of 0..2^64-1), got ${JSON.stringify(line.slice(0, 80))}; ${FLOORS_LOST}` };
+    }
+    if (floors.has(peer)) return { floors: new Map(), problem: `${path} line ${i + 1}: ${match![1]} is listed twice; ${FLOORS_LOST}` };
+    floors.set(peer, counter);
+  }
+  return { floors };
+}
+
+/**
+ * Replace mirror-floors with `floors`, a line per peer (no floors: no file). Atomic (a temporary
+ * file renamed over it: a reader finds the old floors or the new, never half) but not fsynced: the
+ * next vrrpd reads what the rename left however the last one ended (the kernel keeps it); only a
+ * crash of the machine itself can lose the last seconds of updates, the price of keeping an fsync
+ * per datagram off the event loop (docs/protocol.md#udp-mirror). Throws on failure.
+ */
+export function writeMirrorFloors(dir: string, floors: MirrorFloors): void {
+  if (floors.size === 0) {
+    try {
+      unlinkSync(join(dir, MIRROR_FLOORS_FILE));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    return;
+  }
+  let text = '';
+  for (const [peer, counter] of floors) text += `${formatIpv4(peer)} ${counter}\n`;
+  writeStateFile(dir, MIRROR_FLOORS_FILE, text, false);
 }

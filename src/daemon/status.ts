@@ -84,6 +84,8 @@ export interface UdpMirrorStatus {
   duplicates: number;
   /** Only the reasons that occurred: too_short, too_long, bad_magic, bad_version, bad_tag, not_peer, replay. */
   dropped: Partial<Record<string, number>>;
+  /** Times the receive floors could not be saved in the state directory. */
+  floor_save_failures?: number;
 }
 
 export interface DaemonStatus {
@@ -155,7 +157,7 @@ export function formatStatusTable(status: DaemonStatus): string {
   const mirror = status.udp_mirror;
   if (mirror) {
     const drops = Object.entries(mirror.dropped).map(([reason, count]) => `${reason}=${count}`);
-    lines.push(`udp mirror :${mirror.port}: sent ${mirror.sent}, received ${mirror.received}, accepted ${mirror.accepted}, duplicates ${mirror.duplicates}${drops.length > 0 ? `, dropped ${drops.join(' ')}` : ''}`);
+    lines.push(`udp mirror :${mirror.port}: sent ${mirror.sent}, received ${mirror.received}, accepted ${mirror.accepted}, duplicates ${mirror.duplicates}${drops.length > 0 ? `, dropped ${drops.join(' ')}` : ''}${(mirror.floor_save_failures ?? 0) > 0 ? `, floor save failures ${mirror.floor_save_failures}` : ''}`);
   }
   if (status.last_reload_error) lines.push(`last reload refused: ${status.last_reload_error}`);
   return lines.join('\n') + '\n';

@@ -27,7 +27,7 @@ import { checkMeansAtStart } from './means.js';
 import { planDaemon, planInstances } from './plan.js';
 import { currentIdentity, describeIdentity, preflightFile, type DaemonIdentity, type Preflight } from './preflight.js';
 import { createRealHost } from './real-host.js';
-import { DEFAULT_STATE_DIR, nextMirrorEpoch, prepareStateDir, readDrainState, writeDrainState } from './state.js';
+import { DEFAULT_STATE_DIR, nextMirrorEpoch, prepareStateDir, readDrainState, readMirrorFloors, writeDrainState, writeMirrorFloors, type MirrorFloors } from './state.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -130,6 +130,7 @@ export class Supervisor {
 
     // The mirror's key and a fresh counter epoch, on disk before the first datagram (state.ts).
     let daemon: Daemon | undefined;
+    let mirrorFloors: MirrorFloors | undefined;
     const mirrorConfig = config.vrrpd.udp_mirror;
     if (mirrorConfig !== undefined) {
       const key = readMirrorKey(mirrorConfig.key_file);
@@ -149,6 +150,12 @@ export class Supervisor {
       }
       this.mirror = new MirrorSockets(key.key, new MirrorCounter(epoch, () => nextMirrorEpoch(stateDir, mirrorEpochClockMs())), (error) => daemon?.reportIoError(error));
       log.info({ port: mirrorConfig.port, key_file: mirrorConfig.key_file, epoch }, `UDP mirror of the unicast adverts on port ${mirrorConfig.port}`);
+      // The receive floors the previous run saved: datagrams it took stay refused (state.ts). A
+      // file that cannot be parsed is said in one line and the mirror starts without floors, as
+      // before there was a file: refusing to start would cost the node VRRP itself.
+      const saved = readMirrorFloors(stateDir);
+      if (saved.problem !== undefined) log.error({ state_dir: stateDir }, saved.problem);
+      mirrorFloors = saved.floors;
     }
 
     const notifyLog = log.child({ component: 'notify' });
@@ -173,7 +180,7 @@ export class Supervisor {
     });
     this.fifos = fifos;
     const host = createRealHost({
-      ...(this.mirror !== undefined ? { mirror: this.mirror } : {}),
+      ...(this.mirror !== undefined ? { mirror: this.mirror, saveMirrorFloors: (floors: MirrorFloors) => writeMirrorFloors(stateDir, floors) } : {}),
       onIoError: (error) => daemon?.reportIoError(error),
       notifier,
       notifyFifo: (name, state, priority, subject) => fifos.transition(name, state, priority, subject),
@@ -182,6 +189,7 @@ export class Supervisor {
     });
     daemon = new Daemon({ host, logger: log, configFile: configPath });
     daemon.engine.restoreDrain(drain.state);
+    if (mirrorFloors !== undefined) daemon.engine.restoreMirrorFloors(mirrorFloors);
     this.daemon = daemon;
     this.stateDir = stateDir;
     this.prepare(checked);

@@ -14,10 +14,11 @@
  * The tag covers the two addresses although they are not carried: a datagram that another peer
  * sent, or that was meant for another node, does not verify when it is replayed from or to
  * elsewhere. The counter resists replay: a receiver takes a datagram only when its counter is
- * strictly above the last one it accepted from that peer (the engine keeps that floor). The epoch
- * is max(last epoch + 1, the wall clock in seconds), kept in the state directory before the first
- * datagram leaves (src/daemon/mirror-state.ts), so a restart never counts again from a value an old
- * datagram already carried.
+ * strictly above the last one it accepted from that peer (the engine keeps that floor, and the
+ * shell saves it in the state directory at every rise, so a restart of the receiver refuses old
+ * datagrams too). The epoch is max(last epoch + 1, the wall clock in seconds), kept in the state
+ * directory before the first datagram leaves (src/daemon/state.ts), so a restart never counts
+ * again from a value an old datagram already carried.
  *
  * Decoding never throws: what arrives on the port is a value from the network.
  */

@@ -15,6 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { DaemonHost, Transport } from '../../src/daemon/host.js';
 import { createLogger } from '../../src/daemon/logging.js';
 import { IoError } from '../../src/io/errors.js';
+import type { MirrorDecodeResult, MirrorEndpoint } from '../../src/io/mirror.js';
 import { planOf } from './plans.js';
 
 const CONFIG = `
@@ -530,5 +531,65 @@ describe('daemon: the time a packet is handed over with', () => {
     b.deliver(b.now()); // an input at the current time...
     b.deliver(b.now() - 400); // ...then a stamp from before it: taken as the later time
     expect(b.deadline()).toBe(b.now() + 3613);
+  });
+});
+
+describe('daemon: the UDP mirror\'s replay floors', () => {
+  const M1 = 0x0a000033 as Ipv4;
+  const advert = (priority: number): Uint8Array =>
+    encodeAdvert({ version: 2, type: 1, virtualRouterId: 51, priority, authType: 1, advertIntervalSec: 1, addresses: [0x0a000032], authData: passwordToAuthData('123456').authData });
+
+  /** A recorder whose host has a mirror: datagrams are delivered by hand, saves recorded (or refused). */
+  function withMirror(save: (events: string[], floors: ReadonlyMap<Ipv4, bigint>) => void) {
+    let deliver: ((endpoint: MirrorEndpoint, source: Ipv4, result: MirrorDecodeResult) => void) | undefined;
+    let endpoint: MirrorEndpoint | undefined;
+    const rec = recorder(
+      (events) => events.push('add vips'),
+      (events) => ({
+        mirror: {
+          listen: (_port, endpoints, onDatagram) => {
+            endpoint = endpoints[0];
+            deliver = onDatagram;
+          },
+          send: () => undefined,
+          saveFloors: (floors) => save(events, floors),
+        },
+      }),
+    );
+    const datagram = (counter: bigint, priority: number): void => deliver!(endpoint!, M1, { ok: true, counter, advert: advert(priority) });
+    return { rec, datagram };
+  }
+
+  const mirrored = `vrrpd:\n  udp_mirror: { port: 9651, key_file: /etc/vrrpd/mirror.key }\n${CONFIG}`;
+
+  it('saves the risen floor before anything the advert causes reaches the host', async () => {
+    const { rec, datagram } = withMirror((events, floors) => events.push(`save floors ${[...floors].map(([p, c]) => `${formatIpv4(p)}=${c}`).join(',')}`));
+    const daemon = new Daemon({ host: rec.host, logger: createLogger('info', rec.log), configFile: 'test.yaml' });
+    await daemon.start(plan(mirrored));
+    await rec.advance(3613);
+    expect(daemon.status().instances[0]).toMatchObject({ state: 'MASTER' });
+    rec.events.length = 0;
+    // A lower priority over the mirror: a MASTER answers with its advert and a GARP burst.
+    datagram(5n, 50);
+    expect(rec.events.slice(0, 3)).toEqual(['save floors 10.0.0.51=5', 'advert priority 99 to 10.0.0.51', 'garp 10.0.0.50 on ens32']);
+    rec.events.length = 0;
+    datagram(5n, 50);
+    expect(rec.events.filter((e) => e.startsWith('save'))).toEqual([]); // a replay raises nothing
+    expect(daemon.status().udp_mirror).toMatchObject({ accepted: 1, dropped: { replay: 1 }, floor_save_failures: 0 });
+  });
+
+  it('a save that fails is logged and counted; the advert still goes on and the floor still holds', async () => {
+    const { rec, datagram } = withMirror(() => {
+      throw new IoError('EROFS', 'state.write', "EROFS: read-only file system, open '/var/lib/vrrpd/.mirror-floors.1.tmp'");
+    });
+    const daemon = new Daemon({ host: rec.host, logger: createLogger('info', rec.log), configFile: 'test.yaml' });
+    await daemon.start(plan(mirrored));
+    rec.events.length = 0;
+    datagram(7n, 100);
+    datagram(8n, 100);
+    datagram(8n, 100);
+    expect(rec.events.filter((e) => e.includes('floors'))).toEqual(["log save the UDP mirror's replay floors failed: EROFS"]);
+    expect(daemon.status().udp_mirror).toMatchObject({ accepted: 2, dropped: { replay: 1 }, floor_save_failures: 2 });
+    expect(daemon.status().instances[0]).toMatchObject({ adverts_received: 2, master_address: '10.0.0.51' });
   });
 });

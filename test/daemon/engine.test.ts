@@ -68,6 +68,8 @@ function words(commands: readonly HostCommand[], logs = false): string[] {
         return [`mirror_send to ${c.destinations.map(formatIpv4).join(',')}`];
       case 'mirror_listen':
         return [`mirror_listen :${c.port} ${c.endpoints.map((e) => `${e.ifname}/${formatIpv4(e.address)}`).join(',')}`];
+      case 'mirror_floors':
+        return [`mirror_floors ${[...c.floors].map(([peer, counter]) => `${formatIpv4(peer)}=${counter}`).join(',')}`];
       case 'add_vips':
       case 'remove_vips':
         return [`${c.type} ${c.vips.map((v) => formatIp(v.address)).join(',')}`];

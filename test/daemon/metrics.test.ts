@@ -40,7 +40,7 @@ describe('Prometheus metrics', () => {
     const warned = instance({ warnings: ['adverts from 10.0.0.51 arrive only over the UDP mirror: protocol 112 is being dropped'], udp_only_warnings: 2 });
     const mirror: MetricsSource = {
       ...source,
-      status: () => ({ ...source.status(), instances: [warned], udp_mirror: { port: 9651, sent: 10, received: 20, accepted: 15, duplicates: 4, dropped: { bad_tag: 3, replay: 2 } } }),
+      status: () => ({ ...source.status(), instances: [warned], udp_mirror: { port: 9651, sent: 10, received: 20, accepted: 15, duplicates: 4, dropped: { bad_tag: 3, replay: 2 }, floor_save_failures: 1 } }),
     };
     const text = await createMetricsRegistry(mirror).metrics();
     const labels = 'instance="VI_1",vrid="251",interface="ens32"';
@@ -49,9 +49,11 @@ describe('Prometheus metrics', () => {
     for (const [kind, n] of [['sent', 10], ['received', 20], ['accepted', 15], ['duplicates', 4]] as const) expect(text).toContain(`vrrpd_udp_mirror_datagrams_total{kind="${kind}"} ${n}`);
     expect(text).toContain('vrrpd_udp_mirror_dropped_total{reason="bad_tag"} 3');
     expect(text).toContain('vrrpd_udp_mirror_dropped_total{reason="replay"} 2');
+    expect(text).toContain('vrrpd_udp_mirror_floor_save_failures_total{file="mirror-floors"} 1');
     // Without the mirror the mirror's series are absent.
     const plain = await createMetricsRegistry(source).metrics();
     expect(plain).not.toMatch(/vrrpd_udp_mirror_datagrams_total\{/);
+    expect(plain).not.toMatch(/vrrpd_udp_mirror_floor_save_failures_total\{/);
   });
 
   it('exposes every documented metric with the daemon status values', async () => {

@@ -2,7 +2,8 @@
  * The UDP mirror's decisions at the engine (docs/protocol.md#udp-mirror): where it listens, that
  * every unicast advert is mirrored right behind its protocol 112 copy, the checks on a datagram
  * (not_peer, replay) and that an accepted one meets the same receive checks and dispatch, that the
- * same advert over both paths is taken once, and the UDP-only warning.
+ * same advert over both paths is taken once, the UDP-only warning, and the replay floors that a
+ * restart gets back from the state directory.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -149,7 +150,10 @@ describe('the UDP mirror at the engine', () => {
     const overVrrp = started().engine;
     overUdp.handleMirrorDatagram(500, ENDPOINT, M1, accepted(10n, 100));
     overVrrp.handlePacket(500, 'ens32', packet(M1, 100));
-    expect(drain(overUdp, 500)).toEqual(drain(overVrrp, 500));
+    // The risen floor is saved first, before anything the advert causes; then the same commands.
+    const [save, ...rest] = drain(overUdp, 500);
+    expect(save).toEqual({ type: 'mirror_floors', floors: new Map([[M1, 10n]]) });
+    expect(rest).toEqual(drain(overVrrp, 500));
     expect(overUdp.nextDeadline()).toBe(overVrrp.nextDeadline());
     expect(overUdp.machine('VI_1')!.stats.advertsReceived).toBe(1);
     expect(overUdp.machine('VI_1')!.masterAddress).toBe(M1);
@@ -180,7 +184,7 @@ describe('the UDP mirror at the engine', () => {
     expect(again).toHaveLength(1);
     expect(again[0]).toMatchObject({ fields: { reason: 'bad_tag', suppressed: 99, total: 101 } });
     const { mirror, instance } = mirrorStatus(engine, 10_200);
-    expect(mirror).toEqual({ port: 9651, sent: 0, received: 111, accepted: 2, duplicates: 0, dropped: { replay: 2, not_peer: 2, bad_tag: 101, too_short: 1, too_long: 1, bad_magic: 1, bad_version: 1 } });
+    expect(mirror).toEqual({ port: 9651, sent: 0, received: 111, accepted: 2, duplicates: 0, dropped: { replay: 2, not_peer: 2, bad_tag: 101, too_short: 1, too_long: 1, bad_magic: 1, bad_version: 1 }, floor_save_failures: 0 });
     expect(instance.adverts_received).toBe(2);
     // The floor moves only with accepted datagrams: the next counter is taken.
     engine.handleMirrorDatagram(10_300, ENDPOINT, M1, accepted(101n, 100));
@@ -201,7 +205,8 @@ describe('the UDP mirror at the engine', () => {
       drain(engine, 1_000);
       const deadline = engine.nextDeadline();
       deliver(second, 1_001, 1n);
-      expect(drain(engine, 1_001)).toEqual([]);
+      // Nothing but the floor's save when the copy came over the mirror.
+      expect(drain(engine, 1_001).filter((c) => c.type !== 'mirror_floors')).toEqual([]);
       expect(engine.nextDeadline()).toBe(deadline);
       const { mirror, instance } = mirrorStatus(engine, 1_001);
       expect(instance.adverts_received).toBe(1);
@@ -258,6 +263,77 @@ describe('the UDP mirror at the engine', () => {
     }
     expect(mirrorStatus(engine, 9_001).instance).toMatchObject({ warnings: [], udp_only_warnings: 0, adverts_received: 10 });
     expect(mirrorStatus(engine, 9_001).mirror.duplicates).toBe(10);
+  });
+
+  it('a restart with the saved floors refuses what the previous run took (replays, counted; no advert reaches the instance), and takes the next counter', () => {
+    // The run before the restart: two datagrams from 10.0.0.51, one from 10.0.0.53; the shell saves
+    // each floor as it rises.
+    const before = started().engine;
+    before.handleMirrorDatagram(100, ENDPOINT, M1, accepted(1_000n, 100));
+    before.handleMirrorDatagram(1_100, ENDPOINT, M1, accepted(1_001n, 100));
+    before.handleMirrorDatagram(1_200, ENDPOINT, M3, accepted(50n, 98));
+    const saves = drain(before, 1_200).filter((c): c is Extract<HostCommand, { type: 'mirror_floors' }> => c.type === 'mirror_floors');
+    expect(saves.map((c) => c.floors)).toEqual([new Map([[M1, 1_000n]]), new Map([[M1, 1_001n]]), new Map([[M1, 1_001n], [M3, 50n]])]);
+    const saved = saves.at(-1)!.floors;
+
+    // The restart: a new engine that gets the saved floors before it starts.
+    const after = new Engine();
+    after.restoreMirrorFloors(saved);
+    after.start(0, planOf(config(99)), UP);
+    drain(after);
+    for (const [from, counter] of [[M1, 1_000n], [M1, 1_001n], [M3, 50n], [M3, 7n]] as const) after.handleMirrorDatagram(10, ENDPOINT, from, accepted(counter, 150));
+    expect(drain(after, 10).filter((c) => c.type !== 'log')).toEqual([]); // nothing saved, nothing sent
+    const refused = mirrorStatus(after, 10);
+    expect(refused.mirror).toMatchObject({ received: 4, accepted: 0, dropped: { replay: 4 } });
+    expect(refused.instance.adverts_received).toBe(0);
+    expect(after.machine('VI_1')!.masterAddress).toBeUndefined();
+    // The peer's next real datagram (a counter above the floor) is taken, and its floor saved.
+    after.handleMirrorDatagram(20, ENDPOINT, M1, accepted(1_002n, 100));
+    expect(drain(after, 20)[0]).toEqual({ type: 'mirror_floors', floors: new Map([[M1, 1_002n], [M3, 50n]]) });
+    expect(mirrorStatus(after, 20).instance.adverts_received).toBe(1);
+    expect(after.machine('VI_1')!.masterAddress).toBe(M1);
+    // Too late once started: the first datagram may already have been judged.
+    expect(() => after.restoreMirrorFloors(saved)).toThrow(/before start/);
+  });
+
+  it('saves the floors of current peers only: a peer a reload removed leaves the file at the next save, and its floor stays in memory', () => {
+    const { engine } = started();
+    engine.handleMirrorDatagram(100, ENDPOINT, M1, accepted(10n, 100));
+    engine.handleMirrorDatagram(200, ENDPOINT, M3, accepted(20n, 98));
+    drain(engine, 200);
+    const onlyM1 = config(99).replace('unicast_peer: [10.0.0.51, 10.0.0.53]', 'unicast_peer: [10.0.0.51]');
+    engine.reload(300, planOf(onlyM1), UP);
+    drain(engine, 300);
+    engine.handleMirrorDatagram(1_100, ENDPOINT, M1, accepted(11n, 100));
+    expect(drain(engine, 1_100).find((c) => c.type === 'mirror_floors')).toEqual({ type: 'mirror_floors', floors: new Map([[M1, 11n]]) });
+    // Back as a peer: its old datagrams are still replays.
+    engine.reload(1_200, planOf(config(99)), UP);
+    drain(engine, 1_200);
+    engine.handleMirrorDatagram(1_300, ENDPOINT, M3, accepted(20n, 98));
+    expect(mirrorStatus(engine, 1_300).mirror.dropped).toEqual({ replay: 1 });
+  });
+
+  it('floors that cannot be saved: counted in status, logged at most once a minute, and the running process still refuses replays', () => {
+    const { engine } = started();
+    const failure = { operation: 'state.write', code: 'EROFS', message: "EROFS: read-only file system, open '/var/lib/vrrpd/.mirror-floors.1.tmp'" };
+    const logs: HostCommand[] = [];
+    for (let i = 0; i < 5; i++) {
+      const at = 1_000 * (i + 1);
+      engine.handleMirrorDatagram(at, ENDPOINT, M1, accepted(BigInt(100 + i), 100));
+      for (const command of drain(engine, at)) {
+        if (command.type === 'mirror_floors') engine.handleHostError(at, 'mirror_floors', undefined, failure);
+      }
+      logs.push(...drain(engine, at).filter((c) => c.type === 'log'));
+    }
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ level: 'warn', message: "save the UDP mirror's replay floors failed: EROFS", fields: { code: 'EROFS', suppressed: 0 } });
+    engine.handleMirrorDatagram(61_000, ENDPOINT, M1, accepted(105n, 100));
+    engine.handleHostError(61_000, 'mirror_floors', undefined, failure);
+    expect(drain(engine, 61_000).filter((c) => c.type === 'log')).toMatchObject([{ fields: { suppressed: 4 } }]);
+    engine.handleMirrorDatagram(61_100, ENDPOINT, M1, accepted(104n, 100));
+    const { mirror } = mirrorStatus(engine, 61_100);
+    expect(mirror).toMatchObject({ accepted: 6, floor_save_failures: 6, dropped: { replay: 1 } });
+    expect(formatStatusTable({ pid: 1, config_file: 'f', started_at: '', ...engine.status(61_100, () => '') })).toMatch(/udp mirror :9651: .*, floor save failures 6$/m);
   });
 
   it('fuzz: any verdict and any advert bytes behind an authentic datagram, from any sender to any endpoint: the engine never throws', () => {

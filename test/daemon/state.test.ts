@@ -1,9 +1,10 @@
-/** The state directory and drain.json (src/daemon/state.ts): what a restart finds, and what it refuses. */
+/** The state directory, drain.json and mirror-floors (src/daemon/state.ts): what a restart finds, and what it refuses. */
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DRAIN_FILE, prepareStateDir, readDrainState, writeDrainState } from '../../src/daemon/state.js';
+import { parseIpv4, type Ipv4 } from '../../src/core/ip.js';
+import { DRAIN_FILE, MIRROR_FLOORS_FILE, prepareStateDir, readDrainState, readMirrorFloors, writeDrainState, writeMirrorFloors } from '../../src/daemon/state.js';
 
 let base: string;
 beforeEach(() => {
@@ -89,5 +90,54 @@ describe('drain.json', () => {
     expect(read.problem).toContain(join(base, DRAIN_FILE));
     expect(read.problem).toMatch(/every instance starts drained \(fail closed\) until 'vrrpd undrain'$/);
     expect(existsSync(join(base, DRAIN_FILE))).toBe(true);
+  });
+});
+
+describe('mirror-floors', () => {
+  const M1 = parseIpv4('10.0.0.51') as Ipv4;
+  const M3 = parseIpv4('10.0.0.53') as Ipv4;
+  const path = (): string => join(base, MIRROR_FLOORS_FILE);
+
+  it('absent: no floors, and nothing to say', () => {
+    expect(readMirrorFloors(base)).toEqual({ floors: new Map() });
+  });
+
+  it('is written atomically, mode 0600, a line per peer, and read back; the whole 64-bit range survives', () => {
+    writeMirrorFloors(base, new Map([[M1, 7_716_455_104_131_874_816n], [M3, 0xffff_ffff_ffff_ffffn]]));
+    expect(statSync(path()).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path(), 'utf8')).toBe('10.0.0.51 7716455104131874816\n10.0.0.53 18446744073709551615\n');
+    expect(readMirrorFloors(base)).toEqual({ floors: new Map([[M1, 7_716_455_104_131_874_816n], [M3, 0xffff_ffff_ffff_ffffn]]) });
+    // Each write replaces the whole set: a peer left out is gone.
+    writeMirrorFloors(base, new Map([[M1, 7_716_455_104_131_874_817n]]));
+    expect(readMirrorFloors(base)).toEqual({ floors: new Map([[M1, 7_716_455_104_131_874_817n]]) });
+    expect(readdirSync(base)).toEqual([MIRROR_FLOORS_FILE]); // no temporary file left behind
+    // No floors: no file (an empty file is what a crash of the machine can leave).
+    writeMirrorFloors(base, new Map());
+    expect(readdirSync(base)).toEqual([]);
+    expect(readMirrorFloors(base)).toEqual({ floors: new Map() });
+  });
+
+  it('a failed write throws and leaves the saved floors in place', () => {
+    writeMirrorFloors(base, new Map([[M1, 5n]]));
+    expect(() => writeMirrorFloors(join(base, 'missing'), new Map([[M1, 6n]]))).toThrow(/ENOENT/);
+    expect(readMirrorFloors(base).floors).toEqual(new Map([[M1, 5n]]));
+  });
+
+  it.each([
+    ['a bad address', '10.0.0.51 5\n10.0.0.256 6\n', /line 2: expected "IPv4-address counter"/],
+    ['a counter that is not a number', '10.0.0.51 12x\n', /line 1: expected/],
+    ['a counter above 2^64-1', '10.0.0.51 18446744073709551616\n', /line 1: expected/],
+    ['a truncated line', '10.0.0.51 5\n10.0.0.53\n', /line 2: expected/],
+    ['an empty line in the middle', '10.0.0.51 5\n\n10.0.0.53 6\n', /line 2: expected/],
+    ['a peer listed twice', '10.0.0.51 5\n10.0.0.51 9\n', /line 2: 10\.0\.0\.51 is listed twice/],
+    ['empty', '', /is empty \(cut short by a crash of the machine\?\)/],
+  ])('corrupt (%s): no floors at all, with one line naming the file, the line and what follows', (_what, text, why) => {
+    writeFileSync(path(), text);
+    const read = readMirrorFloors(base);
+    expect(read.floors).toEqual(new Map());
+    expect(read.problem).toMatch(why);
+    expect(read.problem).toContain(path());
+    expect(read.problem).toMatch(/the UDP mirror starts without replay floors/);
+    expect(read.problem).not.toContain('\n');
   });
 });

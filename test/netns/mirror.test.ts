@@ -6,9 +6,11 @@
  *   10.0.0.51's adverts arrive only over the mirror;
  * - a crash of the master (SIGKILL) still fails over within Master_Down;
  * - forged, replayed, non-peer, oversize and malformed datagrams are counted by reason, logged at
- *   most once per reason, and an authentic one goes through the same receive checks as protocol 112.
+ *   most once per reason, and an authentic one goes through the same receive checks as protocol 112;
+ * - real datagrams recorded off the wire before a receiver's restart are replays after it (the
+ *   receiver's floors are kept in its state directory).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAdvert, passwordToAuthData } from '../../src/core/codec.js';
@@ -68,7 +70,11 @@ describe.skipIf(labUnavailableReason !== undefined)('UDP mirror on a real kernel
     await Promise.all(running.map((p) => p.exited));
     running = [];
     for (const host of ['m1', 'm2', 'm3']) {
+      // Each test starts a fresh cluster: the floors a node saved from the last test's datagrams
+      // (real counters, or the crafted ones below) must not judge this one's.
+      rmSync(join(lab.place(host).dir, 'vrrpd-state', 'mirror-floors'), { force: true });
       await lab.exec(host, 'nft', ['delete', 'table', 'inet', 'vrrpdrop']);
+      await lab.exec(host, 'nft', ['delete', 'table', 'inet', 'mirrorhold']);
       await lab.exec(host, 'ip', ['addr', 'del', VIP, 'dev', 'ens32']);
       await lab.exec(host, 'ip', ['addr', 'del', '10.0.0.99/24', 'dev', 'ens32']);
     }
@@ -211,4 +217,82 @@ send('10.0.0.53', b'XYZ\\x01' + bytes(60))                          # bad magic
     expect(dropLines.map((l) => l.reason).sort()).toEqual(['bad_magic', 'bad_tag', 'not_peer', 'replay', 'too_long', 'too_short']);
     expect(await vipHolders(lab, VIP)).toEqual(['m1']);
   }, 60_000);
+
+  it('datagrams recorded off the wire before a receiver restarts are replays after it (its floors are kept in the state directory); fresh ones are taken', async () => {
+    const [, m2] = await startSeed(true);
+    // Record what m1 mirrors to m2 while m2 runs and takes it (one datagram a second).
+    const capture = await lab.tcpdump('m2', `udp and src host 10.0.0.51 and dst host 10.0.0.52 and dst port ${PORT}`);
+    await sleep(3_500);
+    const frames = await capture.stop();
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    const recorded = frames.map((f) => {
+      const ipHeader = ((f.bytes[14] as number) & 0x0f) * 4;
+      return Buffer.from(f.bytes.subarray(14 + ipHeader + 8));
+    });
+    const counters = recorded.map((d) => d.readBigUInt64BE(4));
+    await sleep(300); // the last one reached vrrpd too
+    const taken = (await m2.status()) as unknown as { daemon: { udp_mirror: { accepted: number } } };
+    expect(taken.daemon.udp_mirror.accepted).toBeGreaterThanOrEqual(recorded.length);
+
+    // m2 dies without a chance to save anything at exit: each floor was saved as it rose.
+    m2.signal('SIGKILL');
+    await m2.exited;
+    const floorsFile = join(lab.place('m2').dir, 'vrrpd-state', 'mirror-floors');
+    const savedAtDeath = existsSync(floorsFile) ? readFileSync(floorsFile, 'utf8') : '';
+    // Hold m1's own fresh datagrams (from its mirror socket, source port 9651) away from the new
+    // m2, so that the replays come first: the first fresh one would otherwise raise the floor above
+    // them, with or without a saved floor.
+    for (const args of [
+      ['add', 'table', 'inet', 'mirrorhold'],
+      ['add', 'chain', 'inet', 'mirrorhold', 'in', '{ type filter hook input priority 0; }'],
+      ['add', 'rule', 'inet', 'mirrorhold', 'in', 'ip', 'saddr', '10.0.0.51', 'udp', 'sport', String(PORT), 'drop'],
+    ]) {
+      expect(await lab.exec('m2', 'nft', args)).toMatchObject({ code: 0 });
+    }
+    const again = start('m2', yaml(2, true));
+    await again.waitForState('BACKUP', 10_000);
+
+    // The recorded datagrams again, from m1's address (another source port), in their order.
+    const script = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('10.0.0.51', 0))
+for payload in sys.argv[1:]:
+    s.sendto(bytes.fromhex(payload), ('10.0.0.52', ${PORT}))
+`;
+    expect(await lab.exec('m1', 'python3', ['-c', script, ...recorded.map((d) => d.toString('hex'))])).toMatchObject({ code: 0 });
+    await sleep(500);
+    type Mirrored = { instances: Array<{ state: string; peers: Array<{ address: string; path: string | null }> }>; daemon: { udp_mirror: { received: number; accepted: number; duplicates: number; dropped: Record<string, number> } } };
+    const after = (await again.status()) as unknown as Mirrored;
+    expect(after.daemon.udp_mirror).toMatchObject({ received: recorded.length, accepted: 0, duplicates: 0, dropped: { replay: recorded.length } });
+    // No advert of theirs reached the instance: m1's adverts still come over protocol 112 only.
+    expect(after.instances[0]!.state).toBe('BACKUP');
+    expect(after.instances[0]!.peers.find((p) => p.address === '10.0.0.51')).toMatchObject({ path: 'vrrp' });
+    expect(again.lines.filter((l) => /dropped UDP mirror datagram/.test(String(l.msg))).map((l) => l.reason)).toEqual(['replay']);
+
+    // m1's fresh datagrams, let through again, are taken.
+    expect(await lab.exec('m2', 'nft', ['delete', 'table', 'inet', 'mirrorhold'])).toMatchObject({ code: 0 });
+    await waitUntil(async () => ((await again.status()) as unknown as Mirrored).daemon.udp_mirror.accepted >= 2, 5_000, 'fresh datagrams from m1 taken');
+    const fresh = (await again.status()) as unknown as Mirrored;
+    expect(fresh.daemon.udp_mirror.dropped).toEqual({ replay: recorded.length });
+    // What the killed m2 had saved: a line for m1 at or above every recorded counter.
+    const saved = /^10\.0\.0\.51 (\d+)$/m.exec(savedAtDeath);
+    expect(saved).not.toBeNull();
+    expect(BigInt(saved![1]!)).toBeGreaterThanOrEqual(counters.reduce((a, b) => (a > b ? a : b)));
+    expect(await vipHolders(lab, VIP)).toEqual(['m1']);
+
+    // A floors file that cannot be parsed: one error line naming it, and the node runs, takes m1's
+    // datagrams and writes a good file again.
+    again.signal('SIGKILL');
+    await again.exited;
+    writeFileSync(floorsFile, '10.0.0.51 not-a-counter\n');
+    const third = start('m2', yaml(2, true));
+    await third.waitForState('BACKUP', 10_000);
+    const complaint = third.lines.filter((l) => String(l.msg).includes('the UDP mirror starts without replay floors'));
+    expect(complaint).toHaveLength(1);
+    expect(complaint[0]).toMatchObject({ level: 50 });
+    expect(String(complaint[0]!.msg)).toContain(`${floorsFile} line 1: expected "IPv4-address counter"`);
+    await waitUntil(async () => ((await third.status()) as unknown as Mirrored).daemon.udp_mirror.accepted >= 1, 5_000, 'a datagram from m1 taken');
+    expect(readFileSync(floorsFile, 'utf8')).toMatch(/^10\.0\.0\.51 \d+\n$/);
+  }, 90_000);
 });
