@@ -198,7 +198,12 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
     const m1 = start('m1', seedNodeYaml({ index: 1, unicast: true }));
     await m1.waitForState('MASTER', 8_000);
     const m2 = start('m2', seedNodeYaml({ index: 2, unicast: true, authPass: 'wrong' }));
-    await sleep(4_500); // m2 hears nothing valid: it becomes MASTER too (the split brain keepalived shows)
+    // m2 hears nothing valid: after its Master_Down it becomes MASTER too (the split brain keepalived
+    // shows), and m1 drops its adverts. Polled (a fixed 4.5 s sleep missed m2's first advert when m2
+    // started late on a loaded machine); two drops, so that the one log line below stands for more
+    // than one packet.
+    await m2.waitForState('MASTER', 10_000);
+    await waitUntil(async () => (((await m1.status()).instances[0]!.dropped as Record<string, number>).auth_failure ?? 0) >= 2, 3_000, "m1 to drop two of m2's adverts", 100);
     const s1 = (await m1.status()).instances[0]!;
     expect((s1.dropped as Record<string, number>).auth_failure).toBeGreaterThanOrEqual(1);
     const dropLines = m1.lines.filter((l) => l.reason === 'auth_failure');
