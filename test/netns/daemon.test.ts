@@ -42,6 +42,22 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
     return [m1, start('m2', seedNodeYaml({ index: 2, unicast })), start('m3', seedNodeYaml({ index: 3, unicast }))];
   };
 
+  /**
+   * master1 alone holds the VIP and both backups follow it (BACKUP, master1's address, at least one
+   * of its adverts heard): the steady state, polled instead of a fixed wait.
+   */
+  const steady = (daemons: VrrpdProcess[]): Promise<number> =>
+    waitUntil(
+      async () => {
+        if ((await holders()).join() !== 'm1') return false;
+        const backups = await Promise.all(daemons.slice(1).map(async (d) => (await d.status()).instances[0]!));
+        return backups.every((s) => s.state === 'BACKUP' && s.master_address === '10.0.0.51' && Number(s.adverts_received) >= 1);
+      },
+      5_000,
+      'master1 alone with the VIP and the backups following it',
+      100,
+    );
+
   beforeAll(async () => {
     lab = await Lab.create({
       hosts: seedMasters(3, { name: 'client', addresses: ['10.0.0.10/24'] }),
@@ -69,7 +85,7 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
     it(`${mode}: elects master1, which alone holds the VIP; status --json matches the kernel`, async () => {
       const [m1, m2, m3] = (await startSeed(unicast)) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
       await m1.waitForState('MASTER', 8_000);
-      await sleep(1_500);
+      await steady([m1, m2, m3]);
       expect(await holders()).toEqual(['m1']);
       const s1 = (await m1.status()).instances[0]!;
       const s2 = (await m2.status()).instances[0]!;
@@ -126,9 +142,9 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
     });
 
     it(`${mode}: a crash (master1's link goes down) is taken over after Master_Down`, async () => {
-      const [m1, m2] = (await startSeed(unicast)) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
+      const [m1, m2, m3] = (await startSeed(unicast)) as [VrrpdProcess, VrrpdProcess, VrrpdProcess];
       await m1.waitForState('MASTER', 8_000);
-      await sleep(1_500);
+      await steady([m1, m2, m3]);
       const wire = await lab.tcpdump('m2', 'ip proto 112');
       await sleep(1_100); // at least one advert of master1's on the wire before the crash
       const mark = m2.lines.length;
@@ -182,7 +198,12 @@ describe.skipIf(labUnavailableReason !== undefined)('vrrpd on a real kernel', ()
     const m1 = start('m1', seedNodeYaml({ index: 1, unicast: true }));
     await m1.waitForState('MASTER', 8_000);
     const m2 = start('m2', seedNodeYaml({ index: 2, unicast: true, authPass: 'wrong' }));
-    await sleep(4_500); // m2 hears nothing valid: it becomes MASTER too (the split brain keepalived shows)
+    // m2 hears nothing valid: after its Master_Down it becomes MASTER too (the split brain keepalived
+    // shows), and m1 drops its adverts. Polled (a fixed 4.5 s sleep missed m2's first advert when m2
+    // started late on a loaded machine); two drops, so that the one log line below stands for more
+    // than one packet.
+    await m2.waitForState('MASTER', 10_000);
+    await waitUntil(async () => (((await m1.status()).instances[0]!.dropped as Record<string, number>).auth_failure ?? 0) >= 2, 3_000, "m1 to drop two of m2's adverts", 100);
     const s1 = (await m1.status()).instances[0]!;
     expect((s1.dropped as Record<string, number>).auth_failure).toBeGreaterThanOrEqual(1);
     const dropLines = m1.lines.filter((l) => l.reason === 'auth_failure');

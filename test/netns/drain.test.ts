@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
 import { Lab, labUnavailableReason, seedMasters } from './lab.js';
 import { readablePackage, type ReadablePackage } from './readable-package.js';
-import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, type VrrpdProcess, vipHolders } from './vrrpd.js';
+import { seedNodeYaml, sleep, startVrrpd, VRRPD_BIN, type VrrpdProcess, vipHolders, waitUntil } from './vrrpd.js';
 
 const VIP = '10.0.0.50/32';
 
@@ -33,7 +33,16 @@ describe.skipIf(labUnavailableReason !== undefined)('drain for upgrades on a rea
     const m3 = start('m3', seedNodeYaml({ index: 3, unicast: true }));
     await m2.waitForState('BACKUP', 8_000);
     await m3.waitForState('BACKUP', 8_000);
-    await sleep(1_200);
+    // Both backups have heard master1 (polled instead of a fixed 1.2 s wait).
+    await waitUntil(
+      async () => {
+        const backups = await Promise.all([m2, m3].map(async (d) => (await d.status()).instances[0]!));
+        return backups.every((b) => b.master_address === '10.0.0.51' && Number(b.adverts_received) >= 1);
+      },
+      5_000,
+      'the backups to hear master1',
+      100,
+    );
     expect(await holders()).toEqual(['m1']);
     return [m1, m2, m3];
   };
@@ -96,7 +105,9 @@ describe.skipIf(labUnavailableReason !== undefined)('drain for upgrades on a rea
     expect(handoverMs).toBeLessThan(masterDownIntervalMs(1, 99));
     expect(goodbye).toMatchObject({ from: 'MASTER', to: 'FAULT', reason: 'fault', fault_causes: ['drained'] });
     expect(goodbye.msg).toBe('MASTER -> FAULT (fault: drained)');
-    await sleep(1_500);
+    // master3's Skew_Time is 4 ms longer than master2's: let a brief race settle (at most the 1.5 s
+    // this used to sleep), then master2 alone holds the VIP.
+    await waitUntil(async () => (await holders()).join() === 'm2', 1_500, 'master2 alone to hold the VIP').catch(() => undefined);
     expect(await holders()).toEqual(['m2']);
     const s1 = (await m1.status()).instances[0]!;
     expect(s1).toMatchObject({ state: 'FAULT', fault_causes: ['drained'], drained: true, priority_zero_sent: 1 });
@@ -118,7 +129,8 @@ describe.skipIf(labUnavailableReason !== undefined)('drain for upgrades on a rea
     await m1.waitForState('MASTER', masterDownIntervalMs(1, 100) + 2_000, mark1);
     const backMs = Date.now() - undrainAt;
     console.log(`undrain: master1 MASTER again ${backMs} ms after 'vrrpd undrain' started (Master_Down(100) = ${masterDownIntervalMs(1, 100)} ms)`);
-    await sleep(1_000);
+    // master2 steps down on master1's first advert (at most the 1 s this used to sleep).
+    await waitUntil(async () => (await holders()).join() === 'm1', 1_000, 'master1 alone to hold the VIP').catch(() => undefined);
     expect(await holders()).toEqual(['m1']);
     expect((await m1.status()).instances[0]).toMatchObject({ state: 'MASTER', fault_causes: [], drained: false });
   });

@@ -34,7 +34,7 @@ import type { VrrpdProcess } from '../../src/lab/daemons.js';
 import { decodeArp, Wire } from '../../src/lab/wire.js';
 import type { FloodPlan, FloodReport } from './flood-sender.js';
 import { labUnavailableReason } from './lab.js';
-import { seedNodeYaml, sleep } from './vrrpd.js';
+import { seedNodeYaml, sleep, waitUntil } from './vrrpd.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
@@ -168,7 +168,17 @@ describe.skipIf(labUnavailableReason !== undefined)('hardening on a real kernel'
     const m2 = await mixed.node('m2').startVrrpd(yaml(2), '.yaml');
     const m3 = await mixed.node('m3').startVrrpd(yaml(3), '.yaml');
     await mixed.vips.waitForHolders(['m1'], 10_000, 'master1 elected');
-    await sleep(1_200);
+    // Both backups follow master1 (BACKUP, its address, at least one of its adverts heard): polled
+    // instead of a fixed 1.2 s wait.
+    await waitUntil(
+      async () => {
+        const backups = await Promise.all([m2, m3].map(async (d) => (await d.status()).instances[0]!));
+        return backups.every((b) => b.state === 'BACKUP' && b.master_address === '10.0.0.51' && Number(b.adverts_received) >= 1);
+      },
+      5_000,
+      'the backups to follow master1',
+      100,
+    );
     return [m1, m2, m3];
   };
 

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { masterDownIntervalMs, skewTimeMs } from '../../src/core/timers.js';
 import { Cluster } from '../../src/lab/cluster.js';
 import { labUnavailableReason } from './lab.js';
-import { sleep } from './vrrpd.js';
+import { waitUntil } from './vrrpd.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const MARGIN_MS = 500;
@@ -74,9 +74,22 @@ describe.skipIf(labUnavailableReason !== undefined)('health tracking on a real k
     await mixed.vips.waitForHolders(['m1'], 15_000, 'master1 elected').catch((error: Error) => {
       throw new Error(`${error.message}\nmaster1's log:\n${m1.lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${m1.errors}`);
     });
-    await sleep(2_500); // every check has reported at least once
+    // Every check on every node has reported at least once (a tracker is 'unknown' until its first
+    // result), and the backups have heard master1, so that each failover starts from the steady
+    // state. Polled: a fixed 2.5 s wait used to stand for this.
+    const daemons = [m1, ...others];
+    await waitUntil(
+      async () => {
+        const states = await Promise.all(daemons.map(async (d) => (await d.status()).instances[0]!));
+        const reported = states.every((s) => (s.trackers as Array<{ status: string }>).every((t) => t.status !== 'unknown'));
+        return reported && states.slice(1).every((s) => s.state === 'BACKUP' && Number(s.adverts_received) >= 1);
+      },
+      10_000,
+      'every check to report and the backups to hear master1',
+      100,
+    );
     expect((await m1.status()).instances[0]!.state).toBe('MASTER');
-    return [m1, ...others];
+    return daemons;
   };
 
   /** Kill master1's apiserver stand-in; return ms from its death to the VIP on master2 alone. */
