@@ -42,11 +42,17 @@ export function useMixedLab(): MixedLabContext {
  * Crash keepalived on a node: no goodbye. A SIGKILL to its parent alone is a graceful stop in effect
  * (its VRRP child asks for SIGTERM when the parent dies, PR_SET_PDEATHSIG, then sends priority 0),
  * and `killall -9 keepalived` can reach the parent first: the backups then take over after
- * Skew_Time, not Master_Down (seen once in the IPv6 interop test). So the children die first, then
- * the parent. Both run in the node's own PID namespace, so only that node's keepalived is hit.
+ * Skew_Time, not Master_Down (seen once in the IPv6 interop test). Killing the children first and
+ * then the parent was not enough: the parent respawned the VRRP child in between (a full netns run
+ * saw the crashed node's VIP gone). So every process is stopped first, then killed. Both run in
+ * the node's own PID namespace, so only that node's keepalived is hit.
  */
 export async function crashKeepalived(mixed: Cluster, node: Master, keepalived: KeepalivedProcess): Promise<void> {
-  const result = await mixed.node(node).exec('bash', ['-c', 'kill -9 $(pgrep -x keepalived -P "$(pgrep -d, -x keepalived)") && killall -9 keepalived']);
+  // Freeze every keepalived process first: the parent cannot respawn a child killed before it (its
+  // SIGCHLD handler would start a new VRRP child, which removes the VIP the crash must leave
+  // behind), and a stopped child cannot act on the SIGTERM its parent's death sends it
+  // (PR_SET_PDEATHSIG), so it never says goodbye; SIGKILL then ends them all where they stand.
+  const result = await mixed.node(node).exec('bash', ['-c', 'killall -STOP keepalived && killall -9 keepalived']);
   expect(result.code, result.stderr).toBe(0);
   await keepalived.exited;
 }
