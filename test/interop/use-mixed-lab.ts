@@ -54,5 +54,17 @@ export async function crashKeepalived(mixed: Cluster, node: Master, keepalived: 
   // (PR_SET_PDEATHSIG), so it never says goodbye; SIGKILL then ends them all where they stand.
   const result = await mixed.node(node).exec('bash', ['-c', 'killall -STOP keepalived && killall -9 keepalived']);
   expect(result.code, result.stderr).toBe(0);
+  // nsenter, which started keepalived in the node's PID namespace, copies its stopped child's stop
+  // onto itself (job control) and stays stopped, its child unreaped, until it gets SIGCONT.
+  let gone = false;
+  void keepalived.exited.then(() => (gone = true));
+  while (!gone) {
+    try {
+      process.kill(keepalived.child.pid!, 'SIGCONT');
+    } catch {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   await keepalived.exited;
 }
