@@ -29,14 +29,20 @@ function vrrpSocketFds(): Set<number> | undefined {
   }
 }
 
-/** When the kernel received the packet the last read on fd returned (SIOCGSTAMPNS), monotonic ms. */
-function receiveTimeOf(fd: number | undefined): number | undefined {
-  if (fd === undefined) return undefined;
+/**
+ * The socket's receive-stamp reader, looked up once per socket: for each packet, when the kernel
+ * received the one the last read on fd returned (SIOCGSTAMPNS), monotonic ms. A no-op without the
+ * fd or the addon.
+ */
+function receiveStampReader(fd: number | undefined): () => number | undefined {
+  let ageOf: ((fd: number) => number | undefined) | undefined;
   try {
-    return receivedAtFromAge(loadPacketAddon().receiveAgeMs?.(fd));
+    ageOf = loadPacketAddon().receiveAgeMs;
   } catch {
-    return undefined;
+    ageOf = undefined;
   }
+  if (fd === undefined || ageOf === undefined) return () => undefined;
+  return () => receivedAtFromAge(ageOf(fd));
 }
 
 function markCloseOnExec(): void {
@@ -296,15 +302,15 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
       return;
     }
     let s: RawSocket;
-    let fd: number | undefined;
+    let receivedAt: () => number | undefined;
     try {
       const before = vrrpSocketFds();
       s = loadRaw().createSocket({ protocol: VRRP_PROTOCOL, bufferSize: 65536 });
       const opened = before === undefined ? [] : [...(vrrpSocketFds() ?? [])].filter((f) => !before.has(f));
       // Exactly one new socket is ours; anything else and the packets go without a stamp.
-      fd = opened.length === 1 ? opened[0] : undefined;
+      receivedAt = receiveStampReader(opened.length === 1 ? opened[0] : undefined);
       // The first SIOCGSTAMPNS turns stamping on for the socket (and has nothing to report).
-      receiveTimeOf(fd);
+      receivedAt();
       // raw-socket opens its socket without CLOEXEC: keep it out of `ip` and script children.
       markCloseOnExec();
     } catch (error) {
@@ -335,7 +341,7 @@ export function openTransport(ifname: string, handlers: TransportHandlers, optio
         if (isOwnAddress(source)) return;
       }
       try {
-        handlers.onPacket(bytes, ifname, receiveTimeOf(fd));
+        handlers.onPacket(bytes, ifname, receivedAt());
       } catch (error) {
         report(toIoError('transport.receive', error));
       }

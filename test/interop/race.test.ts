@@ -41,6 +41,19 @@ function sourceMac(frame: Uint8Array): string {
   return [...frame.subarray(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * kill -9 master1, wait until a backup is MASTER and let the race settle (SETTLE_MS). Returns each
+ * backup's log position and the wall-clock time from just before the kill.
+ */
+async function killMaster1AndSettle(m1: VrrpdProcess, m2: VrrpdProcess, m3: VrrpdProcess): Promise<{ marks: [number, number]; killedAt: number }> {
+  const marks: [number, number] = [m2.lines.length, m3.lines.length];
+  const killedAt = Date.now();
+  m1.signal('SIGKILL');
+  await Promise.race([m2.waitForState('MASTER', 3_000, marks[0]), m3.waitForState('MASTER', 3_000, marks[1])]);
+  await sleep(SETTLE_MS);
+  return { marks, killedAt };
+}
+
 function stateLines(vrrpd: VrrpdProcess, from: number): LogLine[] {
   return vrrpd.lines.slice(from).filter((l) => typeof l.to === 'string');
 }
@@ -77,11 +90,7 @@ describe.skipIf(labUnavailableReason !== undefined)('the 99/98 race at advert_in
       const capture = await lab.tcpdump(CLIENT, `arp or ether src ${macOf(CLIENT)}`);
       await sleep(300);
 
-      const marks = [m2.lines.length, m3.lines.length];
-      const killedAt = Date.now();
-      m1.signal('SIGKILL');
-      await Promise.race([m2.waitForState('MASTER', 3_000, marks[0]), m3.waitForState('MASTER', 3_000, marks[1])]);
-      await sleep(SETTLE_MS);
+      const { marks, killedAt } = await killMaster1AndSettle(m1, m2, m3);
       const neigh = await lab.neigh(CLIENT, VIP);
       const frames = (await capture.stop()).filter((f) => f.timeMs >= killedAt);
 
@@ -171,11 +180,7 @@ describe.skipIf(labUnavailableReason !== undefined)('the 99/98 race with a dual-
       const capture = await lab.tcpdump(CLIENT, `ether src ${macOf(CLIENT)} and not ether dst 33:33:00:00:00:16`);
       await sleep(300);
 
-      const marks = [m2.lines.length, m3.lines.length];
-      const killedAt = Date.now();
-      m1.signal('SIGKILL');
-      await Promise.race([m2.waitForState('MASTER', 3_000, marks[0]), m3.waitForState('MASTER', 3_000, marks[1])]);
-      await sleep(SETTLE_MS);
+      const { marks, killedAt } = await killMaster1AndSettle(m1, m2, m3);
       const [neigh4, neigh6] = [await lab.neigh(CLIENT, VIP), await lab.neigh(CLIENT, VIP6)];
       const sent = (await capture.stop()).filter((f) => f.timeMs >= killedAt);
       const moves3 = stateLines(m3, marks[1]!);

@@ -56,6 +56,13 @@ function vipJson(vip: { address: IpAddress; prefixLength: number; ifname: string
 }
 
 const transports = new Map<string, VrrpTransport>();
+
+/** What both transports (IPv4 and IPv6) report: each packet with when it was read and received. */
+const transportEvents = {
+  onPacket: (bytes: Uint8Array, on: string, receivedAtMs?: number): void =>
+    write({ event: 'packet', ifname: on, hex: Buffer.from(bytes).toString('hex'), atMs: monotonicClock.nowMs(), receivedAtMs }),
+  onError: (error: IoError): void => write({ event: 'error', ...errorJson(error) }),
+};
 const transports6 = new Map<string, Vrrp6Transport>();
 const watchers: LinkWatcher[] = [];
 
@@ -66,11 +73,7 @@ async function handle(request: Request): Promise<unknown> {
       transports.get(ifname)?.close();
       const transport = openTransport(
         ifname,
-        {
-          onPacket: (bytes, on, receivedAtMs) =>
-            write({ event: 'packet', ifname: on, hex: Buffer.from(bytes).toString('hex'), atMs: monotonicClock.nowMs(), receivedAtMs }),
-          onError: (error) => write({ event: 'error', ...errorJson(error) }),
-        },
+        transportEvents,
         { multicast: request.multicast !== false, reopenDelayMs: 200 },
       );
       transports.set(ifname, transport);
@@ -81,11 +84,7 @@ async function handle(request: Request): Promise<unknown> {
       transports6.get(ifname)?.close();
       const transport = openTransport6(
         ifname,
-        {
-          onPacket: (bytes, on, receivedAtMs) =>
-            write({ event: 'packet', ifname: on, hex: Buffer.from(bytes).toString('hex'), atMs: monotonicClock.nowMs(), receivedAtMs }),
-          onError: (error) => write({ event: 'error', ...errorJson(error) }),
-        },
+        transportEvents,
         { multicast: request.multicast !== false, reopenDelayMs: 200 },
       );
       transports6.set(ifname, transport);

@@ -327,6 +327,45 @@ static napi_value address_change(napi_env env, napi_callback_info info) {
 }
 
 
+static void set_close_on_exec(int fd, void *context) {
+  if (fd < 3) return;
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0) (*(uint32_t *)context)++;
+}
+
+/* The one int32 argument of rawSocketFds, receiveAgeMs and peerCredentials; throws a TypeError
+ * with the call's usage and returns 0 when it is missing or not a number. */
+static int int32_argument(napi_env env, napi_callback_info info, const char *usage, int32_t *out) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], out) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
+}
+
+/* Every open descriptor of this process but the directory stream's own, as /proc/self/fd lists them. */
+static void each_open_fd(void (*visit)(int fd, void *context), void *context) {
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir == NULL) return;
+  int self = dirfd(dir);
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    int fd = atoi(entry->d_name);
+    if (fd != self) visit(fd, context);
+  }
+  closedir(dir);
+}
+
+/* How long ago a kernel receive stamp (CLOCK_REALTIME) was, in ms; vrrp6.c uses it too. */
+double vrrpd_stamp_age_ms(const struct timespec *stamp) {
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME, &now) != 0) return -1;
+  return (double)(now.tv_sec - stamp->tv_sec) * 1e3 + (double)(now.tv_nsec - stamp->tv_nsec) / 1e6;
+}
+
 /* closeOnExec: set FD_CLOEXEC on every descriptor from 3 up that lacks it. npm raw-socket opens
  * its socket without SOCK_CLOEXEC, so every `ip`, check script and notify script would inherit the
  * VRRP socket (and could send on it, or keep it alive). Node and libuv open everything else with
@@ -335,19 +374,7 @@ static napi_value address_change(napi_env env, napi_callback_info info) {
 static napi_value close_on_exec(napi_env env, napi_callback_info info) {
   (void)info;
   uint32_t changed = 0;
-  DIR *dir = opendir("/proc/self/fd");
-  if (dir != NULL) {
-    int self = dirfd(dir);
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-      int fd = atoi(entry->d_name);
-      if (fd < 3 || fd == self) continue;
-      int flags = fcntl(fd, F_GETFD);
-      if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0) changed++;
-    }
-    closedir(dir);
-  }
+  each_open_fd(set_close_on_exec, &changed);
   napi_value result;
   napi_create_uint32(env, changed, &result);
   return result;
@@ -384,11 +411,9 @@ static napi_value clear_inheritable_capabilities(napi_env env, napi_callback_inf
  * SO_PEERGROUPS (Linux 4.13) for the supplementary groups. Node exposes neither. The control socket
  * lets only root and members of its group run the commands that change state. */
 static napi_value peer_credentials(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+  if (!int32_argument(env, info, "peerCredentials(fd)", &fd)) return NULL;
+  if (fd < 0) {
     napi_throw_type_error(env, NULL, "peerCredentials(fd)");
     return NULL;
   }
@@ -427,39 +452,33 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
 /* rawSocketFds(protocol): raw-socket (the npm module the IPv4 transport reads with) does not say
  * which descriptor it opened. The transport lists these before and after it creates a socket; the
  * one that is new is its own (the loop is single-threaded, nothing else opens one in between). */
-static napi_value raw_socket_fds(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t protocol = -1;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &protocol) != napi_ok) {
-    napi_throw_type_error(env, NULL, "rawSocketFds(protocol)");
-    return NULL;
-  }
+struct raw_socket_list {
+  napi_env env;
   napi_value list;
-  napi_create_array(env, &list);
-  uint32_t count = 0;
-  DIR *dir = opendir("/proc/self/fd");
-  if (dir == NULL) return list;
-  int self = dirfd(dir);
-  struct dirent *entry;
-  while ((entry = readdir(dir)) != NULL) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    int fd = atoi(entry->d_name);
-    if (fd == self) continue;
-    int domain = 0, type = 0, proto = 0;
-    socklen_t len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_INET) continue;
-    len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_RAW) continue;
-    len = sizeof(int);
-    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 || proto != protocol) continue;
-    napi_value value;
-    napi_create_int32(env, fd, &value);
-    napi_set_element(env, list, count++, value);
-  }
-  closedir(dir);
-  return list;
+  uint32_t count;
+  int32_t protocol;
+};
+
+static void add_if_raw_socket(int fd, void *context) {
+  struct raw_socket_list *found = context;
+  int domain = 0, type = 0, proto = 0;
+  socklen_t len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_INET) return;
+  len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_RAW) return;
+  len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 || proto != found->protocol) return;
+  napi_value value;
+  napi_create_int32(found->env, fd, &value);
+  napi_set_element(found->env, found->list, found->count++, value);
+}
+
+static napi_value raw_socket_fds(napi_env env, napi_callback_info info) {
+  struct raw_socket_list found = { .env = env, .count = 0, .protocol = -1 };
+  if (!int32_argument(env, info, "rawSocketFds(protocol)", &found.protocol)) return NULL;
+  napi_create_array(env, &found.list);
+  each_open_fd(add_if_raw_socket, &found);
+  return found.list;
 }
 
 /* receiveAgeMs(fd): the kernel stamps each packet when it arrives (CLOCK_REALTIME); SIOCGSTAMPNS
@@ -468,22 +487,13 @@ static napi_value raw_socket_fds(napi_env env, napi_callback_info info) {
  * Master_Down then runs from the packet's arrival, as keepalived's does from its own (prompt) read.
  * The first call on a socket turns stamping on and has no stamp yet: undefined. */
 static napi_value receive_age_ms(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd = -1;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "receiveAgeMs(fd)");
-    return NULL;
-  }
-  struct timespec stamp, now;
+  if (!int32_argument(env, info, "receiveAgeMs(fd)", &fd)) return NULL;
+  struct timespec stamp;
   napi_value result;
-  if (ioctl(fd, SIOCGSTAMPNS, &stamp) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0) {
-    napi_get_undefined(env, &result);
-    return result;
-  }
-  double age = (double)(now.tv_sec - stamp.tv_sec) * 1e3 + (double)(now.tv_nsec - stamp.tv_nsec) / 1e6;
-  napi_create_double(env, age, &result);
+  double age = ioctl(fd, SIOCGSTAMPNS, &stamp) == 0 ? vrrpd_stamp_age_ms(&stamp) : -1;
+  if (age < 0) napi_get_undefined(env, &result);
+  else napi_create_double(env, age, &result);
   return result;
 }
 

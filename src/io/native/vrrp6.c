@@ -73,6 +73,8 @@ static sock6_t *find6(uint32_t id) {
 
 /* age_ms: how long ago the kernel received the packet (its SO_TIMESTAMPNS stamp against the
  * realtime clock now), or a negative number when it came without a stamp. */
+double vrrpd_stamp_age_ms(const struct timespec *stamp); /* packet.c */
+
 static void call_js(sock6_t *s, const unsigned char *packet, size_t length, const char *error_code, double age_ms) {
   napi_env env = s->env;
   napi_handle_scope scope;
@@ -133,10 +135,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     double age_ms = -1;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
-        struct timespec stamp, now;
+        struct timespec stamp;
         memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
-        if (clock_gettime(CLOCK_REALTIME, &now) == 0)
-          age_ms = (double)(now.tv_sec - stamp.tv_sec) * 1e3 + (double)(now.tv_nsec - stamp.tv_nsec) / 1e6;
+        age_ms = vrrpd_stamp_age_ms(&stamp);
         continue;
       }
       if (c->cmsg_level != IPPROTO_IPV6) continue;
